@@ -1,0 +1,1 @@
+//! ds-snapshot-keeper

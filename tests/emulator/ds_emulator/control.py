@@ -1,0 +1,409 @@
+"""Test control plane of the emulator: seed, age, decide outcomes, inject faults, read calls.
+
+It is a WSGI middleware in front of moto's own application. Requests under ``/_emulator/``
+are answered here (JSON in, JSON out), the way moto keeps its own ``/moto-api/`` apart from
+the AWS APIs. Every other request is an AWS API call: it is logged, may be delayed or failed
+by a fault the test armed, and otherwise goes to moto untouched.
+
+Endpoints (all JSON):
+
+``POST /_emulator/snapshots``      seed one snapshot: directory_id, name, type (Auto|Manual),
+                                   status (Creating|Completed|Failed), start_time (RFC 3339)
+                                   or age_days; -> {"snapshot_id"}
+``POST /_emulator/age``            {"days": N}: move every StartTime N days into the past
+``POST /_emulator/outcomes``       {"directory_id", "outcomes": [{"status", "after_describes",
+                                   "after_seconds"}]}: how the next creates finish
+``POST /_emulator/limits``         {"directory_id", "limit"}: the manual snapshot quota
+``POST /_emulator/directory``      {"directory_id", "stage"?, "type"?, "regions_info"?}
+``POST /_emulator/faults``         arm a fault (see ``Fault``); ``DELETE`` disarms all
+``GET  /_emulator/calls``          the AWS calls received, oldest first
+``POST /_emulator/reset``          moto's reset plus all of the above
+``GET  /_emulator/default-subnets?region=R``  two default-VPC subnets for creating directories
+``GET  /_emulator/health``         readiness probe
+"""
+
+from __future__ import annotations
+
+import datetime
+import io
+import json
+import random
+import threading
+import time
+import urllib.parse
+from dataclasses import asdict, dataclass
+from typing import Any, Callable, Iterable
+
+from . import snapshots
+from .snapshots import STORE, Outcome, Snapshot
+
+PREFIX = "/_emulator/"
+DS_TARGET_PREFIX = "DirectoryService_20150416."
+ERROR_CODES_BY_KIND = {
+    "throttle": ("ThrottlingException", 400, "Rate exceeded"),
+    "service": ("ServiceException", 500, "An internal error occurred (injected)."),
+}
+
+
+@dataclass
+class Fault:
+    """One armed fault. ``operation`` is an API name such as CreateSnapshot or Publish, or "*".
+
+    ``kind``: throttle | service | error | latency | disconnect. ``error`` needs ``error_code``
+    (and optionally ``http_status``, ``message``). ``latency`` delays the call by
+    ``latency_ms`` and then lets it through. ``disconnect`` drops the connection with no answer.
+    ``count`` limits how many calls it hits (None = every call), ``probability`` hits only a
+    fraction of calls (seeded, so runs repeat), ``directory_id`` limits it to calls about one
+    directory.
+    """
+
+    operation: str
+    kind: str
+    error_code: str | None = None
+    http_status: int | None = None
+    message: str | None = None
+    latency_ms: int = 0
+    count: int | None = None
+    probability: float = 1.0
+    directory_id: str | None = None
+    hits: int = 0
+
+    def matches(self, operation: str, directory_id: str | None) -> bool:
+        if self.operation not in ("*", operation):
+            return False
+        if self.directory_id is not None and self.directory_id != directory_id:
+            return False
+        return self.count is None or self.hits < self.count
+
+
+@dataclass
+class Call:
+    service: str
+    operation: str
+    directory_id: str | None
+    region: str | None
+    at: float
+    status: int
+    fault: str | None
+
+
+class Controller:
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.faults: list[Fault] = []
+        self.calls: list[Call] = []
+        self.rng = random.Random(1234)
+
+    def reset(self) -> None:
+        with self.lock:
+            self.faults.clear()
+            self.calls.clear()
+            self.rng = random.Random(1234)
+
+    def pick_fault(self, operation: str, directory_id: str | None) -> list[Fault]:
+        """All faults that fire for this call; each fired fault counts one hit."""
+        fired = []
+        with self.lock:
+            for fault in self.faults:
+                if fault.matches(operation, directory_id) and self.rng.random() < fault.probability:
+                    fault.hits += 1
+                    fired.append(fault)
+        return fired
+
+
+CONTROLLER = Controller()
+
+
+class BadRequest(Exception):
+    pass
+
+
+def _parse_time(raw: Any) -> datetime.datetime:
+    if isinstance(raw, (int, float)):
+        return datetime.datetime.fromtimestamp(raw, datetime.timezone.utc)
+    try:
+        value = datetime.datetime.fromisoformat(str(raw).replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise BadRequest(f"start_time must be RFC 3339 or epoch seconds, got {raw!r}") from exc
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=datetime.timezone.utc)
+    return value
+
+
+def _require(body: dict[str, Any], key: str) -> Any:
+    if key not in body:
+        raise BadRequest(f"missing field {key!r}")
+    return body[key]
+
+
+def seed_snapshot(body: dict[str, Any]) -> dict[str, Any]:
+    directory_id = _require(body, "directory_id")
+    try:
+        snapshots.find_directory(directory_id)
+    except KeyError as exc:
+        raise BadRequest(f"no directory {directory_id} in any account or region") from exc
+    kind = body.get("type", "Manual")
+    status = body.get("status", "Completed")
+    if kind not in ("Auto", "Manual"):
+        raise BadRequest("type must be Auto or Manual")
+    if status not in ("Creating", "Completed", "Failed"):
+        raise BadRequest("status must be Creating, Completed or Failed")
+    if "start_time" in body:
+        start = _parse_time(body["start_time"])
+    else:
+        start = snapshots.utcnow() - datetime.timedelta(days=float(body.get("age_days", 0)))
+    with STORE.lock:
+        snapshot = Snapshot(
+            directory_id=directory_id,
+            snapshot_id=STORE.new_id(),
+            snapshot_type=kind,
+            name=body.get("name"),
+            status=status,
+            start_time=start,
+            # A seeded Creating snapshot stays Creating unless the test says otherwise.
+            outcome=Outcome.from_json(body["outcome"]) if "outcome" in body else None,
+        )
+        STORE.snapshots[snapshot.snapshot_id] = snapshot
+    return {"snapshot_id": snapshot.snapshot_id}
+
+
+def age(body: dict[str, Any]) -> dict[str, Any]:
+    days = float(_require(body, "days"))
+    delta = datetime.timedelta(days=days)
+    with STORE.lock:
+        for snapshot in STORE.snapshots.values():
+            snapshot.start_time -= delta
+        aged = len(STORE.snapshots)
+    return {"aged": aged}
+
+
+def queue_outcomes(body: dict[str, Any]) -> dict[str, Any]:
+    directory_id = _require(body, "directory_id")
+    try:
+        outcomes = [Outcome.from_json(o) for o in _require(body, "outcomes")]
+    except ValueError as exc:
+        raise BadRequest(str(exc)) from exc
+    with STORE.lock:
+        STORE.outcomes.setdefault(directory_id, snapshots.deque()).extend(outcomes)
+    return {"queued": len(outcomes)}
+
+
+def set_limit(body: dict[str, Any]) -> dict[str, Any]:
+    STORE.limits[_require(body, "directory_id")] = int(_require(body, "limit"))
+    return {}
+
+
+def set_directory(body: dict[str, Any]) -> dict[str, Any]:
+    directory_id = _require(body, "directory_id")
+    try:
+        directory = snapshots.find_directory(directory_id)
+    except KeyError as exc:
+        raise BadRequest(f"no directory {directory_id}") from exc
+    if "stage" in body:
+        directory.stage = body["stage"]
+    if "type" in body:
+        directory.directory_type = body["type"]
+    if "regions_info" in body:
+        STORE.directory_overrides.setdefault(directory_id, {})["RegionsInfo"] = body["regions_info"]
+    return {}
+
+
+def arm_fault(body: dict[str, Any]) -> dict[str, Any]:
+    allowed = set(Fault.__dataclass_fields__) - {"hits"}
+    unknown = set(body) - allowed
+    if unknown:
+        raise BadRequest(f"unknown fault fields {sorted(unknown)}; accepted: {sorted(allowed)}")
+    fault = Fault(**body)
+    if fault.kind not in ("throttle", "service", "error", "latency", "disconnect"):
+        raise BadRequest("kind must be throttle, service, error, latency or disconnect")
+    if fault.kind == "error" and not fault.error_code:
+        raise BadRequest("kind=error needs error_code")
+    with CONTROLLER.lock:
+        CONTROLLER.faults.append(fault)
+    return {"armed": len(CONTROLLER.faults)}
+
+
+def default_subnets(query: dict[str, list[str]]) -> dict[str, Any]:
+    """Two subnets of the default VPC in different AZs, as directory creation needs."""
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.ec2.models import ec2_backends
+
+    region = query.get("region", ["us-east-1"])[0]
+    account = query.get("account_id", [DEFAULT_ACCOUNT_ID])[0]
+    backend = ec2_backends[account][region]
+    by_az: dict[str, Any] = {}
+    for subnet in backend.describe_subnets():
+        vpc = backend.get_vpc(subnet.vpc_id)
+        if getattr(vpc, "is_default", False):
+            by_az.setdefault(subnet.availability_zone, subnet)
+    chosen = sorted(by_az.values(), key=lambda s: s.availability_zone)[:2]
+    if len(chosen) < 2:
+        raise BadRequest(f"region {region} has no default VPC with two availability zones")
+    return {"vpc_id": chosen[0].vpc_id, "subnet_ids": [s.id for s in chosen]}
+
+
+def reset_all() -> dict[str, Any]:
+    from moto.core.base_backend import BackendDict  # noqa: F401 - moto must be importable
+    from moto.moto_api import _internal
+
+    _internal.moto_api_backend.reset()
+    STORE.reset()
+    CONTROLLER.reset()
+    return {}
+
+
+def _json_response(start_response: Callable, status: int, payload: Any) -> list[bytes]:
+    body = json.dumps(payload, default=str).encode()
+    reason = {200: "OK", 400: "Bad Request", 404: "Not Found"}.get(status, "Error")
+    start_response(
+        f"{status} {reason}",
+        [("Content-Type", "application/json"), ("Content-Length", str(len(body)))],
+    )
+    return [body]
+
+
+def _identify(environ: dict[str, Any], body: bytes) -> tuple[str, str, str | None, str | None]:
+    """(service, operation, directory_id, region) of an AWS API request."""
+    target = environ.get("HTTP_X_AMZ_TARGET", "")
+    auth = environ.get("HTTP_AUTHORIZATION", "")
+    region = None
+    if "Credential=" in auth:
+        scope = auth.split("Credential=", 1)[1].split(",", 1)[0].split("/")
+        if len(scope) >= 4:
+            region = scope[2]
+    path = environ.get("PATH_INFO", "")
+    if target.startswith(DS_TARGET_PREFIX) or "/service/DirectoryService_20150416/" in path:
+        operation = (
+            target[len(DS_TARGET_PREFIX) :] if target else path.rsplit("/operation/", 1)[-1]
+        )
+        directory_id = None
+        try:
+            request = json.loads(body or b"{}")
+            directory_id = request.get("DirectoryId")
+            if directory_id is None and "SnapshotId" in request:
+                snapshot = STORE.snapshots.get(request["SnapshotId"])
+                directory_id = snapshot.directory_id if snapshot else None
+        except (ValueError, AttributeError, TypeError):
+            pass
+        return "ds", operation, directory_id, region
+    if target:
+        service, _, operation = target.partition(".")
+        return service, operation, None, region
+    form = urllib.parse.parse_qs(body.decode("utf-8", "replace"))
+    operation = form.get("Action", [""])[0]
+    service = auth.split("Credential=", 1)[1].split("/")[3] if "Credential=" in auth else "?"
+    return service, operation or "?", None, region
+
+
+class EmulatorMiddleware:
+    def __init__(self, app: Callable) -> None:
+        self.app = app
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "")
+        if path.startswith(PREFIX):
+            return self.control(environ, start_response, path[len(PREFIX) :])
+        return self.aws_call(environ, start_response)
+
+    def control(self, environ: dict[str, Any], start_response: Callable, route: str) -> list[bytes]:
+        method = environ.get("REQUEST_METHOD", "GET")
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        raw = environ["wsgi.input"].read(length) if length else b""
+        try:
+            body = json.loads(raw) if raw else {}
+            if not isinstance(body, dict):
+                raise BadRequest("body must be a JSON object")
+            handlers: dict[tuple[str, str], Callable[[], Any]] = {
+                ("GET", "health"): lambda: {"ok": True},
+                ("GET", "default-subnets"): lambda: default_subnets(
+                    urllib.parse.parse_qs(environ.get("QUERY_STRING", ""))
+                ),
+                ("POST", "snapshots"): lambda: seed_snapshot(body),
+                ("POST", "age"): lambda: age(body),
+                ("POST", "outcomes"): lambda: queue_outcomes(body),
+                ("POST", "limits"): lambda: set_limit(body),
+                ("POST", "directory"): lambda: set_directory(body),
+                ("POST", "faults"): lambda: arm_fault(body),
+                ("DELETE", "faults"): lambda: CONTROLLER.faults.clear() or {},
+                ("GET", "calls"): lambda: [asdict(c) for c in CONTROLLER.calls],
+                ("POST", "reset"): reset_all,
+            }
+            handler = handlers.get((method, route))
+            if handler is None:
+                return _json_response(start_response, 404, {"error": f"no route {method} {route}"})
+            return _json_response(start_response, 200, handler())
+        except (BadRequest, ValueError, TypeError) as exc:
+            return _json_response(start_response, 400, {"error": str(exc)})
+
+    def aws_call(self, environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = environ["wsgi.input"].read(length) if length else b""
+        environ["wsgi.input"] = io.BytesIO(body)
+        service, operation, directory_id, region = _identify(environ, body)
+        fired = CONTROLLER.pick_fault(operation, directory_id)
+        answer: Fault | None = None
+        for fault in fired:
+            if fault.kind == "latency":
+                time.sleep(fault.latency_ms / 1000)
+            elif answer is None:
+                answer = fault
+        status_box: list[int] = [0]
+
+        def record(status: int) -> None:
+            call = Call(
+                service, operation, directory_id, region, time.time(), status,
+                answer.kind if answer else None,
+            )
+            with CONTROLLER.lock:
+                CONTROLLER.calls.append(call)
+
+        if answer is not None and answer.kind == "disconnect":
+            record(0)
+            sock = environ.get("werkzeug.socket")
+            if sock is not None:
+                import socket
+
+                try:
+                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+                    sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+            raise ConnectionAbortedError("injected disconnect")
+        if answer is not None:
+            code, status, message = ERROR_CODES_BY_KIND.get(
+                answer.kind, (answer.error_code, answer.http_status or 400, "Injected error")
+            )
+            code = answer.error_code or code
+            status = answer.http_status or status
+            message = answer.message or message
+            record(status)
+            return self.error_response(start_response, service, code, status, message)
+
+        def capture(status: str, headers: list, exc_info: Any = None) -> Any:
+            status_box[0] = int(status.split(" ", 1)[0])
+            return start_response(status, headers, exc_info)
+
+        result = self.app(environ, capture)
+        record(status_box[0])
+        return result
+
+    @staticmethod
+    def error_response(
+        start_response: Callable, service: str, code: str, status: int, message: str
+    ) -> list[bytes]:
+        reason = "Internal Server Error" if status >= 500 else "Bad Request"
+        if service == "ds" or service not in ("sns", "sqs"):
+            body = json.dumps({"__type": code, "Message": message}).encode()
+            headers = [("Content-Type", "application/x-amz-json-1.1"), ("x-amzn-ErrorType", code)]
+        else:
+            body = (
+                '<ErrorResponse xmlns="http://sns.amazonaws.com/doc/2010-03-31/"><Error>'
+                f"<Type>{'Receiver' if status >= 500 else 'Sender'}</Type><Code>{code}</Code>"
+                f"<Message>{message}</Message></Error><RequestId>injected</RequestId>"
+                "</ErrorResponse>"
+            ).encode()
+            headers = [("Content-Type", "text/xml")]
+        headers.append(("Content-Length", str(len(body))))
+        headers.append(("x-amzn-RequestId", "00000000-0000-0000-0000-000000000000"))
+        start_response(f"{status} {reason}", headers)
+        return [body]

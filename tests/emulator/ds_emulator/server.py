@@ -1,0 +1,60 @@
+"""Start moto's server with the snapshot extension and the control middleware installed.
+
+Usage: ``python -m ds_emulator [--host 127.0.0.1] [--port 0] [--watch-parent]``
+
+With ``--port 0`` the OS picks a free port; the chosen one is printed as the first line of
+stdout, ``READY http://127.0.0.1:PORT``, which is what the Rust test support waits for.
+``--watch-parent`` makes the server exit when the process that started it dies, so a test
+binary killed with SIGKILL leaves no stray emulator behind.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import threading
+import time
+
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+from werkzeug.serving import make_server
+
+from . import snapshots
+from .control import EmulatorMiddleware
+
+
+def build_app() -> EmulatorMiddleware:
+    snapshots.install()
+    return EmulatorMiddleware(DomainDispatcherApplication(create_backend_app))
+
+
+def _watch_parent(parent: int) -> None:
+    while True:
+        if os.getppid() != parent:
+            os._exit(0)
+        time.sleep(0.5)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="ds_emulator", description=__doc__.splitlines()[0])
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=int(os.environ.get("EMULATOR_PORT", "5000")))
+    parser.add_argument("--watch-parent", action="store_true")
+    args = parser.parse_args(argv)
+
+    os.environ.setdefault("MOTO_ALLOW_NONEXISTENT_REGION", "false")
+    server = make_server(args.host, args.port, build_app(), threaded=True)
+    port = server.socket.getsockname()[1]
+    os.environ["MOTO_PORT"] = str(port)
+    if args.watch_parent:
+        threading.Thread(target=_watch_parent, args=(os.getppid(),), daemon=True).start()
+    print(f"READY http://{args.host}:{port}", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    sys.exit(0)
+
+
+if __name__ == "__main__":
+    main()

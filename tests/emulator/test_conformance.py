@@ -1,0 +1,311 @@
+"""Conformance of the emulator's snapshot operations with botocore's Directory Service model.
+
+Every answer is validated against the operation's output shape (types, required members,
+unknown members, enums, patterns, ranges), and every error code the extension raises must be
+one the model lists for that operation. If the emulator drifts from the real API, this fails.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import re
+import threading
+import urllib.request
+from typing import Any
+
+import boto3
+import botocore.exceptions
+import pytest
+from botocore.model import OperationModel, Shape
+from werkzeug.serving import make_server
+
+from ds_emulator.server import build_app
+
+REGION = "us-east-1"
+
+
+@pytest.fixture(scope="module")
+def endpoint():
+    server = make_server("127.0.0.1", 0, build_app(), threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.socket.getsockname()[1]}"
+    server.shutdown()
+
+
+@pytest.fixture()
+def clients(endpoint, monkeypatch):
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    control(endpoint, "POST", "reset")
+    make = lambda name: boto3.client(name, endpoint_url=endpoint, region_name=REGION)  # noqa: E731
+    return make("ds"), make("ec2")
+
+
+def control(endpoint: str, method: str, route: str, body: Any = None) -> Any:
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(f"{endpoint}/_emulator/{route}", data=data, method=method)
+    with urllib.request.urlopen(request) as response:
+        return json.loads(response.read())
+
+
+def vpc_settings(ec2) -> dict[str, Any]:
+    subnets = ec2.describe_subnets()["Subnets"]
+    vpc = subnets[0]["VpcId"]
+    by_az: dict[str, str] = {}
+    for subnet in subnets:
+        if subnet["VpcId"] == vpc:
+            by_az.setdefault(subnet["AvailabilityZone"], subnet["SubnetId"])
+    return {"VpcId": vpc, "SubnetIds": list(by_az.values())[:2]}
+
+
+def managed_ad(ds, ec2) -> str:
+    return ds.create_microsoft_ad(
+        Name="corp.example.com", Password="Sup3r-Secret!", VpcSettings=vpc_settings(ec2)
+    )["DirectoryId"]
+
+
+def ad_connector(ds, ec2) -> str:
+    settings = vpc_settings(ec2)
+    return ds.connect_directory(
+        Name="onprem.example.com",
+        Password="Sup3r-Secret!",
+        Size="Small",
+        ConnectSettings={
+            **settings,
+            "CustomerDnsIps": ["10.0.0.10"],
+            "CustomerUserName": "admin",
+        },
+    )["DirectoryId"]
+
+
+# --- validation against the model -------------------------------------------------------------
+
+
+def violations(value: Any, shape: Shape, path: str = "") -> list[str]:
+    """Everything in ``value`` that the model's ``shape`` does not allow."""
+    problems: list[str] = []
+    kind = shape.type_name
+    if kind == "structure":
+        if not isinstance(value, dict):
+            return [f"{path}: expected structure, got {type(value).__name__}"]
+        for name in shape.required_members:
+            if name not in value:
+                problems.append(f"{path}.{name}: required member missing")
+        for name, member in value.items():
+            if name not in shape.members:
+                problems.append(f"{path}.{name}: not in the model")
+            else:
+                problems += violations(member, shape.members[name], f"{path}.{name}")
+    elif kind == "list":
+        if not isinstance(value, list):
+            return [f"{path}: expected list"]
+        for i, item in enumerate(value):
+            problems += violations(item, shape.member, f"{path}[{i}]")
+    elif kind == "string":
+        if not isinstance(value, str):
+            return [f"{path}: expected string, got {type(value).__name__}"]
+        meta = shape.metadata
+        if shape.enum and value not in shape.enum:
+            problems.append(f"{path}: {value!r} not in enum {shape.enum}")
+        if "pattern" in meta and not re.search(meta["pattern"], value):
+            problems.append(f"{path}: {value!r} does not match {meta['pattern']}")
+        if "max" in meta and len(value) > meta["max"]:
+            problems.append(f"{path}: longer than {meta['max']}")
+        if "min" in meta and len(value) < meta["min"]:
+            problems.append(f"{path}: shorter than {meta['min']}")
+    elif kind == "integer":
+        if not isinstance(value, int) or isinstance(value, bool):
+            return [f"{path}: expected integer"]
+        if "min" in shape.metadata and value < shape.metadata["min"]:
+            problems.append(f"{path}: below {shape.metadata['min']}")
+    elif kind == "boolean":
+        if not isinstance(value, bool):
+            problems.append(f"{path}: expected boolean")
+    elif kind == "timestamp":
+        if not isinstance(value, datetime.datetime):
+            problems.append(f"{path}: expected timestamp, got {value!r}")
+    return problems
+
+
+def op_model(ds, name: str) -> OperationModel:
+    return ds.meta.service_model.operation_model(name)
+
+
+def assert_conforms(ds, operation: str, response: dict[str, Any]) -> None:
+    body = {k: v for k, v in response.items() if k != "ResponseMetadata"}
+    problems = violations(body, op_model(ds, operation).output_shape, operation)
+    assert not problems, "\n".join(problems)
+
+
+def assert_modelled_error(ds, operation: str, call, expected_code: str) -> None:
+    with pytest.raises(botocore.exceptions.ClientError) as info:
+        call()
+    code = info.value.response["Error"]["Code"]
+    modelled = [e.name for e in op_model(ds, operation).error_shapes]
+    assert code == expected_code, info.value
+    assert code in modelled, f"{code} is not an error of {operation} in the model: {modelled}"
+
+
+# --- the operations ---------------------------------------------------------------------------
+
+
+def test_create_describe_limits_delete_conform(clients):
+    ds, ec2 = clients
+    directory = managed_ad(ds, ec2)
+
+    created = ds.create_snapshot(DirectoryId=directory, Name="keeper-2026-11-24T06-00-00Z")
+    assert_conforms(ds, "CreateSnapshot", created)
+    assert re.fullmatch(r"s-[0-9a-f]{10}", created["SnapshotId"])
+
+    described = ds.describe_snapshots(DirectoryId=directory)
+    assert_conforms(ds, "DescribeSnapshots", described)
+    [snap] = described["Snapshots"]
+    assert snap["SnapshotId"] == created["SnapshotId"]
+    assert snap["Type"] == "Manual"
+    assert snap["Name"] == "keeper-2026-11-24T06-00-00Z"
+    age = datetime.datetime.now(datetime.timezone.utc) - snap["StartTime"]
+    assert datetime.timedelta(0) <= age < datetime.timedelta(minutes=1)
+
+    limits = ds.get_snapshot_limits(DirectoryId=directory)
+    assert_conforms(ds, "GetSnapshotLimits", limits)
+    assert limits["SnapshotLimits"] == {
+        "ManualSnapshotsLimit": 5,
+        "ManualSnapshotsCurrentCount": 1,
+        "ManualSnapshotsLimitReached": False,
+    }
+
+    deleted = ds.delete_snapshot(SnapshotId=created["SnapshotId"])
+    assert_conforms(ds, "DeleteSnapshot", deleted)
+    assert ds.describe_snapshots(DirectoryId=directory)["Snapshots"] == []
+
+
+def test_new_snapshot_is_creating_then_settles_as_queued(clients, endpoint):
+    ds, ec2 = clients
+    directory = managed_ad(ds, ec2)
+    control(endpoint, "POST", "outcomes", {
+        "directory_id": directory,
+        "outcomes": [{"status": "Failed", "after_describes": 2}],
+    })
+    sid = ds.create_snapshot(DirectoryId=directory, Name="x")["SnapshotId"]
+    first = ds.describe_snapshots(SnapshotIds=[sid])["Snapshots"][0]["Status"]
+    second = ds.describe_snapshots(SnapshotIds=[sid])["Snapshots"][0]["Status"]
+    assert (first, second) == ("Creating", "Failed")
+
+
+def test_quota_counts_manual_only_and_is_reached_at_five(clients, endpoint):
+    ds, ec2 = clients
+    directory = managed_ad(ds, ec2)
+    control(endpoint, "POST", "snapshots", {"directory_id": directory, "type": "Auto", "age_days": 1})
+    for i in range(5):
+        ds.create_snapshot(DirectoryId=directory, Name=f"n{i}")
+        limits = ds.get_snapshot_limits(DirectoryId=directory)["SnapshotLimits"]
+        assert limits["ManualSnapshotsCurrentCount"] == i + 1
+        assert limits["ManualSnapshotsLimitReached"] is (i == 4)
+    assert_modelled_error(
+        ds, "CreateSnapshot",
+        lambda: ds.create_snapshot(DirectoryId=directory, Name="sixth"),
+        "SnapshotLimitExceededException",
+    )
+    assert len(ds.describe_snapshots(DirectoryId=directory)["Snapshots"]) == 6
+
+
+def test_pagination_one_per_page_visits_every_snapshot_once(clients, endpoint):
+    ds, ec2 = clients
+    directory = managed_ad(ds, ec2)
+    seeded = {
+        control(endpoint, "POST", "snapshots", {"directory_id": directory, "age_days": d})["snapshot_id"]
+        for d in (1, 2, 3, 4)
+    }
+    seen, token, pages = [], None, 0
+    while True:
+        kwargs = {"DirectoryId": directory, "Limit": 1}
+        if token:
+            kwargs["NextToken"] = token
+        page = ds.describe_snapshots(**kwargs)
+        assert_conforms(ds, "DescribeSnapshots", page)
+        pages += 1
+        seen += [s["SnapshotId"] for s in page["Snapshots"]]
+        token = page.get("NextToken")
+        if not token:
+            break
+    assert pages == 4
+    assert sorted(seen) == sorted(seeded)
+    assert_modelled_error(
+        ds, "DescribeSnapshots",
+        lambda: ds.describe_snapshots(DirectoryId=directory, NextToken="garbage"),
+        "InvalidNextTokenException",
+    )
+
+
+def test_errors_are_those_of_the_model(clients):
+    ds, ec2 = clients
+    directory = managed_ad(ds, ec2)
+    connector = ad_connector(ds, ec2)
+    missing = "d-0000000000"
+    cases = [
+        ("CreateSnapshot", lambda: ds.create_snapshot(DirectoryId=missing), "EntityDoesNotExistException"),
+        ("DescribeSnapshots", lambda: ds.describe_snapshots(DirectoryId=missing), "EntityDoesNotExistException"),
+        ("GetSnapshotLimits", lambda: ds.get_snapshot_limits(DirectoryId=missing), "EntityDoesNotExistException"),
+        ("DeleteSnapshot", lambda: ds.delete_snapshot(SnapshotId="s-0000000000"), "EntityDoesNotExistException"),
+        ("DescribeSnapshots", lambda: ds.describe_snapshots(SnapshotIds=["s-0000000000"]), "EntityDoesNotExistException"),
+        ("CreateSnapshot", lambda: ds.create_snapshot(DirectoryId=connector), "ClientException"),
+        ("CreateSnapshot", lambda: ds.create_snapshot(DirectoryId=directory, Name="-leading-dash"), "InvalidParameterException"),
+        ("CreateSnapshot", lambda: ds.create_snapshot(DirectoryId=directory, Name="x" * 129), "InvalidParameterException"),
+        ("CreateSnapshot", lambda: ds.create_snapshot(DirectoryId=directory, Name="bad\x07bell"), "InvalidParameterException"),
+    ]
+    for operation, call, code in cases:
+        assert_modelled_error(ds, operation, call, code)
+
+
+def test_non_active_directory_cannot_be_snapshotted(clients, endpoint):
+    ds, ec2 = clients
+    directory = managed_ad(ds, ec2)
+    control(endpoint, "POST", "directory", {"directory_id": directory, "stage": "Impaired"})
+    assert_modelled_error(
+        ds, "CreateSnapshot", lambda: ds.create_snapshot(DirectoryId=directory), "ClientException"
+    )
+
+
+def test_seed_and_age_move_start_times(clients, endpoint):
+    ds, ec2 = clients
+    directory = managed_ad(ds, ec2)
+    sid = control(endpoint, "POST", "snapshots", {
+        "directory_id": directory, "name": "old", "status": "Completed", "age_days": 170,
+    })["snapshot_id"]
+    control(endpoint, "POST", "age", {"days": 11})
+    [snap] = ds.describe_snapshots(SnapshotIds=[sid])["Snapshots"]
+    age = datetime.datetime.now(datetime.timezone.utc) - snap["StartTime"]
+    assert datetime.timedelta(days=181) - datetime.timedelta(minutes=1) < age < datetime.timedelta(days=181, minutes=1)
+
+
+def test_faults_and_call_log(clients, endpoint):
+    ds, ec2 = clients
+    directory = managed_ad(ds, ec2)
+    control(endpoint, "POST", "faults", {"operation": "GetSnapshotLimits", "kind": "service", "count": 1})
+    no_retry = boto3.client(
+        "ds", endpoint_url=endpoint, region_name=REGION,
+        config=botocore.config.Config(retries={"total_max_attempts": 1}),
+    )
+    with pytest.raises(botocore.exceptions.ClientError) as info:
+        no_retry.get_snapshot_limits(DirectoryId=directory)
+    assert info.value.response["Error"]["Code"] == "ServiceException"
+    assert info.value.response["ResponseMetadata"]["HTTPStatusCode"] == 500
+    # count=1: the next call goes through
+    assert_conforms(ds, "GetSnapshotLimits", no_retry.get_snapshot_limits(DirectoryId=directory))
+    calls = [c for c in control(endpoint, "GET", "calls") if c["operation"] == "GetSnapshotLimits"]
+    assert [(c["status"], c["fault"], c["directory_id"]) for c in calls] == [
+        (500, "service", directory), (200, None, directory),
+    ]
+
+
+def test_deleting_a_directory_removes_its_snapshots(clients):
+    ds, ec2 = clients
+    directory = managed_ad(ds, ec2)
+    sid = ds.create_snapshot(DirectoryId=directory)["SnapshotId"]
+    ds.describe_snapshots(DirectoryId=directory)  # settles it to Completed
+    ds.delete_directory(DirectoryId=directory)
+    assert_modelled_error(
+        ds, "DeleteSnapshot", lambda: ds.delete_snapshot(SnapshotId=sid), "EntityDoesNotExistException"
+    )
