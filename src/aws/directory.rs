@@ -1,0 +1,239 @@
+//! The Directory Service port over `aws-sdk-directory`.
+
+use aws_sdk_directory::types as t;
+use aws_sdk_directory::Client;
+use jiff::Timestamp;
+
+use super::{api_error, unexpected};
+use crate::model::{
+    Directory, DirectoryType, Snapshot, SnapshotLimits, SnapshotStatus, SnapshotType,
+};
+use crate::ports::{ApiError, DirectoryService};
+
+/// DescribeSnapshots page size; also the batch size when polling snapshots by id.
+pub const PAGE_SIZE: i32 = 50;
+/// Guard against an API that never stops returning NextToken.
+const MAX_PAGES: usize = 1_000;
+
+pub struct AwsDirectoryService {
+    client: Client,
+    page_size: i32,
+}
+
+impl AwsDirectoryService {
+    pub fn new(client: Client) -> Self {
+        Self {
+            client,
+            page_size: PAGE_SIZE,
+        }
+    }
+
+    /// Use smaller pages (tests prove pagination with one item per page).
+    pub fn with_page_size(mut self, page_size: i32) -> Self {
+        self.page_size = page_size.max(1);
+        self
+    }
+}
+
+fn to_timestamp(
+    op: &'static str,
+    dt: Option<&aws_smithy_types::DateTime>,
+) -> Result<Timestamp, ApiError> {
+    let dt = dt.ok_or_else(|| unexpected(op, "snapshot without StartTime"))?;
+    Timestamp::new(dt.secs(), dt.subsec_nanos() as i32)
+        .map_err(|e| unexpected(op, format!("StartTime out of range: {e}")))
+}
+
+fn to_snapshot(op: &'static str, s: &t::Snapshot) -> Result<Snapshot, ApiError> {
+    let id = s
+        .snapshot_id()
+        .ok_or_else(|| unexpected(op, "snapshot without SnapshotId"))?;
+    let kind = match s.r#type() {
+        Some(t::SnapshotType::Auto) => SnapshotType::Auto,
+        Some(t::SnapshotType::Manual) => SnapshotType::Manual,
+        other => return Err(unexpected(op, format!("snapshot {id} has type {other:?}"))),
+    };
+    let status = match s.status() {
+        Some(t::SnapshotStatus::Creating) => SnapshotStatus::Creating,
+        Some(t::SnapshotStatus::Completed) => SnapshotStatus::Completed,
+        Some(t::SnapshotStatus::Failed) => SnapshotStatus::Failed,
+        other => {
+            return Err(unexpected(
+                op,
+                format!("snapshot {id} has status {other:?}"),
+            ))
+        }
+    };
+    Ok(Snapshot {
+        id: id.to_owned(),
+        directory_id: s
+            .directory_id()
+            .ok_or_else(|| unexpected(op, format!("snapshot {id} without DirectoryId")))?
+            .to_owned(),
+        name: s.name().map(str::to_owned),
+        kind,
+        status,
+        start_time: to_timestamp(op, s.start_time())?,
+    })
+}
+
+fn to_directory(d: &t::DirectoryDescription) -> Result<Directory, ApiError> {
+    const OP: &str = "DescribeDirectories";
+    let id = d
+        .directory_id()
+        .ok_or_else(|| unexpected(OP, "directory without DirectoryId"))?;
+    Ok(Directory {
+        id: id.to_owned(),
+        name: d.name().unwrap_or_default().to_owned(),
+        kind: DirectoryType::from_api(
+            d.r#type()
+                .ok_or_else(|| unexpected(OP, format!("directory {id} without Type")))?
+                .as_str(),
+        ),
+        stage: d
+            .stage()
+            .ok_or_else(|| unexpected(OP, format!("directory {id} without Stage")))?
+            .as_str()
+            .to_owned(),
+        primary_region: d
+            .regions_info()
+            .and_then(|r| r.primary_region())
+            .map(str::to_owned),
+    })
+}
+
+impl DirectoryService for AwsDirectoryService {
+    async fn describe_directories(
+        &self,
+        ids: Option<&[String]>,
+    ) -> Result<Vec<Directory>, ApiError> {
+        let mut out = Vec::new();
+        let mut token: Option<String> = None;
+        for _ in 0..MAX_PAGES {
+            let page = self
+                .client
+                .describe_directories()
+                .set_directory_ids(ids.map(<[String]>::to_vec))
+                .set_next_token(token.take())
+                .send()
+                .await
+                .map_err(|e| api_error("DescribeDirectories", e))?;
+            for d in page.directory_descriptions() {
+                out.push(to_directory(d)?);
+            }
+            match page.next_token() {
+                Some(next) if !next.is_empty() => token = Some(next.to_owned()),
+                _ => return Ok(out),
+            }
+        }
+        Err(unexpected("DescribeDirectories", "NextToken never ended"))
+    }
+
+    async fn describe_snapshots(&self, directory_id: &str) -> Result<Vec<Snapshot>, ApiError> {
+        const OP: &str = "DescribeSnapshots";
+        let mut out = Vec::new();
+        let mut token: Option<String> = None;
+        for _ in 0..MAX_PAGES {
+            let page = self
+                .client
+                .describe_snapshots()
+                .directory_id(directory_id)
+                .limit(self.page_size)
+                .set_next_token(token.take())
+                .send()
+                .await
+                .map_err(|e| api_error(OP, e))?;
+            for s in page.snapshots() {
+                let snapshot = to_snapshot(OP, s)?;
+                if snapshot.directory_id != directory_id {
+                    return Err(unexpected(
+                        OP,
+                        format!(
+                            "asked for {directory_id}, got a snapshot of {}",
+                            snapshot.directory_id
+                        ),
+                    ));
+                }
+                out.push(snapshot);
+            }
+            match page.next_token() {
+                Some(next) if !next.is_empty() => token = Some(next.to_owned()),
+                _ => return Ok(out),
+            }
+        }
+        Err(unexpected(OP, "NextToken never ended"))
+    }
+
+    async fn snapshots_by_id(&self, ids: &[String]) -> Result<Vec<Snapshot>, ApiError> {
+        let mut out = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(self.page_size.max(1) as usize) {
+            let page = self
+                .client
+                .describe_snapshots()
+                .set_snapshot_ids(Some(chunk.to_vec()))
+                .limit(self.page_size)
+                .send()
+                .await
+                .map_err(|e| api_error("DescribeSnapshots", e))?;
+            for s in page.snapshots() {
+                out.push(to_snapshot("DescribeSnapshots", s)?);
+            }
+        }
+        Ok(out)
+    }
+
+    async fn snapshot_limits(&self, directory_id: &str) -> Result<SnapshotLimits, ApiError> {
+        const OP: &str = "GetSnapshotLimits";
+        let answer = self
+            .client
+            .get_snapshot_limits()
+            .directory_id(directory_id)
+            .send()
+            .await
+            .map_err(|e| api_error(OP, e))?;
+        let limits = answer
+            .snapshot_limits()
+            .ok_or_else(|| unexpected(OP, "answer without SnapshotLimits"))?;
+        let limit = limits
+            .manual_snapshots_limit()
+            .ok_or_else(|| unexpected(OP, "answer without ManualSnapshotsLimit"))?;
+        let count = limits
+            .manual_snapshots_current_count()
+            .ok_or_else(|| unexpected(OP, "answer without ManualSnapshotsCurrentCount"))?;
+        if limit < 0 || count < 0 {
+            return Err(unexpected(
+                OP,
+                format!("negative limit {limit} or count {count}"),
+            ));
+        }
+        Ok(SnapshotLimits {
+            manual_limit: limit as u32,
+            manual_count: count as u32,
+        })
+    }
+
+    async fn create_snapshot(&self, directory_id: &str, name: &str) -> Result<String, ApiError> {
+        let answer = self
+            .client
+            .create_snapshot()
+            .directory_id(directory_id)
+            .name(name)
+            .send()
+            .await
+            .map_err(|e| api_error("CreateSnapshot", e))?;
+        answer
+            .snapshot_id()
+            .map(str::to_owned)
+            .ok_or_else(|| unexpected("CreateSnapshot", "answer without SnapshotId"))
+    }
+
+    async fn delete_snapshot(&self, snapshot_id: &str) -> Result<(), ApiError> {
+        self.client
+            .delete_snapshot()
+            .snapshot_id(snapshot_id)
+            .send()
+            .await
+            .map_err(|e| api_error("DeleteSnapshot", e))?;
+        Ok(())
+    }
+}

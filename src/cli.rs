@@ -1,0 +1,203 @@
+//! Process wiring: logging, the AWS clients, and the local `invoke` command.
+//!
+//! `ds-snapshot-keeper invoke [--event FILE|-] [--timeout SECONDS]` runs exactly one
+//! invocation outside Lambda, with the same handler, and prints the run report on stdout.
+//! It honours `AWS_ENDPOINT_URL`, so it works against the local emulator or a real account.
+//! Exit codes: 0 clean run, 1 run with failures, 2 bad event, settings or arguments.
+
+use std::io::Read;
+use std::time::Duration;
+
+use aws_config::retry::RetryConfig;
+use aws_config::{BehaviorVersion, SdkConfig};
+use tokio::time::Instant;
+
+use crate::aws::directory::AwsDirectoryService;
+use crate::aws::sns::SnsNotifier;
+use crate::handler::{handle, InvocationError};
+use crate::runner::Keeper;
+use crate::settings::Settings;
+
+/// Start JSON logging (Lambda's JSON log format) to stdout or stderr.
+pub fn init_logging(to_stderr: bool) {
+    let filter = std::env::var("RUST_LOG")
+        .ok()
+        .or_else(|| {
+            std::env::var("AWS_LAMBDA_LOG_LEVEL")
+                .ok()
+                .map(|l| l.to_ascii_lowercase())
+        })
+        .unwrap_or_else(|| "info".to_owned());
+    let filter = tracing_subscriber::EnvFilter::try_new(format!(
+        "{filter},aws_smithy_runtime=warn,aws_config=warn,hyper=warn,hyper_util=warn"
+    ))
+    .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(filter)
+        .with_current_span(false)
+        .with_ansi(false)
+        .without_time();
+    let _ = if to_stderr {
+        builder.with_writer(std::io::stderr).try_init()
+    } else {
+        builder.with_writer(std::io::stdout).try_init()
+    };
+}
+
+/// Load the AWS configuration from the environment. No network call happens here: region
+/// and credentials are resolved from the environment, and credentials lazily on first use.
+/// Adaptive retries slow the client down under throttling instead of failing.
+pub async fn load_aws_config() -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .retry_config(
+            RetryConfig::adaptive()
+                .with_max_attempts(6)
+                .with_max_backoff(Duration::from_secs(20)),
+        )
+        .load()
+        .await
+}
+
+/// The keeper and notifier over real AWS clients.
+pub fn aws_keeper(
+    config: &SdkConfig,
+    settings: Settings,
+) -> Result<(Keeper<AwsDirectoryService>, Option<SnsNotifier>), String> {
+    let region = config
+        .region()
+        .map(|r| r.to_string())
+        .ok_or("no AWS region: set AWS_REGION (Lambda sets it for you)")?;
+    let notifier = settings
+        .topic_arn
+        .clone()
+        .map(|arn| SnsNotifier::new(aws_sdk_sns::Client::new(config), arn));
+    let ds = AwsDirectoryService::new(aws_sdk_directory::Client::new(config));
+    Ok((Keeper::new(ds, settings, region), notifier))
+}
+
+const USAGE: &str = "usage: ds-snapshot-keeper invoke [--event FILE|-] [--timeout SECONDS]\n\
+  Runs one invocation outside Lambda and prints the run report.\n\
+  --event FILE   the event to handle (default: read it from stdin; '-' also means stdin)\n\
+  --timeout S    pretend the invocation has S seconds, like a Lambda timeout (default 900)";
+
+struct Args {
+    event: Option<String>,
+    timeout: u64,
+}
+
+fn parse_args(args: &[String]) -> Result<Args, String> {
+    let mut out = Args {
+        event: None,
+        timeout: 900,
+    };
+    let mut it = args.iter();
+    while let Some(arg) = it.next() {
+        match arg.as_str() {
+            "--event" | "-e" => {
+                out.event = Some(it.next().ok_or("--event needs a file name")?.clone())
+            }
+            "--timeout" => {
+                let raw = it.next().ok_or("--timeout needs a number of seconds")?;
+                out.timeout = raw
+                    .parse()
+                    .ok()
+                    .filter(|t| (1..=900).contains(t))
+                    .ok_or_else(|| format!("--timeout {raw:?}: expected 1..=900 seconds"))?;
+            }
+            "-h" | "--help" => return Err(String::new()),
+            other => return Err(format!("unknown argument {other:?}")),
+        }
+    }
+    Ok(out)
+}
+
+/// The `invoke` subcommand; returns the process exit code.
+pub async fn invoke(args: &[String]) -> i32 {
+    let args = match parse_args(args) {
+        Ok(a) => a,
+        Err(problem) => {
+            if !problem.is_empty() {
+                eprintln!("error: {problem}");
+            }
+            eprintln!("{USAGE}");
+            return 2;
+        }
+    };
+    init_logging(true);
+    let raw = match args.event.as_deref() {
+        None | Some("-") => {
+            let mut buf = Vec::new();
+            std::io::stdin()
+                .read_to_end(&mut buf)
+                .map(|_| buf)
+                .map_err(|e| format!("stdin: {e}"))
+        }
+        Some(path) => std::fs::read(path).map_err(|e| format!("{path}: {e}")),
+    };
+    let payload = match raw.and_then(|r| {
+        serde_json::from_slice::<serde_json::Value>(&r)
+            .map_err(|e| format!("the event is not JSON: {e}"))
+    }) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return 2;
+        }
+    };
+    let settings = match Settings::from_env() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return 2;
+        }
+    };
+    let config = load_aws_config().await;
+    let (keeper, notifier) = match aws_keeper(&config, settings) {
+        Ok(k) => k,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return 2;
+        }
+    };
+    let deadline = Instant::now() + Duration::from_secs(args.timeout);
+    let sink = |line: &str| eprintln!("{line}");
+    let request_id = format!("local-{}", jiff::Timestamp::now().as_millisecond());
+    match handle(
+        &keeper,
+        notifier.as_ref(),
+        &payload,
+        &request_id,
+        Some(deadline),
+        &sink,
+    )
+    .await
+    {
+        Ok(report) => {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&report).unwrap_or_default()
+            );
+            0
+        }
+        Err(InvocationError::RunFailed(report)) => {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&report).unwrap_or_default()
+            );
+            eprintln!(
+                "error: run ended with {} failure(s)",
+                report.summary.failures
+            );
+            1
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            if matches!(e, InvocationError::BadEvent(_)) {
+                2
+            } else {
+                1
+            }
+        }
+    }
+}

@@ -1,0 +1,126 @@
+//! The invocation: parse the event, run the keeper, log, emit metrics, notify, answer.
+//!
+//! The same function serves Lambda (`main.rs` wires it to the runtime) and the local
+//! `invoke` command. A run with failures ends in error *after* its report is logged and its
+//! notification published, so Lambda's Errors metric and on-failure destination see it.
+
+use std::time::{Duration, SystemTime};
+
+use serde_json::Value;
+use tokio::time::Instant;
+
+use crate::naming::escape_for_log;
+use crate::ports::{ApiError, DirectoryService, Notifier};
+use crate::render;
+use crate::report::{RunReport, Severity};
+use crate::request::{self, EventError};
+use crate::runner::Keeper;
+
+/// Why an invocation ended in error.
+#[derive(Debug, thiserror::Error)]
+pub enum InvocationError {
+    #[error("{0}")]
+    BadEvent(#[from] EventError),
+    #[error("run {} ended with {} failure(s) in {}; see the run report in the logs", .0.request_id, .0.summary.failures, .0.region)]
+    RunFailed(Box<RunReport>),
+    #[error("the run report could not be published to SNS: {0}")]
+    NotifyFailed(ApiError),
+}
+
+impl InvocationError {
+    /// A short machine-readable name, used as the Lambda error type.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            InvocationError::BadEvent(_) => "BadEvent",
+            InvocationError::RunFailed(_) => "RunFailed",
+            InvocationError::NotifyFailed(_) => "NotifyFailed",
+        }
+    }
+}
+
+/// Where log and metric lines go: stdout under Lambda, stderr for the local command.
+pub type Sink<'a> = &'a (dyn Fn(&str) + Send + Sync);
+
+/// The deadline of a Lambda invocation as a tokio instant (`None` when the context has none).
+pub fn deadline_from_epoch_millis(deadline_ms: u64) -> Option<Instant> {
+    if deadline_ms == 0 {
+        return None;
+    }
+    let deadline = SystemTime::UNIX_EPOCH + Duration::from_millis(deadline_ms);
+    let left = deadline
+        .duration_since(SystemTime::now())
+        .unwrap_or(Duration::ZERO);
+    Some(Instant::now() + left)
+}
+
+/// Handle one invocation payload end to end.
+pub async fn handle<D: DirectoryService, N: Notifier>(
+    keeper: &Keeper<D>,
+    notifier: Option<&N>,
+    payload: &Value,
+    request_id: &str,
+    deadline: Option<Instant>,
+    sink: Sink<'_>,
+) -> Result<RunReport, InvocationError> {
+    let size = serde_json::to_vec(payload)
+        .map(|v| v.len())
+        .unwrap_or(usize::MAX);
+    let parsed = if size > request::MAX_EVENT_BYTES {
+        Err(EventError {
+            problem: format!(
+                "payload is {size} bytes; at most {} are accepted",
+                request::MAX_EVENT_BYTES
+            ),
+        })
+    } else {
+        request::parse(payload)
+    };
+    let request = match parsed {
+        Ok(r) => r,
+        Err(e) => {
+            sink(
+                &serde_json::json!({
+                    "level": "ERROR",
+                    "message": "event refused; nothing was changed",
+                    "error": e.to_string(),
+                    "request_id": escape_for_log(request_id, 80),
+                })
+                .to_string(),
+            );
+            return Err(e.into());
+        }
+    };
+
+    let report = keeper.run(&request, request_id, deadline).await;
+    sink(&render::log_line(&report));
+    for line in render::metric_lines(&report) {
+        sink(&line);
+    }
+
+    let mut publish_error = None;
+    if let (Some(n), Some(message)) = (
+        notifier,
+        render::notification(&report, keeper.settings.notify_level),
+    ) {
+        if let Err(e) = n.publish(&message).await {
+            sink(
+                &serde_json::json!({
+                    "level": "ERROR",
+                    "message": "SNS publish failed",
+                    "code": e.code,
+                    "error": e.to_string(),
+                })
+                .to_string(),
+            );
+            publish_error = Some(e);
+        }
+    }
+    if report.has_failures() {
+        return Err(InvocationError::RunFailed(Box::new(report)));
+    }
+    if let Some(e) = publish_error {
+        return Err(InvocationError::NotifyFailed(e));
+    }
+    debug_assert!(report.severity != Severity::Failure);
+    Ok(report)
+}

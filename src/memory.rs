@@ -1,0 +1,243 @@
+//! An in-memory Directory Service: the adapter simulations and property tests run against.
+//!
+//! It keeps the same rules as the real service where they matter to the keeper: the manual
+//! quota, `SnapshotLimitExceededException`, unknown ids, and asynchronous completion (a new
+//! snapshot settles at the first describe, as the emulator's default, into the status the
+//! simulation queued).
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Mutex;
+
+use jiff::Timestamp;
+
+use crate::model::{Directory, Snapshot, SnapshotLimits, SnapshotStatus, SnapshotType};
+use crate::ports::{ApiError, DirectoryService, ErrorKind};
+
+#[derive(Default)]
+struct State {
+    directories: Vec<Directory>,
+    snapshots: Vec<Snapshot>,
+    /// Final status of the next creates, per directory (default Completed).
+    outcomes: HashMap<String, VecDeque<SnapshotStatus>>,
+    /// Snapshots created but not yet described, with their final status.
+    settling: HashMap<String, SnapshotStatus>,
+    /// Fail the next N creates with this code.
+    create_failures: VecDeque<String>,
+    next_id: u64,
+    now: Option<Timestamp>,
+    calls: Vec<&'static str>,
+}
+
+/// A Directory Service in a mutex. Quota is 5 manual snapshots, as in AWS.
+#[derive(Default)]
+pub struct MemoryDirectoryService {
+    state: Mutex<State>,
+    pub manual_limit: u32,
+}
+
+fn not_found(op: &'static str, what: &str) -> ApiError {
+    ApiError::new(
+        op,
+        ErrorKind::NotFound,
+        "EntityDoesNotExistException",
+        format!("{what} does not exist"),
+    )
+}
+
+impl MemoryDirectoryService {
+    pub fn new() -> Self {
+        Self {
+            state: Mutex::default(),
+            manual_limit: 5,
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn add_directory(&self, d: Directory) {
+        self.lock().directories.push(d);
+    }
+
+    pub fn add_snapshot(&self, s: Snapshot) {
+        self.lock().snapshots.push(s);
+    }
+
+    /// The clock stamped on new snapshots.
+    pub fn set_now(&self, now: Timestamp) {
+        self.lock().now = Some(now);
+    }
+
+    pub fn queue_outcome(&self, directory_id: &str, status: SnapshotStatus) {
+        self.lock()
+            .outcomes
+            .entry(directory_id.to_owned())
+            .or_default()
+            .push_back(status);
+    }
+
+    pub fn fail_next_create(&self, code: &str) {
+        self.lock().create_failures.push_back(code.to_owned());
+    }
+
+    pub fn snapshots(&self) -> Vec<Snapshot> {
+        self.lock().snapshots.clone()
+    }
+
+    pub fn remove_snapshot(&self, id: &str) {
+        self.lock().snapshots.retain(|s| s.id != id);
+    }
+
+    pub fn calls(&self) -> Vec<&'static str> {
+        self.lock().calls.clone()
+    }
+
+    fn settle(state: &mut State, ids: &[String]) {
+        for id in ids {
+            if let Some(status) = state.settling.remove(id) {
+                if let Some(s) = state.snapshots.iter_mut().find(|s| &s.id == id) {
+                    s.status = status;
+                }
+            }
+        }
+    }
+}
+
+impl DirectoryService for MemoryDirectoryService {
+    async fn describe_directories(
+        &self,
+        ids: Option<&[String]>,
+    ) -> Result<Vec<Directory>, ApiError> {
+        let mut st = self.lock();
+        st.calls.push("DescribeDirectories");
+        match ids {
+            None => Ok(st.directories.clone()),
+            Some(ids) => {
+                let mut out = Vec::new();
+                for id in ids {
+                    let d = st
+                        .directories
+                        .iter()
+                        .find(|d| &d.id == id)
+                        .ok_or_else(|| not_found("DescribeDirectories", id))?;
+                    out.push(d.clone());
+                }
+                Ok(out)
+            }
+        }
+    }
+
+    async fn describe_snapshots(&self, directory_id: &str) -> Result<Vec<Snapshot>, ApiError> {
+        let mut st = self.lock();
+        st.calls.push("DescribeSnapshots");
+        if !st.directories.iter().any(|d| d.id == directory_id) {
+            return Err(not_found("DescribeSnapshots", directory_id));
+        }
+        let ids: Vec<String> = st
+            .snapshots
+            .iter()
+            .filter(|s| s.directory_id == directory_id)
+            .map(|s| s.id.clone())
+            .collect();
+        Self::settle(&mut st, &ids);
+        Ok(st
+            .snapshots
+            .iter()
+            .filter(|s| s.directory_id == directory_id)
+            .cloned()
+            .collect())
+    }
+
+    async fn snapshots_by_id(&self, ids: &[String]) -> Result<Vec<Snapshot>, ApiError> {
+        let mut st = self.lock();
+        st.calls.push("DescribeSnapshots");
+        for id in ids {
+            if !st.snapshots.iter().any(|s| &s.id == id) {
+                return Err(not_found("DescribeSnapshots", id));
+            }
+        }
+        Self::settle(&mut st, ids);
+        Ok(st
+            .snapshots
+            .iter()
+            .filter(|s| ids.contains(&s.id))
+            .cloned()
+            .collect())
+    }
+
+    async fn snapshot_limits(&self, directory_id: &str) -> Result<SnapshotLimits, ApiError> {
+        let mut st = self.lock();
+        st.calls.push("GetSnapshotLimits");
+        if !st.directories.iter().any(|d| d.id == directory_id) {
+            return Err(not_found("GetSnapshotLimits", directory_id));
+        }
+        let count = st
+            .snapshots
+            .iter()
+            .filter(|s| s.directory_id == directory_id && s.kind == SnapshotType::Manual)
+            .count();
+        Ok(SnapshotLimits {
+            manual_limit: self.manual_limit,
+            manual_count: count as u32,
+        })
+    }
+
+    async fn create_snapshot(&self, directory_id: &str, name: &str) -> Result<String, ApiError> {
+        let mut st = self.lock();
+        st.calls.push("CreateSnapshot");
+        if !st.directories.iter().any(|d| d.id == directory_id) {
+            return Err(not_found("CreateSnapshot", directory_id));
+        }
+        if let Some(code) = st.create_failures.pop_front() {
+            return Err(ApiError::new(
+                "CreateSnapshot",
+                ErrorKind::Service,
+                code,
+                "injected",
+            ));
+        }
+        let count = st
+            .snapshots
+            .iter()
+            .filter(|s| s.directory_id == directory_id && s.kind == SnapshotType::Manual)
+            .count();
+        if count as u32 >= self.manual_limit {
+            return Err(ApiError::new(
+                "CreateSnapshot",
+                ErrorKind::LimitExceeded,
+                "SnapshotLimitExceededException",
+                "quota full",
+            ));
+        }
+        st.next_id += 1;
+        let id = format!("s-{:010x}", st.next_id);
+        let final_status = st
+            .outcomes
+            .get_mut(directory_id)
+            .and_then(VecDeque::pop_front)
+            .unwrap_or(SnapshotStatus::Completed);
+        let start_time = st.now.unwrap_or_else(Timestamp::now);
+        st.snapshots.push(Snapshot {
+            id: id.clone(),
+            directory_id: directory_id.to_owned(),
+            name: Some(name.to_owned()),
+            kind: SnapshotType::Manual,
+            status: SnapshotStatus::Creating,
+            start_time,
+        });
+        st.settling.insert(id.clone(), final_status);
+        Ok(id)
+    }
+
+    async fn delete_snapshot(&self, snapshot_id: &str) -> Result<(), ApiError> {
+        let mut st = self.lock();
+        st.calls.push("DeleteSnapshot");
+        let before = st.snapshots.len();
+        st.snapshots.retain(|s| s.id != snapshot_id);
+        if st.snapshots.len() == before {
+            return Err(not_found("DeleteSnapshot", snapshot_id));
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,279 @@
+//! Renderings of the [`RunReport`]: the structured log line, CloudWatch Embedded Metric Format
+//! lines and the SNS notification. Each is a pure function of the report.
+
+use std::fmt::Write as _;
+
+use serde_json::{json, Value};
+
+use crate::policy::FlagLevel;
+use crate::ports::{Attribute, Notification};
+use crate::report::{DirectoryReport, RunReport, Severity};
+use crate::settings::NotifyLevel;
+
+/// CloudWatch namespace of the keeper's metrics.
+pub const METRIC_NAMESPACE: &str = "DsSnapshotKeeper";
+/// SNS subjects must be ASCII, one line, under 100 characters.
+pub const MAX_SUBJECT_LEN: usize = 99;
+
+fn severity_word(s: Severity) -> &'static str {
+    match s {
+        Severity::Ok => "OK",
+        Severity::Warning => "WARNING",
+        Severity::Critical => "CRITICAL",
+        Severity::Failure => "FAILURE",
+    }
+}
+
+/// The report as one JSON log line, in the shape of Lambda's JSON log format.
+pub fn log_line(report: &RunReport) -> String {
+    let level = match report.severity {
+        Severity::Failure | Severity::Critical => "ERROR",
+        Severity::Warning => "WARN",
+        Severity::Ok => "INFO",
+    };
+    json!({
+        "timestamp": report.finished_at.to_string(),
+        "level": level,
+        "message": "run report",
+        "report": report,
+    })
+    .to_string()
+}
+
+/// EMF lines: one per directory (dimension DirectoryId) and one for the whole run.
+pub fn metric_lines(report: &RunReport) -> Vec<String> {
+    let millis = report.finished_at.as_millisecond();
+    let mut lines = Vec::with_capacity(report.directories.len() + 1);
+    for d in report.directories.iter().filter(|d| d.skipped.is_none()) {
+        let created_completed = d.created.as_ref().is_some_and(|c| c.status == "Completed") as u32;
+        let mut metrics = vec![
+            json!({"Name": "SnapshotsCreated", "Unit": "Count"}),
+            json!({"Name": "SnapshotsCompleted", "Unit": "Count"}),
+            json!({"Name": "SnapshotsDeleted", "Unit": "Count"}),
+            json!({"Name": "Failures", "Unit": "Count"}),
+        ];
+        let mut line = json!({
+            "_aws": {
+                "Timestamp": millis,
+                "CloudWatchMetrics": [],
+            },
+            "DirectoryId": d.directory_id,
+            "SnapshotsCreated": d.created.as_ref().is_some_and(|c| c.snapshot_id.is_some()) as u32,
+            "SnapshotsCompleted": created_completed,
+            "SnapshotsDeleted": d.deleted.iter().filter(|x| x.done).count(),
+            "Failures": d.errors.len(),
+        });
+        if let Some(age) = d.newest_completed_age_days {
+            metrics.push(json!({"Name": "NewestCompletedSnapshotAgeDays", "Unit": "None"}));
+            line["NewestCompletedSnapshotAgeDays"] = json!(age);
+        }
+        line["_aws"]["CloudWatchMetrics"] = json!([{
+            "Namespace": METRIC_NAMESPACE,
+            "Dimensions": [["DirectoryId"]],
+            "Metrics": metrics,
+        }]);
+        lines.push(line.to_string());
+    }
+    let s = &report.summary;
+    let run = json!({
+        "_aws": {
+            "Timestamp": millis,
+            "CloudWatchMetrics": [{
+                "Namespace": METRIC_NAMESPACE,
+                "Dimensions": [[]],
+                "Metrics": [
+                    {"Name": "RunFailures", "Unit": "Count"},
+                    {"Name": "RunSnapshotsCreated", "Unit": "Count"},
+                    {"Name": "RunSnapshotsCompleted", "Unit": "Count"},
+                    {"Name": "RunSnapshotsDeleted", "Unit": "Count"},
+                    {"Name": "RunDirectories", "Unit": "Count"},
+                ],
+            }],
+        },
+        "RunFailures": s.failures,
+        "RunSnapshotsCreated": s.created,
+        "RunSnapshotsCompleted": report.directories.iter().filter(|d| d.created.as_ref().is_some_and(|c| c.status == "Completed")).count(),
+        "RunSnapshotsDeleted": s.deleted,
+        "RunDirectories": s.directories,
+    });
+    lines.push(run.to_string());
+    lines
+}
+
+/// Whether a run of this severity is published at this notify level.
+pub fn should_notify(severity: Severity, level: NotifyLevel) -> bool {
+    match level {
+        NotifyLevel::All => true,
+        NotifyLevel::Warnings => severity >= Severity::Warning,
+        NotifyLevel::Failures => severity >= Severity::Critical,
+    }
+}
+
+fn ascii_one_line(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_ascii_graphic() || c == ' ' {
+                c
+            } else {
+                '?'
+            }
+        })
+        .collect()
+}
+
+/// The subject: severity, directory (or how many) and region, ASCII, under 100 characters.
+pub fn subject(report: &RunReport) -> String {
+    let notable: Vec<&DirectoryReport> = report
+        .directories
+        .iter()
+        .filter(|d| d.severity == report.severity)
+        .collect();
+    let scope = match notable.as_slice() {
+        [one] => one.directory_id.clone(),
+        [] => format!("{} directories", report.directories.len()),
+        many => format!("{} directories", many.len()),
+    };
+    let mut subject = ascii_one_line(&format!(
+        "[{}] DS snapshot keeper: {scope} in {}",
+        severity_word(report.severity),
+        report.region
+    ));
+    subject.truncate(MAX_SUBJECT_LEN);
+    subject
+}
+
+/// A plain-text body that reads well in an e-mail.
+pub fn body(report: &RunReport) -> String {
+    let mut out = String::new();
+    let s = &report.summary;
+    let _ = writeln!(
+        out,
+        "ds-snapshot-keeper {} run in {}: {}{}",
+        serde_json::to_value(report.action)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default(),
+        report.region,
+        severity_word(report.severity),
+        if report.dry_run {
+            " (dry run: nothing was changed)"
+        } else {
+            ""
+        },
+    );
+    let _ = writeln!(
+        out,
+        "{} directories, {} snapshots created, {} deleted, {} failures, {} warnings, {} skipped, {} pending.",
+        s.directories, s.created, s.deleted, s.failures, s.warnings, s.skipped, s.pending
+    );
+    let _ = writeln!(
+        out,
+        "Request {} started {} finished {}.",
+        report.request_id, report.started_at, report.finished_at
+    );
+    for e in &report.errors {
+        let _ = writeln!(
+            out,
+            "\nRun error: {} {}: {}",
+            e.operation, e.code, e.message
+        );
+    }
+    let mut directories: Vec<&DirectoryReport> = report.directories.iter().collect();
+    directories.sort_by_key(|d| std::cmp::Reverse(d.severity));
+    for d in directories {
+        let _ = writeln!(
+            out,
+            "\n{} ({}, {}): {}",
+            d.directory_id,
+            d.directory_name.as_deref().unwrap_or("?"),
+            d.directory_type.as_deref().unwrap_or("?"),
+            severity_word(d.severity)
+        );
+        if let Some(reason) = &d.skipped {
+            let _ = writeln!(out, "  Skipped: {reason}");
+        }
+        for e in &d.errors {
+            let _ = writeln!(out, "  ERROR {} {}: {}", e.operation, e.code, e.message);
+        }
+        if let Some(c) = &d.created {
+            let _ = writeln!(
+                out,
+                "  Created: {} {} ({})",
+                c.snapshot_id.as_deref().unwrap_or("-"),
+                c.name,
+                c.status
+            );
+        }
+        if let Some(why) = &d.create_skipped {
+            let _ = writeln!(out, "  No snapshot taken: {why}");
+        }
+        for x in &d.deleted {
+            let _ = writeln!(
+                out,
+                "  {} {} {} [{}]: {}",
+                if x.done { "Deleted" } else { "Would delete" },
+                x.deletion.snapshot_id,
+                x.deletion.name.as_deref().unwrap_or(""),
+                serde_json::to_value(x.deletion.rule)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_default(),
+                x.deletion.reason
+            );
+        }
+        for f in &d.flagged {
+            let level = match f.level {
+                FlagLevel::Warning => "WARNING",
+                FlagLevel::Critical => "CRITICAL",
+            };
+            let _ = writeln!(out, "  {level} {}: {}", f.code, f.message);
+        }
+        if let Some(age) = d.newest_completed_age_days {
+            let _ = writeln!(out, "  Newest Completed snapshot: {age:.1} days old.");
+        }
+    }
+    out
+}
+
+/// The SNS message for this run, or `None` when the notify level does not call for one.
+pub fn notification(report: &RunReport, level: NotifyLevel) -> Option<Notification> {
+    if !should_notify(report.severity, level) {
+        return None;
+    }
+    let ids: Vec<Value> = report
+        .directories
+        .iter()
+        .filter(|d| d.severity > Severity::Ok)
+        .map(|d| Value::String(d.directory_id.clone()))
+        .collect();
+    let ids = if ids.is_empty() {
+        report
+            .directories
+            .iter()
+            .map(|d| Value::String(d.directory_id.clone()))
+            .collect()
+    } else {
+        ids
+    };
+    Some(Notification {
+        subject: subject(report),
+        body: body(report),
+        attributes: vec![
+            Attribute {
+                name: "severity".to_owned(),
+                data_type: "String".to_owned(),
+                value: severity_word(report.severity).to_ascii_lowercase(),
+            },
+            Attribute {
+                name: "region".to_owned(),
+                data_type: "String".to_owned(),
+                value: report.region.clone(),
+            },
+            Attribute {
+                name: "directory_ids".to_owned(),
+                data_type: "String.Array".to_owned(),
+                value: Value::Array(ids).to_string(),
+            },
+        ],
+    })
+}

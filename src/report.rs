@@ -1,0 +1,185 @@
+//! The run report: the one record of what a run saw, did and found.
+//!
+//! Logs, the Lambda response, the EMF metrics and the SNS message are all rendered from this
+//! value (see `render.rs`), never assembled separately, so they cannot disagree.
+
+use jiff::Timestamp;
+use serde::Serialize;
+
+use crate::model::{Snapshot, SnapshotLimits};
+use crate::policy::{Deletion, Flag, FlagLevel};
+use crate::ports::ApiError;
+use crate::request::{Action, Trigger};
+
+/// How bad a run (or one directory of it) went. Ordered: the worst wins.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Ok,
+    Warning,
+    Critical,
+    Failure,
+}
+
+/// The snapshot the run created.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Created {
+    pub snapshot_id: Option<String>,
+    pub name: String,
+    /// Completed, Failed, Creating (pending at the end of the wait), or "planned" on a dry run.
+    pub status: String,
+}
+
+/// A deletion the run did (or, on a dry run, would do).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Deleted {
+    #[serde(flatten)]
+    pub deletion: Deletion,
+    /// False on a dry run or when the delete call failed.
+    pub done: bool,
+}
+
+/// An error in one step, with the AWS error code.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ErrorEntry {
+    pub operation: String,
+    pub code: String,
+    pub message: String,
+    pub snapshot_id: Option<String>,
+}
+
+impl ErrorEntry {
+    pub fn from_api(err: &ApiError, snapshot_id: Option<&str>) -> Self {
+        Self {
+            operation: err.operation.to_owned(),
+            code: err.code.clone(),
+            message: err.message.clone(),
+            snapshot_id: snapshot_id.map(str::to_owned),
+        }
+    }
+}
+
+/// Everything about one directory in one run.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DirectoryReport {
+    pub directory_id: String,
+    pub directory_name: Option<String>,
+    pub directory_type: Option<String>,
+    pub severity: Severity,
+    /// Why the directory was skipped; a skipped directory is otherwise untouched.
+    pub skipped: Option<String>,
+    pub snapshots_seen: Vec<Snapshot>,
+    pub limits: Option<SnapshotLimits>,
+    pub created: Option<Created>,
+    /// Why no snapshot was taken although the action takes one.
+    pub create_skipped: Option<String>,
+    pub deleted: Vec<Deleted>,
+    pub flagged: Vec<Flag>,
+    pub errors: Vec<ErrorEntry>,
+    /// Age in days of the newest Completed snapshot after the run; drives the freshness alarm.
+    pub newest_completed_age_days: Option<f64>,
+}
+
+impl DirectoryReport {
+    pub fn new(directory_id: impl Into<String>) -> Self {
+        Self {
+            directory_id: directory_id.into(),
+            directory_name: None,
+            directory_type: None,
+            severity: Severity::Ok,
+            skipped: None,
+            snapshots_seen: Vec::new(),
+            limits: None,
+            created: None,
+            create_skipped: None,
+            deleted: Vec::new(),
+            flagged: Vec::new(),
+            errors: Vec::new(),
+            newest_completed_age_days: None,
+        }
+    }
+
+    /// Recompute the severity from the contents.
+    pub fn settle_severity(&mut self) {
+        let flag = self.flagged.iter().map(|f| f.level).max().map(|l| match l {
+            FlagLevel::Warning => Severity::Warning,
+            FlagLevel::Critical => Severity::Critical,
+        });
+        let mut severity = flag.unwrap_or(Severity::Ok);
+        if self.skipped.is_some() {
+            severity = severity.max(Severity::Warning);
+        }
+        if !self.errors.is_empty() {
+            severity = Severity::Failure;
+        }
+        self.severity = severity;
+    }
+}
+
+/// Totals over the run.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Summary {
+    pub directories: usize,
+    pub created: usize,
+    pub deleted: usize,
+    pub failures: usize,
+    pub warnings: usize,
+    pub skipped: usize,
+    pub pending: usize,
+}
+
+/// One run of the keeper.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RunReport {
+    pub keeper_version: &'static str,
+    pub request_id: String,
+    pub region: String,
+    pub action: Action,
+    pub dry_run: bool,
+    pub trigger: Trigger,
+    pub started_at: Timestamp,
+    pub finished_at: Timestamp,
+    pub severity: Severity,
+    pub summary: Summary,
+    pub directories: Vec<DirectoryReport>,
+    /// Errors that concern the whole run (discovery failed, notification failed...).
+    pub errors: Vec<ErrorEntry>,
+}
+
+impl RunReport {
+    /// Totals and overall severity from the directory reports.
+    pub fn settle(&mut self) {
+        let mut summary = Summary {
+            directories: self.directories.len(),
+            ..Summary::default()
+        };
+        let mut severity = if self.errors.is_empty() {
+            Severity::Ok
+        } else {
+            Severity::Failure
+        };
+        for d in &mut self.directories {
+            d.settle_severity();
+            severity = severity.max(d.severity);
+            if let Some(c) = &d.created {
+                if c.snapshot_id.is_some() {
+                    summary.created += 1;
+                }
+                if c.status == "Creating" {
+                    summary.pending += 1;
+                }
+            }
+            summary.deleted += d.deleted.iter().filter(|x| x.done).count();
+            summary.failures += d.errors.len();
+            summary.warnings += d.flagged.len();
+            summary.skipped += d.skipped.is_some() as usize;
+        }
+        summary.failures += self.errors.len();
+        self.summary = summary;
+        self.severity = severity;
+    }
+
+    pub fn has_failures(&self) -> bool {
+        self.severity == Severity::Failure
+    }
+}

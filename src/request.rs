@@ -1,0 +1,396 @@
+//! Every way the keeper can be triggered, parsed into one [`Request`].
+//!
+//! Accepted payloads:
+//! * an EventBridge rule's scheduled event (`source: aws.events`, `detail-type: Scheduled Event`);
+//! * EventBridge Scheduler's default payload (`source: aws.scheduler`, `detail` the string `"{}"`);
+//! * a manual request, also what a Scheduler target's custom `Input` should be:
+//!   `{"action": "run"|"snapshot"|"prune"|"report", "directory_ids": [...], "dry_run": bool,
+//!   "force": bool}`.
+//!
+//! Anything else is refused with an error that says what was expected. Parsing is strict on
+//! purpose: a typo such as `"dryrun": true` must not silently become a real run.
+
+use aws_lambda_events::eventbridge::EventBridgeEvent;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::naming::escape_for_log;
+use crate::settings::parse_directory_ids;
+
+/// Largest payload accepted; real triggers are a few hundred bytes.
+pub const MAX_EVENT_BYTES: usize = 64 * 1024;
+/// Most directory ids one manual request may name.
+pub const MAX_REQUEST_DIRECTORIES: usize = 500;
+
+/// What a run does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    /// Snapshot (unless one is recent), make room, prune beyond retention, flag.
+    Run,
+    /// Snapshot (making room if the quota needs it) and flag; prune nothing else.
+    Snapshot,
+    /// Prune beyond retention and flag; take no snapshot.
+    Prune,
+    /// Observe and flag only; change nothing.
+    Report,
+}
+
+impl Action {
+    pub fn creates(self) -> bool {
+        matches!(self, Action::Run | Action::Snapshot)
+    }
+    pub fn prunes(self) -> bool {
+        matches!(self, Action::Run | Action::Prune)
+    }
+    pub fn changes_anything(self) -> bool {
+        self != Action::Report
+    }
+}
+
+/// Where the request came from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Trigger {
+    EventbridgeRule {
+        rule: Option<String>,
+        time: Option<String>,
+    },
+    Scheduler {
+        schedule: Option<String>,
+        time: Option<String>,
+    },
+    Manual,
+}
+
+/// One run's instructions, whatever the trigger.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Request {
+    pub action: Action,
+    /// Directories named by the request; `None` means the configured ones (or discovery).
+    pub directory_ids: Option<Vec<String>>,
+    pub dry_run: bool,
+    /// Take a snapshot even if one was taken within the minimum interval.
+    pub force: bool,
+    pub trigger: Trigger,
+}
+
+/// A payload the keeper will not act on.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unrecognised event: {problem}. Expected an EventBridge scheduled event (source aws.events or aws.scheduler, detail-type \"Scheduled Event\") or a manual request {{\"action\": \"run\"|\"snapshot\"|\"prune\"|\"report\", \"directory_ids\": [\"d-0123456789\"], \"dry_run\": true, \"force\": false}}")]
+pub struct EventError {
+    pub problem: String,
+}
+
+fn refuse(problem: impl Into<String>) -> EventError {
+    EventError {
+        problem: problem.into(),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ManualRequest {
+    action: Option<Value>,
+    directory_ids: Option<Value>,
+    dry_run: Option<Value>,
+    force: Option<Value>,
+}
+
+fn type_name(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+fn flag(field: &str, value: Option<Value>) -> Result<bool, EventError> {
+    match value {
+        None | Some(Value::Null) => Ok(false),
+        Some(Value::Bool(b)) => Ok(b),
+        Some(other) => Err(refuse(format!(
+            "field \"{field}\" must be true or false, got {}",
+            type_name(&other)
+        ))),
+    }
+}
+
+fn parse_manual(object: &serde_json::Map<String, Value>) -> Result<Request, EventError> {
+    let manual: ManualRequest =
+        serde_json::from_value(Value::Object(object.clone())).map_err(|e| {
+            let known = "action, directory_ids, dry_run, force";
+            let unknown: Vec<String> = object
+                .keys()
+                .filter(|k| !known.split(", ").any(|f| f == k.as_str()))
+                .map(|k| escape_for_log(k, 40))
+                .collect();
+            if unknown.is_empty() {
+                refuse(format!("manual request is malformed ({e})"))
+            } else {
+                refuse(format!(
+                    "unknown field {} (accepted fields: {known})",
+                    unknown.join(", ")
+                ))
+            }
+        })?;
+    let action = match manual.action {
+        None | Some(Value::Null) => Action::Run,
+        Some(Value::String(s)) => match s.as_str() {
+            "run" => Action::Run,
+            "snapshot" => Action::Snapshot,
+            "prune" => Action::Prune,
+            "report" => Action::Report,
+            _ => {
+                return Err(refuse(format!(
+                    "unknown action {} (accepted: run, snapshot, prune, report)",
+                    escape_for_log(&s, 40)
+                )))
+            }
+        },
+        Some(other) => {
+            return Err(refuse(format!(
+                "field \"action\" must be a string, got {}",
+                type_name(&other)
+            )))
+        }
+    };
+    let directory_ids = match manual.directory_ids {
+        None | Some(Value::Null) => None,
+        Some(Value::Array(items)) => {
+            if items.is_empty() {
+                return Err(refuse(
+                    "field \"directory_ids\" is empty; omit it to use the configured directories",
+                ));
+            }
+            if items.len() > MAX_REQUEST_DIRECTORIES {
+                return Err(refuse(format!(
+                    "field \"directory_ids\" names {} directories; at most {MAX_REQUEST_DIRECTORIES} are accepted",
+                    items.len()
+                )));
+            }
+            let mut strings = Vec::with_capacity(items.len());
+            for item in &items {
+                match item {
+                    Value::String(s) => strings.push(s.as_str()),
+                    other => {
+                        return Err(refuse(format!(
+                            "field \"directory_ids\" must hold strings, got {}",
+                            type_name(other)
+                        )))
+                    }
+                }
+            }
+            Some(parse_directory_ids(strings).map_err(|p| {
+                refuse(format!(
+                    "field \"directory_ids\": {p} (expected ^d-[0-9a-f]{{10}}$)"
+                ))
+            })?)
+        }
+        Some(other) => {
+            return Err(refuse(format!(
+                "field \"directory_ids\" must be an array of directory ids, got {}",
+                type_name(&other)
+            )))
+        }
+    };
+    Ok(Request {
+        action,
+        directory_ids,
+        dry_run: flag("dry_run", manual.dry_run)?,
+        force: flag("force", manual.force)?,
+        trigger: Trigger::Manual,
+    })
+}
+
+fn scheduled(trigger: Trigger) -> Request {
+    Request {
+        action: Action::Run,
+        directory_ids: None,
+        dry_run: false,
+        force: false,
+        trigger,
+    }
+}
+
+/// Parse raw invocation bytes (as the Lambda runtime or `invoke` receives them).
+pub fn parse_bytes(raw: &[u8]) -> Result<Request, EventError> {
+    if raw.len() > MAX_EVENT_BYTES {
+        return Err(refuse(format!(
+            "payload is {} bytes; at most {MAX_EVENT_BYTES} are accepted",
+            raw.len()
+        )));
+    }
+    let value: Value =
+        serde_json::from_slice(raw).map_err(|e| refuse(format!("payload is not JSON ({e})")))?;
+    parse(&value)
+}
+
+/// Parse an already-decoded payload.
+pub fn parse(value: &Value) -> Result<Request, EventError> {
+    let object = match value {
+        Value::Object(o) => o,
+        other => {
+            return Err(refuse(format!(
+                "payload is {}, not an object",
+                type_name(other)
+            )))
+        }
+    };
+    match object.get("source") {
+        None => parse_manual(object),
+        Some(Value::String(source)) => {
+            let event: EventBridgeEvent<Value> = serde_json::from_value(value.clone())
+                .map_err(|e| refuse(format!("EventBridge event is malformed ({e})")))?;
+            if event.detail_type != "Scheduled Event" {
+                return Err(refuse(format!(
+                    "detail-type {} is not \"Scheduled Event\"",
+                    escape_for_log(&event.detail_type, 60)
+                )));
+            }
+            let time = event.time.map(|t| t.to_rfc3339());
+            let first_resource = event.resources.as_ref().and_then(|r| r.first().cloned());
+            match source.as_str() {
+                "aws.events" => {
+                    let Value::Object(detail) = &event.detail else {
+                        return Err(refuse("aws.events scheduled event has a non-object detail"));
+                    };
+                    if !detail.is_empty() {
+                        return Err(refuse("aws.events scheduled event carries a detail; put a manual request in the target's Input instead"));
+                    }
+                    Ok(scheduled(Trigger::EventbridgeRule {
+                        rule: first_resource,
+                        time,
+                    }))
+                }
+                "aws.scheduler" => {
+                    // Scheduler's default payload carries the *string* "{}" as detail.
+                    let empty = match &event.detail {
+                        Value::String(s) => s.trim() == "{}" || s.trim().is_empty(),
+                        Value::Object(o) => o.is_empty(),
+                        Value::Null => true,
+                        _ => false,
+                    };
+                    if !empty {
+                        return Err(refuse("aws.scheduler event carries a detail; use a manual request as the schedule's Input instead"));
+                    }
+                    Ok(scheduled(Trigger::Scheduler {
+                        schedule: first_resource,
+                        time,
+                    }))
+                }
+                other => Err(refuse(format!(
+                    "source {} is neither aws.events nor aws.scheduler",
+                    escape_for_log(other, 60)
+                ))),
+            }
+        }
+        Some(other) => Err(refuse(format!(
+            "field \"source\" is {}, not a string",
+            type_name(other)
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn eventbridge_rule_schedule() {
+        let r = parse(&json!({
+            "version": "0", "id": "53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa",
+            "detail-type": "Scheduled Event", "source": "aws.events",
+            "account": "123456789012", "time": "2026-11-24T06:00:00Z", "region": "eu-west-1",
+            "resources": ["arn:aws:events:eu-west-1:123456789012:rule/ds-keeper"], "detail": {}
+        }))
+        .unwrap();
+        assert_eq!(r.action, Action::Run);
+        assert!(!r.dry_run && r.directory_ids.is_none());
+        assert!(
+            matches!(r.trigger, Trigger::EventbridgeRule { rule: Some(ref a), .. } if a.ends_with("rule/ds-keeper"))
+        );
+    }
+
+    #[test]
+    fn scheduler_default_payload_has_string_detail() {
+        let r = parse(&json!({
+            "version": "0", "id": "x", "detail-type": "Scheduled Event", "source": "aws.scheduler",
+            "account": "123456789012", "time": "2026-11-24T06:00:00Z", "region": "eu-west-1",
+            "resources": ["arn:aws:scheduler:eu-west-1:123456789012:schedule/default/k"], "detail": "{}"
+        }))
+        .unwrap();
+        assert_eq!(r.action, Action::Run);
+        assert!(matches!(r.trigger, Trigger::Scheduler { .. }));
+    }
+
+    #[test]
+    fn manual_requests() {
+        let r =
+            parse(&json!({"action": "report", "directory_ids": ["d-0123456789"], "dry_run": true}))
+                .unwrap();
+        assert_eq!(r.action, Action::Report);
+        assert_eq!(r.directory_ids, Some(vec!["d-0123456789".to_owned()]));
+        assert!(r.dry_run);
+        assert_eq!(parse(&json!({})).unwrap().action, Action::Run);
+        assert!(
+            parse(&json!({"action": "snapshot", "force": true}))
+                .unwrap()
+                .force
+        );
+    }
+
+    #[test]
+    fn refusals_name_the_problem_and_the_expected_shapes() {
+        let cases = [
+            (json!(null), "null"),
+            (json!([1, 2]), "an array"),
+            (json!("run"), "a string"),
+            (json!({"action": "destroy"}), "unknown action"),
+            (json!({"action": 3}), "must be a string"),
+            (json!({"dryrun": true}), "unknown field \"dryrun\""),
+            (json!({"dry_run": "yes"}), "must be true or false"),
+            (json!({"directory_ids": "d-0123456789"}), "must be an array"),
+            (json!({"directory_ids": []}), "is empty"),
+            (json!({"directory_ids": ["d-XYZ"]}), "is not a directory id"),
+            (json!({"directory_ids": [7]}), "must hold strings"),
+            (
+                json!({"source": "aws.ec2", "detail-type": "Scheduled Event", "detail": {}}),
+                "neither aws.events",
+            ),
+            (
+                json!({"source": "aws.events", "detail-type": "EC2 Instance State-change Notification", "detail": {}}),
+                "is not \"Scheduled Event\"",
+            ),
+            (json!({"source": 5}), "not a string"),
+            (
+                json!({"source": "aws.scheduler", "detail-type": "Scheduled Event", "detail": "{\"a\":1}"}),
+                "carries a detail",
+            ),
+        ];
+        for (payload, needle) in cases {
+            let err = parse(&payload).expect_err(&payload.to_string());
+            let text = err.to_string();
+            assert!(text.contains(needle), "{payload}: {text}");
+            assert!(
+                text.contains("Expected an EventBridge scheduled event"),
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn huge_and_non_json_payloads_are_refused() {
+        let huge = vec![b' '; MAX_EVENT_BYTES + 1];
+        assert!(parse_bytes(&huge).unwrap_err().problem.contains("bytes"));
+        assert!(parse_bytes(b"{not json")
+            .unwrap_err()
+            .problem
+            .contains("not JSON"));
+        assert!(parse_bytes(b"").is_err());
+    }
+}
