@@ -10,8 +10,10 @@ use crate::model::{
 };
 use crate::ports::{ApiError, DirectoryService};
 
-/// DescribeSnapshots page size; also the batch size when polling snapshots by id.
+/// DescribeSnapshots page size.
 pub const PAGE_SIZE: i32 = 50;
+/// Snapshot ids asked for in one DescribeSnapshots call when polling new snapshots.
+pub const IDS_PER_CALL: usize = 50;
 /// Guard against an API that never stops returning NextToken.
 const MAX_PAGES: usize = 1_000;
 
@@ -102,6 +104,39 @@ fn to_directory(d: &t::DirectoryDescription) -> Result<Directory, ApiError> {
     })
 }
 
+impl AwsDirectoryService {
+    /// DescribeSnapshots, following NextToken to the end.
+    async fn describe_pages(
+        &self,
+        directory_id: Option<&str>,
+        ids: Option<Vec<String>>,
+    ) -> Result<Vec<Snapshot>, ApiError> {
+        const OP: &str = "DescribeSnapshots";
+        let mut out = Vec::new();
+        let mut token: Option<String> = None;
+        for _ in 0..MAX_PAGES {
+            let page = self
+                .client
+                .describe_snapshots()
+                .set_directory_id(directory_id.map(str::to_owned))
+                .set_snapshot_ids(ids.clone())
+                .limit(self.page_size)
+                .set_next_token(token.take())
+                .send()
+                .await
+                .map_err(|e| api_error(OP, e))?;
+            for s in page.snapshots() {
+                out.push(to_snapshot(OP, s)?);
+            }
+            match page.next_token() {
+                Some(next) if !next.is_empty() => token = Some(next.to_owned()),
+                _ => return Ok(out),
+            }
+        }
+        Err(unexpected(OP, "NextToken never ended"))
+    }
+}
+
 impl DirectoryService for AwsDirectoryService {
     async fn describe_directories(
         &self,
@@ -130,54 +165,23 @@ impl DirectoryService for AwsDirectoryService {
     }
 
     async fn describe_snapshots(&self, directory_id: &str) -> Result<Vec<Snapshot>, ApiError> {
-        const OP: &str = "DescribeSnapshots";
-        let mut out = Vec::new();
-        let mut token: Option<String> = None;
-        for _ in 0..MAX_PAGES {
-            let page = self
-                .client
-                .describe_snapshots()
-                .directory_id(directory_id)
-                .limit(self.page_size)
-                .set_next_token(token.take())
-                .send()
-                .await
-                .map_err(|e| api_error(OP, e))?;
-            for s in page.snapshots() {
-                let snapshot = to_snapshot(OP, s)?;
-                if snapshot.directory_id != directory_id {
-                    return Err(unexpected(
-                        OP,
-                        format!(
-                            "asked for {directory_id}, got a snapshot of {}",
-                            snapshot.directory_id
-                        ),
-                    ));
-                }
-                out.push(snapshot);
-            }
-            match page.next_token() {
-                Some(next) if !next.is_empty() => token = Some(next.to_owned()),
-                _ => return Ok(out),
-            }
+        let out = self.describe_pages(Some(directory_id), None).await?;
+        if let Some(stray) = out.iter().find(|s| s.directory_id != directory_id) {
+            return Err(unexpected(
+                "DescribeSnapshots",
+                format!(
+                    "asked for {directory_id}, got a snapshot of {}",
+                    stray.directory_id
+                ),
+            ));
         }
-        Err(unexpected(OP, "NextToken never ended"))
+        Ok(out)
     }
 
     async fn snapshots_by_id(&self, ids: &[String]) -> Result<Vec<Snapshot>, ApiError> {
         let mut out = Vec::with_capacity(ids.len());
-        for chunk in ids.chunks(self.page_size.max(1) as usize) {
-            let page = self
-                .client
-                .describe_snapshots()
-                .set_snapshot_ids(Some(chunk.to_vec()))
-                .limit(self.page_size)
-                .send()
-                .await
-                .map_err(|e| api_error("DescribeSnapshots", e))?;
-            for s in page.snapshots() {
-                out.push(to_snapshot("DescribeSnapshots", s)?);
-            }
+        for chunk in ids.chunks(IDS_PER_CALL) {
+            out.extend(self.describe_pages(None, Some(chunk.to_vec())).await?);
         }
         Ok(out)
     }

@@ -309,3 +309,15 @@ def test_deleting_a_directory_removes_its_snapshots(clients):
     assert_modelled_error(
         ds, "DeleteSnapshot", lambda: ds.delete_snapshot(SnapshotId=sid), "EntityDoesNotExistException"
     )
+
+
+def test_the_validator_itself_catches_drift(clients):
+    """The shape checker must be able to fail, or the tests above prove nothing."""
+    ds, _ = clients
+    shape = op_model(ds, "DescribeSnapshots").output_shape
+    bad = {"Snapshots": [{"SnapshotId": "snap-1", "Type": "Weekly", "Status": "Done",
+                          "StartTime": "yesterday", "Extra": 1}]}
+    problems = "\n".join(violations(bad, shape, "DescribeSnapshots"))
+    for needle in ("does not match", "'Weekly' not in enum", "'Done' not in enum",
+                   "expected timestamp", "Extra: not in the model"):
+        assert needle in problems, problems

@@ -11,6 +11,7 @@ binary killed with SIGKILL leaves no stray emulator behind.
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 import threading
@@ -40,9 +41,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=int(os.environ.get("EMULATOR_PORT", "5000")))
     parser.add_argument("--watch-parent", action="store_true")
+    parser.add_argument("--quiet", action="store_true", help="do not log every request")
     args = parser.parse_args(argv)
 
-    os.environ.setdefault("MOTO_ALLOW_NONEXISTENT_REGION", "false")
+    if args.quiet:
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)
     server = make_server(args.host, args.port, build_app(), threaded=True)
     port = server.socket.getsockname()[1]
     os.environ["MOTO_PORT"] = str(port)

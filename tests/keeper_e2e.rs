@@ -1,0 +1,605 @@
+//! The real handler, with the real SDK clients, against the local emulator: what was created
+//! and deleted (down to the snapshot), what the report says, and what reached SNS.
+
+mod support;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use aws_config::SdkConfig;
+use aws_sdk_directory::types::{SnapshotStatus, SnapshotType};
+use ds_snapshot_keeper::aws::directory::AwsDirectoryService;
+use ds_snapshot_keeper::aws::sns::SnsNotifier;
+use ds_snapshot_keeper::handler::{handle, InvocationError};
+use ds_snapshot_keeper::policy::Rule;
+use ds_snapshot_keeper::report::{RunReport, Severity};
+use ds_snapshot_keeper::{Keeper, Settings};
+use serde_json::{json, Value};
+use support::{Emulator, Received};
+
+struct Harness {
+    emu: Emulator,
+    config: SdkConfig,
+    settings: Settings,
+    topic: String,
+    queue: String,
+    lines: Arc<Mutex<Vec<String>>>,
+}
+
+/// Settings for tests: fast polling, the rest as given (defaults otherwise).
+fn settings(pairs: &[(&str, &str)]) -> Settings {
+    let mut map: HashMap<String, String> = [
+        ("POLL_INITIAL_SECONDS", "0.05"),
+        ("POLL_MAX_SECONDS", "0.2"),
+        ("WAIT_BUDGET_SECONDS", "20"),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    for (k, v) in pairs {
+        map.insert(k.to_string(), v.to_string());
+    }
+    Settings::from_lookup(|k| map.get(k).cloned()).expect("test settings are valid")
+}
+
+impl Harness {
+    async fn new(pairs: &[(&str, &str)]) -> Harness {
+        let emu = Emulator::start();
+        let config = emu.sdk_config().await;
+        let (topic, queue) = emu.topic_with_queue(&config).await;
+        let mut s = settings(pairs);
+        s.topic_arn = Some(topic.clone());
+        Harness {
+            emu,
+            config,
+            settings: s,
+            topic,
+            queue,
+            lines: Arc::default(),
+        }
+    }
+
+    async fn invoke(&self, payload: Value) -> Result<RunReport, InvocationError> {
+        let keeper = Keeper::new(
+            AwsDirectoryService::new(self.emu.ds(&self.config)),
+            self.settings.clone(),
+            support::REGION,
+        );
+        let notifier = SnsNotifier::new(aws_sdk_sns::Client::new(&self.config), &self.topic);
+        let lines = self.lines.clone();
+        let sink = move |l: &str| lines.lock().unwrap().push(l.to_owned());
+        handle(
+            &keeper,
+            Some(&notifier),
+            &payload,
+            "test-request",
+            None,
+            &sink,
+        )
+        .await
+    }
+
+    /// The report whether the run succeeded or failed.
+    async fn run(&self, payload: Value) -> RunReport {
+        match self.invoke(payload).await {
+            Ok(r) => r,
+            Err(InvocationError::RunFailed(r)) => *r,
+            Err(e) => panic!("unexpected invocation error: {e}"),
+        }
+    }
+
+    async fn dir(&self) -> String {
+        self.emu.managed_ad(&self.config, "corp.example.com").await
+    }
+
+    async fn snapshots(&self, dir: &str) -> Vec<aws_sdk_directory::types::Snapshot> {
+        self.emu.snapshots(&self.config, dir).await
+    }
+
+    async fn ids(&self, dir: &str) -> Vec<String> {
+        let mut ids: Vec<String> = self
+            .snapshots(dir)
+            .await
+            .iter()
+            .map(|s| s.snapshot_id().unwrap().to_owned())
+            .collect();
+        ids.sort();
+        ids
+    }
+
+    async fn messages(&self) -> Vec<Received> {
+        self.emu.received(&self.config, &self.queue).await
+    }
+}
+
+fn scheduled() -> Value {
+    serde_json::from_str(include_str!("../events/scheduler-default.json")).unwrap()
+}
+
+fn deleted_ids(r: &RunReport) -> Vec<String> {
+    let mut v: Vec<String> = r
+        .directories
+        .iter()
+        .flat_map(|d| {
+            d.deleted
+                .iter()
+                .filter(|x| x.done)
+                .map(|x| x.deletion.snapshot_id.clone())
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+#[tokio::test]
+async fn first_run_takes_one_snapshot_and_waits_for_it() {
+    let h = Harness::new(&[]).await;
+    let dir = h.dir().await;
+    let report = h.invoke(scheduled()).await.expect("clean run");
+    let d = &report.directories[0];
+    assert_eq!(d.directory_id, dir);
+    let created = d.created.as_ref().expect("created");
+    assert_eq!(created.status, "Completed");
+    assert!(created.name.starts_with("keeper-"));
+    assert!(d.deleted.is_empty() && d.errors.is_empty());
+    assert_eq!(report.severity, Severity::Ok);
+    let snaps = h.snapshots(&dir).await;
+    assert_eq!(snaps.len(), 1);
+    assert_eq!(snaps[0].snapshot_id(), created.snapshot_id.as_deref());
+    assert_eq!(d.newest_completed_age_days, Some(0.0));
+    // warnings level, clean run: no message
+    assert!(h.messages().await.is_empty());
+    // the report was logged as one JSON line, and EMF metrics for the directory
+    let lines = h.lines.lock().unwrap().clone();
+    let log: Value = serde_json::from_str(&lines[0]).unwrap();
+    assert_eq!(log["message"], "run report");
+    assert_eq!(
+        log["report"]["directories"][0]["created"]["status"],
+        "Completed"
+    );
+    assert!(lines.iter().any(|l| l.contains("\"CloudWatchMetrics\"")
+        && l.contains(&dir)
+        && l.contains("NewestCompletedSnapshotAgeDays")));
+}
+
+#[tokio::test]
+async fn steady_state_over_simulated_days_keeps_retain_and_headroom() {
+    let h = Harness::new(&[]).await;
+    let dir = h.dir().await;
+    let mut all_deleted = Vec::new();
+    for day in 1..=7 {
+        let report = h
+            .invoke(scheduled())
+            .await
+            .unwrap_or_else(|e| panic!("day {day}: {e}"));
+        let d = &report.directories[0];
+        assert_eq!(d.created.as_ref().unwrap().status, "Completed", "day {day}");
+        for x in &d.deleted {
+            assert_eq!(x.deletion.rule, Rule::BeyondRetain, "day {day}: {x:?}");
+            all_deleted.push(x.deletion.snapshot_id.clone());
+        }
+        let snaps = h.snapshots(&dir).await;
+        assert_eq!(snaps.len(), day.min(3), "day {day}: retain=3");
+        assert!(snaps.len() <= 4, "limit 5 - reserved 1");
+        h.emu.age(1.0);
+    }
+    assert_eq!(all_deleted.len(), 4, "days 4..=7 each pruned the oldest");
+    // the survivors are the three newest
+    let ages: Vec<i64> = h
+        .snapshots(&dir)
+        .await
+        .iter()
+        .map(|s| s.start_time().unwrap().secs())
+        .collect();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    assert!(ages.iter().all(|t| now - t < 3 * 86_400 + 600), "{ages:?}");
+}
+
+#[tokio::test]
+async fn quota_full_of_unowned_snapshots_is_a_failure_and_nothing_is_deleted() {
+    let h = Harness::new(&[]).await;
+    let dir = h.dir().await;
+    for age in 1..=5 {
+        h.emu.seed(
+            &dir,
+            Some(&format!("ops-manual-{age}")),
+            "Manual",
+            "Completed",
+            age as f64,
+        );
+    }
+    let before = h.ids(&dir).await;
+    let report = h.run(scheduled()).await;
+    assert!(report.has_failures());
+    let d = &report.directories[0];
+    assert_eq!(d.errors[0].code, "QuotaFull");
+    assert!(d.created.is_none());
+    assert!(d.deleted.is_empty());
+    assert_eq!(h.ids(&dir).await, before, "nothing deleted");
+    assert_eq!(h.emu.count_calls("CreateSnapshot"), 0);
+    assert_eq!(h.emu.count_calls("DeleteSnapshot"), 0);
+    let msgs = h.messages().await;
+    assert_eq!(msgs.len(), 1);
+    assert!(
+        msgs[0].subject.starts_with("[FAILURE]")
+            && msgs[0].subject.contains(&dir)
+            && msgs[0].subject.contains("us-east-1"),
+        "{}",
+        msgs[0].subject
+    );
+    assert!(msgs[0].message.contains("QuotaFull"));
+    assert_eq!(
+        msgs[0].attributes["severity"],
+        ("String".to_owned(), "failure".to_owned())
+    );
+}
+
+#[tokio::test]
+async fn auto_snapshots_are_never_touched_nor_counted() {
+    let h = Harness::new(&[]).await;
+    let dir = h.dir().await;
+    let autos: Vec<String> = (0..3)
+        .map(|i| {
+            h.emu
+                .seed(&dir, None, "Auto", "Completed", 200.0 + i as f64)
+        })
+        .collect();
+    for day in 0..6 {
+        h.invoke(scheduled())
+            .await
+            .unwrap_or_else(|e| panic!("day {day}: {e}"));
+        h.emu.age(1.0);
+    }
+    let snaps = h.snapshots(&dir).await;
+    for a in &autos {
+        assert!(
+            snaps.iter().any(|s| s.snapshot_id() == Some(a.as_str())),
+            "Auto {a} kept"
+        );
+    }
+    assert_eq!(
+        snaps
+            .iter()
+            .filter(|s| s.r#type() == Some(&SnapshotType::Manual))
+            .count(),
+        3
+    );
+}
+
+#[tokio::test]
+async fn aged_snapshots_are_flagged_and_unrestorable_ones_pruned_first() {
+    let h = Harness::new(&[]).await;
+    let dir = h.dir().await;
+    let s200 = h
+        .emu
+        .seed(&dir, Some("keeper-200"), "Manual", "Completed", 200.0);
+    let s170 = h
+        .emu
+        .seed(&dir, Some("keeper-170"), "Manual", "Completed", 170.0);
+    let _s100 = h
+        .emu
+        .seed(&dir, Some("keeper-100"), "Manual", "Completed", 100.0);
+    let _s10 = h
+        .emu
+        .seed(&dir, Some("keeper-10"), "Manual", "Completed", 10.0);
+    let report = h
+        .invoke(json!({"action": "snapshot"}))
+        .await
+        .expect("clean");
+    let d = &report.directories[0];
+    assert_eq!(d.deleted.len(), 1, "{:?}", d.deleted);
+    assert_eq!(d.deleted[0].deletion.snapshot_id, s200);
+    assert_eq!(d.deleted[0].deletion.rule, Rule::MakeRoomUnrestorable);
+    let expiring: Vec<_> = d.flagged.iter().filter(|f| f.code == "expiring").collect();
+    assert_eq!(expiring.len(), 1);
+    assert_eq!(expiring[0].snapshot_id.as_deref(), Some(s170.as_str()));
+    assert_eq!(expiring[0].days_left, Some(10));
+    assert_eq!(report.severity, Severity::Warning);
+    let msgs = h.messages().await;
+    assert_eq!(msgs.len(), 1, "warnings are published at the default level");
+    assert!(msgs[0].subject.starts_with("[WARNING]"));
+    assert!(msgs[0].message.contains("10 days left"));
+}
+
+#[tokio::test]
+async fn a_failed_create_is_reported_with_its_code_and_published() {
+    let h = Harness::new(&[]).await;
+    let dir = h.dir().await;
+    let old = h
+        .emu
+        .seed(&dir, Some("keeper-old"), "Manual", "Completed", 3.0);
+    h.emu
+        .fault(json!({"operation": "CreateSnapshot", "kind": "service"}));
+    let err = h
+        .invoke(scheduled())
+        .await
+        .expect_err("failure ends the invocation in error");
+    let InvocationError::RunFailed(report) = err else {
+        panic!("{err}")
+    };
+    let d = &report.directories[0];
+    assert_eq!(d.errors[0].operation, "CreateSnapshot");
+    assert_eq!(d.errors[0].code, "ServiceException");
+    assert_eq!(h.ids(&dir).await, vec![old]);
+    let msgs = h.messages().await;
+    assert_eq!(msgs.len(), 1);
+    let m = &msgs[0];
+    assert!(m.subject.starts_with("[FAILURE]") && m.subject.len() < 100 && m.subject.is_ascii());
+    assert!(m.message.contains("ServiceException"));
+    assert_eq!(
+        m.attributes["directory_ids"],
+        ("String.Array".to_owned(), format!("[\"{dir}\"]"))
+    );
+}
+
+#[tokio::test]
+async fn a_snapshot_that_ends_failed_is_a_failure_and_blocks_pruning() {
+    let h = Harness::new(&[("RETAIN_COUNT", "1")]).await;
+    let dir = h.dir().await;
+    let a = h
+        .emu
+        .seed(&dir, Some("keeper-a"), "Manual", "Completed", 3.0);
+    let b = h
+        .emu
+        .seed(&dir, Some("keeper-b"), "Manual", "Completed", 2.0);
+    h.emu
+        .outcomes(&dir, json!([{"status": "Failed", "after_describes": 1}]));
+    let report = h.run(scheduled()).await;
+    let d = &report.directories[0];
+    assert_eq!(d.created.as_ref().unwrap().status, "Failed");
+    assert!(d.errors.iter().any(|e| e.code == "SnapshotFailed"));
+    assert!(
+        d.deleted.is_empty(),
+        "retain=1 would prune, but the new snapshot failed"
+    );
+    let ids = h.ids(&dir).await;
+    assert!(ids.contains(&a) && ids.contains(&b));
+    // the next run deletes the failed snapshot and, once its own snapshot completes, prunes
+    h.emu.age(1.0);
+    let next = h.invoke(scheduled()).await;
+    let next = match next {
+        Ok(r) => r,
+        Err(InvocationError::RunFailed(r)) => *r,
+        Err(e) => panic!("{e}"),
+    };
+    let nd = &next.directories[0];
+    assert!(nd.deleted.iter().any(|x| x.deletion.rule == Rule::Failed));
+    assert_eq!(nd.created.as_ref().unwrap().status, "Completed");
+}
+
+#[tokio::test]
+async fn duplicate_delivery_takes_one_snapshot() {
+    let h = Harness::new(&[]).await;
+    let dir = h.dir().await;
+    let first = h.invoke(scheduled()).await.unwrap();
+    let second = h.invoke(scheduled()).await.unwrap();
+    assert!(first.directories[0].created.is_some());
+    assert!(second.directories[0].created.is_none());
+    assert!(second.directories[0]
+        .create_skipped
+        .as_deref()
+        .unwrap()
+        .contains("minimum interval"));
+    assert_eq!(h.emu.count_calls("CreateSnapshot"), 1);
+    assert_eq!(h.snapshots(&dir).await.len(), 1);
+}
+
+#[tokio::test]
+async fn one_failing_directory_does_not_stop_the_others() {
+    let h = Harness::new(&[]).await;
+    let good1 = h.dir().await;
+    let bad = h.dir().await;
+    let good2 = h.emu.simple_ad(&h.config, "simple.example.com").await;
+    h.emu
+        .fault(json!({"operation": "DescribeSnapshots", "kind": "service", "directory_id": bad}));
+    let report = h.run(scheduled()).await;
+    let by_id: HashMap<&str, &ds_snapshot_keeper::report::DirectoryReport> = report
+        .directories
+        .iter()
+        .map(|d| (d.directory_id.as_str(), d))
+        .collect();
+    assert_eq!(
+        by_id[good1.as_str()].created.as_ref().unwrap().status,
+        "Completed"
+    );
+    assert_eq!(
+        by_id[good2.as_str()].created.as_ref().unwrap().status,
+        "Completed"
+    );
+    assert_eq!(by_id[bad.as_str()].errors[0].code, "ServiceException");
+    assert!(by_id[bad.as_str()].created.is_none());
+    assert_eq!(report.severity, Severity::Failure);
+    let msgs = h.messages().await;
+    assert!(msgs[0].subject.contains(&bad), "{}", msgs[0].subject);
+}
+
+#[tokio::test]
+async fn skipped_directories_say_why() {
+    let h = Harness::new(&[]).await;
+    let connector = h.emu.ad_connector(&h.config, "onprem.example.com").await;
+    let impaired = h.dir().await;
+    let replica = h.dir().await;
+    h.emu.set_directory(&impaired, json!({"stage": "Impaired"}));
+    h.emu.set_directory(
+        &replica,
+        json!({"regions_info": {"PrimaryRegion": "eu-west-1", "AdditionalRegions": ["us-east-1"]}}),
+    );
+    let report = h.invoke(scheduled()).await.expect("skips are not failures");
+    let reason = |id: &str| {
+        report
+            .directories
+            .iter()
+            .find(|d| d.directory_id == id)
+            .unwrap()
+            .skipped
+            .clone()
+            .unwrap()
+    };
+    assert!(reason(&connector).contains("AD Connector"));
+    assert!(reason(&impaired).contains("Impaired"));
+    assert!(reason(&replica).contains("primary Region is eu-west-1"));
+    assert_eq!(h.emu.count_calls("CreateSnapshot"), 0);
+    assert_eq!(h.emu.count_calls("DescribeSnapshots"), 0);
+}
+
+#[tokio::test]
+async fn every_events_file_runs() {
+    let h = Harness::new(&[]).await;
+    let dir = h.dir().await;
+    let mut files: Vec<_> = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/events"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    assert!(files.len() >= 7);
+    for file in files {
+        let text = std::fs::read_to_string(&file)
+            .unwrap()
+            .replace("d-0123456789", &dir);
+        let payload: Value = serde_json::from_str(&text).unwrap();
+        let before = h.ids(&dir).await;
+        let report = h
+            .invoke(payload)
+            .await
+            .unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+        assert_eq!(report.directories.len(), 1, "{}", file.display());
+        let name = file.file_name().unwrap().to_string_lossy().to_string();
+        if name.contains("report") || name.contains("dry-run") {
+            assert!(report.dry_run);
+            assert_eq!(h.ids(&dir).await, before, "{name} changes nothing");
+        }
+        h.emu.age(1.0);
+    }
+}
+
+#[tokio::test]
+async fn malformed_events_touch_nothing() {
+    let h = Harness::new(&[("RETAIN_COUNT", "1")]).await;
+    let dir = h.dir().await;
+    for age in [1.0, 2.0, 3.0] {
+        h.emu
+            .seed(&dir, Some("keeper-x"), "Manual", "Completed", age);
+    }
+    let calls_before = h.emu.calls().len();
+    for payload in [
+        json!(null),
+        json!([]),
+        json!({"action": "nuke"}),
+        json!({"dryrun": true}),
+        json!({"directory_ids": ["D-1"]}),
+        json!({"source": "aws.s3", "detail-type": "Object Created", "detail": {}}),
+    ] {
+        let err = h
+            .invoke(payload.clone())
+            .await
+            .expect_err(&payload.to_string());
+        assert!(
+            matches!(err, InvocationError::BadEvent(_)),
+            "{payload}: {err}"
+        );
+        assert!(err
+            .to_string()
+            .contains("Expected an EventBridge scheduled event"));
+    }
+    assert_eq!(h.emu.calls().len(), calls_before, "no AWS call at all");
+    assert_eq!(h.snapshots(&dir).await.len(), 3);
+}
+
+#[tokio::test]
+async fn settings_that_do_not_fit_the_quota_fail_that_directory_and_change_nothing() {
+    let h = Harness::new(&[("RETAIN_COUNT", "4"), ("RESERVED_SLOTS", "1")]).await;
+    let dir = h.dir().await;
+    h.emu
+        .seed(&dir, Some("keeper-x"), "Manual", "Completed", 1.0);
+    let report = h.run(scheduled()).await;
+    assert_eq!(report.directories[0].errors[0].code, "SettingsExceedQuota");
+    assert!(report.directories[0].errors[0]
+        .message
+        .contains("RETAIN_COUNT=4"));
+    assert_eq!(
+        h.emu.count_calls("CreateSnapshot") + h.emu.count_calls("DeleteSnapshot"),
+        0
+    );
+}
+
+#[tokio::test]
+async fn dry_run_reports_the_plan_and_changes_nothing() {
+    let h = Harness::new(&[("RETAIN_COUNT", "1")]).await;
+    let dir = h.dir().await;
+    for age in [5.0, 4.0, 3.0] {
+        h.emu
+            .seed(&dir, Some("keeper-x"), "Manual", "Completed", age);
+    }
+    let before = h.ids(&dir).await;
+    let report = h
+        .invoke(json!({"action": "run", "dry_run": true}))
+        .await
+        .unwrap();
+    let d = &report.directories[0];
+    assert_eq!(d.created.as_ref().unwrap().status, "planned");
+    assert_eq!(
+        d.deleted.len(),
+        3,
+        "the three old ones would go once the new one completes: {:?}",
+        d.deleted
+    );
+    assert!(d.deleted.iter().all(|x| !x.done));
+    assert_eq!(h.ids(&dir).await, before);
+    assert_eq!(
+        h.emu.count_calls("CreateSnapshot") + h.emu.count_calls("DeleteSnapshot"),
+        0
+    );
+    assert_eq!(deleted_ids(&report), Vec::<String>::new());
+}
+
+#[tokio::test]
+async fn pending_snapshot_is_reported_and_checked_next_run() {
+    let mut h = Harness::new(&[("RETAIN_COUNT", "1")]).await;
+    h.settings.wait_budget = std::time::Duration::from_millis(300);
+    let dir = h.dir().await;
+    let old = h
+        .emu
+        .seed(&dir, Some("keeper-old"), "Manual", "Completed", 2.0);
+    h.emu.outcomes(
+        &dir,
+        json!([{"status": "Completed", "after_describes": 1000}]),
+    );
+    let report = h
+        .invoke(scheduled())
+        .await
+        .expect("pending is not a failure");
+    let d = &report.directories[0];
+    assert_eq!(d.created.as_ref().unwrap().status, "Creating");
+    assert_eq!(report.summary.pending, 1);
+    assert!(
+        d.deleted.is_empty(),
+        "nothing pruned while the new snapshot is pending"
+    );
+    assert!(h.ids(&dir).await.contains(&old));
+    assert!(
+        d.flagged.iter().all(|f| f.code != "no-restorable-snapshot"),
+        "the old one is still restorable"
+    );
+    // Seven hours later it is still Creating: the next run reports it stuck.
+    h.emu.age(7.0 / 24.0);
+    let next = h.run(scheduled()).await;
+    assert!(
+        next.directories[0]
+            .errors
+            .iter()
+            .any(|e| e.code == "SnapshotStuckCreating"),
+        "{:?}",
+        next.directories[0].errors
+    );
+    assert_eq!(
+        h.snapshots(&dir)
+            .await
+            .iter()
+            .filter(|s| s.status() == Some(&SnapshotStatus::Creating))
+            .count(),
+        1
+    );
+}

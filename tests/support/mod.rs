@@ -1,0 +1,407 @@
+//! Test support: a private local AWS (moto server + our snapshot extension) per test.
+//!
+//! `Emulator::start()` launches the emulator on a free loopback port, waits until it says
+//! READY, and stops it when dropped (the server also exits by itself if the test process
+//! dies, so nothing is left behind). Each test gets its own server, so tests run in parallel
+//! without sharing state, faults or call logs. Helpers create directories through moto's
+//! normal APIs, seed and age snapshots, arm faults, and read SNS messages back through SQS.
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use aws_config::retry::RetryConfig;
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_sdk_directory::config::Credentials;
+use serde_json::{json, Value};
+
+pub const REGION: &str = "us-east-1";
+
+pub struct Emulator {
+    child: Child,
+    pub endpoint: String,
+    log_path: PathBuf,
+}
+
+fn python() -> PathBuf {
+    if let Ok(p) = std::env::var("DS_EMULATOR_PYTHON") {
+        return PathBuf::from(p);
+    }
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/emulator/.venv/bin/python")
+}
+
+impl Emulator {
+    /// Start a fresh emulator. Panics with instructions when the venv is missing.
+    pub fn start() -> Emulator {
+        let python = python();
+        assert!(
+            python.exists(),
+            "emulator interpreter {} not found: run `make emulator-venv` (or set DS_EMULATOR_PYTHON)",
+            python.display()
+        );
+        let log_path = std::env::temp_dir().join(format!(
+            "ds-emulator-{}-{}.log",
+            std::process::id(),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos()
+        ));
+        let log = std::fs::File::create(&log_path).expect("emulator log file");
+        let mut child = Command::new(&python)
+            .args([
+                "-m",
+                "ds_emulator",
+                "--port",
+                "0",
+                "--watch-parent",
+                "--quiet",
+            ])
+            .current_dir(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/emulator"))
+            .env_remove("AWS_ENDPOINT_URL")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::from(log))
+            .spawn()
+            .expect("start the emulator");
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            let _ = BufReader::new(stdout).read_line(&mut line);
+            let _ = tx.send(line);
+        });
+        let line = match rx.recv_timeout(Duration::from_secs(60)) {
+            Ok(l) if l.starts_with("READY ") => l,
+            other => {
+                let _ = child.kill();
+                let log = std::fs::read_to_string(&log_path).unwrap_or_default();
+                panic!("emulator did not start ({other:?}); its log:\n{log}");
+            }
+        };
+        let endpoint = line.trim_start_matches("READY ").trim().to_owned();
+        Emulator {
+            child,
+            endpoint,
+            log_path,
+        }
+    }
+
+    /// SDK configuration pointed at this emulator, with dummy credentials and fast retries.
+    pub async fn sdk_config(&self) -> SdkConfig {
+        self.sdk_config_with(
+            RetryConfig::standard()
+                .with_max_attempts(3)
+                .with_initial_backoff(Duration::from_millis(5)),
+        )
+        .await
+    }
+
+    pub async fn sdk_config_with(&self, retry: RetryConfig) -> SdkConfig {
+        aws_config::defaults(BehaviorVersion::latest())
+            .region(Region::new(REGION))
+            .endpoint_url(&self.endpoint)
+            .credentials_provider(Credentials::new(
+                "testing", "testing", None, None, "emulator",
+            ))
+            .retry_config(retry)
+            .load()
+            .await
+    }
+
+    pub fn ds(&self, config: &SdkConfig) -> aws_sdk_directory::Client {
+        aws_sdk_directory::Client::new(config)
+    }
+
+    // --- control plane -------------------------------------------------------------------
+
+    pub fn control(&self, method: &str, route: &str, body: Value) -> Value {
+        let url = format!("{}/_emulator/{route}", self.endpoint);
+        let result = match method {
+            "GET" => ureq::get(&url).call(),
+            "DELETE" => ureq::delete(&url).call(),
+            _ => ureq::post(&url).send_json(&body),
+        };
+        match result {
+            Ok(mut r) => r
+                .body_mut()
+                .read_json::<Value>()
+                .expect("control answer is JSON"),
+            Err(e) => panic!("control {method} {route} {body}: {e}"),
+        }
+    }
+
+    /// Seed a snapshot `age_days` old; returns its id.
+    pub fn seed(
+        &self,
+        directory_id: &str,
+        name: Option<&str>,
+        kind: &str,
+        status: &str,
+        age_days: f64,
+    ) -> String {
+        let mut body = json!({"directory_id": directory_id, "type": kind, "status": status, "age_days": age_days});
+        if let Some(n) = name {
+            body["name"] = json!(n);
+        }
+        self.control("POST", "snapshots", body)["snapshot_id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    /// Move every snapshot `days` into the past (days pass between scheduled runs).
+    pub fn age(&self, days: f64) {
+        self.control("POST", "age", json!({"days": days}));
+    }
+
+    /// How the next creates of a directory finish.
+    pub fn outcomes(&self, directory_id: &str, outcomes: Value) {
+        self.control(
+            "POST",
+            "outcomes",
+            json!({"directory_id": directory_id, "outcomes": outcomes}),
+        );
+    }
+
+    pub fn fault(&self, fault: Value) {
+        self.control("POST", "faults", fault);
+    }
+
+    pub fn clear_faults(&self) {
+        self.control("DELETE", "faults", Value::Null);
+    }
+
+    pub fn set_directory(&self, directory_id: &str, changes: Value) {
+        let mut body = changes;
+        body["directory_id"] = json!(directory_id);
+        self.control("POST", "directory", body);
+    }
+
+    /// The AWS calls received so far, oldest first.
+    pub fn calls(&self) -> Vec<Value> {
+        self.control("GET", "calls", Value::Null)
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// Count of calls to `operation` (optionally only those that got `status`).
+    pub fn count_calls(&self, operation: &str) -> usize {
+        self.calls()
+            .iter()
+            .filter(|c| c["operation"] == operation)
+            .count()
+    }
+
+    /// Every snapshot of a directory, straight from the emulator.
+    pub async fn snapshots(
+        &self,
+        config: &SdkConfig,
+        directory_id: &str,
+    ) -> Vec<aws_sdk_directory::types::Snapshot> {
+        let out = self
+            .ds(config)
+            .describe_snapshots()
+            .directory_id(directory_id)
+            .send()
+            .await
+            .expect("describe");
+        out.snapshots().to_vec()
+    }
+
+    // --- directories through moto's normal APIs ----------------------------------------------
+
+    fn subnets(&self) -> (String, Vec<String>) {
+        let s = self.control(
+            "GET",
+            &format!("default-subnets?region={REGION}"),
+            Value::Null,
+        );
+        let ids = s["subnet_ids"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap().to_owned())
+            .collect();
+        (s["vpc_id"].as_str().unwrap().to_owned(), ids)
+    }
+
+    fn vpc(&self) -> aws_sdk_directory::types::DirectoryVpcSettings {
+        let (vpc, subnets) = self.subnets();
+        aws_sdk_directory::types::DirectoryVpcSettings::builder()
+            .vpc_id(vpc)
+            .set_subnet_ids(Some(subnets))
+            .build()
+            .unwrap()
+    }
+
+    pub async fn managed_ad(&self, config: &SdkConfig, name: &str) -> String {
+        self.ds(config)
+            .create_microsoft_ad()
+            .name(name)
+            .password("Sup3r-Secret!")
+            .vpc_settings(self.vpc())
+            .send()
+            .await
+            .expect("create Managed Microsoft AD")
+            .directory_id()
+            .unwrap()
+            .to_owned()
+    }
+
+    pub async fn simple_ad(&self, config: &SdkConfig, name: &str) -> String {
+        self.ds(config)
+            .create_directory()
+            .name(name)
+            .password("Sup3r-Secret!")
+            .size(aws_sdk_directory::types::DirectorySize::Small)
+            .vpc_settings(self.vpc())
+            .send()
+            .await
+            .expect("create Simple AD")
+            .directory_id()
+            .unwrap()
+            .to_owned()
+    }
+
+    pub async fn ad_connector(&self, config: &SdkConfig, name: &str) -> String {
+        let (vpc, subnets) = self.subnets();
+        let settings = aws_sdk_directory::types::DirectoryConnectSettings::builder()
+            .vpc_id(vpc)
+            .set_subnet_ids(Some(subnets))
+            .customer_dns_ips("10.0.0.10")
+            .customer_user_name("admin")
+            .build()
+            .unwrap();
+        self.ds(config)
+            .connect_directory()
+            .name(name)
+            .password("Sup3r-Secret!")
+            .size(aws_sdk_directory::types::DirectorySize::Small)
+            .connect_settings(settings)
+            .send()
+            .await
+            .expect("create AD Connector")
+            .directory_id()
+            .unwrap()
+            .to_owned()
+    }
+
+    // --- SNS read back through SQS -------------------------------------------------------------
+
+    /// A topic with an SQS queue subscribed to it: (topic ARN, queue URL).
+    pub async fn topic_with_queue(&self, config: &SdkConfig) -> (String, String) {
+        let sns = aws_sdk_sns::Client::new(config);
+        let sqs = aws_sdk_sqs::Client::new(config);
+        let topic = sns
+            .create_topic()
+            .name("keeper-alerts")
+            .send()
+            .await
+            .unwrap()
+            .topic_arn()
+            .unwrap()
+            .to_owned();
+        let queue_url = sqs
+            .create_queue()
+            .queue_name("keeper-alerts-inbox")
+            .send()
+            .await
+            .unwrap()
+            .queue_url()
+            .unwrap()
+            .to_owned();
+        let attrs = sqs
+            .get_queue_attributes()
+            .queue_url(&queue_url)
+            .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+            .send()
+            .await
+            .unwrap();
+        let queue_arn = attrs
+            .attributes()
+            .unwrap()
+            .get(&aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+            .unwrap()
+            .clone();
+        sns.subscribe()
+            .topic_arn(&topic)
+            .protocol("sqs")
+            .endpoint(queue_arn)
+            .send()
+            .await
+            .unwrap();
+        (topic, queue_url)
+    }
+
+    /// Every message that reached the queue so far.
+    pub async fn received(&self, config: &SdkConfig, queue_url: &str) -> Vec<Received> {
+        let sqs = aws_sdk_sqs::Client::new(config);
+        let mut out = Vec::new();
+        loop {
+            let batch = sqs
+                .receive_message()
+                .queue_url(queue_url)
+                .max_number_of_messages(10)
+                .send()
+                .await
+                .unwrap();
+            let messages = batch.messages();
+            if messages.is_empty() {
+                return out;
+            }
+            for m in messages {
+                let envelope: Value = serde_json::from_str(m.body().unwrap()).unwrap();
+                let attributes = envelope["MessageAttributes"]
+                    .as_object()
+                    .map(|o| {
+                        o.iter()
+                            .map(|(k, v)| {
+                                (
+                                    k.clone(),
+                                    (
+                                        v["Type"].as_str().unwrap_or("").to_owned(),
+                                        v["Value"].as_str().unwrap_or("").to_owned(),
+                                    ),
+                                )
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                out.push(Received {
+                    subject: envelope["Subject"].as_str().unwrap_or("").to_owned(),
+                    message: envelope["Message"].as_str().unwrap_or("").to_owned(),
+                    attributes,
+                });
+                sqs.delete_message()
+                    .queue_url(queue_url)
+                    .receipt_handle(m.receipt_handle().unwrap())
+                    .send()
+                    .await
+                    .unwrap();
+            }
+        }
+    }
+}
+
+/// One SNS notification as an SQS subscriber sees it.
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub subject: String,
+    pub message: String,
+    /// name -> (type, value)
+    pub attributes: HashMap<String, (String, String)>,
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_file(&self.log_path);
+    }
+}
