@@ -373,7 +373,8 @@ pub fn prune(all: &[Snapshot], limits: SnapshotLimits, policy: &Policy) -> Vec<D
         .filter(|s| may_touch(s, policy) && s.status == SnapshotStatus::Completed)
         .collect();
     completed.sort_by(|a, b| (b.start_time, &b.id).cmp(&(a.start_time, &a.id)));
-    for s in completed.iter().skip(policy.retain as usize) {
+    // Oldest first, so an interrupted run has removed the least valuable ones.
+    for s in completed.iter().skip(policy.retain as usize).rev() {
         if deletable(s, all, policy).is_ok() {
             out.push(deletion(
                 s,
@@ -426,9 +427,25 @@ pub struct Flag {
     pub message: String,
 }
 
-/// Flags on the inventory as it stands after the run.
-pub fn flags(all: &[Snapshot], policy: &Policy, now: Timestamp) -> Vec<Flag> {
+/// Flags on the inventory (and quota) as they stand after the run.
+pub fn flags(all: &[Snapshot], limits: Option<SnapshotLimits>, policy: &Policy, now: Timestamp) -> Vec<Flag> {
     let mut out = Vec::new();
+    if let Some(l) = limits {
+        let free = l.manual_limit.saturating_sub(l.manual_count);
+        if free < policy.reserved_slots {
+            out.push(Flag {
+                level: FlagLevel::Warning,
+                code: "reserved-slots-in-use",
+                snapshot_id: None,
+                days_left: None,
+                message: format!(
+                    "only {free} of RESERVED_SLOTS={} manual snapshot slots are free ({} of {} \
+                     in use): a schema extension or directory update may fail",
+                    policy.reserved_slots, l.manual_count, l.manual_limit
+                ),
+            });
+        }
+    }
     let mut sorted: Vec<&Snapshot> = all.iter().collect();
     sorted.sort_by(|a, b| (a.start_time, &a.id).cmp(&(b.start_time, &b.id)));
     for s in &sorted {
@@ -503,3 +520,7 @@ pub fn flags(all: &[Snapshot], policy: &Policy, now: Timestamp) -> Vec<Flag> {
     }
     out
 }
+
+#[cfg(test)]
+#[path = "policy_tests.rs"]
+mod tests;

@@ -557,7 +557,7 @@ fn finish(w: &mut Work, policy: &Policy, now: Timestamp) {
         w.report.settle_severity();
         return;
     }
-    w.report.flagged = policy::flags(&w.picture, policy, now);
+    w.report.flagged = policy::flags(&w.picture, w.limits, policy, now);
     w.report.newest_completed_age_days = policy::newest_completed(&w.picture).map(|s| {
         let secs = (now.as_second() - s.start_time.as_second()).max(0) as f64;
         (secs / 86_400.0 * 100.0).round() / 100.0
