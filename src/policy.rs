@@ -54,7 +54,7 @@ impl Default for Policy {
 }
 
 /// Why a snapshot was chosen for deletion.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Rule {
     /// Before a create, the quota needed a slot: an owned Failed snapshot went first.
@@ -349,11 +349,19 @@ pub fn plan(
 
 /// Prune after a successful run: owned Failed snapshots, owned Completed beyond the retain
 /// count, and then as many more of the oldest owned Completed as keep RESERVED_SLOTS free.
-pub fn prune(all: &[Snapshot], limits: SnapshotLimits, policy: &Policy) -> Vec<Deletion> {
+/// `just_created` (the run's own new snapshot) is always kept: deleting the snapshot a run
+/// just took, because clock skew dates another one later, would only churn the quota.
+pub fn prune(
+    all: &[Snapshot],
+    limits: SnapshotLimits,
+    policy: &Policy,
+    just_created: Option<&str>,
+) -> Vec<Deletion> {
     let mut out: Vec<Deletion> = Vec::new();
+    let fresh = |s: &Snapshot| just_created == Some(s.id.as_str());
     let mut touchable: Vec<&Snapshot> = all
         .iter()
-        .filter(|s| deletable(s, all, policy).is_ok())
+        .filter(|s| deletable(s, all, policy).is_ok() && !fresh(s))
         .collect();
     touchable.sort_by(|a, b| (a.start_time, &a.id).cmp(&(b.start_time, &b.id)));
 
@@ -375,7 +383,7 @@ pub fn prune(all: &[Snapshot], limits: SnapshotLimits, policy: &Policy) -> Vec<D
     completed.sort_by(|a, b| (b.start_time, &b.id).cmp(&(a.start_time, &a.id)));
     // Oldest first, so an interrupted run has removed the least valuable ones.
     for s in completed.iter().skip(policy.retain as usize).rev() {
-        if deletable(s, all, policy).is_ok() {
+        if deletable(s, all, policy).is_ok() && !fresh(s) {
             out.push(deletion(
                 s,
                 Rule::BeyondRetain,
@@ -428,7 +436,12 @@ pub struct Flag {
 }
 
 /// Flags on the inventory (and quota) as they stand after the run.
-pub fn flags(all: &[Snapshot], limits: Option<SnapshotLimits>, policy: &Policy, now: Timestamp) -> Vec<Flag> {
+pub fn flags(
+    all: &[Snapshot],
+    limits: Option<SnapshotLimits>,
+    policy: &Policy,
+    now: Timestamp,
+) -> Vec<Flag> {
     let mut out = Vec::new();
     if let Some(l) = limits {
         let free = l.manual_limit.saturating_sub(l.manual_count);

@@ -9,14 +9,21 @@ fn now() -> Timestamp {
     "2026-11-24T06:00:00Z".parse().unwrap()
 }
 
-fn snap(id: &str, name: Option<&str>, kind: SnapshotType, status: SnapshotStatus, age_days: f64) -> Snapshot {
+fn snap(
+    id: &str,
+    name: Option<&str>,
+    kind: SnapshotType,
+    status: SnapshotStatus,
+    age_days: f64,
+) -> Snapshot {
     Snapshot {
         id: id.to_owned(),
         directory_id: "d-0123456789".to_owned(),
         name: name.map(str::to_owned),
         kind,
         status,
-        start_time: Timestamp::from_second(now().as_second() - (age_days * DAY as f64) as i64).unwrap(),
+        start_time: Timestamp::from_second(now().as_second() - (age_days * DAY as f64) as i64)
+            .unwrap(),
     }
 }
 
@@ -25,11 +32,21 @@ fn owned(id: &str, status: SnapshotStatus, age_days: f64) -> Snapshot {
 }
 
 fn limits_of(all: &[Snapshot]) -> SnapshotLimits {
-    SnapshotLimits { manual_limit: 5, manual_count: all.iter().filter(|s| s.kind == Manual).count() as u32 }
+    SnapshotLimits {
+        manual_limit: 5,
+        manual_count: all.iter().filter(|s| s.kind == Manual).count() as u32,
+    }
 }
 
 fn run_plan(all: &[Snapshot]) -> Plan {
-    plan(all, limits_of(all), &Policy::default(), Action::Run, false, now())
+    plan(
+        all,
+        limits_of(all),
+        &Policy::default(),
+        Action::Run,
+        false,
+        now(),
+    )
 }
 
 fn ids(d: &[Deletion]) -> Vec<&str> {
@@ -47,7 +64,11 @@ fn empty_directory_gets_a_snapshot_named_with_the_utc_time() {
 #[test]
 fn make_room_only_when_the_quota_needs_it() {
     // 3 owned: 3 + 1 new + 1 reserved = 5 fits, nothing deleted before the create.
-    let three = vec![owned("a", Completed, 3.0), owned("b", Completed, 2.0), owned("c", Completed, 1.5)];
+    let three = vec![
+        owned("a", Completed, 3.0),
+        owned("b", Completed, 2.0),
+        owned("c", Completed, 1.5),
+    ];
     assert!(run_plan(&three).deletions.is_empty());
     // 4 owned: one must go first, the oldest Completed.
     let mut four = three.clone();
@@ -55,7 +76,11 @@ fn make_room_only_when_the_quota_needs_it() {
     let p = run_plan(&four);
     assert_eq!(ids(&p.deletions), vec!["a"]);
     assert_eq!(p.deletions[0].rule, Rule::MakeRoomOldest);
-    assert!(p.deletions[0].reason.contains("4 of 5"), "{}", p.deletions[0].reason);
+    assert!(
+        p.deletions[0].reason.contains("4 of 5"),
+        "{}",
+        p.deletions[0].reason
+    );
     assert!(p.create.is_some());
 }
 
@@ -85,29 +110,70 @@ fn never_deletes_auto_unowned_creating_or_the_newest_completed() {
         snap("unnamed", None, Manual, Completed, 220.0),
         owned("old", Completed, 100.0),
     ];
-    let limits = SnapshotLimits { manual_limit: 5, manual_count: 5 };
-    let p = plan(&all, limits, &Policy { min_interval_secs: 0, ..Policy::default() }, Action::Run, false, now());
+    let limits = SnapshotLimits {
+        manual_limit: 5,
+        manual_count: 5,
+    };
+    let p = plan(
+        &all,
+        limits,
+        &Policy {
+            min_interval_secs: 0,
+            ..Policy::default()
+        },
+        Action::Run,
+        false,
+        now(),
+    );
     for d in &p.deletions {
         assert_eq!(d.snapshot_id, "old", "only 'old' may go: {d:?}");
     }
-    assert_eq!(deletable(&all[0], &all, &Policy::default()), Err(Protection::Auto));
-    assert_eq!(deletable(&all[1], &all, &Policy::default()), Err(Protection::NotOwned));
-    assert_eq!(deletable(&all[2], &all, &Policy::default()), Err(Protection::Creating));
-    assert_eq!(deletable(&all[3], &all, &Policy::default()), Err(Protection::NewestCompleted));
-    assert_eq!(deletable(&all[4], &all, &Policy::default()), Err(Protection::NotOwned));
+    assert_eq!(
+        deletable(&all[0], &all, &Policy::default()),
+        Err(Protection::Auto)
+    );
+    assert_eq!(
+        deletable(&all[1], &all, &Policy::default()),
+        Err(Protection::NotOwned)
+    );
+    assert_eq!(
+        deletable(&all[2], &all, &Policy::default()),
+        Err(Protection::Creating)
+    );
+    assert_eq!(
+        deletable(&all[3], &all, &Policy::default()),
+        Err(Protection::NewestCompleted)
+    );
+    assert_eq!(
+        deletable(&all[4], &all, &Policy::default()),
+        Err(Protection::NotOwned)
+    );
     assert_eq!(deletable(&all[5], &all, &Policy::default()), Ok(()));
 }
 
 #[test]
 fn newest_completed_is_protected_even_when_it_is_not_restorable() {
     let all = vec![owned("a", Completed, 400.0), owned("b", Completed, 300.0)];
-    assert_eq!(deletable(&all[1], &all, &Policy::default()), Err(Protection::NewestCompleted));
+    assert_eq!(
+        deletable(&all[1], &all, &Policy::default()),
+        Err(Protection::NewestCompleted)
+    );
     assert_eq!(deletable(&all[0], &all, &Policy::default()), Ok(()));
 }
 
 #[test]
 fn a_quota_full_of_snapshots_the_keeper_may_not_delete_is_a_failure_not_a_deletion() {
-    let all: Vec<Snapshot> = (0..5).map(|i| snap(&format!("u{i}"), Some("ops"), Manual, Completed, 1.0 + i as f64)).collect();
+    let all: Vec<Snapshot> = (0..5)
+        .map(|i| {
+            snap(
+                &format!("u{i}"),
+                Some("ops"),
+                Manual,
+                Completed,
+                1.0 + i as f64,
+            )
+        })
+        .collect();
     let p = run_plan(&all);
     assert!(p.create.is_none() && p.deletions.is_empty() && !p.prune_after);
     assert_eq!(p.problems[0].code, "QuotaFull");
@@ -118,7 +184,17 @@ fn a_quota_full_of_snapshots_the_keeper_may_not_delete_is_a_failure_not_a_deleti
 fn reserved_slots_are_not_consumed_for_good() {
     // 4 unowned manual: a create fits the hard quota but would leave no reserved slot, and
     // nothing the keeper owns could free one later.
-    let all: Vec<Snapshot> = (0..4).map(|i| snap(&format!("u{i}"), Some("ops"), Manual, Completed, 1.0 + i as f64)).collect();
+    let all: Vec<Snapshot> = (0..4)
+        .map(|i| {
+            snap(
+                &format!("u{i}"),
+                Some("ops"),
+                Manual,
+                Completed,
+                1.0 + i as f64,
+            )
+        })
+        .collect();
     let p = run_plan(&all);
     assert!(p.create.is_none());
     assert_eq!(p.problems[0].code, "QuotaReservedSlotsBlocked");
@@ -128,7 +204,17 @@ fn reserved_slots_are_not_consumed_for_good() {
 fn the_reserved_slot_may_be_borrowed_when_the_prune_will_give_it_back() {
     // 3 unowned + 1 owned (the newest Completed, protected now). After the new snapshot
     // completes, the owned one loses its protection and the headroom rule frees the slot.
-    let mut all: Vec<Snapshot> = (0..3).map(|i| snap(&format!("u{i}"), Some("ops"), Manual, Completed, 5.0 + i as f64)).collect();
+    let mut all: Vec<Snapshot> = (0..3)
+        .map(|i| {
+            snap(
+                &format!("u{i}"),
+                Some("ops"),
+                Manual,
+                Completed,
+                5.0 + i as f64,
+            )
+        })
+        .collect();
     all.push(owned("mine", Completed, 2.0));
     let p = run_plan(&all);
     assert!(p.create.is_some(), "{p:?}");
@@ -136,23 +222,32 @@ fn the_reserved_slot_may_be_borrowed_when_the_prune_will_give_it_back() {
     // after the create completes:
     let mut after = all.clone();
     after.push(owned("new", Completed, 0.0));
-    let pruned = prune(&after, limits_of(&after), &Policy::default());
+    let pruned = prune(&after, limits_of(&after), &Policy::default(), None);
     assert_eq!(ids(&pruned), vec!["mine"]);
     assert_eq!(pruned[0].rule, Rule::Headroom);
 }
 
 #[test]
 fn prune_keeps_retain_and_names_the_rule() {
-    let all: Vec<Snapshot> = (0..5).map(|i| owned(&format!("s{i}"), Completed, i as f64)).collect();
-    let pruned = prune(&all, limits_of(&all), &Policy::default());
+    let all: Vec<Snapshot> = (0..5)
+        .map(|i| owned(&format!("s{i}"), Completed, i as f64))
+        .collect();
+    let pruned = prune(&all, limits_of(&all), &Policy::default(), None);
     assert_eq!(ids(&pruned), vec!["s4", "s3"]);
-    assert!(pruned.iter().all(|d| d.rule == Rule::BeyondRetain && d.reason == "oldest owned Completed beyond retain=3"));
+    assert!(pruned
+        .iter()
+        .all(|d| d.rule == Rule::BeyondRetain
+            && d.reason == "oldest owned Completed beyond retain=3"));
 }
 
 #[test]
 fn prune_removes_owned_failures_but_leaves_creating_alone() {
-    let all = vec![owned("f", Failed, 1.0), owned("c", Creating, 0.1), owned("ok", Completed, 2.0)];
-    let pruned = prune(&all, limits_of(&all), &Policy::default());
+    let all = vec![
+        owned("f", Failed, 1.0),
+        owned("c", Creating, 0.1),
+        owned("ok", Completed, 2.0),
+    ];
+    let pruned = prune(&all, limits_of(&all), &Policy::default(), None);
     assert_eq!(ids(&pruned), vec!["f"]);
     assert_eq!(pruned[0].rule, Rule::Failed);
 }
@@ -162,9 +257,20 @@ fn a_recent_owned_snapshot_skips_the_create_unless_forced() {
     let all = vec![owned("recent", Completed, 10.0 / (24.0 * 60.0))];
     let p = run_plan(&all);
     assert!(p.create.is_none());
-    assert!(p.create_skipped.as_deref().unwrap().contains("within the minimum interval of 60 minutes"));
+    assert!(p
+        .create_skipped
+        .as_deref()
+        .unwrap()
+        .contains("within the minimum interval of 60 minutes"));
     assert!(p.prune_after, "pruning still happens on a skipped create");
-    let forced = plan(&all, limits_of(&all), &Policy::default(), Action::Snapshot, true, now());
+    let forced = plan(
+        &all,
+        limits_of(&all),
+        &Policy::default(),
+        Action::Snapshot,
+        true,
+        now(),
+    );
     assert!(forced.create.is_some());
     // someone else's recent snapshot does not count
     let theirs = vec![snap("t", Some("ops"), Manual, Completed, 0.001)];
@@ -188,35 +294,74 @@ fn clock_skew_and_future_dates() {
     let f = flags(&future, None, &Policy::default(), now());
     assert!(f.iter().any(|f| f.code == "future-dated"));
     // ... and still protected as the newest Completed.
-    assert_eq!(deletable(&future[0], &future, &Policy::default()), Err(Protection::NewestCompleted));
+    assert_eq!(
+        deletable(&future[0], &future, &Policy::default()),
+        Err(Protection::NewestCompleted)
+    );
 }
 
 #[test]
 fn actions_do_what_they_say() {
-    let all: Vec<Snapshot> = (0..5).map(|i| owned(&format!("s{i}"), Completed, 1.0 + i as f64)).collect();
-    let report = plan(&all, limits_of(&all), &Policy::default(), Action::Report, false, now());
+    let all: Vec<Snapshot> = (0..5)
+        .map(|i| owned(&format!("s{i}"), Completed, 1.0 + i as f64))
+        .collect();
+    let report = plan(
+        &all,
+        limits_of(&all),
+        &Policy::default(),
+        Action::Report,
+        false,
+        now(),
+    );
     assert!(report.create.is_none() && report.deletions.is_empty() && !report.prune_after);
-    let prune_only = plan(&all, limits_of(&all), &Policy::default(), Action::Prune, false, now());
-    assert!(prune_only.create.is_none() && prune_only.deletions.is_empty() && prune_only.prune_after);
-    let snapshot = plan(&all, limits_of(&all), &Policy::default(), Action::Snapshot, false, now());
+    let prune_only = plan(
+        &all,
+        limits_of(&all),
+        &Policy::default(),
+        Action::Prune,
+        false,
+        now(),
+    );
+    assert!(
+        prune_only.create.is_none() && prune_only.deletions.is_empty() && prune_only.prune_after
+    );
+    let snapshot = plan(
+        &all,
+        limits_of(&all),
+        &Policy::default(),
+        Action::Snapshot,
+        false,
+        now(),
+    );
     assert!(snapshot.create.is_some() && !snapshot.prune_after);
     assert_eq!(snapshot.deletions.len(), 2, "making room is still allowed");
 }
 
 #[test]
 fn settings_that_exceed_the_quota_change_nothing() {
-    let policy = Policy { retain: 4, ..Policy::default() };
+    let policy = Policy {
+        retain: 4,
+        ..Policy::default()
+    };
     let all = vec![owned("a", Completed, 1.0)];
     let p = plan(&all, limits_of(&all), &policy, Action::Run, false, now());
     assert_eq!(p.problems[0].code, "SettingsExceedQuota");
     assert!(p.create.is_none() && p.deletions.is_empty() && !p.prune_after);
     // a report is still allowed
-    assert!(plan(&all, limits_of(&all), &policy, Action::Report, false, now()).problems.is_empty());
+    assert!(
+        plan(&all, limits_of(&all), &policy, Action::Report, false, now())
+            .problems
+            .is_empty()
+    );
 }
 
 #[test]
 fn leftovers_of_earlier_runs_are_problems() {
-    let all = vec![owned("f", Failed, 1.0), owned("stuck", Creating, 0.5), owned("young", Creating, 0.01)];
+    let all = vec![
+        owned("f", Failed, 1.0),
+        owned("stuck", Creating, 0.5),
+        owned("young", Creating, 0.01),
+    ];
     let p = run_plan(&all);
     let codes: Vec<&str> = p.problems.iter().map(|x| x.code).collect();
     assert_eq!(codes, vec!["SnapshotFailed", "SnapshotStuckCreating"]);
@@ -225,17 +370,33 @@ fn leftovers_of_earlier_runs_are_problems() {
 
 #[test]
 fn flags_warn_near_180_days_and_go_critical_when_the_window_closes() {
-    let all = vec![owned("a", Completed, 175.0), owned("b", Completed, 160.0), snap("auto", None, Auto, Completed, 181.0)];
+    let all = vec![
+        owned("a", Completed, 175.0),
+        owned("b", Completed, 160.0),
+        snap("auto", None, Auto, Completed, 181.0),
+    ];
     let f = flags(&all, None, &Policy::default(), now());
-    let expiring: Vec<(&str, Option<i64>)> = f.iter().filter(|f| f.code == "expiring").map(|f| (f.snapshot_id.as_deref().unwrap(), f.days_left)).collect();
+    let expiring: Vec<(&str, Option<i64>)> = f
+        .iter()
+        .filter(|f| f.code == "expiring")
+        .map(|f| (f.snapshot_id.as_deref().unwrap(), f.days_left))
+        .collect();
     assert_eq!(expiring, vec![("a", Some(5)), ("b", Some(20))]);
-    assert!(f.iter().any(|f| f.code == "unrestorable" && f.snapshot_id.as_deref() == Some("auto")));
-    let critical: Vec<&str> = f.iter().filter(|f| f.level == FlagLevel::Critical).map(|f| f.code).collect();
+    assert!(f
+        .iter()
+        .any(|f| f.code == "unrestorable" && f.snapshot_id.as_deref() == Some("auto")));
+    let critical: Vec<&str> = f
+        .iter()
+        .filter(|f| f.level == FlagLevel::Critical)
+        .map(|f| f.code)
+        .collect();
     assert_eq!(critical, vec!["newest-completed-aging"]);
 
     let gone = vec![owned("a", Completed, 181.0), owned("c", Creating, 0.0)];
     let f = flags(&gone, None, &Policy::default(), now());
-    assert!(f.iter().any(|f| f.code == "no-restorable-snapshot" && f.level == FlagLevel::Critical));
+    assert!(f
+        .iter()
+        .any(|f| f.code == "no-restorable-snapshot" && f.level == FlagLevel::Critical));
 
     let fresh = vec![owned("a", Completed, 1.0)];
     assert!(flags(&fresh, None, &Policy::default(), now()).is_empty());
@@ -243,10 +404,18 @@ fn flags_warn_near_180_days_and_go_critical_when_the_window_closes() {
 
 #[test]
 fn reserved_slots_in_use_is_flagged() {
-    let l = SnapshotLimits { manual_limit: 5, manual_count: 5 };
+    let l = SnapshotLimits {
+        manual_limit: 5,
+        manual_count: 5,
+    };
     let all = vec![owned("a", Completed, 1.0)];
-    assert!(flags(&all, Some(l), &Policy::default(), now()).iter().any(|f| f.code == "reserved-slots-in-use"));
-    let ok = SnapshotLimits { manual_limit: 5, manual_count: 4 };
+    assert!(flags(&all, Some(l), &Policy::default(), now())
+        .iter()
+        .any(|f| f.code == "reserved-slots-in-use"));
+    let ok = SnapshotLimits {
+        manual_limit: 5,
+        manual_count: 4,
+    };
     assert!(flags(&all, Some(ok), &Policy::default(), now()).is_empty());
 }
 
@@ -259,14 +428,39 @@ fn prune_unowned_is_an_explicit_opt_in_and_never_reaches_auto() {
         owned("b", Completed, 2.0),
         owned("c", Completed, 1.0),
     ];
-    assert!(prune(&all, limits_of(&all), &Policy::default()).is_empty());
-    let opt_in = Policy { prune_unowned: true, ..Policy::default() };
-    let pruned = prune(&all, limits_of(&all), &opt_in);
+    assert!(prune(&all, limits_of(&all), &Policy::default(), None).is_empty());
+    let opt_in = Policy {
+        prune_unowned: true,
+        ..Policy::default()
+    };
+    let pruned = prune(&all, limits_of(&all), &opt_in, None);
     assert_eq!(ids(&pruned), vec!["theirs-old"]);
 }
 
 #[test]
 fn same_input_same_plan() {
-    let all = vec![owned("a", Completed, 3.0), owned("b", Failed, 2.0), snap("x", Some("ops"), Manual, Completed, 1.0)];
+    let all = vec![
+        owned("a", Completed, 3.0),
+        owned("b", Failed, 2.0),
+        snap("x", Some("ops"), Manual, Completed, 1.0),
+    ];
     assert_eq!(run_plan(&all), run_plan(&all));
+}
+
+#[test]
+fn the_snapshot_a_run_just_took_is_never_pruned() {
+    // Another owned snapshot is dated an hour in the future (clock skew): it sorts newest.
+    let all = vec![
+        owned("skewed", Completed, -1.0 / 24.0),
+        owned("fresh", Completed, 0.0),
+    ];
+    let policy = Policy {
+        retain: 1,
+        ..Policy::default()
+    };
+    assert_eq!(
+        ids(&prune(&all, limits_of(&all), &policy, None)),
+        vec!["fresh"]
+    );
+    assert!(prune(&all, limits_of(&all), &policy, Some("fresh")).is_empty());
 }

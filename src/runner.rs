@@ -477,7 +477,11 @@ impl<D: DirectoryService> Keeper<D> {
             });
             limits.manual_count += 1;
         }
-        let deletions = policy::prune(&picture, limits, policy);
+        let fresh = w
+            .new_id
+            .clone()
+            .or_else(|| w.report.created.as_ref().map(|_| "(planned)".to_owned()));
+        let deletions = policy::prune(&picture, limits, policy, fresh.as_deref());
         if w.dry_run {
             for deletion in deletions {
                 w.report.deleted.push(Deleted {

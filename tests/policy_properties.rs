@@ -1,0 +1,370 @@
+//! Adversarial inventories: thousands of random directories and settings, each run through
+//! the real runner over the in-memory Directory Service, checked against the rules that must
+//! never break. Then years of daily runs with random failures.
+
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use ds_snapshot_keeper::memory::MemoryDirectoryService;
+use ds_snapshot_keeper::model::{
+    Directory, DirectoryType, Snapshot, SnapshotLimits, SnapshotStatus, SnapshotType,
+};
+use ds_snapshot_keeper::policy::{self, Policy};
+use ds_snapshot_keeper::report::RunReport;
+use ds_snapshot_keeper::request::{Action, Request, Trigger};
+use ds_snapshot_keeper::{Keeper, Settings};
+use jiff::Timestamp;
+use proptest::prelude::*;
+
+const DIR: &str = "d-0123456789";
+const NOW: i64 = 1_795_500_000; // 2026-11-24
+
+fn directory() -> Directory {
+    Directory {
+        id: DIR.to_owned(),
+        name: "corp.example.com".to_owned(),
+        kind: DirectoryType::MicrosoftAd,
+        stage: "Active".to_owned(),
+        primary_region: None,
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Case {
+    snapshots: Vec<Snapshot>,
+    retain: u32,
+    reserved: u32,
+    prune_unowned: bool,
+    min_interval_minutes: u64,
+    action: Action,
+    force: bool,
+    dry_run: bool,
+    new_fails: bool,
+    create_errors: bool,
+}
+
+fn snapshot_strategy() -> impl Strategy<Value = (bool, u8, u8, i64, u8)> {
+    // (auto?, ownership 0=ours 1=theirs 2=unnamed, status, age in minutes, id salt)
+    (
+        prop::bool::weighted(0.2),
+        0u8..3,
+        0u8..3,
+        -60_000i64..400 * 1440,
+        any::<u8>(),
+    )
+}
+
+fn case_strategy() -> impl Strategy<Value = Case> {
+    (
+        prop::collection::vec(snapshot_strategy(), 0..9),
+        1u32..=3,
+        0u32..=1,
+        prop::bool::weighted(0.2),
+        prop_oneof![Just(0u64), Just(60u64), Just(24 * 60u64)],
+        prop_oneof![
+            Just(Action::Run),
+            Just(Action::Run),
+            Just(Action::Snapshot),
+            Just(Action::Prune),
+            Just(Action::Report)
+        ],
+        any::<bool>(),
+        prop::bool::weighted(0.15),
+        prop::bool::weighted(0.15),
+        prop::bool::weighted(0.1),
+    )
+        .prop_map(
+            |(
+                raw,
+                retain,
+                reserved,
+                prune_unowned,
+                min_interval_minutes,
+                action,
+                force,
+                dry_run,
+                new_fails,
+                create_errors,
+            )| {
+                let mut snapshots = Vec::new();
+                let mut manual = 0;
+                for (i, (auto, who, status, age_min, salt)) in raw.into_iter().enumerate() {
+                    let kind = if auto {
+                        SnapshotType::Auto
+                    } else {
+                        SnapshotType::Manual
+                    };
+                    if kind == SnapshotType::Manual {
+                        if manual == 5 {
+                            continue; // AWS never holds more than the quota
+                        }
+                        manual += 1;
+                    }
+                    let name = match (kind, who) {
+                        (SnapshotType::Auto, _) => None,
+                        (_, 0) => Some(format!("keeper-{i}")),
+                        (_, 1) => Some(format!("ops-{i}")),
+                        _ => None,
+                    };
+                    let status = [
+                        SnapshotStatus::Completed,
+                        SnapshotStatus::Completed,
+                        SnapshotStatus::Failed,
+                        SnapshotStatus::Creating,
+                    ][(status as usize + (salt as usize % 2)) % 4];
+                    snapshots.push(Snapshot {
+                        id: format!("s-{:010x}", 0xa000_0000u64 + i as u64 * 256 + salt as u64),
+                        directory_id: DIR.to_owned(),
+                        name,
+                        kind,
+                        status,
+                        start_time: Timestamp::from_second(NOW - age_min * 60).unwrap(),
+                    });
+                }
+                Case {
+                    snapshots,
+                    retain,
+                    reserved,
+                    prune_unowned,
+                    min_interval_minutes,
+                    action,
+                    force,
+                    dry_run,
+                    new_fails,
+                    create_errors,
+                }
+            },
+        )
+}
+
+fn settings(c: &Case) -> Settings {
+    Settings {
+        retain: c.retain,
+        reserved_slots: c.reserved,
+        prune_unowned: c.prune_unowned,
+        min_interval: Duration::from_secs(c.min_interval_minutes * 60),
+        dry_run: c.dry_run,
+        poll_initial: Duration::from_millis(10),
+        poll_max: Duration::from_millis(10),
+        wait_budget: Duration::from_secs(5),
+        ..Settings::default()
+    }
+}
+
+fn run_case(c: &Case) -> (RunReport, Vec<Snapshot>, Vec<&'static str>) {
+    let ds = MemoryDirectoryService::new();
+    ds.add_directory(directory());
+    for s in &c.snapshots {
+        ds.add_snapshot(s.clone());
+    }
+    let now = Timestamp::from_second(NOW).unwrap();
+    ds.set_now(now);
+    if c.new_fails {
+        ds.queue_outcome(DIR, SnapshotStatus::Failed);
+    }
+    if c.create_errors {
+        ds.fail_next_create("ServiceException");
+    }
+    let keeper = Keeper::new(ds, settings(c), "us-east-1").with_clock(Arc::new(move || now));
+    let request = Request {
+        action: c.action,
+        directory_ids: None,
+        dry_run: false,
+        force: c.force,
+        trigger: Trigger::Manual,
+    };
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .start_paused(true)
+        .build()
+        .unwrap();
+    let report = rt.block_on(keeper.run(&request, "prop", None));
+    let after = keeper.ds.snapshots();
+    let calls = keeper.ds.calls();
+    (report, after, calls)
+}
+
+fn owned(s: &Snapshot, c: &Case) -> bool {
+    s.kind == SnapshotType::Manual
+        && (c.prune_unowned || s.name.as_deref().is_some_and(|n| n.starts_with("keeper-")))
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 5000, failure_persistence: None, .. ProptestConfig::default() })]
+
+    #[test]
+    fn nothing_is_lost(c in case_strategy()) {
+        let (report, after, calls) = run_case(&c);
+        let now = Timestamp::from_second(NOW).unwrap();
+        let before_ids: HashSet<&str> = c.snapshots.iter().map(|s| s.id.as_str()).collect();
+        let after_ids: HashSet<&str> = after.iter().map(|s| s.id.as_str()).collect();
+        let gone: Vec<&Snapshot> = c.snapshots.iter().filter(|s| !after_ids.contains(s.id.as_str())).collect();
+        let new: Vec<&Snapshot> = after.iter().filter(|s| !before_ids.contains(s.id.as_str())).collect();
+        let d = &report.directories[0];
+
+        // Never deleted: Auto, unowned, Creating.
+        for s in &gone {
+            prop_assert!(s.kind == SnapshotType::Manual, "deleted an Auto snapshot {:?}", s);
+            prop_assert!(owned(s, &c), "deleted a snapshot it does not own {:?}", s);
+            prop_assert!(s.status != SnapshotStatus::Creating, "deleted a Creating snapshot {:?}", s);
+        }
+        // The newest Completed survives unless a newer Completed one replaced it.
+        if let Some(newest) = policy::newest_completed(&c.snapshots) {
+            if gone.iter().any(|s| s.id == newest.id) {
+                prop_assert!(new.iter().any(|s| s.status == SnapshotStatus::Completed && s.start_time >= newest.start_time),
+                    "deleted the newest Completed {:?} without a Completed replacement", newest);
+            }
+        }
+        // A restorable snapshot exists whenever one existed before.
+        if c.snapshots.iter().any(|s| s.is_restorable(now)) {
+            prop_assert!(after.iter().any(|s| s.is_restorable(now)), "restore window lost");
+        }
+        // Every deletion names its rule, and the report matches what happened.
+        let reported: HashSet<&str> = d.deleted.iter().filter(|x| x.done).map(|x| x.deletion.snapshot_id.as_str()).collect();
+        let actual: HashSet<&str> = gone.iter().map(|s| s.id.as_str()).collect();
+        prop_assert_eq!(reported, actual);
+        for x in &d.deleted {
+            prop_assert!(!x.deletion.reason.is_empty());
+        }
+        // Dry runs and reports change nothing.
+        if c.dry_run || c.action == Action::Report {
+            prop_assert!(!calls.contains(&"CreateSnapshot") && !calls.contains(&"DeleteSnapshot"), "{:?}", calls);
+            prop_assert!(gone.is_empty() && new.is_empty());
+        }
+        // Quota: never above the hard limit, and within limit - reserved whenever reachable.
+        let manual_after = after.iter().filter(|s| s.kind == SnapshotType::Manual).count();
+        let manual_before = c.snapshots.iter().filter(|s| s.kind == SnapshotType::Manual).count();
+        prop_assert!(manual_after <= 5.max(manual_before));
+        // Protected for the whole run: unowned, Creating, and (with the run's own new snapshot
+        // kept) any Completed snapshot dated at or after it, one of which is the newest.
+        let protected_manual = c.snapshots.iter().filter(|s| s.kind == SnapshotType::Manual
+            && (!owned(s, &c) || s.status == SnapshotStatus::Creating
+                || (s.status == SnapshotStatus::Completed && s.start_time >= now))).count();
+        let target = 5 - c.reserved as usize;
+        let clean = d.errors.iter().all(|e| e.code == "SnapshotFailed") && !c.dry_run
+            && d.created.as_ref().is_none_or(|x| x.status == "Completed")
+            && !c.snapshots.iter().any(|s| owned(s, &c) && s.status == SnapshotStatus::Creating);
+        if c.action == Action::Run && clean && protected_manual < target {
+            prop_assert!(manual_after <= target, "{} manual left, target {}: {:?}", manual_after, target, d);
+        }
+        if manual_after > target && !c.dry_run && c.action != Action::Report {
+            prop_assert!(d.flagged.iter().any(|f| f.code == "reserved-slots-in-use") || !d.errors.is_empty(),
+                "over the reserved slots without saying so: {:?}", d);
+        }
+    }
+
+    #[test]
+    fn the_plan_is_a_pure_function(c in case_strategy()) {
+        let policy = Policy::from(&settings(&c));
+        let limits = SnapshotLimits { manual_limit: 5, manual_count: c.snapshots.iter().filter(|s| s.kind == SnapshotType::Manual).count() as u32 };
+        let now = Timestamp::from_second(NOW).unwrap();
+        let a = policy::plan(&c.snapshots, limits, &policy, c.action, c.force, now);
+        let b = policy::plan(&c.snapshots, limits, &policy, c.action, c.force, now);
+        prop_assert_eq!(&a, &b);
+        let mut reversed = c.snapshots.clone();
+        reversed.reverse();
+        let r = policy::plan(&reversed, limits, &policy, c.action, c.force, now);
+        prop_assert_eq!(&a.create, &r.create);
+        let mut ids_a: Vec<_> = a.deletions.iter().map(|d| (&d.snapshot_id, d.rule)).collect();
+        let mut ids_r: Vec<_> = r.deletions.iter().map(|d| (&d.snapshot_id, d.rule)).collect();
+        ids_a.sort();
+        ids_r.sort();
+        prop_assert_eq!(ids_a, ids_r, "the listing order must not matter");
+    }
+}
+
+/// A small deterministic generator for the long simulation.
+struct XorShift(u64);
+impl XorShift {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn chance(&mut self, percent: u64) -> bool {
+        self.next() % 100 < percent
+    }
+}
+
+#[test]
+fn years_of_daily_runs_with_random_failures_never_lapse_the_restore_window() {
+    for seed in [1u64, 7, 42, 1234, 99_999] {
+        let mut rng = XorShift(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
+        let clock = Arc::new(AtomicI64::new(NOW));
+        let ds = MemoryDirectoryService::new();
+        ds.add_directory(directory());
+        let c2 = clock.clone();
+        let keeper = Keeper::new(
+            ds,
+            Settings {
+                poll_initial: Duration::from_millis(10),
+                poll_max: Duration::from_millis(10),
+                ..Settings::default()
+            },
+            "us-east-1",
+        )
+        .with_clock(Arc::new(move || {
+            Timestamp::from_second(c2.load(Ordering::SeqCst)).unwrap()
+        }));
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .start_paused(true)
+            .build()
+            .unwrap();
+        let request = Request {
+            action: Action::Run,
+            directory_ids: None,
+            dry_run: false,
+            force: false,
+            trigger: Trigger::Manual,
+        };
+        let mut last_success: Option<i64> = None;
+        for day in 0..(3 * 365) {
+            let now = NOW + day * 86_400 + (rng.next() % 3600) as i64; // runs drift within the hour
+            clock.store(now, Ordering::SeqCst);
+            keeper.ds.set_now(Timestamp::from_second(now).unwrap());
+            if rng.chance(10) {
+                keeper.ds.fail_next_create("ServiceException");
+            } else if rng.chance(10) {
+                keeper.ds.queue_outcome(DIR, SnapshotStatus::Failed);
+            }
+            if day % 30 == 0 {
+                keeper.ds.add_snapshot(Snapshot {
+                    id: format!("s-{:010x}", 0xf000_0000u64 + day as u64),
+                    directory_id: DIR.to_owned(),
+                    name: None,
+                    kind: SnapshotType::Auto,
+                    status: SnapshotStatus::Completed,
+                    start_time: Timestamp::from_second(now - 3600).unwrap(),
+                });
+            }
+            let report = rt.block_on(keeper.run(&request, "sim", None));
+            let d = &report.directories[0];
+            if d.created.as_ref().is_some_and(|c| c.status == "Completed") {
+                last_success = Some(now);
+            }
+            let snaps = keeper.ds.snapshots();
+            let manual = snaps
+                .iter()
+                .filter(|s| s.kind == SnapshotType::Manual)
+                .count();
+            assert!(manual <= 5, "seed {seed} day {day}: quota exceeded");
+            let restorable = snaps.iter().any(|s| {
+                s.kind == SnapshotType::Manual
+                    && s.is_restorable(Timestamp::from_second(now).unwrap())
+            });
+            if let Some(t) = last_success {
+                if now - t < 179 * 86_400 {
+                    assert!(restorable, "seed {seed} day {day}: window lapsed though a create succeeded {} days ago", (now - t) / 86_400);
+                }
+            }
+            for x in &d.deleted {
+                assert!(x.deletion.reason.len() > 5);
+            }
+        }
+        assert!(last_success.is_some());
+    }
+}
