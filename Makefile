@@ -41,6 +41,7 @@ rust-test: $(STAMP)
 test: fmt-check emulator-test rust-test
 
 demo: $(STAMP)
+	cargo build --quiet --locked --bins
 	DS_EMULATOR_PYTHON=$(CURDIR)/$(VENV_PY) cargo run --quiet --locked --example demo
 
 lint:

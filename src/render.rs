@@ -148,7 +148,7 @@ pub fn body(report: &RunReport) -> String {
     let s = &report.summary;
     let _ = writeln!(
         out,
-        "ds-snapshot-keeper {} run in {}: {}{}",
+        "ds-snapshot-keeper, action {} in {}: {}{}",
         serde_json::to_value(report.action)
             .ok()
             .and_then(|v| v.as_str().map(str::to_owned))

@@ -434,3 +434,20 @@ mod tests {
         assert_eq!(err.variable, "POLL_MAX_SECONDS");
     }
 }
+
+#[cfg(test)]
+mod readme_tests {
+    use super::SETTINGS;
+
+    #[test]
+    fn the_readme_documents_every_setting() {
+        let readme = include_str!("../README.md");
+        for s in SETTINGS {
+            assert!(
+                readme.contains(&format!("| `{}` |", s.variable)),
+                "README lacks {}",
+                s.variable
+            );
+        }
+    }
+}

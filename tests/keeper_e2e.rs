@@ -603,3 +603,89 @@ async fn pending_snapshot_is_reported_and_checked_next_run() {
         1
     );
 }
+
+/// The shipped binary's `invoke` command: same handler, report on stdout, exit codes.
+fn invoke_binary(
+    emu: &Emulator,
+    env: &[(&str, &str)],
+    args: &[&str],
+    stdin: Option<&str>,
+) -> (i32, String, String) {
+    use std::io::Write;
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_ds-snapshot-keeper"));
+    cmd.arg("invoke")
+        .args(args)
+        .env("AWS_ENDPOINT_URL", &emu.endpoint)
+        .env("AWS_REGION", support::REGION)
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("POLL_INITIAL_SECONDS", "0.05")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().unwrap();
+    if let Some(input) = stdin {
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+    } else {
+        drop(child.stdin.take());
+    }
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[tokio::test]
+async fn the_binary_invokes_locally_against_aws_endpoint_url() {
+    let emu = Emulator::start();
+    let config = emu.sdk_config().await;
+    let dir = emu.managed_ad(&config, "corp.example.com").await;
+    let event = concat!(env!("CARGO_MANIFEST_DIR"), "/events/manual-report.json");
+
+    let (code, stdout, stderr) =
+        invoke_binary(&emu, &[("DIRECTORY_IDS", &dir)], &["--event", event], None);
+    assert_eq!(code, 0, "{stderr}");
+    let report: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(report["action"], "report");
+    assert_eq!(report["directories"][0]["directory_id"], dir.as_str());
+    assert!(
+        stderr.contains("\"run report\""),
+        "the report is logged as JSON on stderr"
+    );
+
+    // the event on stdin
+    let (code, stdout, _) = invoke_binary(
+        &emu,
+        &[("DIRECTORY_IDS", &dir)],
+        &[],
+        Some(r#"{"action":"snapshot"}"#),
+    );
+    assert_eq!(code, 0);
+    let report: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(report["directories"][0]["created"]["status"], "Completed");
+
+    // bad event, bad settings, bad arguments: exit 2 with the reason, nothing touched
+    let (code, _, stderr) = invoke_binary(&emu, &[], &[], Some(r#"{"action":"explode"}"#));
+    assert_eq!(code, 2);
+    assert!(stderr.contains("unknown action"), "{stderr}");
+    let (code, _, stderr) = invoke_binary(&emu, &[("RETAIN_COUNT", "zero")], &[], Some("{}"));
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("RETAIN_COUNT") && stderr.contains("accepted: integer 1..=50"),
+        "{stderr}"
+    );
+    let (code, _, stderr) = invoke_binary(&emu, &[], &["--frobnicate"], None);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("usage:"));
+    assert_eq!(emu.snapshots(&config, &dir).await.len(), 1);
+}

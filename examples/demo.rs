@@ -1,0 +1,194 @@
+//! `make demo`: the keeper against the local AWS emulator over several simulated days.
+//!
+//! It starts the emulator, creates a Managed Microsoft AD directory holding snapshots of mixed
+//! ages (an Auto one, someone else's manual one, and old keeper snapshots, one past 180 days),
+//! then runs the real binary (`ds-snapshot-keeper invoke`, pointed at the emulator with
+//! AWS_ENDPOINT_URL) once per simulated day. On day 3 the new snapshot fails. After each run
+//! it prints the run report and every SNS message that reached the subscribed SQS queue.
+
+#[path = "../tests/support/mod.rs"]
+mod support;
+
+use std::process::Command;
+
+use serde_json::{json, Value};
+use support::Emulator;
+
+const DAYS: u32 = 5;
+
+fn print_report(report: &Value) {
+    let s = &report["summary"];
+    println!(
+        "  severity {:<8} created {} deleted {} failures {} warnings {} pending {}",
+        report["severity"].as_str().unwrap_or("?"),
+        s["created"],
+        s["deleted"],
+        s["failures"],
+        s["warnings"],
+        s["pending"]
+    );
+    for d in report["directories"].as_array().into_iter().flatten() {
+        println!(
+            "  {} ({})",
+            d["directory_id"].as_str().unwrap_or("?"),
+            d["severity"].as_str().unwrap_or("?")
+        );
+        println!(
+            "    seen      {} snapshots",
+            d["snapshots_seen"].as_array().map_or(0, Vec::len)
+        );
+        if let Some(c) = d["created"].as_object() {
+            println!(
+                "    created   {} {} -> {}",
+                c["snapshot_id"].as_str().unwrap_or("-"),
+                c["name"].as_str().unwrap_or(""),
+                c["status"].as_str().unwrap_or("")
+            );
+        }
+        if let Some(why) = d["create_skipped"].as_str() {
+            println!("    no create {why}");
+        }
+        for x in d["deleted"].as_array().into_iter().flatten() {
+            println!(
+                "    deleted   {} [{}] {}",
+                x["snapshot_id"].as_str().unwrap_or(""),
+                x["rule"].as_str().unwrap_or(""),
+                x["reason"].as_str().unwrap_or("")
+            );
+        }
+        for f in d["flagged"].as_array().into_iter().flatten() {
+            println!(
+                "    flag      {} {}: {}",
+                f["level"].as_str().unwrap_or(""),
+                f["code"].as_str().unwrap_or(""),
+                f["message"].as_str().unwrap_or("")
+            );
+        }
+        for e in d["errors"].as_array().into_iter().flatten() {
+            println!(
+                "    ERROR     {} {}: {}",
+                e["operation"].as_str().unwrap_or(""),
+                e["code"].as_str().unwrap_or(""),
+                e["message"].as_str().unwrap_or("")
+            );
+        }
+    }
+}
+
+#[tokio::main]
+async fn main() {
+    let keeper_bin = std::env::current_exe()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .join("ds-snapshot-keeper");
+    assert!(
+        keeper_bin.exists(),
+        "build the binary first: cargo build (make demo does)"
+    );
+
+    println!("== starting the local AWS emulator (moto server + Directory Service snapshots)");
+    let emu = Emulator::start();
+    println!("   {}", emu.endpoint);
+    let config = emu.sdk_config().await;
+    let dir = emu.managed_ad(&config, "corp.example.com").await;
+    let (topic, queue) = emu.topic_with_queue(&config).await;
+    println!("== Managed Microsoft AD {dir}; SNS topic {topic} -> SQS queue");
+
+    emu.seed(&dir, None, "Auto", "Completed", 12.0);
+    emu.seed(
+        &dir,
+        Some("before-schema-extension"),
+        "Manual",
+        "Completed",
+        40.0,
+    );
+    emu.seed(
+        &dir,
+        Some("keeper-20260521T060000Z"),
+        "Manual",
+        "Completed",
+        185.0,
+    );
+    emu.seed(
+        &dir,
+        Some("keeper-20260607T060000Z"),
+        "Manual",
+        "Completed",
+        170.0,
+    );
+    println!("== seeded: 1 Auto (12 days), 1 manual not ours (40 days), keeper snapshots of 185 and 170 days");
+    println!("   quota 5 manual, RETAIN_COUNT=3, RESERVED_SLOTS=1, WARN_AGE_DAYS=150\n");
+
+    let event = concat!(env!("CARGO_MANIFEST_DIR"), "/events/scheduler-default.json");
+    for day in 1..=DAYS {
+        if day == 3 {
+            emu.outcomes(&dir, json!([{"status": "Failed", "after_describes": 1}]));
+        }
+        println!(
+            "== day {day}: EventBridge Scheduler fires{}",
+            if day == 3 {
+                " (this day's snapshot will fail)"
+            } else {
+                ""
+            }
+        );
+        let out = Command::new(&keeper_bin)
+            .args(["invoke", "--event", event])
+            .env("AWS_ENDPOINT_URL", &emu.endpoint)
+            .env("AWS_REGION", support::REGION)
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env_remove("AWS_PROFILE")
+            .env("DIRECTORY_IDS", &dir)
+            .env("SNS_TOPIC_ARN", &topic)
+            .env("POLL_INITIAL_SECONDS", "0.2")
+            .env("RUST_LOG", "warn")
+            .output()
+            .expect("run ds-snapshot-keeper invoke");
+        let report: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|_| {
+            panic!(
+                "no report; stderr:\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            )
+        });
+        println!(
+            "  exit code {} (1 = the run had failures, after logging and notifying)",
+            out.status.code().unwrap_or(-1)
+        );
+        print_report(&report);
+        let messages = emu.received(&config, &queue).await;
+        if messages.is_empty() {
+            println!("  SNS: nothing published (clean run at NOTIFY_LEVEL=warnings)");
+        }
+        for m in messages {
+            println!("  SNS subject: {}", m.subject);
+            let mut attrs: Vec<String> = m
+                .attributes
+                .iter()
+                .map(|(k, (_, v))| format!("{k}={v}"))
+                .collect();
+            attrs.sort();
+            println!("  SNS attributes: {}", attrs.join(" "));
+            for line in m.message.lines() {
+                println!("  | {line}");
+            }
+        }
+        println!();
+        emu.age(1.0);
+    }
+    println!("== final inventory of {dir}");
+    let mut snaps = emu.snapshots(&config, &dir).await;
+    snaps.sort_by_key(|s| s.start_time().map(|t| t.secs()));
+    for s in snaps {
+        println!(
+            "   {} {:<7} {:<10} {}",
+            s.snapshot_id().unwrap_or(""),
+            s.r#type().map(|t| t.as_str()).unwrap_or(""),
+            s.status().map(|t| t.as_str()).unwrap_or(""),
+            s.name().unwrap_or("")
+        );
+    }
+}
