@@ -26,6 +26,7 @@ struct State {
     next_id: u64,
     now: Option<Timestamp>,
     calls: Vec<&'static str>,
+    tags: HashMap<String, Vec<(String, String)>>,
 }
 
 /// A Directory Service in a mutex. Quota is 5 manual snapshots, as in AWS.
@@ -58,6 +59,14 @@ impl MemoryDirectoryService {
 
     pub fn add_directory(&self, d: Directory) {
         self.lock().directories.push(d);
+    }
+
+    pub fn tag_directory(&self, directory_id: &str, key: &str, value: &str) {
+        self.lock()
+            .tags
+            .entry(directory_id.to_owned())
+            .or_default()
+            .push((key.to_owned(), value.to_owned()));
     }
 
     pub fn add_snapshot(&self, s: Snapshot) {
@@ -164,6 +173,12 @@ impl DirectoryService for MemoryDirectoryService {
             .filter(|s| ids.contains(&s.id))
             .cloned()
             .collect())
+    }
+
+    async fn directory_tags(&self, directory_id: &str) -> Result<Vec<(String, String)>, ApiError> {
+        let mut st = self.lock();
+        st.calls.push("ListTagsForResource");
+        Ok(st.tags.get(directory_id).cloned().unwrap_or_default())
     }
 
     async fn snapshot_limits(&self, directory_id: &str) -> Result<SnapshotLimits, ApiError> {

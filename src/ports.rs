@@ -76,6 +76,12 @@ pub trait DirectoryService: Send + Sync {
         ids: &[String],
     ) -> impl Future<Output = Result<Vec<Snapshot>, ApiError>> + Send;
 
+    /// The tags of one directory.
+    fn directory_tags(
+        &self,
+        directory_id: &str,
+    ) -> impl Future<Output = Result<Vec<(String, String)>, ApiError>> + Send;
+
     fn snapshot_limits(
         &self,
         directory_id: &str,

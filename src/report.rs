@@ -68,6 +68,9 @@ pub struct DirectoryReport {
     pub severity: Severity,
     /// Why the directory was skipped; a skipped directory is otherwise untouched.
     pub skipped: Option<String>,
+    /// Whether the skip deserves attention (a directory not Active) rather than being the
+    /// expected state of things (an AD Connector, a shared directory, a replica Region).
+    pub skip_warns: bool,
     pub snapshots_seen: Vec<Snapshot>,
     pub limits: Option<SnapshotLimits>,
     pub created: Option<Created>,
@@ -88,6 +91,7 @@ impl DirectoryReport {
             directory_type: None,
             severity: Severity::Ok,
             skipped: None,
+            skip_warns: false,
             snapshots_seen: Vec::new(),
             limits: None,
             created: None,
@@ -106,7 +110,7 @@ impl DirectoryReport {
             FlagLevel::Critical => Severity::Critical,
         });
         let mut severity = flag.unwrap_or(Severity::Ok);
-        if self.skipped.is_some() {
+        if self.skipped.is_some() && self.skip_warns {
             severity = severity.max(Severity::Warning);
         }
         if !self.errors.is_empty() {

@@ -46,33 +46,47 @@ struct Work {
 
 const STAGE_SNAPSHOTTABLE: &str = "Active";
 
-/// Why a directory is skipped, or `None` when the keeper may snapshot it here.
-pub fn skip_reason(d: &Directory, region: &str) -> Option<String> {
+/// Why a directory is skipped (and whether that deserves a warning), or `None` when the
+/// keeper may snapshot it here.
+pub fn skip_reason(d: &Directory, region: &str) -> Option<(String, bool)> {
     match &d.kind {
         DirectoryType::AdConnector => {
-            return Some("AD Connector directories cannot be snapshotted".to_owned())
+            return Some((
+                "AD Connector directories cannot be snapshotted".to_owned(),
+                false,
+            ))
         }
         DirectoryType::SharedMicrosoftAd => {
-            return Some("shared directory: snapshots are taken in the owner account".to_owned())
+            return Some((
+                "shared directory: snapshots are taken in the owner account".to_owned(),
+                false,
+            ))
         }
         DirectoryType::Other(kind) => {
-            return Some(format!(
-                "directory type {kind} is not one the keeper knows how to snapshot"
+            return Some((
+                format!("directory type {kind} is not one the keeper knows how to snapshot"),
+                true,
             ))
         }
         DirectoryType::MicrosoftAd | DirectoryType::SimpleAd => {}
     }
     if d.stage != STAGE_SNAPSHOTTABLE {
-        return Some(format!(
-            "directory is in stage {}; snapshots need stage {STAGE_SNAPSHOTTABLE}",
-            d.stage
+        return Some((
+            format!(
+                "directory is in stage {}; snapshots need stage {STAGE_SNAPSHOTTABLE}",
+                d.stage
+            ),
+            true,
         ));
     }
     if let Some(primary) = &d.primary_region {
         if primary != region {
-            return Some(format!(
-                "multi-Region directory replicated here; its primary Region is {primary}, where \
-                 snapshots must be taken (deploy the keeper there)"
+            return Some((
+                format!(
+                    "multi-Region directory replicated here; its primary Region is {primary}, \
+                     where snapshots must be taken (deploy the keeper there)"
+                ),
+                false,
             ));
         }
     }
@@ -154,10 +168,11 @@ impl<D: DirectoryService> Keeper<D> {
                 dry_run,
             };
             match skip_reason(&d, &self.region) {
-                Some(reason) => {
+                Some((reason, warns)) => {
                     let mut work = work;
                     tracing::info!(directory_id = %d.id, reason = %reason, "skipping directory");
                     work.report.skipped = Some(reason);
+                    work.report.skip_warns = warns;
                     works.push(work);
                 }
                 None => todo.push((d, work)),
@@ -203,7 +218,8 @@ impl<D: DirectoryService> Keeper<D> {
         wanted: Option<&[String]>,
     ) -> Result<(Vec<Directory>, Vec<Work>), ApiError> {
         let Some(ids) = wanted else {
-            return Ok((self.ds.describe_directories(None).await?, Vec::new()));
+            let all = self.ds.describe_directories(None).await?;
+            return Ok((self.opted_in(all).await?, Vec::new()));
         };
         match self.ds.describe_directories(Some(ids)).await {
             Ok(found) => {
@@ -233,6 +249,32 @@ impl<D: DirectoryService> Keeper<D> {
             }
             Err(err) => Err(err),
         }
+    }
+
+    /// With DISCOVERY_TAG, keep only the discovered directories that carry the tag. A tag
+    /// lookup that fails fails the run: guessing could act on a directory not opted in.
+    async fn opted_in(&self, all: Vec<Directory>) -> Result<Vec<Directory>, ApiError> {
+        let Some((key, value)) = &self.settings.discovery_tag else {
+            return Ok(all);
+        };
+        let tagged: Vec<Result<Option<Directory>, ApiError>> = stream::iter(all)
+            .map(|d| async move {
+                let tags = self.ds.directory_tags(&d.id).await?;
+                Ok(tags
+                    .iter()
+                    .any(|(k, v)| k == key && v == value)
+                    .then_some(d))
+            })
+            .buffer_unordered(self.settings.concurrency.max(1))
+            .collect()
+            .await;
+        let mut out = Vec::new();
+        for t in tagged {
+            if let Some(d) = t? {
+                out.push(d);
+            }
+        }
+        Ok(out)
     }
 
     fn wait_until(&self, started: Instant, deadline: Option<Instant>) -> Instant {

@@ -41,6 +41,8 @@ pub struct Settings {
     pub poll_max: Duration,
     pub creating_timeout: Duration,
     pub prune_unowned: bool,
+    /// With discovery, manage only directories carrying this tag (key, value).
+    pub discovery_tag: Option<(String, String)>,
 }
 
 impl Default for Settings {
@@ -62,6 +64,7 @@ impl Default for Settings {
             poll_max: Duration::from_secs(120),
             creating_timeout: Duration::from_secs(6 * 3600),
             prune_unowned: false,
+            discovery_tag: None,
         }
     }
 }
@@ -161,6 +164,11 @@ pub const SETTINGS: &[SettingDoc] = &[
         variable: "CREATING_TIMEOUT_HOURS",
         default: "6",
         accepted: "integer 1..=168",
+    },
+    SettingDoc {
+        variable: "DISCOVERY_TAG",
+        default: "(none: every directory)",
+        accepted: "key=value; with discovery, only directories carrying this tag are managed",
     },
     SettingDoc {
         variable: "PRUNE_UNOWNED",
@@ -327,6 +335,18 @@ impl Settings {
         if let Some(raw) = get("CREATING_TIMEOUT_HOURS") {
             s.creating_timeout =
                 Duration::from_secs(3600 * integer("CREATING_TIMEOUT_HOURS", &raw, 1, 168)? as u64);
+        }
+        if let Some(raw) = get("DISCOVERY_TAG") {
+            let (key, value) = raw
+                .split_once('=')
+                .filter(|(k, v)| {
+                    !k.trim().is_empty()
+                        && k.len() <= 128
+                        && v.len() <= 256
+                        && !k.chars().chain(v.chars()).any(char::is_control)
+                })
+                .ok_or_else(|| invalid("DISCOVERY_TAG", &raw, "not key=value"))?;
+            s.discovery_tag = Some((key.trim().to_owned(), value.trim().to_owned()));
         }
         if let Some(raw) = get("PRUNE_UNOWNED") {
             s.prune_unowned = boolean("PRUNE_UNOWNED", &raw)?;

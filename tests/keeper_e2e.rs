@@ -689,3 +689,38 @@ async fn the_binary_invokes_locally_against_aws_endpoint_url() {
     assert!(stderr.contains("usage:"));
     assert_eq!(emu.snapshots(&config, &dir).await.len(), 1);
 }
+
+#[tokio::test]
+async fn discovery_with_an_opt_in_tag_manages_only_tagged_directories() {
+    let h = Harness::new(&[("DISCOVERY_TAG", "ds-snapshot-keeper=enabled")]).await;
+    let tagged = h.dir().await;
+    let untagged = h.dir().await;
+    h.emu
+        .ds(&h.config)
+        .add_tags_to_resource()
+        .resource_id(&tagged)
+        .tags(
+            aws_sdk_directory::types::Tag::builder()
+                .key("ds-snapshot-keeper")
+                .value("enabled")
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let report = h.invoke(scheduled()).await.unwrap();
+    let ids: Vec<&str> = report
+        .directories
+        .iter()
+        .map(|d| d.directory_id.as_str())
+        .collect();
+    assert_eq!(ids, vec![tagged.as_str()]);
+    assert_eq!(h.snapshots(&tagged).await.len(), 1);
+    assert!(h.snapshots(&untagged).await.is_empty());
+    assert_eq!(
+        h.emu.count_calls("DescribeDirectories"),
+        1,
+        "one DescribeDirectories for the whole batch"
+    );
+}

@@ -186,6 +186,29 @@ impl DirectoryService for AwsDirectoryService {
         Ok(out)
     }
 
+    async fn directory_tags(&self, directory_id: &str) -> Result<Vec<(String, String)>, ApiError> {
+        let mut out = Vec::new();
+        let mut token: Option<String> = None;
+        for _ in 0..MAX_PAGES {
+            let page = self
+                .client
+                .list_tags_for_resource()
+                .resource_id(directory_id)
+                .set_next_token(token.take())
+                .send()
+                .await
+                .map_err(|e| api_error("ListTagsForResource", e))?;
+            for t in page.tags() {
+                out.push((t.key().to_owned(), t.value().to_owned()));
+            }
+            match page.next_token() {
+                Some(next) if !next.is_empty() => token = Some(next.to_owned()),
+                _ => return Ok(out),
+            }
+        }
+        Err(unexpected("ListTagsForResource", "NextToken never ended"))
+    }
+
     async fn snapshot_limits(&self, directory_id: &str) -> Result<SnapshotLimits, ApiError> {
         const OP: &str = "GetSnapshotLimits";
         let answer = self
