@@ -9,7 +9,13 @@ STAMP := $(VENV)/.installed
 EMULATOR_PORT ?= 5000
 CARGO_TEST_FLAGS ?=
 
-.PHONY: all build test demo emulator emulator-venv emulator-test rust-test fmt-check lint clean
+DEPLOY_VENV := tests/deploy/.venv
+DEPLOY_STAMP := $(DEPLOY_VENV)/.installed
+CDK_TEMPLATE := cdk/cdk.out/DsSnapshotKeeperExample.template.json
+export CDK_DISABLE_CLI_TELEMETRY := true
+
+.PHONY: all build test demo emulator emulator-venv emulator-test rust-test fmt-check lint clean \
+	deploy-venv deploy-check cdk-test cdk-synth
 
 all: build
 
@@ -38,7 +44,35 @@ fmt-check:
 rust-test: $(STAMP)
 	DS_EMULATOR_PYTHON=$(CURDIR)/$(VENV_PY) cargo test --locked $(CARGO_TEST_FLAGS)
 
-test: fmt-check emulator-test rust-test
+$(DEPLOY_STAMP): tests/deploy/requirements.txt
+	rm -rf $(DEPLOY_VENV)
+	$(PYTHON) -m venv $(DEPLOY_VENV)
+	$(DEPLOY_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r tests/deploy/requirements.txt
+	touch $(DEPLOY_STAMP)
+
+deploy-venv: $(DEPLOY_STAMP)
+
+cdk/node_modules/.package-lock.json: cdk/package-lock.json
+	cd cdk && npm ci --no-audit --no-fund --loglevel=error
+
+## The CDK construct: compile, jest tests, and synthesise the example app (with a stub
+## bootstrap: a real deployment points KEEPER_CODE_DIR at cargo lambda's output).
+cdk-test: cdk/node_modules/.package-lock.json
+	cd cdk && npx tsc -p . && npx jest --ci
+
+cdk-synth: cdk-test
+	mkdir -p cdk/.stub && printf '#!/bin/sh\n' > cdk/.stub/bootstrap
+	cd cdk && KEEPER_CODE_DIR=$(CURDIR)/cdk/.stub CDK_DEFAULT_ACCOUNT=123456789012 CDK_DEFAULT_REGION=eu-west-1 \
+		npx cdk synth --app 'node dist/example/app.js' --output cdk.out --quiet --no-notices > /dev/null
+
+## cfn-lint (no errors) and checkov (no failed checks) on both templates, and the template test.
+deploy-check: $(DEPLOY_STAMP) cdk-synth
+	$(DEPLOY_VENV)/bin/cfn-lint --non-zero-exit-code error template.yaml $(CDK_TEMPLATE)
+	$(DEPLOY_VENV)/bin/checkov --quiet --compact --skip-download --framework cloudformation -f template.yaml
+	$(DEPLOY_VENV)/bin/checkov --quiet --compact --skip-download --framework cloudformation -f $(CDK_TEMPLATE)
+	cd tests/deploy && REQUIRE_CDK=1 ../../$(DEPLOY_VENV)/bin/python -m pytest -q -p no:cacheprovider test_template.py
+
+test: fmt-check emulator-test deploy-check rust-test
 
 demo: $(STAMP)
 	cargo build --quiet --locked --bins

@@ -75,7 +75,19 @@ pub fn metric_lines(report: &RunReport) -> Vec<String> {
         lines.push(line.to_string());
     }
     let s = &report.summary;
-    let run = json!({
+    // The stalest directory: its newest Completed snapshot's age. The freshness alarm watches
+    // this one number, and treats its absence (no run, or no snapshot at all) as breaching.
+    let stalest = report
+        .directories
+        .iter()
+        .filter(|d| d.skipped.is_none())
+        .filter_map(|d| d.newest_completed_age_days)
+        .fold(None, |acc: Option<f64>, age| Some(acc.map_or(age, |a| a.max(age))));
+    let managed_without_snapshot = report
+        .directories
+        .iter()
+        .any(|d| d.skipped.is_none() && d.limits.is_some() && d.newest_completed_age_days.is_none());
+    let mut run = json!({
         "_aws": {
             "Timestamp": millis,
             "CloudWatchMetrics": [{
@@ -96,6 +108,14 @@ pub fn metric_lines(report: &RunReport) -> Vec<String> {
         "RunSnapshotsDeleted": s.deleted,
         "RunDirectories": s.directories,
     });
+    // A managed directory with no Completed snapshot at all must not look fresh.
+    if let (Some(age), false) = (stalest, managed_without_snapshot) {
+        run["MaxNewestCompletedSnapshotAgeDays"] = json!(age);
+        run["_aws"]["CloudWatchMetrics"][0]["Metrics"]
+            .as_array_mut()
+            .expect("metrics list")
+            .push(json!({"Name": "MaxNewestCompletedSnapshotAgeDays", "Unit": "None"}));
+    }
     lines.push(run.to_string());
     lines
 }

@@ -1,0 +1,139 @@
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { App, Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { DsSnapshotKeeper, DsSnapshotKeeperProps } from '../lib';
+
+function stubCode(): lambda.Code {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'keeper-'));
+  fs.writeFileSync(path.join(dir, 'bootstrap'), '#!/bin/sh\n');
+  return lambda.Code.fromAsset(dir);
+}
+
+function synth(props: Partial<DsSnapshotKeeperProps> = {}): Template {
+  const app = new App();
+  const stack = new Stack(app, 'Test', { env: { account: '123456789012', region: 'eu-west-1' } });
+  new DsSnapshotKeeper(stack, 'Keeper', { code: stubCode(), ...props });
+  return Template.fromStack(stack);
+}
+
+type Statement = { Action: string | string[]; Resource: unknown; Condition?: unknown; Effect: string };
+
+function keeperStatements(t: Template): Statement[] {
+  const roles = t.findResources('AWS::IAM::Role', {
+    Properties: { AssumeRolePolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Principal: { Service: 'lambda.amazonaws.com' } })]) } },
+  });
+  const out: Statement[] = [];
+  for (const role of Object.values(roles)) {
+    for (const p of role.Properties.Policies ?? []) out.push(...p.PolicyDocument.Statement);
+    expect(role.Properties.ManagedPolicyArns).toBeUndefined();
+  }
+  for (const policy of Object.values(t.findResources('AWS::IAM::Policy'))) {
+    out.push(...policy.Properties.PolicyDocument.Statement);
+  }
+  return out;
+}
+
+const asList = (v: string | string[]) => (Array.isArray(v) ? v : [v]);
+
+describe('IAM scoping', () => {
+  test('snapshot writes are scoped to each configured directory; * only for the Describe calls', () => {
+    const t = synth({ directoryIds: ['d-0123456789', 'd-abcdef0123'] });
+    const statements = keeperStatements(t);
+    for (const s of statements) {
+      for (const action of asList(s.Action)) {
+        if (s.Resource === '*') expect(['ds:DescribeSnapshots', 'ds:DescribeDirectories']).toContain(action);
+        expect(action).not.toMatch(/^ds:\*$|^\*$/);
+      }
+    }
+    const writes = statements.find((s) => asList(s.Action).includes('ds:DeleteSnapshot'))!;
+    const text = JSON.stringify(writes.Resource);
+    expect(text).toContain(':directory/d-0123456789');
+    expect(text).toContain(':directory/d-abcdef0123');
+    expect(text).not.toContain('directory/*');
+  });
+
+  test('with discovery, writes need the opt-in tag', () => {
+    const t = synth({ discoveryTag: { key: 'backup', value: 'ds-keeper' } });
+    const writes = keeperStatements(t).find((s) => asList(s.Action).includes('ds:CreateSnapshot'))!;
+    expect(writes.Condition).toEqual({ StringEquals: { 'aws:ResourceTag/backup': 'ds-keeper' } });
+  });
+
+  test('sns:Publish only on the topic', () => {
+    const t = synth();
+    const publish = keeperStatements(t).filter((s) => asList(s.Action).includes('sns:Publish'));
+    expect(publish).toHaveLength(1);
+    expect((publish[0].Resource as { Ref: string }).Ref).toMatch(/^KeeperAlertTopic/);
+  });
+});
+
+describe('schedule', () => {
+  test('EventBridge Scheduler with time zone, retries and a dead-letter queue', () => {
+    const t = synth({ scheduleExpression: 'cron(0 3 * * ? *)', scheduleTimezone: 'Europe/Paris' });
+    t.hasResourceProperties('AWS::Scheduler::Schedule', {
+      ScheduleExpression: 'cron(0 3 * * ? *)',
+      ScheduleExpressionTimezone: 'Europe/Paris',
+      Target: Match.objectLike({
+        RetryPolicy: { MaximumRetryAttempts: 2, MaximumEventAgeInSeconds: 3600 },
+        DeadLetterConfig: { Arn: Match.anyValue() },
+      }),
+    });
+  });
+
+  test('the function runs one at a time on arm64, with every setting wired', () => {
+    const t = synth({ directoryIds: ['d-0123456789'], retainCount: 2, notifyLevel: 'failures' });
+    t.hasResourceProperties('AWS::Lambda::Function', {
+      Architectures: ['arm64'],
+      Runtime: 'provided.al2023',
+      Handler: 'bootstrap',
+      ReservedConcurrentExecutions: 1,
+      Environment: {
+        Variables: Match.objectLike({ DIRECTORY_IDS: 'd-0123456789', RETAIN_COUNT: '2', NOTIFY_LEVEL: 'failures', DISCOVERY_TAG: '' }),
+      },
+    });
+    t.hasResourceProperties('AWS::Lambda::EventInvokeConfig', { MaximumRetryAttempts: 1 });
+  });
+});
+
+describe('alarms', () => {
+  test('errors, freshness and dead letters, each with actions and OK actions', () => {
+    const t = synth();
+    const alarms = Object.values(t.findResources('AWS::CloudWatch::Alarm'));
+    expect(alarms).toHaveLength(3);
+    for (const a of alarms) {
+      expect(a.Properties.AlarmDescription.length).toBeGreaterThan(60);
+      expect(a.Properties.AlarmActions).toHaveLength(1);
+      expect(a.Properties.OKActions).toHaveLength(1);
+    }
+    t.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'MaxNewestCompletedSnapshotAgeDays',
+      Namespace: 'DsSnapshotKeeper',
+      TreatMissingData: 'breaching',
+    });
+  });
+});
+
+describe('encryption', () => {
+  test('topic, logs and environment use a rotating customer managed key; the queue is encrypted', () => {
+    const t = synth();
+    t.hasResourceProperties('AWS::KMS::Key', { EnableKeyRotation: true });
+    t.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: Match.anyValue() });
+    t.hasResourceProperties('AWS::Logs::LogGroup', { KmsKeyId: Match.anyValue(), RetentionInDays: 365 });
+    t.hasResourceProperties('AWS::SQS::Queue', { SqsManagedSseEnabled: true });
+    t.hasResourceProperties('AWS::Lambda::Function', { KmsKeyArn: Match.anyValue() });
+  });
+});
+
+describe('props are validated', () => {
+  test.each([
+    [{ retainCount: 4, reservedSlots: 1 }, /exceeds the quota/],
+    [{ retainCount: 0 }, /retainCount=0 is invalid/],
+    [{ directoryIds: ['d-XYZ'] }, /directory id "d-XYZ" is invalid/],
+    [{ warnAgeDays: 180 }, /warnAgeDays=180/],
+    [{ snapshotPrefix: '-bad' }, /snapshotPrefix/],
+  ])('%j is refused', (props, message) => {
+    expect(() => synth(props as Partial<DsSnapshotKeeperProps>)).toThrow(message);
+  });
+});
