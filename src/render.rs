@@ -82,11 +82,12 @@ pub fn metric_lines(report: &RunReport) -> Vec<String> {
         .iter()
         .filter(|d| d.skipped.is_none())
         .filter_map(|d| d.newest_completed_age_days)
-        .fold(None, |acc: Option<f64>, age| Some(acc.map_or(age, |a| a.max(age))));
-    let managed_without_snapshot = report
-        .directories
-        .iter()
-        .any(|d| d.skipped.is_none() && d.limits.is_some() && d.newest_completed_age_days.is_none());
+        .fold(None, |acc: Option<f64>, age| {
+            Some(acc.map_or(age, |a| a.max(age)))
+        });
+    let managed_without_snapshot = report.directories.iter().any(|d| {
+        d.skipped.is_none() && d.limits.is_some() && d.newest_completed_age_days.is_none()
+    });
     let mut run = json!({
         "_aws": {
             "Timestamp": millis,
