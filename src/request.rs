@@ -82,10 +82,21 @@ pub struct EventError {
     pub problem: String,
 }
 
+/// Build a refusal. The problem text may quote the payload (serde's messages can): control
+/// characters are escaped so that nothing a caller sends can forge log lines.
 fn refuse(problem: impl Into<String>) -> EventError {
-    EventError {
-        problem: problem.into(),
-    }
+    let problem: String = problem.into();
+    let problem = problem
+        .chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect();
+    EventError { problem }
 }
 
 #[derive(Deserialize)]

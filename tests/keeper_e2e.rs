@@ -4,117 +4,14 @@
 mod support;
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
 
-use aws_config::SdkConfig;
 use aws_sdk_directory::types::{SnapshotStatus, SnapshotType};
-use ds_snapshot_keeper::aws::directory::AwsDirectoryService;
-use ds_snapshot_keeper::aws::sns::SnsNotifier;
-use ds_snapshot_keeper::handler::{handle, InvocationError};
+use ds_snapshot_keeper::handler::InvocationError;
 use ds_snapshot_keeper::policy::Rule;
 use ds_snapshot_keeper::report::{RunReport, Severity};
-use ds_snapshot_keeper::{Keeper, Settings};
 use serde_json::{json, Value};
-use support::{Emulator, Received};
-
-struct Harness {
-    emu: Emulator,
-    config: SdkConfig,
-    settings: Settings,
-    topic: String,
-    queue: String,
-    lines: Arc<Mutex<Vec<String>>>,
-}
-
-/// Settings for tests: fast polling, the rest as given (defaults otherwise).
-fn settings(pairs: &[(&str, &str)]) -> Settings {
-    let mut map: HashMap<String, String> = [
-        ("POLL_INITIAL_SECONDS", "0.05"),
-        ("POLL_MAX_SECONDS", "0.2"),
-        ("WAIT_BUDGET_SECONDS", "20"),
-    ]
-    .iter()
-    .map(|(k, v)| (k.to_string(), v.to_string()))
-    .collect();
-    for (k, v) in pairs {
-        map.insert(k.to_string(), v.to_string());
-    }
-    Settings::from_lookup(|k| map.get(k).cloned()).expect("test settings are valid")
-}
-
-impl Harness {
-    async fn new(pairs: &[(&str, &str)]) -> Harness {
-        let emu = Emulator::start();
-        let config = emu.sdk_config().await;
-        let (topic, queue) = emu.topic_with_queue(&config).await;
-        let mut s = settings(pairs);
-        s.topic_arn = Some(topic.clone());
-        Harness {
-            emu,
-            config,
-            settings: s,
-            topic,
-            queue,
-            lines: Arc::default(),
-        }
-    }
-
-    async fn invoke(&self, payload: Value) -> Result<RunReport, InvocationError> {
-        let keeper = Keeper::new(
-            AwsDirectoryService::new(self.emu.ds(&self.config)),
-            self.settings.clone(),
-            support::REGION,
-        );
-        let notifier = SnsNotifier::new(aws_sdk_sns::Client::new(&self.config), &self.topic);
-        let lines = self.lines.clone();
-        let sink = move |l: &str| lines.lock().unwrap().push(l.to_owned());
-        handle(
-            &keeper,
-            Some(&notifier),
-            &payload,
-            "test-request",
-            None,
-            &sink,
-        )
-        .await
-    }
-
-    /// The report whether the run succeeded or failed.
-    async fn run(&self, payload: Value) -> RunReport {
-        match self.invoke(payload).await {
-            Ok(r) => r,
-            Err(InvocationError::RunFailed(r)) => *r,
-            Err(e) => panic!("unexpected invocation error: {e}"),
-        }
-    }
-
-    async fn dir(&self) -> String {
-        self.emu.managed_ad(&self.config, "corp.example.com").await
-    }
-
-    async fn snapshots(&self, dir: &str) -> Vec<aws_sdk_directory::types::Snapshot> {
-        self.emu.snapshots(&self.config, dir).await
-    }
-
-    async fn ids(&self, dir: &str) -> Vec<String> {
-        let mut ids: Vec<String> = self
-            .snapshots(dir)
-            .await
-            .iter()
-            .map(|s| s.snapshot_id().unwrap().to_owned())
-            .collect();
-        ids.sort();
-        ids
-    }
-
-    async fn messages(&self) -> Vec<Received> {
-        self.emu.received(&self.config, &self.queue).await
-    }
-}
-
-fn scheduled() -> Value {
-    serde_json::from_str(include_str!("../events/scheduler-default.json")).unwrap()
-}
+use support::harness::{scheduled, Harness};
+use support::Emulator;
 
 fn deleted_ids(r: &RunReport) -> Vec<String> {
     let mut v: Vec<String> = r

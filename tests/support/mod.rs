@@ -19,6 +19,8 @@ use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_directory::config::Credentials;
 use serde_json::{json, Value};
 
+pub mod harness;
+
 pub const REGION: &str = "us-east-1";
 
 pub struct Emulator {

@@ -1,0 +1,121 @@
+//! A keeper wired to a private emulator: real handler, real SDK clients, SNS read back via SQS.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use aws_config::SdkConfig;
+use ds_snapshot_keeper::aws::directory::AwsDirectoryService;
+use ds_snapshot_keeper::aws::sns::SnsNotifier;
+use ds_snapshot_keeper::handler::{handle, InvocationError};
+use ds_snapshot_keeper::report::RunReport;
+use ds_snapshot_keeper::{Keeper, Settings};
+use serde_json::Value;
+use tokio::time::Instant;
+
+use super::{Emulator, Received};
+
+/// The EventBridge Scheduler default payload from `events/`.
+pub fn scheduled() -> Value {
+    serde_json::from_str(include_str!("../../events/scheduler-default.json")).unwrap()
+}
+
+pub struct Harness {
+    pub emu: Emulator,
+    pub config: SdkConfig,
+    pub settings: Settings,
+    pub topic: String,
+    pub queue: String,
+    pub lines: Arc<Mutex<Vec<String>>>,
+    /// Page size of the Directory Service adapter (None: its default).
+    pub page_size: Option<i32>,
+    /// The invocation deadline handed to the handler.
+    pub deadline: Option<Instant>,
+}
+
+/// Settings for tests: fast polling, the rest as given (defaults otherwise).
+pub fn settings(pairs: &[(&str, &str)]) -> Settings {
+    let mut map: HashMap<String, String> = [
+        ("POLL_INITIAL_SECONDS", "0.05"),
+        ("POLL_MAX_SECONDS", "0.2"),
+        ("WAIT_BUDGET_SECONDS", "20"),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    for (k, v) in pairs {
+        map.insert(k.to_string(), v.to_string());
+    }
+    Settings::from_lookup(|k| map.get(k).cloned()).expect("test settings are valid")
+}
+
+impl Harness {
+    pub async fn new(pairs: &[(&str, &str)]) -> Harness {
+        let emu = Emulator::start();
+        let config = emu.sdk_config().await;
+        let (topic, queue) = emu.topic_with_queue(&config).await;
+        let mut s = settings(pairs);
+        s.topic_arn = Some(topic.clone());
+        Harness {
+            emu,
+            config,
+            settings: s,
+            topic,
+            queue,
+            lines: Arc::default(),
+            page_size: None,
+            deadline: None,
+        }
+    }
+
+    pub async fn invoke(&self, payload: Value) -> Result<RunReport, InvocationError> {
+        let mut ds = AwsDirectoryService::new(self.emu.ds(&self.config));
+        if let Some(size) = self.page_size {
+            ds = ds.with_page_size(size);
+        }
+        let keeper = Keeper::new(ds, self.settings.clone(), super::REGION);
+        let notifier = SnsNotifier::new(aws_sdk_sns::Client::new(&self.config), &self.topic);
+        let lines = self.lines.clone();
+        let sink = move |l: &str| lines.lock().unwrap().push(l.to_owned());
+        handle(
+            &keeper,
+            Some(&notifier),
+            &payload,
+            "test-request",
+            self.deadline,
+            &sink,
+        )
+        .await
+    }
+
+    /// The report whether the run succeeded or failed.
+    pub async fn run(&self, payload: Value) -> RunReport {
+        match self.invoke(payload).await {
+            Ok(r) => r,
+            Err(InvocationError::RunFailed(r)) => *r,
+            Err(e) => panic!("unexpected invocation error: {e}"),
+        }
+    }
+
+    pub async fn dir(&self) -> String {
+        self.emu.managed_ad(&self.config, "corp.example.com").await
+    }
+
+    pub async fn snapshots(&self, dir: &str) -> Vec<aws_sdk_directory::types::Snapshot> {
+        self.emu.snapshots(&self.config, dir).await
+    }
+
+    pub async fn ids(&self, dir: &str) -> Vec<String> {
+        let mut ids: Vec<String> = self
+            .snapshots(dir)
+            .await
+            .iter()
+            .map(|s| s.snapshot_id().unwrap().to_owned())
+            .collect();
+        ids.sort();
+        ids
+    }
+
+    pub async fn messages(&self) -> Vec<Received> {
+        self.emu.received(&self.config, &self.queue).await
+    }
+}
