@@ -25,6 +25,9 @@ struct State {
     create_failures: VecDeque<String>,
     next_id: u64,
     now: Option<Timestamp>,
+    /// New snapshots settle no earlier than this long after creation (tokio time).
+    completion_delay: Option<std::time::Duration>,
+    created_at: HashMap<String, tokio::time::Instant>,
     calls: Vec<&'static str>,
     tags: HashMap<String, Vec<(String, String)>>,
 }
@@ -86,6 +89,11 @@ impl MemoryDirectoryService {
             .push_back(status);
     }
 
+    /// New snapshots take this long (in tokio time) to settle, like a real snapshot.
+    pub fn set_completion_delay(&self, delay: std::time::Duration) {
+        self.lock().completion_delay = Some(delay);
+    }
+
     pub fn fail_next_create(&self, code: &str) {
         self.lock().create_failures.push_back(code.to_owned());
     }
@@ -104,6 +112,11 @@ impl MemoryDirectoryService {
 
     fn settle(state: &mut State, ids: &[String]) {
         for id in ids {
+            if let (Some(delay), Some(at)) = (state.completion_delay, state.created_at.get(id)) {
+                if at.elapsed() < delay {
+                    continue;
+                }
+            }
             if let Some(status) = state.settling.remove(id) {
                 if let Some(s) = state.snapshots.iter_mut().find(|s| &s.id == id) {
                     s.status = status;
@@ -242,6 +255,8 @@ impl DirectoryService for MemoryDirectoryService {
             start_time,
         });
         st.settling.insert(id.clone(), final_status);
+        st.created_at
+            .insert(id.clone(), tokio::time::Instant::now());
         Ok(id)
     }
 

@@ -321,3 +321,21 @@ def test_the_validator_itself_catches_drift(clients):
     for needle in ("does not match", "'Weekly' not in enum", "'Done' not in enum",
                    "expected timestamp", "Extra: not in the model"):
         assert needle in problems, problems
+
+
+def test_rate_limited_throttling_lets_the_rate_through(clients, endpoint):
+    ds, ec2 = clients
+    directory = managed_ad(ds, ec2)
+    control(endpoint, "POST", "faults", {"operation": "*", "service": "ds", "kind": "throttle",
+                                         "rate_per_second": 5})
+    no_retry = boto3.client("ds", endpoint_url=endpoint, region_name=REGION,
+                            config=botocore.config.Config(retries={"total_max_attempts": 1}))
+    outcomes = []
+    for _ in range(12):  # a burst well above 5 per second
+        try:
+            no_retry.get_snapshot_limits(DirectoryId=directory)
+            outcomes.append("ok")
+        except botocore.exceptions.ClientError as e:
+            outcomes.append(e.response["Error"]["Code"])
+    assert 4 <= outcomes.count("ok") <= 7, outcomes
+    assert set(outcomes) == {"ok", "ThrottlingException"}

@@ -54,7 +54,8 @@ class Fault:
     ``latency_ms`` and then lets it through. ``disconnect`` drops the connection with no answer.
     ``count`` limits how many calls it hits (None = every call), ``probability`` hits only a
     fraction of calls (seeded, so runs repeat), ``directory_id`` limits it to calls about one
-    directory.
+    directory, ``service`` to one service (``ds``, ``sns``...), and ``rate_per_second`` makes
+    it fire only for calls beyond that rate (a token bucket: throttling as AWS does it).
     """
 
     operation: str
@@ -66,14 +67,35 @@ class Fault:
     count: int | None = None
     probability: float = 1.0
     directory_id: str | None = None
+    service: str | None = None
+    rate_per_second: float | None = None
     hits: int = 0
+    # token bucket state for rate_per_second
+    tokens: float = -1.0
+    refilled_at: float = 0.0
 
-    def matches(self, operation: str, directory_id: str | None) -> bool:
+    def matches(self, service: str, operation: str, directory_id: str | None) -> bool:
         if self.operation not in ("*", operation):
+            return False
+        if self.service is not None and self.service != service:
             return False
         if self.directory_id is not None and self.directory_id != directory_id:
             return False
         return self.count is None or self.hits < self.count
+
+    def over_rate(self) -> bool:
+        """With rate_per_second, fire only for calls beyond the rate (a token bucket)."""
+        if self.rate_per_second is None:
+            return True
+        now = time.monotonic()
+        if self.tokens < 0:
+            self.tokens, self.refilled_at = self.rate_per_second, now
+        self.tokens = min(self.rate_per_second, self.tokens + (now - self.refilled_at) * self.rate_per_second)
+        self.refilled_at = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return False
+        return True
 
 
 @dataclass
@@ -100,12 +122,16 @@ class Controller:
             self.calls.clear()
             self.rng = random.Random(1234)
 
-    def pick_fault(self, operation: str, directory_id: str | None) -> list[Fault]:
+    def pick_fault(self, service: str, operation: str, directory_id: str | None) -> list[Fault]:
         """All faults that fire for this call; each fired fault counts one hit."""
         fired = []
         with self.lock:
             for fault in self.faults:
-                if fault.matches(operation, directory_id) and self.rng.random() < fault.probability:
+                if (
+                    fault.matches(service, operation, directory_id)
+                    and self.rng.random() < fault.probability
+                    and fault.over_rate()
+                ):
                     fault.hits += 1
                     fired.append(fault)
         return fired
@@ -209,7 +235,7 @@ def set_directory(body: dict[str, Any]) -> dict[str, Any]:
 
 
 def arm_fault(body: dict[str, Any]) -> dict[str, Any]:
-    allowed = set(Fault.__dataclass_fields__) - {"hits"}
+    allowed = set(Fault.__dataclass_fields__) - {"hits", "tokens", "refilled_at"}
     unknown = set(body) - allowed
     if unknown:
         raise BadRequest(f"unknown fault fields {sorted(unknown)}; accepted: {sorted(allowed)}")
@@ -340,7 +366,7 @@ class EmulatorMiddleware:
         body = environ["wsgi.input"].read(length) if length else b""
         environ["wsgi.input"] = io.BytesIO(body)
         service, operation, directory_id, region = _identify(environ, body)
-        fired = CONTROLLER.pick_fault(operation, directory_id)
+        fired = CONTROLLER.pick_fault(service, operation, directory_id)
         answer: Fault | None = None
         for fault in fired:
             if fault.kind == "latency":

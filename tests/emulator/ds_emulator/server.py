@@ -42,10 +42,20 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=int(os.environ.get("EMULATOR_PORT", "5000")))
     parser.add_argument("--watch-parent", action="store_true")
     parser.add_argument("--quiet", action="store_true", help="do not log every request")
+    parser.add_argument(
+        "--directory-limit", type=int, default=None,
+        help="raise moto's per-Region directory limits (for scale benchmarks)",
+    )
     args = parser.parse_args(argv)
 
     if args.quiet:
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    if args.directory_limit:
+        from moto.ds.models import Directory
+
+        Directory.CLOUDONLY_DIRECTORIES_LIMIT = args.directory_limit
+        Directory.CLOUDONLY_MICROSOFT_AD_LIMIT = args.directory_limit
+        Directory.CONNECTED_DIRECTORIES_LIMIT = args.directory_limit
     server = make_server(args.host, args.port, build_app(), threaded=True)
     port = server.socket.getsockname()[1]
     os.environ["MOTO_PORT"] = str(port)

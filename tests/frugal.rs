@@ -1,0 +1,162 @@
+//! Regression checks that cannot flake: API-call counts against the algorithm's minimum, the
+//! cost of waiting for a slow snapshot, and the size-tuned release profile. No timings.
+
+mod support;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use ds_snapshot_keeper::memory::MemoryDirectoryService;
+use ds_snapshot_keeper::model::{Directory, DirectoryType};
+use ds_snapshot_keeper::request::{Action, Request, Trigger};
+use ds_snapshot_keeper::{Keeper, Settings};
+use support::harness::{scheduled, Harness};
+
+fn count(calls: &[serde_json::Value], op: &str) -> usize {
+    calls
+        .iter()
+        .filter(|c| c["service"] == "ds" && c["operation"] == op)
+        .count()
+}
+
+#[tokio::test]
+async fn one_directory_costs_exactly_the_minimum_calls() {
+    let h = Harness::new(&[]).await;
+    h.dir().await;
+    let before = h.emu.calls().len();
+    h.invoke(scheduled()).await.unwrap();
+    let calls: Vec<_> = h.emu.calls().split_off(before);
+    // discover, observe (snapshots + quota), create, one poll that sees it Completed
+    assert_eq!(count(&calls, "DescribeDirectories"), 1);
+    assert_eq!(count(&calls, "DescribeSnapshots"), 2);
+    assert_eq!(count(&calls, "GetSnapshotLimits"), 1);
+    assert_eq!(count(&calls, "CreateSnapshot"), 1);
+    assert_eq!(count(&calls, "DeleteSnapshot"), 0);
+    assert_eq!(
+        calls.iter().filter(|c| c["service"] == "ds").count(),
+        5,
+        "{calls:?}"
+    );
+}
+
+#[tokio::test]
+async fn ten_directories_share_one_describe_directories_and_one_poll() {
+    let h = Harness::new(&[]).await;
+    for _ in 0..10 {
+        h.emu.simple_ad(&h.config, "simple.example.com").await;
+    }
+    let before = h.emu.calls().len();
+    let report = h.invoke(scheduled()).await.unwrap();
+    assert_eq!(report.summary.created, 10);
+    let calls: Vec<_> = h.emu.calls().split_off(before);
+    assert_eq!(
+        count(&calls, "DescribeDirectories"),
+        1,
+        "one batch, not one per directory"
+    );
+    assert_eq!(count(&calls, "GetSnapshotLimits"), 10);
+    assert_eq!(count(&calls, "CreateSnapshot"), 10);
+    // 10 observes + 1 batched poll for all ten new snapshots
+    assert_eq!(count(&calls, "DescribeSnapshots"), 11);
+}
+
+#[tokio::test]
+async fn named_directories_are_described_in_one_batch() {
+    let mut h = Harness::new(&[]).await;
+    let a = h.dir().await;
+    let b = h.dir().await;
+    h.settings.directory_ids = vec![a, b];
+    let before = h.emu.calls().len();
+    h.invoke(serde_json::json!({"action": "report"}))
+        .await
+        .unwrap();
+    let calls: Vec<_> = h.emu.calls().split_off(before);
+    assert_eq!(count(&calls, "DescribeDirectories"), 1);
+    assert_eq!(
+        count(&calls, "DescribeSnapshots"),
+        2,
+        "a report needs no poll"
+    );
+    assert_eq!(
+        count(&calls, "CreateSnapshot") + count(&calls, "DeleteSnapshot"),
+        0
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_ten_minute_snapshot_costs_a_handful_of_describes() {
+    let ds = MemoryDirectoryService::new();
+    ds.add_directory(Directory {
+        id: "d-0123456789".to_owned(),
+        name: "corp.example.com".to_owned(),
+        kind: DirectoryType::MicrosoftAd,
+        stage: "Active".to_owned(),
+        primary_region: None,
+    });
+    ds.set_completion_delay(Duration::from_secs(600));
+    let keeper = Keeper::new(
+        ds,
+        Settings {
+            wait_budget: Duration::from_secs(900),
+            ..Settings::default()
+        },
+        "us-east-1",
+    )
+    .with_clock(Arc::new(jiff::Timestamp::now));
+    let request = Request {
+        action: Action::Run,
+        directory_ids: None,
+        dry_run: false,
+        force: false,
+        trigger: Trigger::Manual,
+    };
+    let report = keeper.run(&request, "poll", None).await;
+    assert_eq!(
+        report.directories[0].created.as_ref().unwrap().status,
+        "Completed"
+    );
+    let describes = keeper
+        .ds
+        .calls()
+        .iter()
+        .filter(|c| **c == "DescribeSnapshots")
+        .count();
+    // 1 observe + polls at 15, 45, 105, 225, 345, 465, 585, 705 s (15 s doubling to 120 s)
+    assert_eq!(describes, 1 + 8, "{:?}", keeper.ds.calls());
+}
+
+#[test]
+fn the_release_profile_is_size_tuned() {
+    let manifest = include_str!("../Cargo.toml");
+    let release = manifest
+        .split("[profile.release]")
+        .nth(1)
+        .expect("a [profile.release] section");
+    let release = release.split("\n[").next().unwrap();
+    for setting in [
+        "opt-level = \"s\"",
+        "lto = true",
+        "codegen-units = 1",
+        "panic = \"abort\"",
+        "strip = true",
+    ] {
+        assert!(
+            release.contains(setting),
+            "[profile.release] lacks {setting}"
+        );
+    }
+    // Minimal features: no default features for the AWS SDK crates (no legacy TLS stack).
+    for krate in [
+        "aws-config",
+        "aws-sdk-directory",
+        "aws-sdk-sns",
+        "lambda_runtime",
+        "aws_lambda_events",
+    ] {
+        let line = manifest
+            .lines()
+            .find(|l| l.starts_with(&format!("{krate} =")))
+            .unwrap();
+        assert!(line.contains("default-features = false"), "{krate}: {line}");
+    }
+}
