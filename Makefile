@@ -14,7 +14,7 @@ DEPLOY_STAMP := $(DEPLOY_VENV)/.installed
 CDK_TEMPLATE := cdk/cdk.out/DsSnapshotKeeperExample.template.json
 export CDK_DISABLE_CLI_TELEMETRY := true
 
-.PHONY: all build test demo emulator emulator-venv emulator-test rust-test fmt-check lint clean \
+.PHONY: bench all build test demo emulator emulator-venv emulator-test rust-test fmt-check lint clean \
 	deploy-venv deploy-check cdk-test cdk-synth
 
 all: build
@@ -77,6 +77,12 @@ test: fmt-check emulator-test deploy-check rust-test
 demo: $(STAMP)
 	cargo build --quiet --locked --bins
 	DS_EMULATOR_PYTHON=$(CURDIR)/$(VENV_PY) cargo run --quiet --locked --example demo
+
+## Benchmarks: figures, not tests. Builds release binaries, writes docs/benchmarks.md.
+bench: $(STAMP)
+	cargo build --release --locked --bins
+	cargo build --release --locked --features bench-floor --bin hello-floor
+	$(VENV_PY) bench/run.py
 
 lint:
 	cargo clippy --all-targets -- -D warnings

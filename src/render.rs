@@ -298,3 +298,166 @@ pub fn notification(report: &RunReport, level: NotifyLevel) -> Option<Notificati
         ],
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::{Deletion, Flag, Rule};
+    use crate::report::{Created, Deleted, ErrorEntry, Summary};
+    use crate::request::{Action, Trigger};
+
+    fn report(directories: Vec<DirectoryReport>) -> RunReport {
+        let t: jiff::Timestamp = "2026-11-24T06:00:00Z".parse().unwrap();
+        let mut r = RunReport {
+            keeper_version: "test",
+            request_id: "req-1".to_owned(),
+            region: "eu-west-1".to_owned(),
+            action: Action::Run,
+            dry_run: false,
+            trigger: Trigger::Manual,
+            started_at: t,
+            finished_at: t,
+            severity: Severity::Ok,
+            summary: Summary::default(),
+            directories,
+            errors: Vec::new(),
+        };
+        r.settle();
+        r
+    }
+
+    fn dir(id: &str) -> DirectoryReport {
+        let mut d = DirectoryReport::new(id);
+        d.directory_name = Some("corp.example.com".to_owned());
+        d.directory_type = Some("MicrosoftAD".to_owned());
+        d.limits = Some(crate::model::SnapshotLimits {
+            manual_limit: 5,
+            manual_count: 1,
+        });
+        d
+    }
+
+    fn failing(id: &str) -> DirectoryReport {
+        let mut d = dir(id);
+        d.errors.push(ErrorEntry {
+            operation: "CreateSnapshot".to_owned(),
+            code: "ServiceException".to_owned(),
+            message: "boom".to_owned(),
+            snapshot_id: None,
+        });
+        d
+    }
+
+    #[test]
+    fn subject_names_severity_directory_and_region_in_under_100_ascii_chars() {
+        let r = report(vec![failing("d-0123456789"), dir("d-abcdefabcd")]);
+        let s = subject(&r);
+        assert_eq!(s, "[FAILURE] DS snapshot keeper: d-0123456789 in eu-west-1");
+        let many: Vec<DirectoryReport> =
+            (0..300).map(|i| failing(&format!("d-{i:010x}"))).collect();
+        let s = subject(&report(many));
+        assert!(s.len() < 100 && s.is_ascii() && !s.contains('\n'), "{s}");
+        assert!(s.contains("300 directories"));
+    }
+
+    #[test]
+    fn notify_levels() {
+        use NotifyLevel::*;
+        assert!(!should_notify(Severity::Ok, Warnings) && should_notify(Severity::Ok, All));
+        assert!(
+            should_notify(Severity::Warning, Warnings)
+                && !should_notify(Severity::Warning, Failures)
+        );
+        assert!(
+            should_notify(Severity::Critical, Failures)
+                && should_notify(Severity::Failure, Failures)
+        );
+    }
+
+    #[test]
+    fn body_reads_as_an_email_with_every_action_and_its_rule() {
+        let mut d = dir("d-0123456789");
+        d.created = Some(Created {
+            snapshot_id: Some("s-0000000001".to_owned()),
+            name: "keeper-x".to_owned(),
+            status: "Completed".to_owned(),
+        });
+        d.deleted.push(Deleted {
+            deletion: Deletion {
+                snapshot_id: "s-0000000002".to_owned(),
+                name: Some("keeper-old".to_owned()),
+                rule: Rule::BeyondRetain,
+                reason: "oldest owned Completed beyond retain=3".to_owned(),
+            },
+            done: true,
+        });
+        d.flagged.push(Flag {
+            level: crate::policy::FlagLevel::Warning,
+            code: "expiring",
+            snapshot_id: Some("s-3".to_owned()),
+            days_left: Some(9),
+            message: "9 days left".to_owned(),
+        });
+        let r = report(vec![d]);
+        let b = body(&r);
+        assert!(
+            b.contains("Created: s-0000000001 keeper-x (Completed)"),
+            "{b}"
+        );
+        assert!(b.contains("Deleted s-0000000002 keeper-old [beyond-retain]: oldest owned Completed beyond retain=3"), "{b}");
+        assert!(b.contains("WARNING expiring: 9 days left"), "{b}");
+        let n = notification(&r, NotifyLevel::Warnings).unwrap();
+        let attrs: Vec<(&str, &str, &str)> = n
+            .attributes
+            .iter()
+            .map(|a| (a.name.as_str(), a.data_type.as_str(), a.value.as_str()))
+            .collect();
+        assert_eq!(
+            attrs,
+            vec![
+                ("severity", "String", "warning"),
+                ("region", "String", "eu-west-1"),
+                ("directory_ids", "String.Array", "[\"d-0123456789\"]")
+            ]
+        );
+    }
+
+    #[test]
+    fn metrics_are_valid_emf_and_absence_of_any_snapshot_is_not_fresh() {
+        let mut fresh = dir("d-0123456789");
+        fresh.newest_completed_age_days = Some(1.5);
+        let mut stale = dir("d-abcdefabcd");
+        stale.newest_completed_age_days = Some(3.25);
+        let lines = metric_lines(&report(vec![fresh.clone(), stale]));
+        assert_eq!(lines.len(), 3);
+        for l in &lines {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            let m = &v["_aws"]["CloudWatchMetrics"][0];
+            assert_eq!(m["Namespace"], METRIC_NAMESPACE);
+            for metric in m["Metrics"].as_array().unwrap() {
+                let name = metric["Name"].as_str().unwrap();
+                assert!(v.get(name).is_some(), "{name} declared but missing in {l}");
+            }
+        }
+        let run: serde_json::Value = serde_json::from_str(lines.last().unwrap()).unwrap();
+        assert_eq!(run["MaxNewestCompletedSnapshotAgeDays"], 3.25);
+        // A managed directory with no Completed snapshot: the freshness metric is withheld,
+        // so the alarm (missing data breaches) fires.
+        let lines = metric_lines(&report(vec![fresh, dir("d-1111111111")]));
+        let run: serde_json::Value = serde_json::from_str(lines.last().unwrap()).unwrap();
+        assert!(run.get("MaxNewestCompletedSnapshotAgeDays").is_none());
+    }
+
+    #[test]
+    fn the_log_line_is_one_json_object_with_the_report() {
+        let r = report(vec![failing("d-0123456789")]);
+        let line = log_line(&r);
+        assert!(!line.contains('\n'));
+        let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(v["level"], "ERROR");
+        assert_eq!(
+            v["report"]["directories"][0]["errors"][0]["code"],
+            "ServiceException"
+        );
+    }
+}
