@@ -1,23 +1,38 @@
 //! The Lambda entry point: wire settings, AWS clients and the runtime; nothing else.
 //! `ds-snapshot-keeper invoke ...` runs one invocation locally instead (see `cli.rs`).
 
+use ds_snapshot_keeper::aws::directory::AwsDirectoryService;
+use ds_snapshot_keeper::aws::sns::SnsNotifier;
 use ds_snapshot_keeper::cli;
 use ds_snapshot_keeper::handler::{deadline_from_epoch_millis, handle, InvocationError};
+use ds_snapshot_keeper::runner::Keeper;
 use ds_snapshot_keeper::settings::Settings;
 use lambda_runtime::{service_fn, Diagnostic, LambdaEvent};
 use serde_json::Value;
+use tokio::sync::OnceCell;
 
 #[derive(Debug)]
-struct LambdaError(InvocationError);
+enum LambdaError {
+    Invocation(InvocationError),
+    Setup(String),
+}
 
 impl From<LambdaError> for Diagnostic {
     fn from(e: LambdaError) -> Diagnostic {
-        Diagnostic {
-            error_type: e.0.kind().to_owned(),
-            error_message: e.0.to_string(),
+        match e {
+            LambdaError::Invocation(e) => Diagnostic {
+                error_type: e.kind().to_owned(),
+                error_message: e.to_string(),
+            },
+            LambdaError::Setup(message) => Diagnostic {
+                error_type: "Setup".to_owned(),
+                error_message: message,
+            },
         }
     }
 }
+
+type Wired = (Keeper<AwsDirectoryService>, Option<SnsNotifier>);
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
@@ -29,23 +44,32 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     // Bad settings stop the function at init, before any event is touched.
     let settings =
         Settings::from_env().inspect_err(|e| tracing::error!(error = %e, "invalid settings"))?;
-    let config = cli::load_aws_config().await;
-    let (keeper, notifier) = cli::aws_keeper(&config, settings)?;
+    // The AWS clients (and the TLS trust store they load) are built on the first event, so
+    // the runtime asks for work as early as a hello world does. No network call happens
+    // before the first event either way.
+    let wired: OnceCell<Wired> = OnceCell::new();
     let sink = |line: &str| println!("{line}");
     lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| {
-        let (keeper, notifier, sink) = (&keeper, notifier.as_ref(), &sink);
+        let (wired, settings, sink) = (&wired, &settings, &sink);
         async move {
+            let (keeper, notifier) = wired
+                .get_or_try_init(|| async {
+                    let config = cli::load_aws_config().await;
+                    cli::aws_keeper(&config, settings.clone())
+                })
+                .await
+                .map_err(LambdaError::Setup)?;
             let deadline = deadline_from_epoch_millis(event.context.deadline);
             handle(
                 keeper,
-                notifier,
+                notifier.as_ref(),
                 &event.payload,
                 &event.context.request_id,
                 deadline,
                 sink,
             )
             .await
-            .map_err(LambdaError)
+            .map_err(LambdaError::Invocation)
         }
     }))
     .await
