@@ -60,6 +60,19 @@ impl MemoryDirectoryService {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// A service holding one Active Managed Microsoft AD directory with this id.
+    pub fn with_directory(id: &str) -> Self {
+        let ds = Self::new();
+        ds.add_directory(Directory {
+            id: id.to_owned(),
+            name: "corp.example.com".to_owned(),
+            kind: crate::model::DirectoryType::MicrosoftAd,
+            stage: "Active".to_owned(),
+            primary_region: None,
+        });
+        ds
+    }
+
     pub fn add_directory(&self, d: Directory) {
         self.lock().directories.push(d);
     }

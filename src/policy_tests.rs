@@ -128,27 +128,17 @@ fn never_deletes_auto_unowned_creating_or_the_newest_completed() {
     for d in &p.deletions {
         assert_eq!(d.snapshot_id, "old", "only 'old' may go: {d:?}");
     }
-    assert_eq!(
-        deletable(&all[0], &all, &Policy::default()),
-        Err(Protection::Auto)
-    );
-    assert_eq!(
-        deletable(&all[1], &all, &Policy::default()),
-        Err(Protection::NotOwned)
-    );
-    assert_eq!(
-        deletable(&all[2], &all, &Policy::default()),
-        Err(Protection::Creating)
-    );
-    assert_eq!(
-        deletable(&all[3], &all, &Policy::default()),
-        Err(Protection::NewestCompleted)
-    );
-    assert_eq!(
-        deletable(&all[4], &all, &Policy::default()),
-        Err(Protection::NotOwned)
-    );
-    assert_eq!(deletable(&all[5], &all, &Policy::default()), Ok(()));
+    let expected = [
+        Err(Protection::Auto),
+        Err(Protection::NotOwned),
+        Err(Protection::Creating),
+        Err(Protection::NewestCompleted),
+        Err(Protection::NotOwned),
+        Ok(()),
+    ];
+    for (s, want) in all.iter().zip(expected) {
+        assert_eq!(deletable(s, &all, &Policy::default()), want, "{}", s.id);
+    }
 }
 
 #[test]

@@ -298,27 +298,6 @@ async fn sns_publish_failing_errors_the_invocation_and_the_report_is_still_logge
 }
 
 #[tokio::test]
-async fn a_new_snapshot_that_ends_failed_is_reported_and_published() {
-    let h = Harness::new(&[("RETAIN_COUNT", "1")]).await;
-    let dir = h.dir().await;
-    let a = h
-        .emu
-        .seed(&dir, Some("keeper-a"), "Manual", "Completed", 2.0);
-    h.emu
-        .outcomes(&dir, json!([{"status": "Failed", "after_describes": 1}]));
-    let report = h.run(scheduled()).await;
-    let d = &report.directories[0];
-    let new_id = d.created.as_ref().unwrap().snapshot_id.clone().unwrap();
-    assert_eq!(d.created.as_ref().unwrap().status, "Failed");
-    assert!(d.deleted.is_empty());
-    assert_eq!(h.ids(&dir).await, sorted(vec![a, new_id.clone()]));
-    let msgs = h.messages().await;
-    assert!(msgs[0]
-        .message
-        .contains(&format!("new snapshot {new_id} ended Failed")));
-}
-
-#[tokio::test]
 async fn another_actor_filling_the_last_slot_between_observe_and_create() {
     let h = Harness::new(&[]).await;
     let dir = h.dir().await;

@@ -7,7 +7,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ds_snapshot_keeper::memory::MemoryDirectoryService;
-use ds_snapshot_keeper::model::{Directory, DirectoryType};
 use ds_snapshot_keeper::request::{Action, Request, Trigger};
 use ds_snapshot_keeper::{Keeper, Settings};
 use support::harness::{scheduled, Harness};
@@ -85,14 +84,7 @@ async fn named_directories_are_described_in_one_batch() {
 
 #[tokio::test(start_paused = true)]
 async fn a_ten_minute_snapshot_costs_a_handful_of_describes() {
-    let ds = MemoryDirectoryService::new();
-    ds.add_directory(Directory {
-        id: "d-0123456789".to_owned(),
-        name: "corp.example.com".to_owned(),
-        kind: DirectoryType::MicrosoftAd,
-        stage: "Active".to_owned(),
-        primary_region: None,
-    });
+    let ds = MemoryDirectoryService::with_directory("d-0123456789");
     ds.set_completion_delay(Duration::from_secs(600));
     let keeper = Keeper::new(
         ds,

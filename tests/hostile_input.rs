@@ -10,7 +10,6 @@ use std::sync::{Arc, Mutex};
 
 use ds_snapshot_keeper::handler::{handle, InvocationError};
 use ds_snapshot_keeper::memory::MemoryDirectoryService;
-use ds_snapshot_keeper::model::{Directory, DirectoryType};
 use ds_snapshot_keeper::ports::NoNotifier;
 use ds_snapshot_keeper::request;
 use ds_snapshot_keeper::settings::{Settings, SETTINGS};
@@ -110,14 +109,7 @@ proptest! {
 }
 
 fn keeper() -> Keeper<MemoryDirectoryService> {
-    let ds = MemoryDirectoryService::new();
-    ds.add_directory(Directory {
-        id: "d-0123456789".to_owned(),
-        name: "corp.example.com".to_owned(),
-        kind: DirectoryType::MicrosoftAd,
-        stage: "Active".to_owned(),
-        primary_region: None,
-    });
+    let ds = MemoryDirectoryService::with_directory("d-0123456789");
     Keeper::new(ds, Settings::default(), "us-east-1")
 }
 

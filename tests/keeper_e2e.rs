@@ -248,6 +248,11 @@ async fn a_snapshot_that_ends_failed_is_a_failure_and_blocks_pruning() {
     let d = &report.directories[0];
     assert_eq!(d.created.as_ref().unwrap().status, "Failed");
     assert!(d.errors.iter().any(|e| e.code == "SnapshotFailed"));
+    let new_id = d.created.as_ref().unwrap().snapshot_id.clone().unwrap();
+    let msgs = h.messages().await;
+    assert!(msgs[0]
+        .message
+        .contains(&format!("new snapshot {new_id} ended Failed")));
     assert!(
         d.deleted.is_empty(),
         "retain=1 would prune, but the new snapshot failed"

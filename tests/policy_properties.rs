@@ -8,9 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ds_snapshot_keeper::memory::MemoryDirectoryService;
-use ds_snapshot_keeper::model::{
-    Directory, DirectoryType, Snapshot, SnapshotLimits, SnapshotStatus, SnapshotType,
-};
+use ds_snapshot_keeper::model::{Snapshot, SnapshotLimits, SnapshotStatus, SnapshotType};
 use ds_snapshot_keeper::policy::{self, Policy};
 use ds_snapshot_keeper::report::RunReport;
 use ds_snapshot_keeper::request::{Action, Request, Trigger};
@@ -20,16 +18,6 @@ use proptest::prelude::*;
 
 const DIR: &str = "d-0123456789";
 const NOW: i64 = 1_795_500_000; // 2026-11-24
-
-fn directory() -> Directory {
-    Directory {
-        id: DIR.to_owned(),
-        name: "corp.example.com".to_owned(),
-        kind: DirectoryType::MicrosoftAd,
-        stage: "Active".to_owned(),
-        primary_region: None,
-    }
-}
 
 #[derive(Debug, Clone)]
 struct Case {
@@ -154,8 +142,7 @@ fn settings(c: &Case) -> Settings {
 }
 
 fn run_case(c: &Case) -> (RunReport, Vec<Snapshot>, Vec<&'static str>) {
-    let ds = MemoryDirectoryService::new();
-    ds.add_directory(directory());
+    let ds = MemoryDirectoryService::with_directory(DIR);
     for s in &c.snapshots {
         ds.add_snapshot(s.clone());
     }
@@ -294,8 +281,7 @@ fn years_of_daily_runs_with_random_failures_never_lapse_the_restore_window() {
     for seed in [1u64, 7, 42, 1234, 99_999] {
         let mut rng = XorShift(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
         let clock = Arc::new(AtomicI64::new(NOW));
-        let ds = MemoryDirectoryService::new();
-        ds.add_directory(directory());
+        let ds = MemoryDirectoryService::with_directory(DIR);
         let c2 = clock.clone();
         let keeper = Keeper::new(
             ds,
