@@ -1,10 +1,11 @@
-//! Opt-in checks against a real AWS account. Skipped unless DS_KEEPER_REAL_AWS_DIRECTORY_ID
-//! names a directory in the account and Region of the default credential chain. They are
+//! Opt-in checks against a real AWS account, ignored by default. Run them with `--ignored`
+//! and DS_KEEPER_REAL_AWS_DIRECTORY_ID naming a directory in the account and Region of the
+//! default credential chain. They are
 //! read-only (`report` and a `dry_run` run): they prove the real service's answers parse
 //! and plan the same way the emulator's do, without changing anything.
 //!
 //!   DS_KEEPER_REAL_AWS_DIRECTORY_ID=d-0123456789 AWS_REGION=eu-west-1 \
-//!     cargo test --test real_aws -- --nocapture
+//!     cargo test --test real_aws -- --ignored --nocapture
 
 use ds_snapshot_keeper::aws::directory::AwsDirectoryService;
 use ds_snapshot_keeper::handler::{handle, InvocationError};
@@ -12,23 +13,20 @@ use ds_snapshot_keeper::ports::{DirectoryService, NoNotifier};
 use ds_snapshot_keeper::{Keeper, Settings};
 use serde_json::json;
 
-fn directory() -> Option<String> {
-    let id = std::env::var("DS_KEEPER_REAL_AWS_DIRECTORY_ID").ok()?;
+fn directory() -> String {
+    let id = std::env::var("DS_KEEPER_REAL_AWS_DIRECTORY_ID")
+        .expect("set DS_KEEPER_REAL_AWS_DIRECTORY_ID to a directory id to run the real-AWS checks");
     assert!(
         ds_snapshot_keeper::naming::is_directory_id(&id),
         "DS_KEEPER_REAL_AWS_DIRECTORY_ID={id:?} is not a directory id"
     );
-    Some(id)
+    id
 }
 
 #[tokio::test]
+#[ignore = "real AWS: set DS_KEEPER_REAL_AWS_DIRECTORY_ID and run with --ignored"]
 async fn real_aws_report_and_dry_run_change_nothing() {
-    let Some(id) = directory() else {
-        eprintln!(
-            "skipped: set DS_KEEPER_REAL_AWS_DIRECTORY_ID to run against real AWS (read-only)"
-        );
-        return;
-    };
+    let id = directory();
     let config = ds_snapshot_keeper::cli::load_aws_config().await;
     let ds = AwsDirectoryService::new(aws_sdk_directory::Client::new(&config));
     let before = ds
