@@ -42,6 +42,28 @@ struct Work {
     /// The snapshot this run created, while it matters.
     new_id: Option<String>,
     dry_run: bool,
+    /// No new API write starts after this instant (the deadline minus the margin), so the
+    /// function is never cut off in the middle of its work.
+    stop_at: Option<Instant>,
+}
+
+impl Work {
+    /// Whether the run is out of time; records why, once.
+    fn out_of_time(&mut self, what: &str) -> bool {
+        if self.stop_at.is_some_and(|t| Instant::now() >= t) {
+            self.report.errors.push(ErrorEntry {
+                operation: what.to_owned(),
+                code: "DeadlineReached".to_owned(),
+                message: format!(
+                    "stopped before {what}: the invocation deadline (minus the margin) was reached; \
+                     the next run carries on"
+                ),
+                snapshot_id: None,
+            });
+            return true;
+        }
+        false
+    }
 }
 
 const STAGE_SNAPSHOTTABLE: &str = "Active";
@@ -152,6 +174,10 @@ impl<D: DirectoryService> Keeper<D> {
             }
         };
         let policy = Policy::from(&self.settings);
+        let stop_at = deadline.map(|d| {
+            d.checked_sub(self.settings.deadline_margin)
+                .unwrap_or(started)
+        });
 
         let mut works: Vec<Work> = Vec::new();
         let mut todo: Vec<(Directory, Work)> = Vec::new();
@@ -166,6 +192,7 @@ impl<D: DirectoryService> Keeper<D> {
                 plan: Plan::default(),
                 new_id: None,
                 dry_run,
+                stop_at,
             };
             match skip_reason(&d, &self.region) {
                 Some((reason, warns)) => {
@@ -296,6 +323,9 @@ impl<D: DirectoryService> Keeper<D> {
         request: &Request,
         now: Timestamp,
     ) -> Work {
+        if w.out_of_time("DescribeSnapshots") {
+            return w;
+        }
         // Observe. Any failure here means nothing is planned, so nothing is deleted.
         let snapshots = match self.ds.describe_snapshots(&d.id).await {
             Ok(s) => s,
@@ -347,6 +377,10 @@ impl<D: DirectoryService> Keeper<D> {
                 name,
                 status: "planned".to_owned(),
             });
+            return w;
+        }
+        if w.out_of_time("CreateSnapshot") {
+            w.plan.prune_after = false;
             return w;
         }
         if !all_done {
@@ -402,6 +436,10 @@ impl<D: DirectoryService> Keeper<D> {
                 });
                 ok = false;
                 continue;
+            }
+            if !w.dry_run && w.out_of_time("DeleteSnapshot") {
+                ok = false;
+                break;
             }
             if w.dry_run {
                 // Simulate it, so that later steps and flags show the state the run would leave.
@@ -567,6 +605,7 @@ fn missing_work(id: &str, err: Option<&ApiError>) -> Work {
         plan: Plan::default(),
         new_id: None,
         dry_run: true,
+        stop_at: None,
     }
 }
 

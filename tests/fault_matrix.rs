@@ -530,3 +530,35 @@ async fn auto_snapshots_and_a_quota_full_of_unowned_ones() {
     assert_eq!(h.ids(&dir).await, sorted(expected));
     assert!(h.messages().await[0].subject.starts_with("[FAILURE]"));
 }
+
+#[tokio::test]
+async fn no_write_starts_after_the_deadline_margin_and_the_rest_is_reported() {
+    let mut h = Harness::new(&[("CONCURRENCY", "1"), ("DEADLINE_MARGIN_SECONDS", "2")]).await;
+    for _ in 0..4 {
+        h.dir().await;
+    }
+    h.emu
+        .fault(json!({"operation": "GetSnapshotLimits", "kind": "latency", "latency_ms": 800}));
+    let started = tokio::time::Instant::now();
+    h.deadline = Some(started + Duration::from_secs(4));
+    let report = h.run(scheduled()).await;
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "returned after the deadline"
+    );
+    let late: Vec<&str> = report
+        .directories
+        .iter()
+        .filter(|d| d.errors.iter().any(|e| e.code == "DeadlineReached"))
+        .map(|d| d.directory_id.as_str())
+        .collect();
+    assert!(
+        !late.is_empty(),
+        "some directories were out of time: {:?}",
+        report.directories
+    );
+    let created = h.emu.count_calls("CreateSnapshot");
+    assert_eq!(created, report.summary.created);
+    assert!(created < 4, "not every directory was snapshotted");
+    assert!(h.messages().await[0].message.contains("DeadlineReached"));
+}
