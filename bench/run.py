@@ -414,9 +414,10 @@ def main() -> None:
     else:
         lines += [
             "",
-            "The arm64 zip is not built here: `cargo lambda` is not installed on this machine (it",
-            "takes about 13 minutes to install). The x86_64 zip above is the nearest thing; an",
-            "arm64 build of the same code with the same profile is of the same order.",
+            "The arm64 zip was not built in this run: `cargo lambda` (about 13 minutes to install,",
+            "plus `pip install ziglang` for the cross-build) is not installed here, or its build",
+            "failed (see the output of `make bench`). The x86_64 zip above is the nearest thing;",
+            "an arm64 build of the same code with the same profile is of the same order.",
         ]
     gb = 128 / 1024
     daily_s = 600 + (warm0["ms"] / 1000)
