@@ -76,6 +76,31 @@ pub fn aws_keeper(
     Ok((Keeper::new(ds, settings, region), notifier))
 }
 
+/// Tell the Lambda Runtime API why initialisation failed, so the invocation's error says
+/// which setting is wrong instead of a bare "Runtime exited". Best effort: the error is also
+/// logged, and the process exits non-zero either way.
+pub async fn report_init_error(error_type: &str, message: &str) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let Ok(api) = std::env::var("AWS_LAMBDA_RUNTIME_API") else {
+        return;
+    };
+    let body = serde_json::json!({ "errorType": error_type, "errorMessage": message }).to_string();
+    let request = format!(
+        "POST /2018-06-01/runtime/init/error HTTP/1.1\r\nHost: {api}\r\n\
+         Lambda-Runtime-Function-Error-Type: {error_type}\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let attempt = async {
+        let mut stream = tokio::net::TcpStream::connect(&api).await?;
+        stream.write_all(request.as_bytes()).await?;
+        let mut answer = Vec::new();
+        stream.read_to_end(&mut answer).await?;
+        Ok::<_, std::io::Error>(())
+    };
+    let _ = tokio::time::timeout(Duration::from_secs(2), attempt).await;
+}
+
 const USAGE: &str = "usage: ds-snapshot-keeper invoke [--event FILE|-] [--timeout SECONDS]\n\
   Runs one invocation outside Lambda and prints the run report.\n\
   --event FILE   the event to handle (default: read it from stdin; '-' also means stdin)\n\

@@ -42,8 +42,14 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     }
     cli::init_logging(false);
     // Bad settings stop the function at init, before any event is touched.
-    let settings =
-        Settings::from_env().inspect_err(|e| tracing::error!(error = %e, "invalid settings"))?;
+    let settings = match Settings::from_env() {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::error!(error = %e, "invalid settings");
+            cli::report_init_error("InvalidSettings", &e.to_string()).await;
+            return Err(e.into());
+        }
+    };
     // The AWS clients (and the TLS trust store they load) are built on the first event, so
     // the runtime asks for work as early as a hello world does. No network call happens
     // before the first event either way.
