@@ -38,6 +38,21 @@ fn limits_of(all: &[Snapshot]) -> SnapshotLimits {
     }
 }
 
+/// `count` manual snapshots someone else took, 1, 2, ... days old.
+fn theirs(count: usize) -> Vec<Snapshot> {
+    (0..count)
+        .map(|i| {
+            snap(
+                &format!("u{i}"),
+                Some("ops"),
+                Manual,
+                Completed,
+                1.0 + i as f64,
+            )
+        })
+        .collect()
+}
+
 fn run_plan(all: &[Snapshot]) -> Plan {
     plan(
         all,
@@ -153,17 +168,7 @@ fn newest_completed_is_protected_even_when_it_is_not_restorable() {
 
 #[test]
 fn a_quota_full_of_snapshots_the_keeper_may_not_delete_is_a_failure_not_a_deletion() {
-    let all: Vec<Snapshot> = (0..5)
-        .map(|i| {
-            snap(
-                &format!("u{i}"),
-                Some("ops"),
-                Manual,
-                Completed,
-                1.0 + i as f64,
-            )
-        })
-        .collect();
+    let all = theirs(5);
     let p = run_plan(&all);
     assert!(p.create.is_none() && p.deletions.is_empty() && !p.prune_after);
     assert_eq!(p.problems[0].code, "QuotaFull");
@@ -174,17 +179,7 @@ fn a_quota_full_of_snapshots_the_keeper_may_not_delete_is_a_failure_not_a_deleti
 fn reserved_slots_are_not_consumed_for_good() {
     // 4 unowned manual: a create fits the hard quota but would leave no reserved slot, and
     // nothing the keeper owns could free one later.
-    let all: Vec<Snapshot> = (0..4)
-        .map(|i| {
-            snap(
-                &format!("u{i}"),
-                Some("ops"),
-                Manual,
-                Completed,
-                1.0 + i as f64,
-            )
-        })
-        .collect();
+    let all = theirs(4);
     let p = run_plan(&all);
     assert!(p.create.is_none());
     assert_eq!(p.problems[0].code, "QuotaReservedSlotsBlocked");

@@ -217,6 +217,19 @@ fn parse_manual(object: &serde_json::Map<String, Value>) -> Result<Request, Even
     })
 }
 
+impl Request {
+    /// A manual request for `action` over the configured directories.
+    pub fn manual(action: Action) -> Self {
+        Request {
+            action,
+            directory_ids: None,
+            dry_run: false,
+            force: false,
+            trigger: Trigger::Manual,
+        }
+    }
+}
+
 fn scheduled(trigger: Trigger) -> Request {
     Request {
         action: Action::Run,

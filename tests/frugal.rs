@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ds_snapshot_keeper::memory::MemoryDirectoryService;
-use ds_snapshot_keeper::request::{Action, Request, Trigger};
+use ds_snapshot_keeper::request::{Action, Request};
 use ds_snapshot_keeper::{Keeper, Settings};
 use support::harness::{scheduled, Harness};
 
@@ -95,13 +95,7 @@ async fn a_ten_minute_snapshot_costs_a_handful_of_describes() {
         "us-east-1",
     )
     .with_clock(Arc::new(jiff::Timestamp::now));
-    let request = Request {
-        action: Action::Run,
-        directory_ids: None,
-        dry_run: false,
-        force: false,
-        trigger: Trigger::Manual,
-    };
+    let request = Request::manual(Action::Run);
     let report = keeper.run(&request, "poll", None).await;
     assert_eq!(
         report.directories[0].created.as_ref().unwrap().status,

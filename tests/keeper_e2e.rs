@@ -10,7 +10,7 @@ use ds_snapshot_keeper::handler::InvocationError;
 use ds_snapshot_keeper::policy::Rule;
 use ds_snapshot_keeper::report::{RunReport, Severity};
 use serde_json::{json, Value};
-use support::harness::{scheduled, Harness};
+use support::harness::{assert_pending_and_nothing_pruned, scheduled, Harness};
 use support::Emulator;
 
 fn deleted_ids(r: &RunReport) -> Vec<String> {
@@ -473,14 +473,8 @@ async fn pending_snapshot_is_reported_and_checked_next_run() {
         .invoke(scheduled())
         .await
         .expect("pending is not a failure");
+    assert_pending_and_nothing_pruned(&h, &report, &dir, &old).await;
     let d = &report.directories[0];
-    assert_eq!(d.created.as_ref().unwrap().status, "Creating");
-    assert_eq!(report.summary.pending, 1);
-    assert!(
-        d.deleted.is_empty(),
-        "nothing pruned while the new snapshot is pending"
-    );
-    assert!(h.ids(&dir).await.contains(&old));
     assert!(
         d.flagged.iter().all(|f| f.code != "no-restorable-snapshot"),
         "the old one is still restorable"

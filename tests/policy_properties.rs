@@ -11,7 +11,7 @@ use ds_snapshot_keeper::memory::MemoryDirectoryService;
 use ds_snapshot_keeper::model::{Snapshot, SnapshotLimits, SnapshotStatus, SnapshotType};
 use ds_snapshot_keeper::policy::{self, Policy};
 use ds_snapshot_keeper::report::RunReport;
-use ds_snapshot_keeper::request::{Action, Request, Trigger};
+use ds_snapshot_keeper::request::{Action, Request};
 use ds_snapshot_keeper::{Keeper, Settings};
 use jiff::Timestamp;
 use proptest::prelude::*;
@@ -156,11 +156,8 @@ fn run_case(c: &Case) -> (RunReport, Vec<Snapshot>, Vec<&'static str>) {
     }
     let keeper = Keeper::new(ds, settings(c), "us-east-1").with_clock(Arc::new(move || now));
     let request = Request {
-        action: c.action,
-        directory_ids: None,
-        dry_run: false,
         force: c.force,
-        trigger: Trigger::Manual,
+        ..Request::manual(c.action)
     };
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_time()
@@ -300,13 +297,7 @@ fn years_of_daily_runs_with_random_failures_never_lapse_the_restore_window() {
             .start_paused(true)
             .build()
             .unwrap();
-        let request = Request {
-            action: Action::Run,
-            directory_ids: None,
-            dry_run: false,
-            force: false,
-            trigger: Trigger::Manual,
-        };
+        let request = Request::manual(Action::Run);
         let mut last_success: Option<i64> = None;
         for day in 0..(3 * 365) {
             let now = NOW + day * 86_400 + (rng.next() % 3600) as i64; // runs drift within the hour

@@ -119,3 +119,21 @@ impl Harness {
         self.emu.received(&self.config, &self.queue).await
     }
 }
+
+/// A run whose new snapshot is still Creating: reported pending, nothing pruned, and the
+/// older snapshot `kept` still there.
+pub async fn assert_pending_and_nothing_pruned(
+    h: &Harness,
+    report: &RunReport,
+    dir: &str,
+    kept: &str,
+) {
+    let d = &report.directories[0];
+    assert_eq!(d.created.as_ref().unwrap().status, "Creating");
+    assert_eq!(report.summary.pending, 1);
+    assert!(
+        d.deleted.is_empty(),
+        "nothing pruned while the new snapshot is pending"
+    );
+    assert!(h.ids(dir).await.iter().any(|id| id == kept));
+}
