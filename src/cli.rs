@@ -152,6 +152,10 @@ pub async fn invoke(args: &[String]) -> i32 {
     init_logging(true);
     let raw = match args.event.as_deref() {
         None | Some("-") => {
+            use std::io::IsTerminal;
+            if std::io::stdin().is_terminal() {
+                eprintln!("reading the event from stdin (end with Ctrl-D), or pass --event FILE");
+            }
             let mut buf = Vec::new();
             std::io::stdin()
                 .read_to_end(&mut buf)
