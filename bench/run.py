@@ -427,7 +427,7 @@ def main() -> None:
         "",
         "## Cost",
         "",
-        f"At 128 MB on arm64 (${ARM64_GB_SECOND} per GB-second), a daily run costs its duration.",
+        f"At 128 MB on arm64 (${ARM64_GB_SECOND:.10f} per GB-second, us-east-1 first tier), a daily run costs its duration.",
         f"The measured run takes {warm0['ms']:.0f} ms plus the wait for the real snapshot; even",
         f"waiting the full 600-second budget every day, that is {daily_s:.0f} s x 0.125 GB x 30 days",
         f"= ${monthly:.3f} per month per stack (requests: ${30 * REQUEST_PRICE:.6f}).",
