@@ -186,14 +186,7 @@ async fn latency_near_the_deadline_stops_waiting_in_time_and_reports_pending() {
         ("WAIT_BUDGET_SECONDS", "600"),
     ])
     .await;
-    let dir = h.dir().await;
-    let old = h
-        .emu
-        .seed(&dir, Some("keeper-old"), "Manual", "Completed", 2.0);
-    h.emu.outcomes(
-        &dir,
-        json!([{"status": "Completed", "after_describes": 1000}]),
-    );
+    let (dir, old) = h.dir_whose_next_snapshot_hangs().await;
     h.emu
         .fault(json!({"operation": "DescribeSnapshots", "kind": "latency", "latency_ms": 400}));
     let started = tokio::time::Instant::now();

@@ -461,14 +461,7 @@ async fn dry_run_reports_the_plan_and_changes_nothing() {
 async fn pending_snapshot_is_reported_and_checked_next_run() {
     let mut h = Harness::new(&[("RETAIN_COUNT", "1")]).await;
     h.settings.wait_budget = std::time::Duration::from_millis(300);
-    let dir = h.dir().await;
-    let old = h
-        .emu
-        .seed(&dir, Some("keeper-old"), "Manual", "Completed", 2.0);
-    h.emu.outcomes(
-        &dir,
-        json!([{"status": "Completed", "after_describes": 1000}]),
-    );
+    let (dir, old) = h.dir_whose_next_snapshot_hangs().await;
     let report = h
         .invoke(scheduled())
         .await

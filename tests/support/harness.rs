@@ -96,6 +96,20 @@ impl Harness {
         }
     }
 
+    /// A directory with one owned snapshot 2 days old, whose next snapshot stays Creating.
+    /// Returns (directory id, old snapshot id).
+    pub async fn dir_whose_next_snapshot_hangs(&self) -> (String, String) {
+        let dir = self.dir().await;
+        let old = self
+            .emu
+            .seed(&dir, Some("keeper-old"), "Manual", "Completed", 2.0);
+        self.emu.outcomes(
+            &dir,
+            serde_json::json!([{"status": "Completed", "after_describes": 1000}]),
+        );
+        (dir, old)
+    }
+
     pub async fn dir(&self) -> String {
         self.emu.managed_ad(&self.config, "corp.example.com").await
     }
