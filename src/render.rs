@@ -14,6 +14,8 @@ use crate::settings::NotifyLevel;
 pub const METRIC_NAMESPACE: &str = "DsSnapshotKeeper";
 /// SNS subjects must be ASCII, one line, under 100 characters.
 pub const MAX_SUBJECT_LEN: usize = 99;
+/// Stop listing directories in the SNS body past this size (SNS allows 256 KB in all).
+pub const MAX_BODY_BYTES: usize = 200 * 1024;
 
 fn severity_word(s: Severity) -> &'static str {
     match s {
@@ -201,7 +203,19 @@ pub fn body(report: &RunReport) -> String {
     }
     let mut directories: Vec<&DirectoryReport> = report.directories.iter().collect();
     directories.sort_by_key(|d| std::cmp::Reverse(d.severity));
-    for d in directories {
+    let total = directories.len();
+    for (shown, d) in directories.into_iter().enumerate() {
+        // SNS takes at most 256 KB; the worst directories come first, the rest is in the log.
+        if out.len() > MAX_BODY_BYTES {
+            let _ = writeln!(
+                out,
+                "\n... and {} more directories: the full run report is in the function's log \
+                 (message \"run report\", request {}).",
+                total - shown,
+                report.request_id
+            );
+            break;
+        }
         let _ = writeln!(
             out,
             "\n{} ({}, {}): {}",
@@ -358,6 +372,20 @@ mod tests {
         let s = subject(&report(many));
         assert!(s.len() < 100 && s.is_ascii() && !s.contains('\n'), "{s}");
         assert!(s.contains("300 directories"));
+    }
+
+    #[test]
+    fn the_body_of_a_huge_run_stays_within_what_sns_accepts() {
+        let dirs: Vec<DirectoryReport> = (0..5000)
+            .map(|i| {
+                let mut d = failing(&format!("d-{i:010x}"));
+                d.errors[0].message = "x".repeat(200);
+                d
+            })
+            .collect();
+        let b = body(&report(dirs));
+        assert!(b.len() < 256 * 1024, "{}", b.len());
+        assert!(b.contains("more directories: the full run report is in the function's log"));
     }
 
     #[test]
