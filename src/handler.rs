@@ -92,7 +92,9 @@ pub async fn handle<D: DirectoryService, N: Notifier>(
     };
 
     let report = keeper.run(&request, request_id, deadline).await;
-    sink(&render::log_line(&report));
+    for line in render::log_lines(&report) {
+        sink(&line);
+    }
     for line in render::metric_lines(&report) {
         sink(&line);
     }

@@ -26,20 +26,57 @@ fn severity_word(s: Severity) -> &'static str {
     }
 }
 
-/// The report as one JSON log line, in the shape of Lambda's JSON log format.
-pub fn log_line(report: &RunReport) -> String {
-    let level = match report.severity {
+/// CloudWatch Logs cuts events at 256 KB; a report larger than this is logged in parts.
+pub const MAX_LOG_LINE_BYTES: usize = 200 * 1024;
+
+fn level(severity: Severity) -> &'static str {
+    match severity {
         Severity::Failure | Severity::Critical => "ERROR",
         Severity::Warning => "WARN",
         Severity::Ok => "INFO",
-    };
-    json!({
+    }
+}
+
+/// The report as JSON log lines, in the shape of Lambda's JSON log format: one line
+/// (`"message": "run report"`) in all but huge runs. When that line would exceed what
+/// CloudWatch Logs keeps whole, the run is logged as one `run report` line without the
+/// directories plus one `run report: directory` line per directory, all with the request id.
+pub fn log_lines(report: &RunReport) -> Vec<String> {
+    let whole = json!({
         "timestamp": report.finished_at.to_string(),
-        "level": level,
+        "level": level(report.severity),
         "message": "run report",
         "report": report,
     })
-    .to_string()
+    .to_string();
+    if whole.len() <= MAX_LOG_LINE_BYTES {
+        return vec![whole];
+    }
+    let mut head = serde_json::to_value(report).unwrap_or_default();
+    head["directories"] = json!(format!(
+        "{} directories, one line each below",
+        report.directories.len()
+    ));
+    let mut lines = vec![json!({
+        "timestamp": report.finished_at.to_string(),
+        "level": level(report.severity),
+        "message": "run report",
+        "report": head,
+    })
+    .to_string()];
+    for d in &report.directories {
+        lines.push(
+            json!({
+                "timestamp": report.finished_at.to_string(),
+                "level": level(d.severity),
+                "message": "run report: directory",
+                "request_id": report.request_id,
+                "directory": d,
+            })
+            .to_string(),
+        );
+    }
+    lines
 }
 
 /// EMF lines: one per directory (dimension DirectoryId) and one for the whole run.
@@ -477,11 +514,31 @@ mod tests {
     }
 
     #[test]
+    fn a_huge_report_is_logged_in_parts_that_cloudwatch_keeps_whole() {
+        let dirs: Vec<DirectoryReport> =
+            (0..3000).map(|i| failing(&format!("d-{i:010x}"))).collect();
+        let r = report(dirs);
+        let lines = log_lines(&r);
+        assert_eq!(lines.len(), 3001);
+        for l in &lines {
+            assert!(l.len() < MAX_LOG_LINE_BYTES);
+            serde_json::from_str::<serde_json::Value>(l).unwrap();
+        }
+        let head: serde_json::Value = serde_json::from_str(&lines[0]).unwrap();
+        assert_eq!(head["report"]["summary"]["directories"], 3000);
+        let one: serde_json::Value = serde_json::from_str(&lines[1]).unwrap();
+        assert_eq!(one["message"], "run report: directory");
+        assert_eq!(one["request_id"], "req-1");
+    }
+
+    #[test]
     fn the_log_line_is_one_json_object_with_the_report() {
         let r = report(vec![failing("d-0123456789")]);
-        let line = log_line(&r);
+        let lines = log_lines(&r);
+        assert_eq!(lines.len(), 1);
+        let line = &lines[0];
         assert!(!line.contains('\n'));
-        let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
         assert_eq!(v["level"], "ERROR");
         assert_eq!(
             v["report"]["directories"][0]["errors"][0]["code"],
