@@ -37,6 +37,26 @@ impl AwsDirectoryService {
     }
 }
 
+/// Follow NextToken to the end: `page(token)` fetches one page and returns its items and
+/// the next token. One loop, with one guard against an API that never stops paging.
+async fn paginate<T, F, Fut>(operation: &'static str, mut page: F) -> Result<Vec<T>, ApiError>
+where
+    F: FnMut(Option<String>) -> Fut,
+    Fut: std::future::Future<Output = Result<(Vec<T>, Option<String>), ApiError>>,
+{
+    let mut out = Vec::new();
+    let mut token: Option<String> = None;
+    for _ in 0..MAX_PAGES {
+        let (items, next) = page(token.take()).await?;
+        out.extend(items);
+        match next {
+            Some(next) if !next.is_empty() => token = Some(next),
+            _ => return Ok(out),
+        }
+    }
+    Err(unexpected(operation, "NextToken never ended"))
+}
+
 fn to_timestamp(
     op: &'static str,
     dt: Option<&aws_smithy_types::DateTime>,
@@ -112,28 +132,25 @@ impl AwsDirectoryService {
         ids: Option<Vec<String>>,
     ) -> Result<Vec<Snapshot>, ApiError> {
         const OP: &str = "DescribeSnapshots";
-        let mut out = Vec::new();
-        let mut token: Option<String> = None;
-        for _ in 0..MAX_PAGES {
-            let page = self
+        paginate(OP, |token| {
+            let request = self
                 .client
                 .describe_snapshots()
                 .set_directory_id(directory_id.map(str::to_owned))
                 .set_snapshot_ids(ids.clone())
                 .limit(self.page_size)
-                .set_next_token(token.take())
-                .send()
-                .await
-                .map_err(|e| api_error(OP, e))?;
-            for s in page.snapshots() {
-                out.push(to_snapshot(OP, s)?);
+                .set_next_token(token);
+            async move {
+                let page = request.send().await.map_err(|e| api_error(OP, e))?;
+                let items = page
+                    .snapshots()
+                    .iter()
+                    .map(|s| to_snapshot(OP, s))
+                    .collect::<Result<_, _>>()?;
+                Ok((items, page.next_token().map(str::to_owned)))
             }
-            match page.next_token() {
-                Some(next) if !next.is_empty() => token = Some(next.to_owned()),
-                _ => return Ok(out),
-            }
-        }
-        Err(unexpected(OP, "NextToken never ended"))
+        })
+        .await
     }
 }
 
@@ -142,26 +159,24 @@ impl DirectoryService for AwsDirectoryService {
         &self,
         ids: Option<&[String]>,
     ) -> Result<Vec<Directory>, ApiError> {
-        let mut out = Vec::new();
-        let mut token: Option<String> = None;
-        for _ in 0..MAX_PAGES {
-            let page = self
+        const OP: &str = "DescribeDirectories";
+        paginate(OP, |token| {
+            let request = self
                 .client
                 .describe_directories()
                 .set_directory_ids(ids.map(<[String]>::to_vec))
-                .set_next_token(token.take())
-                .send()
-                .await
-                .map_err(|e| api_error("DescribeDirectories", e))?;
-            for d in page.directory_descriptions() {
-                out.push(to_directory(d)?);
+                .set_next_token(token);
+            async move {
+                let page = request.send().await.map_err(|e| api_error(OP, e))?;
+                let items = page
+                    .directory_descriptions()
+                    .iter()
+                    .map(to_directory)
+                    .collect::<Result<_, _>>()?;
+                Ok((items, page.next_token().map(str::to_owned)))
             }
-            match page.next_token() {
-                Some(next) if !next.is_empty() => token = Some(next.to_owned()),
-                _ => return Ok(out),
-            }
-        }
-        Err(unexpected("DescribeDirectories", "NextToken never ended"))
+        })
+        .await
     }
 
     async fn describe_snapshots(&self, directory_id: &str) -> Result<Vec<Snapshot>, ApiError> {
@@ -187,26 +202,24 @@ impl DirectoryService for AwsDirectoryService {
     }
 
     async fn directory_tags(&self, directory_id: &str) -> Result<Vec<(String, String)>, ApiError> {
-        let mut out = Vec::new();
-        let mut token: Option<String> = None;
-        for _ in 0..MAX_PAGES {
-            let page = self
+        const OP: &str = "ListTagsForResource";
+        paginate(OP, |token| {
+            let request = self
                 .client
                 .list_tags_for_resource()
                 .resource_id(directory_id)
-                .set_next_token(token.take())
-                .send()
-                .await
-                .map_err(|e| api_error("ListTagsForResource", e))?;
-            for t in page.tags() {
-                out.push((t.key().to_owned(), t.value().to_owned()));
+                .set_next_token(token);
+            async move {
+                let page = request.send().await.map_err(|e| api_error(OP, e))?;
+                let items = page
+                    .tags()
+                    .iter()
+                    .map(|t| (t.key().to_owned(), t.value().to_owned()))
+                    .collect();
+                Ok((items, page.next_token().map(str::to_owned)))
             }
-            match page.next_token() {
-                Some(next) if !next.is_empty() => token = Some(next.to_owned()),
-                _ => return Ok(out),
-            }
-        }
-        Err(unexpected("ListTagsForResource", "NextToken never ended"))
+        })
+        .await
     }
 
     async fn snapshot_limits(&self, directory_id: &str) -> Result<SnapshotLimits, ApiError> {
