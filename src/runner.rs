@@ -215,8 +215,9 @@ impl<D: DirectoryService> Keeper<D> {
             .await;
         let mut acted = acted;
 
-        // Wait for the new snapshots, all together.
-        let wait_until = self.wait_until(started, deadline);
+        // Wait for the new snapshots, all together, within the budget and the stop instant.
+        let budget = started + self.settings.wait_budget;
+        let wait_until = stop_at.map_or(budget, |stop| budget.min(stop));
         self.wait_for_new(&mut acted, wait_until).await;
 
         // Prune where the run allows it, then flag what is left.
@@ -302,17 +303,6 @@ impl<D: DirectoryService> Keeper<D> {
             }
         }
         Ok(out)
-    }
-
-    fn wait_until(&self, started: Instant, deadline: Option<Instant>) -> Instant {
-        let budget = started + self.settings.wait_budget;
-        match deadline {
-            Some(d) => budget.min(
-                d.checked_sub(self.settings.deadline_margin)
-                    .unwrap_or(started),
-            ),
-            None => budget,
-        }
     }
 
     async fn observe_plan_act(
@@ -484,15 +474,15 @@ impl<D: DirectoryService> Keeper<D> {
     async fn wait_for_new(&self, works: &mut [Work], until: Instant) {
         let mut interval = self.settings.poll_initial;
         loop {
+            // Each directory's own new snapshot, while its picture still says Creating.
             let pending: Vec<String> = works
                 .iter()
-                .filter_map(|w| w.new_id.clone())
-                .filter(|id| {
-                    works.iter().any(|w| {
-                        w.picture
-                            .iter()
-                            .any(|s| &s.id == id && s.status == SnapshotStatus::Creating)
-                    })
+                .filter_map(|w| {
+                    let id = w.new_id.as_ref()?;
+                    w.picture
+                        .iter()
+                        .any(|s| &s.id == id && s.status == SnapshotStatus::Creating)
+                        .then(|| id.clone())
                 })
                 .collect();
             if pending.is_empty() {
