@@ -62,19 +62,7 @@ pub async fn handle<D: DirectoryService, N: Notifier>(
     deadline: Option<Instant>,
     sink: Sink<'_>,
 ) -> Result<RunReport, InvocationError> {
-    let size = serde_json::to_vec(payload)
-        .map(|v| v.len())
-        .unwrap_or(usize::MAX);
-    let parsed = if size > request::MAX_EVENT_BYTES {
-        Err(EventError {
-            problem: format!(
-                "payload is {size} bytes; at most {} are accepted",
-                request::MAX_EVENT_BYTES
-            ),
-        })
-    } else {
-        request::parse(payload)
-    };
+    let parsed = request::parse_event(payload);
     let request = match parsed {
         Ok(r) => r,
         Err(e) => {

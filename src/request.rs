@@ -240,17 +240,27 @@ fn scheduled(trigger: Trigger) -> Request {
     }
 }
 
-/// Parse raw invocation bytes (as the Lambda runtime or `invoke` receives them).
-pub fn parse_bytes(raw: &[u8]) -> Result<Request, EventError> {
-    if raw.len() > MAX_EVENT_BYTES {
+fn check_size(bytes: usize) -> Result<(), EventError> {
+    if bytes > MAX_EVENT_BYTES {
         return Err(refuse(format!(
-            "payload is {} bytes; at most {MAX_EVENT_BYTES} are accepted",
-            raw.len()
+            "payload is {bytes} bytes; at most {MAX_EVENT_BYTES} are accepted"
         )));
     }
+    Ok(())
+}
+
+/// Parse raw invocation bytes (as the Lambda runtime or `invoke` receives them).
+pub fn parse_bytes(raw: &[u8]) -> Result<Request, EventError> {
+    check_size(raw.len())?;
     let value: Value =
         serde_json::from_slice(raw).map_err(|e| refuse(format!("payload is not JSON ({e})")))?;
     parse(&value)
+}
+
+/// Parse a payload the runtime has already decoded, refusing it when it is too large.
+pub fn parse_event(value: &Value) -> Result<Request, EventError> {
+    check_size(serde_json::to_vec(value).map_or(usize::MAX, |v| v.len()))?;
+    parse(value)
 }
 
 /// Parse an already-decoded payload.
