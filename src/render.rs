@@ -17,6 +17,15 @@ pub const MAX_SUBJECT_LEN: usize = 99;
 /// Stop listing directories in the SNS body past this size (SNS allows 256 KB in all).
 pub const MAX_BODY_BYTES: usize = 200 * 1024;
 
+/// The name a unit enum has in the report (`run`, `beyond-retain`...), so the e-mail uses
+/// the same words as the JSON.
+fn wire_name(value: impl serde::Serialize) -> String {
+    match serde_json::to_value(value) {
+        Ok(Value::String(name)) => name,
+        _ => String::new(),
+    }
+}
+
 fn severity_word(s: Severity) -> &'static str {
     match s {
         Severity::Ok => "OK",
@@ -209,10 +218,7 @@ pub fn body(report: &RunReport) -> String {
     let _ = writeln!(
         out,
         "ds-snapshot-keeper, action {} in {}: {}{}",
-        serde_json::to_value(report.action)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_owned))
-            .unwrap_or_default(),
+        wire_name(report.action),
         report.region,
         severity_word(report.severity),
         if report.dry_run {
@@ -286,10 +292,7 @@ pub fn body(report: &RunReport) -> String {
                 if x.done { "Deleted" } else { "Would delete" },
                 x.deletion.snapshot_id,
                 x.deletion.name.as_deref().unwrap_or(""),
-                serde_json::to_value(x.deletion.rule)
-                    .ok()
-                    .and_then(|v| v.as_str().map(str::to_owned))
-                    .unwrap_or_default(),
+                wire_name(x.deletion.rule),
                 x.deletion.reason
             );
         }
