@@ -33,7 +33,6 @@ struct State {
 }
 
 /// A Directory Service in a mutex. Quota is 5 manual snapshots, as in AWS.
-#[derive(Default)]
 pub struct MemoryDirectoryService {
     state: Mutex<State>,
     pub manual_limit: u32,
@@ -46,6 +45,13 @@ fn not_found(op: &'static str, what: &str) -> ApiError {
         "EntityDoesNotExistException",
         format!("{what} does not exist"),
     )
+}
+
+impl Default for MemoryDirectoryService {
+    /// Same as `new()`: the derived default would have had a quota of 0.
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl MemoryDirectoryService {
