@@ -79,6 +79,20 @@ pub async fn handle<D: DirectoryService, N: Notifier>(
         }
     };
 
+    // A deadline already past when the event arrives is not a real deadline (cargo lambda
+    // watch sends a duration where Lambda sends an epoch time): warn, and let the wait budget
+    // bound the run instead of stopping before the first call.
+    let deadline = match deadline {
+        Some(d) if d <= Instant::now() => {
+            tracing::warn!(
+                request_id = %escape_for_log(request_id, 80),
+                "the invocation deadline is already past on arrival; ignoring it and bounding \
+                 the run by WAIT_BUDGET_SECONDS"
+            );
+            None
+        }
+        other => other,
+    };
     let report = keeper.run(&request, request_id, deadline).await;
     for line in render::log_lines(&report) {
         sink(&line);

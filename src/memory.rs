@@ -10,7 +10,7 @@ use std::sync::Mutex;
 
 use jiff::Timestamp;
 
-use crate::model::{Directory, Snapshot, SnapshotLimits, SnapshotStatus, SnapshotType};
+use crate::model::{Directory, Operation, Snapshot, SnapshotLimits, SnapshotStatus, SnapshotType};
 use crate::ports::{ApiError, DirectoryService, ErrorKind};
 
 #[derive(Default)]
@@ -30,6 +30,10 @@ struct State {
     created_at: HashMap<String, tokio::time::Instant>,
     calls: Vec<&'static str>,
     tags: HashMap<String, Vec<(String, String)>>,
+    /// Carry out the next N creates, then answer as if the connection dropped.
+    lost_answers: u32,
+    /// Added to the manual count GetSnapshotLimits reports (a count that disagrees).
+    count_skew: i64,
 }
 
 /// A Directory Service in a mutex. Quota is 5 manual snapshots, as in AWS.
@@ -38,7 +42,7 @@ pub struct MemoryDirectoryService {
     pub manual_limit: u32,
 }
 
-fn not_found(op: &'static str, what: &str) -> ApiError {
+fn not_found(op: Operation, what: &str) -> ApiError {
     ApiError::new(
         op,
         ErrorKind::NotFound,
@@ -113,6 +117,29 @@ impl MemoryDirectoryService {
         self.lock().completion_delay = Some(delay);
     }
 
+    /// The next create is carried out, but its answer is lost (a transport error).
+    pub fn lose_next_create_answer(&self) {
+        self.lock().lost_answers += 1;
+    }
+
+    /// GetSnapshotLimits reports the manual count plus `skew` (never below zero).
+    pub fn set_count_skew(&self, skew: i64) {
+        self.lock().count_skew = skew;
+    }
+
+    /// Settle every snapshot still Creating (one queued to stay `Creating`) into `status`.
+    pub fn finish_creating(&self, status: SnapshotStatus) {
+        let mut st = self.lock();
+        st.settling.clear();
+        for s in st
+            .snapshots
+            .iter_mut()
+            .filter(|s| s.status == SnapshotStatus::Creating)
+        {
+            s.status = status;
+        }
+    }
+
     pub fn fail_next_create(&self, code: &str) {
         self.lock().create_failures.push_back(code.to_owned());
     }
@@ -161,7 +188,7 @@ impl DirectoryService for MemoryDirectoryService {
                         .directories
                         .iter()
                         .find(|d| &d.id == id)
-                        .ok_or_else(|| not_found("DescribeDirectories", id))?;
+                        .ok_or_else(|| not_found(Operation::DescribeDirectories, id))?;
                     out.push(d.clone());
                 }
                 Ok(out)
@@ -173,7 +200,7 @@ impl DirectoryService for MemoryDirectoryService {
         let mut st = self.lock();
         st.calls.push("DescribeSnapshots");
         if !st.directories.iter().any(|d| d.id == directory_id) {
-            return Err(not_found("DescribeSnapshots", directory_id));
+            return Err(not_found(Operation::DescribeSnapshots, directory_id));
         }
         let ids: Vec<String> = st
             .snapshots
@@ -195,7 +222,7 @@ impl DirectoryService for MemoryDirectoryService {
         st.calls.push("DescribeSnapshots");
         for id in ids {
             if !st.snapshots.iter().any(|s| &s.id == id) {
-                return Err(not_found("DescribeSnapshots", id));
+                return Err(not_found(Operation::DescribeSnapshots, id));
             }
         }
         Self::settle(&mut st, ids);
@@ -217,7 +244,7 @@ impl DirectoryService for MemoryDirectoryService {
         let mut st = self.lock();
         st.calls.push("GetSnapshotLimits");
         if !st.directories.iter().any(|d| d.id == directory_id) {
-            return Err(not_found("GetSnapshotLimits", directory_id));
+            return Err(not_found(Operation::GetSnapshotLimits, directory_id));
         }
         let count = st
             .snapshots
@@ -226,7 +253,7 @@ impl DirectoryService for MemoryDirectoryService {
             .count();
         Ok(SnapshotLimits {
             manual_limit: self.manual_limit,
-            manual_count: count as u32,
+            manual_count: (count as i64 + st.count_skew).max(0) as u32,
         })
     }
 
@@ -234,11 +261,11 @@ impl DirectoryService for MemoryDirectoryService {
         let mut st = self.lock();
         st.calls.push("CreateSnapshot");
         if !st.directories.iter().any(|d| d.id == directory_id) {
-            return Err(not_found("CreateSnapshot", directory_id));
+            return Err(not_found(Operation::CreateSnapshot, directory_id));
         }
         if let Some(code) = st.create_failures.pop_front() {
             return Err(ApiError::new(
-                "CreateSnapshot",
+                Operation::CreateSnapshot,
                 ErrorKind::Service,
                 code,
                 "injected",
@@ -251,7 +278,7 @@ impl DirectoryService for MemoryDirectoryService {
             .count();
         if count as u32 >= self.manual_limit {
             return Err(ApiError::new(
-                "CreateSnapshot",
+                Operation::CreateSnapshot,
                 ErrorKind::LimitExceeded,
                 "SnapshotLimitExceededException",
                 "quota full",
@@ -276,6 +303,15 @@ impl DirectoryService for MemoryDirectoryService {
         st.settling.insert(id.clone(), final_status);
         st.created_at
             .insert(id.clone(), tokio::time::Instant::now());
+        if st.lost_answers > 0 {
+            st.lost_answers -= 1;
+            return Err(ApiError::new(
+                Operation::CreateSnapshot,
+                ErrorKind::Transport,
+                "ConnectionError",
+                "the connection dropped before the answer (the snapshot was taken)",
+            ));
+        }
         Ok(id)
     }
 
@@ -285,7 +321,7 @@ impl DirectoryService for MemoryDirectoryService {
         let before = st.snapshots.len();
         st.snapshots.retain(|s| s.id != snapshot_id);
         if st.snapshots.len() == before {
-            return Err(not_found("DeleteSnapshot", snapshot_id));
+            return Err(not_found(Operation::DeleteSnapshot, snapshot_id));
         }
         Ok(())
     }

@@ -97,3 +97,103 @@ pub struct SnapshotLimits {
     pub manual_limit: u32,
     pub manual_count: u32,
 }
+
+/// What a run does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    /// Snapshot (unless one is recent), make room, prune beyond retention, flag.
+    Run,
+    /// Snapshot (making room if the quota needs it), restore the headroom, flag; prune nothing
+    /// else.
+    Snapshot,
+    /// Prune beyond retention and flag; take no snapshot.
+    Prune,
+    /// Observe and flag only; change nothing.
+    Report,
+}
+
+impl Action {
+    pub fn creates(self) -> bool {
+        matches!(self, Action::Run | Action::Snapshot)
+    }
+    pub fn prunes(self) -> bool {
+        matches!(self, Action::Run | Action::Prune)
+    }
+    pub fn changes_anything(self) -> bool {
+        self != Action::Report
+    }
+}
+
+/// Every step of a run that can fail, as the report and the logs name it. API operations keep
+/// their AWS names, because operators search for them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Operation {
+    DescribeDirectories,
+    DescribeSnapshots,
+    ListTagsForResource,
+    GetSnapshotLimits,
+    CreateSnapshot,
+    DeleteSnapshot,
+    Publish,
+    /// The policy found a problem before any API write (quota full, settings too large...).
+    Plan,
+    /// The request asked for something outside the keeper's configured scope.
+    Scope,
+}
+
+impl Operation {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Operation::DescribeDirectories => "DescribeDirectories",
+            Operation::DescribeSnapshots => "DescribeSnapshots",
+            Operation::ListTagsForResource => "ListTagsForResource",
+            Operation::GetSnapshotLimits => "GetSnapshotLimits",
+            Operation::CreateSnapshot => "CreateSnapshot",
+            Operation::DeleteSnapshot => "DeleteSnapshot",
+            Operation::Publish => "Publish",
+            Operation::Plan => "Plan",
+            Operation::Scope => "Scope",
+        }
+    }
+
+    /// Whether a failure of this step is an API call that failed (as opposed to a decision).
+    pub fn is_api_call(self) -> bool {
+        !matches!(self, Operation::Plan | Operation::Scope)
+    }
+}
+
+impl std::fmt::Display for Operation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Lets tests and callers compare with the AWS operation name they search for.
+impl PartialEq<&str> for Operation {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+/// Where the snapshot a run took stands at the end of the run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum CreatedState {
+    /// A dry run: the snapshot would be taken.
+    #[serde(rename = "planned")]
+    Planned,
+    /// Still Creating when the wait ended; the next run checks it.
+    Creating,
+    Completed,
+    Failed,
+}
+
+impl From<SnapshotStatus> for CreatedState {
+    fn from(s: SnapshotStatus) -> Self {
+        match s {
+            SnapshotStatus::Creating => CreatedState::Creating,
+            SnapshotStatus::Completed => CreatedState::Completed,
+            SnapshotStatus::Failed => CreatedState::Failed,
+        }
+    }
+}

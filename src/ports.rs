@@ -8,7 +8,7 @@ use std::future::Future;
 
 use serde::Serialize;
 
-use crate::model::{Directory, Snapshot, SnapshotLimits};
+use crate::model::{Directory, Operation, Snapshot, SnapshotLimits};
 
 /// What kind of failure an API call had; callers branch on it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -28,13 +28,15 @@ pub enum ErrorKind {
     Transport,
     /// An answer the keeper cannot use (missing fields, unknown enum values...).
     Unexpected,
+    /// Not sent: the invocation's deadline (minus the margin) had come.
+    NotStarted,
 }
 
 /// A failed API call, with the AWS error code operators search for.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
 #[error("{operation} failed with {code}: {message}")]
 pub struct ApiError {
-    pub operation: &'static str,
+    pub operation: Operation,
     pub kind: ErrorKind,
     pub code: String,
     pub message: String,
@@ -42,7 +44,7 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(
-        operation: &'static str,
+        operation: Operation,
         kind: ErrorKind,
         code: impl Into<String>,
         message: impl Into<String>,
@@ -107,6 +109,8 @@ pub struct Notification {
     pub body: String,
     /// Message attributes, for SNS subscription filter policies.
     pub attributes: Vec<Attribute>,
+    /// Identifies the run (its request id), so a FIFO topic drops a retried run's duplicate.
+    pub deduplication_id: String,
 }
 
 /// One SNS message attribute: `data_type` is `String` or `String.Array` (a JSON array).

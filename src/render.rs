@@ -5,6 +5,7 @@ use std::fmt::Write as _;
 
 use serde_json::{json, Value};
 
+use crate::model::CreatedState;
 use crate::policy::FlagLevel;
 use crate::ports::{Attribute, Notification};
 use crate::report::{DirectoryReport, RunReport, Severity};
@@ -32,6 +33,20 @@ fn severity_word(s: Severity) -> &'static str {
         Severity::Warning => "WARNING",
         Severity::Critical => "CRITICAL",
         Severity::Failure => "FAILURE",
+    }
+}
+
+/// SNS FIFO deduplication ids are 1-128 printable ASCII characters: the request id, cleaned.
+fn deduplication_id(request_id: &str) -> String {
+    let id: String = request_id
+        .chars()
+        .filter(|c| c.is_ascii_graphic())
+        .take(128)
+        .collect();
+    if id.is_empty() {
+        "run".to_owned()
+    } else {
+        id
     }
 }
 
@@ -93,7 +108,10 @@ pub fn metric_lines(report: &RunReport) -> Vec<String> {
     let millis = report.finished_at.as_millisecond();
     let mut lines = Vec::with_capacity(report.directories.len() + 1);
     for d in report.directories.iter().filter(|d| d.skipped.is_none()) {
-        let created_completed = d.created.as_ref().is_some_and(|c| c.status == "Completed") as u32;
+        let created_completed =
+            d.created
+                .as_ref()
+                .is_some_and(|c| c.status == CreatedState::Completed) as u32;
         let mut metrics = vec![
             json!({"Name": "SnapshotsCreated", "Unit": "Count"}),
             json!({"Name": "SnapshotsCompleted", "Unit": "Count"}),
@@ -153,7 +171,7 @@ pub fn metric_lines(report: &RunReport) -> Vec<String> {
         },
         "RunFailures": s.failures,
         "RunSnapshotsCreated": s.created,
-        "RunSnapshotsCompleted": report.directories.iter().filter(|d| d.created.as_ref().is_some_and(|c| c.status == "Completed")).count(),
+        "RunSnapshotsCompleted": report.directories.iter().filter(|d| d.created.as_ref().is_some_and(|c| c.status == CreatedState::Completed)).count(),
         "RunSnapshotsDeleted": s.deleted,
         "RunDirectories": s.directories,
     });
@@ -267,8 +285,8 @@ pub fn body(report: &RunReport) -> String {
             d.directory_type.as_deref().unwrap_or("?"),
             severity_word(d.severity)
         );
-        if let Some(reason) = &d.skipped {
-            let _ = writeln!(out, "  Skipped: {reason}");
+        if let Some(skip) = &d.skipped {
+            let _ = writeln!(out, "  Skipped: {}", skip.message);
         }
         for e in &d.errors {
             let _ = writeln!(out, "  ERROR {} {}: {}", e.operation, e.code, e.message);
@@ -279,7 +297,7 @@ pub fn body(report: &RunReport) -> String {
                 "  Created: {} {} ({})",
                 c.snapshot_id.as_deref().unwrap_or("-"),
                 c.name,
-                c.status
+                wire_name(c.status)
             );
         }
         if let Some(why) = &d.create_skipped {
@@ -333,6 +351,7 @@ pub fn notification(report: &RunReport, level: NotifyLevel) -> Option<Notificati
     Some(Notification {
         subject: subject(report),
         body: body(report),
+        deduplication_id: deduplication_id(&report.request_id),
         attributes: vec![
             Attribute {
                 name: "severity".to_owned(),
@@ -356,9 +375,10 @@ pub fn notification(report: &RunReport, level: NotifyLevel) -> Option<Notificati
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::{Action, Operation};
     use crate::policy::{Deletion, Flag, Rule};
     use crate::report::{Created, Deleted, ErrorEntry, Summary};
-    use crate::request::{Action, Trigger};
+    use crate::request::Trigger;
 
     fn report(directories: Vec<DirectoryReport>) -> RunReport {
         let t: jiff::Timestamp = "2026-11-24T06:00:00Z".parse().unwrap();
@@ -394,7 +414,7 @@ mod tests {
     fn failing(id: &str) -> DirectoryReport {
         let mut d = dir(id);
         d.errors.push(ErrorEntry {
-            operation: "CreateSnapshot".to_owned(),
+            operation: Operation::CreateSnapshot,
             code: "ServiceException".to_owned(),
             message: "boom".to_owned(),
             snapshot_id: None,
@@ -448,7 +468,8 @@ mod tests {
         d.created = Some(Created {
             snapshot_id: Some("s-0000000001".to_owned()),
             name: "keeper-x".to_owned(),
-            status: "Completed".to_owned(),
+            status: CreatedState::Completed,
+            recovered_from: None,
         });
         d.deleted.push(Deleted {
             deletion: Deletion {

@@ -6,10 +6,10 @@
 use jiff::Timestamp;
 use serde::Serialize;
 
-use crate::model::{Snapshot, SnapshotLimits};
-use crate::policy::{Deletion, Flag, FlagLevel};
+use crate::model::{Action, CreatedState, Operation, Snapshot, SnapshotLimits};
+use crate::policy::{Deletion, Flag, FlagLevel, PruneBlock, Skip};
 use crate::ports::ApiError;
-use crate::request::{Action, Trigger};
+use crate::request::Trigger;
 
 /// How bad a run (or one directory of it) went. Ordered: the worst wins.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -26,8 +26,12 @@ pub enum Severity {
 pub struct Created {
     pub snapshot_id: Option<String>,
     pub name: String,
-    /// Completed, Failed, Creating (pending at the end of the wait), or "planned" on a dry run.
-    pub status: String,
+    /// Completed, Failed, Creating (pending at the end of the wait), or planned on a dry run.
+    pub status: CreatedState,
+    /// When CreateSnapshot's answer was lost (this error code) but the snapshot was found by
+    /// its name afterwards and adopted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recovered_from: Option<String>,
 }
 
 /// A deletion the run did (or, on a dry run, would do).
@@ -42,7 +46,7 @@ pub struct Deleted {
 /// An error in one step, with the AWS error code.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ErrorEntry {
-    pub operation: String,
+    pub operation: Operation,
     pub code: String,
     pub message: String,
     pub snapshot_id: Option<String>,
@@ -51,7 +55,7 @@ pub struct ErrorEntry {
 impl ErrorEntry {
     pub fn from_api(err: &ApiError, snapshot_id: Option<&str>) -> Self {
         Self {
-            operation: err.operation.to_owned(),
+            operation: err.operation,
             code: err.code.clone(),
             message: err.message.clone(),
             snapshot_id: snapshot_id.map(str::to_owned),
@@ -67,16 +71,15 @@ pub struct DirectoryReport {
     pub directory_type: Option<String>,
     pub severity: Severity,
     /// Why the directory was skipped; a skipped directory is otherwise untouched.
-    pub skipped: Option<String>,
-    /// Whether the skip deserves attention (a directory not Active) rather than being the
-    /// expected state of things (an AD Connector, a shared directory, a replica Region).
-    pub skip_warns: bool,
+    pub skipped: Option<Skip>,
     pub snapshots_seen: Vec<Snapshot>,
     pub limits: Option<SnapshotLimits>,
     pub created: Option<Created>,
     /// Why no snapshot was taken although the action takes one.
     pub create_skipped: Option<String>,
     pub deleted: Vec<Deleted>,
+    /// Why pruning did not run, when the action prunes (or restores headroom).
+    pub prune_blocked: Option<PruneBlock>,
     pub flagged: Vec<Flag>,
     pub errors: Vec<ErrorEntry>,
     /// Age in days of the newest Completed snapshot after the run; drives the freshness alarm.
@@ -91,12 +94,12 @@ impl DirectoryReport {
             directory_type: None,
             severity: Severity::Ok,
             skipped: None,
-            skip_warns: false,
             snapshots_seen: Vec::new(),
             limits: None,
             created: None,
             create_skipped: None,
             deleted: Vec::new(),
+            prune_blocked: None,
             flagged: Vec::new(),
             errors: Vec::new(),
             newest_completed_age_days: None,
@@ -110,7 +113,7 @@ impl DirectoryReport {
             FlagLevel::Critical => Severity::Critical,
         });
         let mut severity = flag.unwrap_or(Severity::Ok);
-        if self.skipped.is_some() && self.skip_warns {
+        if self.skipped.as_ref().is_some_and(|s| s.warns) {
             severity = severity.max(Severity::Warning);
         }
         if !self.errors.is_empty() {
@@ -169,7 +172,7 @@ impl RunReport {
                 if c.snapshot_id.is_some() {
                     summary.created += 1;
                 }
-                if c.status == "Creating" {
+                if c.status == CreatedState::Creating {
                     summary.pending += 1;
                 }
             }

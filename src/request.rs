@@ -17,36 +17,27 @@ use serde_json::Value;
 use crate::naming::escape_for_log;
 use crate::settings::parse_directory_ids;
 
+/// The fields of an EventBridge event (rule or Scheduler); any other is refused, so that a
+/// manual field slipped into a scheduled payload (`"dry_run": true`) cannot become a real run.
+const EVENTBRIDGE_FIELDS: &[&str] = &[
+    "version",
+    "id",
+    "detail-type",
+    "source",
+    "account",
+    "time",
+    "region",
+    "resources",
+    "detail",
+    "replay-name",
+];
+
 /// Largest payload accepted; real triggers are a few hundred bytes.
 pub const MAX_EVENT_BYTES: usize = 64 * 1024;
 /// Most directory ids one manual request may name.
 pub const MAX_REQUEST_DIRECTORIES: usize = 500;
 
-/// What a run does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Action {
-    /// Snapshot (unless one is recent), make room, prune beyond retention, flag.
-    Run,
-    /// Snapshot (making room if the quota needs it) and flag; prune nothing else.
-    Snapshot,
-    /// Prune beyond retention and flag; take no snapshot.
-    Prune,
-    /// Observe and flag only; change nothing.
-    Report,
-}
-
-impl Action {
-    pub fn creates(self) -> bool {
-        matches!(self, Action::Run | Action::Snapshot)
-    }
-    pub fn prunes(self) -> bool {
-        matches!(self, Action::Run | Action::Prune)
-    }
-    pub fn changes_anything(self) -> bool {
-        self != Action::Report
-    }
-}
+pub use crate::model::Action;
 
 /// Where the request came from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -119,9 +110,20 @@ fn type_name(v: &Value) -> &'static str {
     }
 }
 
-fn flag(field: &str, value: Option<Value>) -> Result<bool, EventError> {
+/// A field given as `null` is refused, not read as absent: `"dry_run": null` must not become
+/// a real run.
+fn not_null(field: &str, value: Option<Value>) -> Result<Option<Value>, EventError> {
     match value {
-        None | Some(Value::Null) => Ok(false),
+        Some(Value::Null) => Err(refuse(format!(
+            "field \"{field}\" is null; omit it or give a value"
+        ))),
+        other => Ok(other),
+    }
+}
+
+fn flag(field: &str, value: Option<Value>) -> Result<bool, EventError> {
+    match not_null(field, value)? {
+        None => Ok(false),
         Some(Value::Bool(b)) => Ok(b),
         Some(other) => Err(refuse(format!(
             "field \"{field}\" must be true or false, got {}",
@@ -131,6 +133,10 @@ fn flag(field: &str, value: Option<Value>) -> Result<bool, EventError> {
 }
 
 fn parse_manual(object: &serde_json::Map<String, Value>) -> Result<Request, EventError> {
+    // serde reads `null` as an absent Option: look at the raw object first.
+    for (field, value) in object {
+        not_null(field, Some(value.clone()))?;
+    }
     let manual: ManualRequest =
         serde_json::from_value(Value::Object(object.clone())).map_err(|e| {
             let known = "action, directory_ids, dry_run, force";
@@ -148,8 +154,8 @@ fn parse_manual(object: &serde_json::Map<String, Value>) -> Result<Request, Even
                 ))
             }
         })?;
-    let action = match manual.action {
-        None | Some(Value::Null) => Action::Run,
+    let action = match not_null("action", manual.action)? {
+        None => Action::Run,
         Some(Value::String(s)) => match s.as_str() {
             "run" => Action::Run,
             "snapshot" => Action::Snapshot,
@@ -169,8 +175,8 @@ fn parse_manual(object: &serde_json::Map<String, Value>) -> Result<Request, Even
             )))
         }
     };
-    let directory_ids = match manual.directory_ids {
-        None | Some(Value::Null) => None,
+    let directory_ids = match not_null("directory_ids", manual.directory_ids)? {
+        None => None,
         Some(Value::Array(items)) => {
             if items.is_empty() {
                 return Err(refuse(
@@ -277,6 +283,17 @@ pub fn parse(value: &Value) -> Result<Request, EventError> {
     match object.get("source") {
         None => parse_manual(object),
         Some(Value::String(source)) => {
+            if let Some(extra) = object
+                .keys()
+                .find(|k| !EVENTBRIDGE_FIELDS.contains(&k.as_str()))
+            {
+                return Err(refuse(format!(
+                    "EventBridge event carries field {}, which a scheduled event never has \
+                     (accepted: {}); a manual request has no \"source\" field",
+                    escape_for_log(extra, 40),
+                    EVENTBRIDGE_FIELDS.join(", ")
+                )));
+            }
             let event: EventBridgeEvent<Value> = serde_json::from_value(value.clone())
                 .map_err(|e| refuse(format!("EventBridge event is malformed ({e})")))?;
             if event.detail_type != "Scheduled Event" {
@@ -388,6 +405,18 @@ mod tests {
             (json!({"action": 3}), "must be a string"),
             (json!({"dryrun": true}), "unknown field \"dryrun\""),
             (json!({"dry_run": "yes"}), "must be true or false"),
+            (json!({"dry_run": null}), "\"dry_run\" is null"),
+            (json!({"action": null}), "\"action\" is null"),
+            (json!({"force": null}), "\"force\" is null"),
+            (json!({"directory_ids": null}), "\"directory_ids\" is null"),
+            (
+                json!({"source": "aws.events", "detail-type": "Scheduled Event", "detail": {}, "dry_run": true}),
+                "carries field \"dry_run\"",
+            ),
+            (
+                json!({"source": "aws.scheduler", "detail-type": "Scheduled Event", "detail": "{}", "action": "report"}),
+                "carries field \"action\"",
+            ),
             (json!({"directory_ids": "d-0123456789"}), "must be an array"),
             (json!({"directory_ids": []}), "is empty"),
             (json!({"directory_ids": ["d-XYZ"]}), "is not a directory id"),

@@ -9,6 +9,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use crate::naming;
+use crate::policy::Policy;
 
 /// What a run publishes to SNS.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -353,22 +354,19 @@ impl Settings {
         }
         Ok(s)
     }
+}
 
-    /// Whether these settings can work within a directory's manual quota: the retained
-    /// snapshots, the one being created and the reserved slots must all fit.
-    pub fn check_fits(&self, manual_limit: u32) -> Result<(), String> {
-        let needed = self.retain + 1 + self.reserved_slots;
-        if needed > manual_limit {
-            return Err(format!(
-                "RETAIN_COUNT={} + 1 new + RESERVED_SLOTS={} = {needed} slots, but the directory \
-                 allows only {manual_limit} manual snapshots; lower RETAIN_COUNT or RESERVED_SLOTS \
-                 so that their sum is at most {}",
-                self.retain,
-                self.reserved_slots,
-                manual_limit.saturating_sub(1)
-            ));
+impl From<&Settings> for Policy {
+    fn from(s: &Settings) -> Self {
+        Self {
+            retain: s.retain,
+            reserved_slots: s.reserved_slots,
+            warn_age_days: s.warn_age_days,
+            prefix: s.prefix.clone(),
+            min_interval_secs: s.min_interval.as_secs() as i64,
+            creating_timeout_secs: s.creating_timeout.as_secs() as i64,
+            prune_unowned: s.prune_unowned,
         }
-        Ok(())
     }
 }
 
@@ -392,7 +390,8 @@ mod tests {
         assert!(!s.dry_run && !s.prune_unowned);
         assert!(s.directory_ids.is_empty());
         assert_eq!(s.notify_level, NotifyLevel::Warnings);
-        assert!(s.check_fits(5).is_ok());
+        assert!(Policy::from(&s).fits(5));
+        assert_eq!(Policy::from(&s), Policy::default(), "one set of defaults");
     }
 
     #[test]
@@ -435,17 +434,11 @@ mod tests {
     }
 
     #[test]
-    fn settings_that_cannot_fit_the_quota_are_refused_with_the_arithmetic() {
+    fn settings_that_cannot_fit_the_quota_do_not_fit() {
         let s = parse(&[("RETAIN_COUNT", "4"), ("RESERVED_SLOTS", "1")]).unwrap();
-        let err = s.check_fits(5).unwrap_err();
-        assert!(
-            err.contains("RETAIN_COUNT=4") && err.contains("6 slots"),
-            "{err}"
-        );
-        assert!(parse(&[("RETAIN_COUNT", "4"), ("RESERVED_SLOTS", "0")])
-            .unwrap()
-            .check_fits(5)
-            .is_ok());
+        assert!(!Policy::from(&s).fits(5));
+        let s = parse(&[("RETAIN_COUNT", "4"), ("RESERVED_SLOTS", "0")]).unwrap();
+        assert!(Policy::from(&s).fits(5));
     }
 
     #[test]

@@ -134,7 +134,7 @@ async fn adapter_pages_one_at_a_time_and_maps_errors_with_their_codes() {
     let simple = emu.simple_ad(&config, "simple.example.com").await;
     let connector = emu.ad_connector(&config, "onprem.example.com").await;
     for age in [1.0, 2.0, 3.0] {
-        emu.seed(&dir, Some("keeper-x"), "Manual", "Completed", age);
+        emu.seed(&dir, Some(&support::kname(5)), "Manual", "Completed", age);
     }
     emu.seed(&dir, None, "Auto", "Completed", 0.5);
 

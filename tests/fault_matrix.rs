@@ -4,6 +4,7 @@
 
 mod support;
 
+use ds_snapshot_keeper::model::CreatedState;
 use std::time::Duration;
 
 use ds_snapshot_keeper::aws::directory::AwsDirectoryService;
@@ -24,25 +25,30 @@ const DS_OPERATIONS: [&str; 5] = [
 ];
 
 /// A directory whose run must delete one snapshot (make room) and create one: every
-/// Directory Service operation the keeper uses is exercised. Returns (dir, oldest, others).
-async fn four_owned(h: &Harness) -> (String, String, Vec<String>) {
+/// Directory Service operation the keeper uses is exercised. Four owned snapshots and one
+/// someone else took fill the quota, so the create needs one slot.
+/// Returns (dir, oldest, others, theirs).
+async fn four_owned(h: &Harness) -> (String, String, Vec<String>, String) {
     let dir = h.dir().await;
+    let theirs = h
+        .emu
+        .seed(&dir, Some("ops-manual"), "Manual", "Completed", 0.5);
     let oldest = h
         .emu
-        .seed(&dir, Some("keeper-4"), "Manual", "Completed", 4.0);
+        .seed(&dir, Some(&support::kname(1)), "Manual", "Completed", 4.0);
     let others = [3.0, 2.0, 1.0]
         .iter()
         .map(|age| {
             h.emu.seed(
                 &dir,
-                Some(&format!("keeper-{age}")),
+                Some(&support::kname((*age * 10.0) as u32)),
                 "Manual",
                 "Completed",
                 *age,
             )
         })
         .collect();
-    (dir, oldest, others)
+    (dir, oldest, others, theirs)
 }
 
 fn sorted(mut v: Vec<String>) -> Vec<String> {
@@ -54,7 +60,7 @@ fn sorted(mut v: Vec<String>) -> Vec<String> {
 async fn transient_throttling_on_each_operation_is_absorbed_by_sdk_retries() {
     for op in DS_OPERATIONS {
         let h = Harness::new(&[]).await;
-        let (dir, oldest, others) = four_owned(&h).await;
+        let (dir, oldest, others, theirs) = four_owned(&h).await;
         h.emu
             .fault(json!({"operation": op, "kind": "throttle", "count": 1}));
         let report = h
@@ -77,9 +83,14 @@ async fn transient_throttling_on_each_operation_is_absorbed_by_sdk_retries() {
             ],
             "{op}"
         );
-        assert_eq!(d.created.as_ref().unwrap().status, "Completed", "{op}");
+        assert_eq!(
+            d.created.as_ref().unwrap().status,
+            CreatedState::Completed,
+            "{op}"
+        );
         let mut expected = others[1..].to_vec();
         expected.push(d.created.as_ref().unwrap().snapshot_id.clone().unwrap());
+        expected.push(theirs.clone());
         assert_eq!(h.ids(&dir).await, sorted(expected), "{op}");
         let calls = h.emu.calls();
         let throttled = calls
@@ -107,7 +118,7 @@ async fn persistent_faults_are_reported_with_their_code_and_nothing_is_deleted_a
     ] {
         for op in DS_OPERATIONS {
             let h = Harness::new(&[]).await;
-            let (dir, oldest, others) = four_owned(&h).await;
+            let (dir, oldest, others, theirs) = four_owned(&h).await;
             let before = h.ids(&dir).await;
             h.emu.fault(json!({"operation": op, "kind": kind}));
             let err = h.invoke(scheduled()).await.expect_err(op);
@@ -147,7 +158,9 @@ async fn persistent_faults_are_reported_with_their_code_and_nothing_is_deleted_a
                         ),
                         (oldest.as_str(), Rule::MakeRoomOldest)
                     );
-                    assert_eq!(after, sorted(others.clone()));
+                    let mut expected = others.clone();
+                    expected.push(theirs.clone());
+                    assert_eq!(after, sorted(expected));
                     assert!(d.created.is_none());
                 }
                 // Making room failed: no create, nothing gone.
@@ -247,7 +260,7 @@ async fn connection_refused_is_a_transport_error_and_reaches_sns() {
 #[tokio::test]
 async fn connection_reset_mid_run_fails_that_directory_only() {
     let h = Harness::new(&[]).await;
-    let (dir, _, _) = four_owned(&h).await;
+    let (dir, _, _, _) = four_owned(&h).await;
     let before = h.ids(&dir).await;
     h.emu
         .fault(json!({"operation": "GetSnapshotLimits", "kind": "disconnect"}));
@@ -289,7 +302,7 @@ async fn another_actor_filling_the_last_slot_between_observe_and_create() {
     let dir = h.dir().await;
     let mine = h
         .emu
-        .seed(&dir, Some("keeper-a"), "Manual", "Completed", 2.0);
+        .seed(&dir, Some(&support::kname(2)), "Manual", "Completed", 2.0);
     // The quota answer says there is room; by the time we create, there is not.
     h.emu.fault(json!({"operation": "CreateSnapshot", "kind": "error", "error_code": "SnapshotLimitExceededException", "message": "Manual snapshot limit reached", "count": 1}));
     let report = h.run(scheduled()).await;
@@ -334,26 +347,26 @@ async fn a_directory_deleted_mid_run() {
 async fn pagination_with_one_item_per_page_sees_everything() {
     let mut h = Harness::new(&[]).await;
     h.page_size = Some(1);
-    let (dir, oldest, _) = four_owned(&h).await;
+    let (dir, oldest, _, _) = four_owned(&h).await;
     h.emu.seed(&dir, None, "Auto", "Completed", 5.0);
     let report = h.invoke(scheduled()).await.unwrap();
     let d = &report.directories[0];
-    assert_eq!(d.snapshots_seen.len(), 5);
+    assert_eq!(d.snapshots_seen.len(), 6);
     assert_eq!(d.deleted[0].deletion.snapshot_id, oldest);
-    // 5 pages to observe, then polling the new snapshot.
+    // 6 pages to observe, then polling the new snapshot.
     let describes: Vec<Value> = h
         .emu
         .calls()
         .into_iter()
         .filter(|c| c["operation"] == "DescribeSnapshots")
         .collect();
-    assert!(describes.len() >= 6, "{}", describes.len());
+    assert!(describes.len() >= 7, "{}", describes.len());
 }
 
 #[tokio::test]
 async fn delete_answering_not_found_because_someone_else_deleted_it_first() {
     let h = Harness::new(&[]).await;
-    let (dir, oldest, others) = four_owned(&h).await;
+    let (dir, oldest, others, theirs) = four_owned(&h).await;
     h.emu.fault(
         json!({"operation": "DeleteSnapshot", "kind": "latency", "latency_ms": 800, "count": 1}),
     );
@@ -387,6 +400,7 @@ async fn delete_answering_not_found_because_someone_else_deleted_it_first() {
     let new_id = d.created.as_ref().unwrap().snapshot_id.clone().unwrap();
     let mut expected = others[1..].to_vec();
     expected.push(new_id);
+    expected.push(theirs);
     assert_eq!(h.ids(&dir).await, sorted(expected));
 }
 
@@ -395,10 +409,7 @@ async fn concurrent_deliveries_never_break_the_quota_or_delete_what_they_must_no
     // Production serialises runs (ReservedConcurrentExecutions: 1); even unserialised, two
     // runs at once lose nothing.
     let h = Harness::new(&[]).await;
-    let (dir, _, _) = four_owned(&h).await;
-    let theirs = h
-        .emu
-        .seed(&dir, Some("ops-manual"), "Manual", "Completed", 0.5);
+    let (dir, _, _, theirs) = four_owned(&h).await;
     let (a, b) = tokio::join!(h.run(scheduled()), h.run(scheduled()));
     let snaps = h.snapshots(&dir).await;
     assert!(snaps.len() <= 5, "quota never exceeded");
@@ -414,7 +425,7 @@ async fn concurrent_deliveries_never_break_the_quota_or_delete_what_they_must_no
             r.directories[0]
                 .created
                 .as_ref()
-                .is_some_and(|c| c.status == "Completed")
+                .is_some_and(|c| c.status == CreatedState::Completed)
         })
         .count();
     assert!(completed_new >= 1 || [&a, &b].iter().any(|r| r.has_failures()));
@@ -435,7 +446,7 @@ async fn clock_skew_and_future_dated_snapshots() {
     // Three minutes ahead (a skewed clock): counts as just taken, so no duplicate snapshot.
     let skewed = h.emu.seed(
         &dir,
-        Some("keeper-skewed"),
+        Some(&support::kname(3)),
         "Manual",
         "Completed",
         -3.0 / 1440.0,
@@ -450,7 +461,7 @@ async fn clock_skew_and_future_dated_snapshots() {
     // Thirty days ahead: flagged, ignored for the interval, and never deleted.
     let future = h
         .emu
-        .seed(&dir, Some("keeper-future"), "Manual", "Completed", -30.0);
+        .seed(&dir, Some(&support::kname(4)), "Manual", "Completed", -30.0);
     h.emu.age(1.0);
     let r2 = h.invoke(scheduled()).await.unwrap();
     let d = &r2.directories[0];
@@ -458,7 +469,7 @@ async fn clock_skew_and_future_dated_snapshots() {
         .flagged
         .iter()
         .any(|f| f.code == "future-dated" && f.snapshot_id.as_deref() == Some(future.as_str())));
-    assert_eq!(d.created.as_ref().unwrap().status, "Completed");
+    assert_eq!(d.created.as_ref().unwrap().status, CreatedState::Completed);
     let ids = h.ids(&dir).await;
     assert!(ids.contains(&future) && ids.contains(&skewed));
 }
@@ -468,9 +479,13 @@ async fn non_active_and_replica_directories_are_skipped_untouched() {
     let h = Harness::new(&[]).await;
     let impaired = h.dir().await;
     let replica = h.dir().await;
-    let mine = h
-        .emu
-        .seed(&impaired, Some("keeper-x"), "Manual", "Completed", 300.0);
+    let mine = h.emu.seed(
+        &impaired,
+        Some(&support::kname(5)),
+        "Manual",
+        "Completed",
+        300.0,
+    );
     h.emu
         .set_directory(&impaired, json!({"stage": "Inoperable"}));
     h.emu.set_directory(&replica, json!({"regions_info": {"PrimaryRegion": "eu-central-1", "AdditionalRegions": ["us-east-1"]}}));

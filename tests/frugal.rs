@@ -99,7 +99,7 @@ async fn a_ten_minute_snapshot_costs_a_handful_of_describes() {
     let report = keeper.run(&request, "poll", None).await;
     assert_eq!(
         report.directories[0].created.as_ref().unwrap().status,
-        "Completed"
+        ds_snapshot_keeper::model::CreatedState::Completed
     );
     let describes = keeper
         .ds

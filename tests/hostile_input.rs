@@ -244,5 +244,23 @@ fn catalogue_of_hostile_settings() {
     }
     // A retain count above what the quota allows is accepted at start but refused per directory.
     let s = Settings::from_lookup(|k| (k == "RETAIN_COUNT").then(|| "4".to_owned())).unwrap();
-    assert!(s.check_fits(5).unwrap_err().contains("allows only 5"));
+    let plan = ds_snapshot_keeper::policy::plan(
+        &[],
+        ds_snapshot_keeper::model::SnapshotLimits {
+            manual_limit: 5,
+            manual_count: 0,
+        },
+        &ds_snapshot_keeper::policy::Policy::from(&s),
+        &ds_snapshot_keeper::policy::Intent::new(
+            ds_snapshot_keeper::model::Action::Run,
+            "r",
+            jiff::Timestamp::UNIX_EPOCH,
+        ),
+    );
+    assert!(plan.create.is_none());
+    assert!(
+        plan.problems[0].message.contains("at most 4"),
+        "{:?}",
+        plan.problems
+    );
 }

@@ -3,11 +3,12 @@
 
 mod support;
 
+use ds_snapshot_keeper::model::CreatedState;
 use std::collections::HashMap;
 
 use aws_sdk_directory::types::{SnapshotStatus, SnapshotType};
 use ds_snapshot_keeper::handler::InvocationError;
-use ds_snapshot_keeper::policy::Rule;
+use ds_snapshot_keeper::policy::{PruneBlock, Rule};
 use ds_snapshot_keeper::report::{RunReport, Severity};
 use serde_json::{json, Value};
 use support::harness::{assert_pending_and_nothing_pruned, scheduled, Harness};
@@ -36,7 +37,7 @@ async fn first_run_takes_one_snapshot_and_waits_for_it() {
     let d = &report.directories[0];
     assert_eq!(d.directory_id, dir);
     let created = d.created.as_ref().expect("created");
-    assert_eq!(created.status, "Completed");
+    assert_eq!(created.status, CreatedState::Completed);
     assert!(created.name.starts_with("keeper-"));
     assert!(d.deleted.is_empty() && d.errors.is_empty());
     assert_eq!(report.severity, Severity::Ok);
@@ -70,7 +71,11 @@ async fn steady_state_over_simulated_days_keeps_retain_and_headroom() {
             .await
             .unwrap_or_else(|e| panic!("day {day}: {e}"));
         let d = &report.directories[0];
-        assert_eq!(d.created.as_ref().unwrap().status, "Completed", "day {day}");
+        assert_eq!(
+            d.created.as_ref().unwrap().status,
+            CreatedState::Completed,
+            "day {day}"
+        );
         for x in &d.deleted {
             assert_eq!(x.deletion.rule, Rule::BeyondRetain, "day {day}: {x:?}");
             all_deleted.push(x.deletion.snapshot_id.clone());
@@ -172,24 +177,26 @@ async fn aged_snapshots_are_flagged_and_unrestorable_ones_pruned_first() {
     let dir = h.dir().await;
     let s200 = h
         .emu
-        .seed(&dir, Some("keeper-200"), "Manual", "Completed", 200.0);
+        .seed(&dir, Some(&support::kname(6)), "Manual", "Completed", 200.0);
     let s170 = h
         .emu
-        .seed(&dir, Some("keeper-170"), "Manual", "Completed", 170.0);
+        .seed(&dir, Some(&support::kname(7)), "Manual", "Completed", 170.0);
     let _s100 = h
         .emu
-        .seed(&dir, Some("keeper-100"), "Manual", "Completed", 100.0);
+        .seed(&dir, Some(&support::kname(8)), "Manual", "Completed", 100.0);
     let _s10 = h
         .emu
-        .seed(&dir, Some("keeper-10"), "Manual", "Completed", 10.0);
+        .seed(&dir, Some(&support::kname(9)), "Manual", "Completed", 10.0);
     let report = h
         .invoke(json!({"action": "snapshot"}))
         .await
         .expect("clean");
     let d = &report.directories[0];
     assert_eq!(d.deleted.len(), 1, "{:?}", d.deleted);
+    // 4 + 1 new fits the quota: nothing is deleted before the create. Once the new snapshot
+    // is Completed, the reserved slot is restored, taking the oldest (unrestorable) first.
     assert_eq!(d.deleted[0].deletion.snapshot_id, s200);
-    assert_eq!(d.deleted[0].deletion.rule, Rule::MakeRoomUnrestorable);
+    assert_eq!(d.deleted[0].deletion.rule, Rule::Headroom);
     let expiring: Vec<_> = d.flagged.iter().filter(|f| f.code == "expiring").collect();
     assert_eq!(expiring.len(), 1);
     assert_eq!(expiring[0].snapshot_id.as_deref(), Some(s170.as_str()));
@@ -207,7 +214,7 @@ async fn a_failed_create_is_reported_with_its_code_and_published() {
     let dir = h.dir().await;
     let old = h
         .emu
-        .seed(&dir, Some("keeper-old"), "Manual", "Completed", 3.0);
+        .seed(&dir, Some(&support::kname(10)), "Manual", "Completed", 3.0);
     h.emu
         .fault(json!({"operation": "CreateSnapshot", "kind": "service"}));
     let err = h
@@ -238,28 +245,34 @@ async fn a_snapshot_that_ends_failed_is_a_failure_and_blocks_pruning() {
     let dir = h.dir().await;
     let a = h
         .emu
-        .seed(&dir, Some("keeper-a"), "Manual", "Completed", 3.0);
+        .seed(&dir, Some(&support::kname(2)), "Manual", "Completed", 3.0);
     let b = h
         .emu
-        .seed(&dir, Some("keeper-b"), "Manual", "Completed", 2.0);
+        .seed(&dir, Some(&support::kname(11)), "Manual", "Completed", 2.0);
     h.emu
         .outcomes(&dir, json!([{"status": "Failed", "after_describes": 1}]));
     let report = h.run(scheduled()).await;
     let d = &report.directories[0];
-    assert_eq!(d.created.as_ref().unwrap().status, "Failed");
+    assert_eq!(d.created.as_ref().unwrap().status, CreatedState::Failed);
     assert!(d.errors.iter().any(|e| e.code == "SnapshotFailed"));
     let new_id = d.created.as_ref().unwrap().snapshot_id.clone().unwrap();
     let msgs = h.messages().await;
     assert!(msgs[0]
         .message
         .contains(&format!("new snapshot {new_id} ended Failed")));
-    assert!(
-        d.deleted.is_empty(),
-        "retain=1 would prune, but the new snapshot failed"
-    );
+    // retain=1 would prune, but the new snapshot failed: only the failed snapshot itself is
+    // deleted, so it does not hold the slot a schema extension needs.
+    let deleted: Vec<(&str, Rule, bool)> = d
+        .deleted
+        .iter()
+        .map(|x| (x.deletion.snapshot_id.as_str(), x.deletion.rule, x.done))
+        .collect();
+    assert_eq!(deleted, vec![(new_id.as_str(), Rule::NewFailed, true)]);
+    assert_eq!(d.prune_blocked, Some(PruneBlock::ApiFailure));
     let ids = h.ids(&dir).await;
     assert!(ids.contains(&a) && ids.contains(&b));
-    // the next run deletes the failed snapshot and, once its own snapshot completes, prunes
+    assert!(!ids.contains(&new_id));
+    // the next run takes a new snapshot and, once it completes, prunes beyond retain=1
     h.emu.age(1.0);
     let next = h.invoke(scheduled()).await;
     let next = match next {
@@ -268,8 +281,12 @@ async fn a_snapshot_that_ends_failed_is_a_failure_and_blocks_pruning() {
         Err(e) => panic!("{e}"),
     };
     let nd = &next.directories[0];
-    assert!(nd.deleted.iter().any(|x| x.deletion.rule == Rule::Failed));
-    assert_eq!(nd.created.as_ref().unwrap().status, "Completed");
+    assert_eq!(nd.created.as_ref().unwrap().status, CreatedState::Completed);
+    assert!(nd
+        .deleted
+        .iter()
+        .all(|x| x.deletion.rule == Rule::BeyondRetain));
+    assert_eq!(nd.deleted.len(), 2, "{:?}", nd.deleted);
 }
 
 #[tokio::test]
@@ -305,11 +322,11 @@ async fn one_failing_directory_does_not_stop_the_others() {
         .collect();
     assert_eq!(
         by_id[good1.as_str()].created.as_ref().unwrap().status,
-        "Completed"
+        CreatedState::Completed
     );
     assert_eq!(
         by_id[good2.as_str()].created.as_ref().unwrap().status,
-        "Completed"
+        CreatedState::Completed
     );
     assert_eq!(by_id[bad.as_str()].errors[0].code, "ServiceException");
     assert!(by_id[bad.as_str()].created.is_none());
@@ -340,9 +357,11 @@ async fn skipped_directories_say_why() {
             .clone()
             .unwrap()
     };
-    assert!(reason(&connector).contains("AD Connector"));
-    assert!(reason(&impaired).contains("Impaired"));
-    assert!(reason(&replica).contains("primary Region is eu-west-1"));
+    assert!(reason(&connector).message.contains("AD Connector"));
+    assert!(reason(&impaired).message.contains("Impaired"));
+    assert!(reason(&replica)
+        .message
+        .contains("primary Region is eu-west-1"));
     assert_eq!(h.emu.count_calls("CreateSnapshot"), 0);
     assert_eq!(h.emu.count_calls("DescribeSnapshots"), 0);
 }
@@ -383,7 +402,7 @@ async fn malformed_events_touch_nothing() {
     let dir = h.dir().await;
     for age in [1.0, 2.0, 3.0] {
         h.emu
-            .seed(&dir, Some("keeper-x"), "Manual", "Completed", age);
+            .seed(&dir, Some(&support::kname(5)), "Manual", "Completed", age);
     }
     let calls_before = h.emu.calls().len();
     for payload in [
@@ -415,7 +434,7 @@ async fn settings_that_do_not_fit_the_quota_fail_that_directory_and_change_nothi
     let h = Harness::new(&[("RETAIN_COUNT", "4"), ("RESERVED_SLOTS", "1")]).await;
     let dir = h.dir().await;
     h.emu
-        .seed(&dir, Some("keeper-x"), "Manual", "Completed", 1.0);
+        .seed(&dir, Some(&support::kname(5)), "Manual", "Completed", 1.0);
     let report = h.run(scheduled()).await;
     assert_eq!(report.directories[0].errors[0].code, "SettingsExceedQuota");
     assert!(report.directories[0].errors[0]
@@ -433,7 +452,7 @@ async fn dry_run_reports_the_plan_and_changes_nothing() {
     let dir = h.dir().await;
     for age in [5.0, 4.0, 3.0] {
         h.emu
-            .seed(&dir, Some("keeper-x"), "Manual", "Completed", age);
+            .seed(&dir, Some(&support::kname(5)), "Manual", "Completed", age);
     }
     let before = h.ids(&dir).await;
     let report = h
@@ -441,7 +460,7 @@ async fn dry_run_reports_the_plan_and_changes_nothing() {
         .await
         .unwrap();
     let d = &report.directories[0];
-    assert_eq!(d.created.as_ref().unwrap().status, "planned");
+    assert_eq!(d.created.as_ref().unwrap().status, CreatedState::Planned);
     assert_eq!(
         d.deleted.len(),
         3,

@@ -2,6 +2,7 @@
 //! the real runner over the in-memory Directory Service, checked against the rules that must
 //! never break. Then years of daily runs with random failures.
 
+use ds_snapshot_keeper::model::CreatedState;
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
@@ -9,7 +10,7 @@ use std::time::Duration;
 
 use ds_snapshot_keeper::memory::MemoryDirectoryService;
 use ds_snapshot_keeper::model::{Snapshot, SnapshotLimits, SnapshotStatus, SnapshotType};
-use ds_snapshot_keeper::policy::{self, Policy};
+use ds_snapshot_keeper::policy::{self, Intent, Policy, Rule};
 use ds_snapshot_keeper::report::RunReport;
 use ds_snapshot_keeper::request::{Action, Request};
 use ds_snapshot_keeper::{Keeper, Settings};
@@ -31,13 +32,53 @@ struct Case {
     dry_run: bool,
     new_fails: bool,
     create_errors: bool,
+    /// The create is carried out but its answer is lost.
+    lost_answer: bool,
+    /// GetSnapshotLimits reports the listing's count plus this.
+    count_skew: i64,
+    /// The new snapshot stays Creating (stuck).
+    new_sticks: bool,
+}
+
+/// The request id every generated run uses; some snapshots carry its tag (a retried request).
+const REQUEST_ID: &str = "prop-request";
+
+/// Names a keeper with prefix `keeper-` wrote, checked here independently of the crate's
+/// parser: `keeper-` + YYYYMMDDTHHMMSSZ, optionally + `-r` + 8 lower-case hex digits.
+fn written_by_keeper(name: &str) -> bool {
+    let Some(rest) = name.strip_prefix("keeper-") else {
+        return false;
+    };
+    let b = rest.as_bytes();
+    let stamp_ok = |b: &[u8]| {
+        b.len() == 16
+            && b[..8].iter().all(u8::is_ascii_digit)
+            && b[8] == b'T'
+            && b[9..15].iter().all(u8::is_ascii_digit)
+            && b[15] == b'Z'
+    };
+    match b.len() {
+        16 => stamp_ok(b),
+        26 => {
+            stamp_ok(&b[..16])
+                && &b[16..18] == b"-r"
+                && b[18..]
+                    .iter()
+                    .all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(c))
+        }
+        _ => false,
+    }
+}
+
+fn stamp(t: Timestamp) -> String {
+    t.strftime("%Y%m%dT%H%M%SZ").to_string()
 }
 
 fn snapshot_strategy() -> impl Strategy<Value = (bool, u8, u8, i64, u8)> {
-    // (auto?, ownership 0=ours 1=theirs 2=unnamed, status, age in minutes, id salt)
+    // (auto?, naming 0..7, status, age in minutes, id salt)
     (
         prop::bool::weighted(0.2),
-        0u8..3,
+        0u8..8,
         0u8..3,
         -60_000i64..400 * 1440,
         any::<u8>(),
@@ -46,36 +87,36 @@ fn snapshot_strategy() -> impl Strategy<Value = (bool, u8, u8, i64, u8)> {
 
 fn case_strategy() -> impl Strategy<Value = Case> {
     (
-        prop::collection::vec(snapshot_strategy(), 0..9),
-        1u32..=3,
-        0u32..=1,
-        prop::bool::weighted(0.2),
-        prop_oneof![Just(0u64), Just(60u64), Just(24 * 60u64)],
-        prop_oneof![
-            Just(Action::Run),
-            Just(Action::Run),
-            Just(Action::Snapshot),
-            Just(Action::Prune),
-            Just(Action::Report)
-        ],
-        any::<bool>(),
-        prop::bool::weighted(0.15),
-        prop::bool::weighted(0.15),
-        prop::bool::weighted(0.1),
+        (
+            prop::collection::vec(snapshot_strategy(), 0..9),
+            1u32..=3,
+            0u32..=1,
+            prop::bool::weighted(0.2),
+            prop_oneof![Just(0u64), Just(60u64), Just(24 * 60u64)],
+            prop_oneof![
+                Just(Action::Run),
+                Just(Action::Run),
+                Just(Action::Snapshot),
+                Just(Action::Prune),
+                Just(Action::Report)
+            ],
+            any::<bool>(),
+        ),
+        (
+            prop::bool::weighted(0.15),
+            prop::bool::weighted(0.15),
+            prop::bool::weighted(0.1),
+            prop::bool::weighted(0.15),
+            prop_oneof![6 => Just(0i64), 1 => Just(-2i64), 1 => Just(2i64), 1 => Just(1i64)],
+            prop::bool::weighted(0.1),
+        ),
     )
         .prop_map(
             |(
-                raw,
-                retain,
-                reserved,
-                prune_unowned,
-                min_interval_minutes,
-                action,
-                force,
-                dry_run,
-                new_fails,
-                create_errors,
+                (raw, retain, reserved, prune_unowned, min_interval_minutes, action, force),
+                (dry_run, new_fails, create_errors, lost_answer, count_skew, new_sticks),
             )| {
+                let tag = policy::ownership::request_tag(REQUEST_ID);
                 let mut snapshots = Vec::new();
                 let mut manual = 0;
                 for (i, (auto, who, status, age_min, salt)) in raw.into_iter().enumerate() {
@@ -90,10 +131,24 @@ fn case_strategy() -> impl Strategy<Value = Case> {
                         }
                         manual += 1;
                     }
+                    let start = Timestamp::from_second(NOW - age_min * 60).unwrap();
                     let name = match (kind, who) {
                         (SnapshotType::Auto, _) => None,
-                        (_, 0) => Some(format!("keeper-{i}")),
-                        (_, 1) => Some(format!("ops-{i}")),
+                        // written by 0.1
+                        (_, 0) => Some(format!("keeper-{}", stamp(start))),
+                        // written by 0.2 for another request
+                        (_, 1) => Some(format!(
+                            "keeper-{}-r{:08x}",
+                            stamp(start),
+                            salt as u32 * 7919
+                        )),
+                        // written by 0.2 for this very request: the run is a retry
+                        (_, 2) => Some(format!("keeper-{}-r{tag}", stamp(start))),
+                        // a person's name that starts with the prefix
+                        (_, 3) => Some(format!("keeper-before-schema-ext-{i}")),
+                        // another deployment, prefix keeper-prod-
+                        (_, 4) => Some(format!("keeper-prod-{}", stamp(start))),
+                        (_, 5) => Some(format!("ops-{i}")),
                         _ => None,
                     };
                     let status = [
@@ -108,7 +163,7 @@ fn case_strategy() -> impl Strategy<Value = Case> {
                         name,
                         kind,
                         status,
-                        start_time: Timestamp::from_second(NOW - age_min * 60).unwrap(),
+                        start_time: start,
                     });
                 }
                 Case {
@@ -122,6 +177,9 @@ fn case_strategy() -> impl Strategy<Value = Case> {
                     dry_run,
                     new_fails,
                     create_errors,
+                    lost_answer,
+                    count_skew,
+                    new_sticks,
                 }
             },
         )
@@ -150,10 +208,16 @@ fn run_case(c: &Case) -> (RunReport, Vec<Snapshot>, Vec<&'static str>) {
     ds.set_now(now);
     if c.new_fails {
         ds.queue_outcome(DIR, SnapshotStatus::Failed);
+    } else if c.new_sticks {
+        ds.queue_outcome(DIR, SnapshotStatus::Creating);
     }
     if c.create_errors {
         ds.fail_next_create("ServiceException");
     }
+    if c.lost_answer {
+        ds.lose_next_create_answer();
+    }
+    ds.set_count_skew(c.count_skew);
     let keeper = Keeper::new(ds, settings(c), "us-east-1").with_clock(Arc::new(move || now));
     let request = Request {
         force: c.force,
@@ -164,7 +228,7 @@ fn run_case(c: &Case) -> (RunReport, Vec<Snapshot>, Vec<&'static str>) {
         .start_paused(true)
         .build()
         .unwrap();
-    let report = rt.block_on(keeper.run(&request, "prop", None));
+    let report = rt.block_on(keeper.run(&request, REQUEST_ID, None));
     let after = keeper.ds.snapshots();
     let calls = keeper.ds.calls();
     (report, after, calls)
@@ -172,11 +236,15 @@ fn run_case(c: &Case) -> (RunReport, Vec<Snapshot>, Vec<&'static str>) {
 
 fn owned(s: &Snapshot, c: &Case) -> bool {
     s.kind == SnapshotType::Manual
-        && (c.prune_unowned || s.name.as_deref().is_some_and(|n| n.starts_with("keeper-")))
+        && (c.prune_unowned || s.name.as_deref().is_some_and(written_by_keeper))
+}
+
+fn strictly_owned(s: &Snapshot) -> bool {
+    s.kind == SnapshotType::Manual && s.name.as_deref().is_some_and(written_by_keeper)
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 5000, failure_persistence: None, .. ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 10_000, failure_persistence: None, .. ProptestConfig::default() })]
 
     #[test]
     fn nothing_is_lost(c in case_strategy()) {
@@ -187,8 +255,9 @@ proptest! {
         let gone: Vec<&Snapshot> = c.snapshots.iter().filter(|s| !after_ids.contains(s.id.as_str())).collect();
         let new: Vec<&Snapshot> = after.iter().filter(|s| !before_ids.contains(s.id.as_str())).collect();
         let d = &report.directories[0];
+        let tag = policy::ownership::request_tag(REQUEST_ID);
 
-        // Never deleted: Auto, unowned, Creating.
+        // Never deleted: Auto, unowned (by exact name), Creating.
         for s in &gone {
             prop_assert!(s.kind == SnapshotType::Manual, "deleted an Auto snapshot {:?}", s);
             prop_assert!(owned(s, &c), "deleted a snapshot it does not own {:?}", s);
@@ -205,9 +274,35 @@ proptest! {
         if c.snapshots.iter().any(|s| s.is_restorable(now)) {
             prop_assert!(after.iter().any(|s| s.is_restorable(now)), "restore window lost");
         }
+        // An owned snapshot Creating: nothing is made room for, nothing created, nothing pruned.
+        if c.snapshots.iter().any(|s| strictly_owned(s) && s.status == SnapshotStatus::Creating) {
+            prop_assert!(gone.is_empty() && new.is_empty(), "acted beside a Creating snapshot: gone {:?} new {:?}", gone, new);
+        }
+        // One request, at most one live snapshot, whatever force and the interval say.
+        let for_request = |s: &&Snapshot| s.status != SnapshotStatus::Failed
+            && s.name.as_deref().is_some_and(|n| n.ends_with(&format!("-r{tag}")));
+        let live_before = c.snapshots.iter().filter(for_request).count();
+        let live_new = new.iter().filter(|s| for_request(s)).count();
+        prop_assert!(live_new <= 1 && (live_before == 0 || live_new == 0),
+            "{} live snapshots for one request before, {} more after", live_before, live_new);
+        // Every snapshot the run took is tracked in the report, lost answers included.
+        for s in &new {
+            prop_assert_eq!(d.created.as_ref().and_then(|x| x.snapshot_id.as_deref()), Some(s.id.as_str()),
+                "untracked new snapshot {:?}", s);
+        }
+        // A failed new snapshot does not outlive the run.
+        prop_assert!(!new.iter().any(|s| s.status == SnapshotStatus::Failed), "failed new snapshot kept: {:?}", new);
+        // Make-room never acts on a count the listing does not support.
+        let listed = c.snapshots.iter().filter(|s| s.kind == SnapshotType::Manual).count();
+        if listed < 5 {
+            prop_assert!(!d.deleted.iter().any(|x| matches!(x.deletion.rule, Rule::MakeRoomFailed | Rule::MakeRoomOldest | Rule::MakeRoomUnrestorable)),
+                "made room with {} listed: {:?}", listed, d.deleted);
+        }
         // Every deletion names its rule, and the report matches what happened.
         let reported: HashSet<&str> = d.deleted.iter().filter(|x| x.done).map(|x| x.deletion.snapshot_id.as_str()).collect();
-        let actual: HashSet<&str> = gone.iter().map(|s| s.id.as_str()).collect();
+        let created_and_gone = d.created.as_ref().and_then(|x| x.snapshot_id.as_deref())
+            .filter(|id| !after_ids.contains(id));
+        let actual: HashSet<&str> = gone.iter().map(|s| s.id.as_str()).chain(created_and_gone).collect();
         prop_assert_eq!(reported, actual);
         for x in &d.deleted {
             prop_assert!(!x.deletion.reason.is_empty());
@@ -219,7 +314,7 @@ proptest! {
         }
         // Quota: never above the hard limit, and within limit - reserved whenever reachable.
         let manual_after = after.iter().filter(|s| s.kind == SnapshotType::Manual).count();
-        let manual_before = c.snapshots.iter().filter(|s| s.kind == SnapshotType::Manual).count();
+        let manual_before = listed;
         prop_assert!(manual_after <= 5.max(manual_before));
         // Protected for the whole run: unowned, Creating, and (with the run's own new snapshot
         // kept) any Completed snapshot dated at or after it, one of which is the newest.
@@ -228,8 +323,8 @@ proptest! {
                 || (s.status == SnapshotStatus::Completed && s.start_time >= now))).count();
         let target = 5 - c.reserved as usize;
         let clean = d.errors.iter().all(|e| e.code == "SnapshotFailed") && !c.dry_run
-            && d.created.as_ref().is_none_or(|x| x.status == "Completed")
-            && !c.snapshots.iter().any(|s| owned(s, &c) && s.status == SnapshotStatus::Creating);
+            && d.created.as_ref().is_none_or(|x| x.status == CreatedState::Completed)
+            && !c.snapshots.iter().any(|s| strictly_owned(s) && s.status == SnapshotStatus::Creating);
         if c.action == Action::Run && clean && protected_manual < target {
             prop_assert!(manual_after <= target, "{} manual left, target {}: {:?}", manual_after, target, d);
         }
@@ -244,12 +339,13 @@ proptest! {
         let policy = Policy::from(&settings(&c));
         let limits = SnapshotLimits { manual_limit: 5, manual_count: c.snapshots.iter().filter(|s| s.kind == SnapshotType::Manual).count() as u32 };
         let now = Timestamp::from_second(NOW).unwrap();
-        let a = policy::plan(&c.snapshots, limits, &policy, c.action, c.force, now);
-        let b = policy::plan(&c.snapshots, limits, &policy, c.action, c.force, now);
+        let intent = Intent { force: c.force, ..Intent::new(c.action, REQUEST_ID, now) };
+        let a = policy::plan(&c.snapshots, limits, &policy, &intent);
+        let b = policy::plan(&c.snapshots, limits, &policy, &intent);
         prop_assert_eq!(&a, &b);
         let mut reversed = c.snapshots.clone();
         reversed.reverse();
-        let r = policy::plan(&reversed, limits, &policy, c.action, c.force, now);
+        let r = policy::plan(&reversed, limits, &policy, &intent);
         prop_assert_eq!(&a.create, &r.create);
         let mut ids_a: Vec<_> = a.deletions.iter().map(|d| (&d.snapshot_id, d.rule)).collect();
         let mut ids_r: Vec<_> = r.deletions.iter().map(|d| (&d.snapshot_id, d.rule)).collect();
@@ -274,7 +370,7 @@ impl XorShift {
 }
 
 #[test]
-fn years_of_daily_runs_with_random_failures_never_lapse_the_restore_window() {
+fn years_of_daily_runs_with_random_faults_never_lapse_the_restore_window() {
     for seed in [1u64, 7, 42, 1234, 99_999] {
         let mut rng = XorShift(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
         let clock = Arc::new(AtomicI64::new(NOW));
@@ -285,6 +381,7 @@ fn years_of_daily_runs_with_random_failures_never_lapse_the_restore_window() {
             Settings {
                 poll_initial: Duration::from_millis(10),
                 poll_max: Duration::from_millis(10),
+                wait_budget: Duration::from_secs(2),
                 ..Settings::default()
             },
             "us-east-1",
@@ -297,17 +394,38 @@ fn years_of_daily_runs_with_random_failures_never_lapse_the_restore_window() {
             .start_paused(true)
             .build()
             .unwrap();
-        let request = Request::manual(Action::Run);
         let mut last_success: Option<i64> = None;
+        let mut stuck_for: i64 = 86_400;
+        let mut request_id = String::new();
         for day in 0..(3 * 365) {
             let now = NOW + day * 86_400 + (rng.next() % 3600) as i64; // runs drift within the hour
+            let at = Timestamp::from_second(now).unwrap();
             clock.store(now, Ordering::SeqCst);
-            keeper.ds.set_now(Timestamp::from_second(now).unwrap());
+            keeper.ds.set_now(at);
+            // A stuck snapshot settles one to three days after it started.
+            let stuck_since = keeper
+                .ds
+                .snapshots()
+                .iter()
+                .filter(|s| s.status == SnapshotStatus::Creating)
+                .map(|s| s.start_time.as_second())
+                .min();
+            if stuck_since.is_some_and(|t| now - t >= stuck_for) {
+                keeper.ds.finish_creating(SnapshotStatus::Completed);
+            }
             if rng.chance(10) {
                 keeper.ds.fail_next_create("ServiceException");
             } else if rng.chance(10) {
                 keeper.ds.queue_outcome(DIR, SnapshotStatus::Failed);
+            } else if rng.chance(5) {
+                keeper.ds.queue_outcome(DIR, SnapshotStatus::Creating);
+                stuck_for = (1 + (rng.next() % 3) as i64) * 86_400;
+            } else if rng.chance(5) {
+                keeper.ds.lose_next_create_answer();
             }
+            keeper
+                .ds
+                .set_count_skew([0, 0, 0, 1, -1, 2][(rng.next() % 6) as usize]);
             if day % 30 == 0 {
                 keeper.ds.add_snapshot(Snapshot {
                     id: format!("s-{:010x}", 0xf000_0000u64 + day as u64),
@@ -318,26 +436,61 @@ fn years_of_daily_runs_with_random_failures_never_lapse_the_restore_window() {
                     start_time: Timestamp::from_second(now - 3600).unwrap(),
                 });
             }
-            let report = rt.block_on(keeper.run(&request, "sim", None));
-            let d = &report.directories[0];
-            if d.created.as_ref().is_some_and(|c| c.status == "Completed") {
-                last_success = Some(now);
+            // Lambda retries a failed invocation with the same request id.
+            let retried = rng.chance(10) && !request_id.is_empty();
+            if !retried {
+                request_id = format!("sim-{seed}-{day}");
             }
+            let restorable_before = keeper.ds.snapshots().iter().any(|s| s.is_restorable(at));
+            let report = rt.block_on(keeper.run(&Request::manual(Action::Run), &request_id, None));
+            let d = &report.directories[0];
             let snaps = keeper.ds.snapshots();
+            // The newest Completed manual snapshot, however it completed (a stuck one settles
+            // later, after the run that took it).
+            if let Some(t) = snaps
+                .iter()
+                .filter(|s| s.kind == SnapshotType::Manual && s.status == SnapshotStatus::Completed)
+                .map(|s| s.start_time.as_second())
+                .max()
+            {
+                last_success = Some(last_success.map_or(t, |l: i64| l.max(t)));
+            }
             let manual = snaps
                 .iter()
                 .filter(|s| s.kind == SnapshotType::Manual)
                 .count();
             assert!(manual <= 5, "seed {seed} day {day}: quota exceeded");
-            let restorable = snaps.iter().any(|s| {
-                s.kind == SnapshotType::Manual
-                    && s.is_restorable(Timestamp::from_second(now).unwrap())
-            });
+            let restorable = snaps.iter().any(|s| s.is_restorable(at));
+            assert!(
+                !restorable_before || restorable,
+                "seed {seed} day {day}: the run lost the last restore point"
+            );
+            let tag = policy::ownership::request_tag(&request_id);
+            let live = snaps
+                .iter()
+                .filter(|s| {
+                    s.status != SnapshotStatus::Failed
+                        && s.name
+                            .as_deref()
+                            .is_some_and(|n| n.ends_with(&format!("-r{tag}")))
+                })
+                .count();
+            assert!(
+                live <= 1,
+                "seed {seed} day {day}: {live} snapshots for one request"
+            );
             if let Some(t) = last_success {
                 if now - t < 179 * 86_400 {
                     assert!(restorable, "seed {seed} day {day}: window lapsed though a create succeeded {} days ago", (now - t) / 86_400);
                 }
             }
+            if (now - last_success.unwrap_or(NOW)) >= 10 * 86_400 {
+                eprintln!("{}", serde_json::to_string_pretty(&report).unwrap());
+            }
+            assert!(
+                (now - last_success.unwrap_or(NOW)) < 10 * 86_400,
+                "seed {seed} day {day}: no snapshot completed for ten days"
+            );
             for x in &d.deleted {
                 assert!(x.deletion.reason.len() > 5);
             }

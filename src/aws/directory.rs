@@ -6,14 +6,17 @@ use jiff::Timestamp;
 
 use super::{api_error, unexpected};
 use crate::model::{
-    Directory, DirectoryType, Snapshot, SnapshotLimits, SnapshotStatus, SnapshotType,
+    Directory, DirectoryType, Operation, Snapshot, SnapshotLimits, SnapshotStatus, SnapshotType,
 };
-use crate::ports::{ApiError, DirectoryService};
+use crate::ports::{ApiError, DirectoryService, ErrorKind};
 
 /// DescribeSnapshots page size.
 pub const PAGE_SIZE: i32 = 50;
 /// Snapshot ids asked for in one DescribeSnapshots call when polling new snapshots.
 pub const IDS_PER_CALL: usize = 50;
+/// CreateSnapshot attempts when AWS answers with a throttling error (and only then).
+pub const CREATE_ATTEMPTS: u32 = 4;
+const CREATE_THROTTLE_BACKOFF: std::time::Duration = std::time::Duration::from_millis(500);
 /// Guard against an API that never stops returning NextToken.
 const MAX_PAGES: usize = 1_000;
 
@@ -39,7 +42,7 @@ impl AwsDirectoryService {
 
 /// Follow NextToken to the end: `page(token)` fetches one page and returns its items and
 /// the next token. One loop, with one guard against an API that never stops paging.
-async fn paginate<T, F, Fut>(operation: &'static str, mut page: F) -> Result<Vec<T>, ApiError>
+async fn paginate<T, F, Fut>(operation: Operation, mut page: F) -> Result<Vec<T>, ApiError>
 where
     F: FnMut(Option<String>) -> Fut,
     Fut: std::future::Future<Output = Result<(Vec<T>, Option<String>), ApiError>>,
@@ -58,7 +61,7 @@ where
 }
 
 fn to_timestamp(
-    op: &'static str,
+    op: Operation,
     dt: Option<&aws_smithy_types::DateTime>,
 ) -> Result<Timestamp, ApiError> {
     let dt = dt.ok_or_else(|| unexpected(op, "snapshot without StartTime"))?;
@@ -66,7 +69,7 @@ fn to_timestamp(
         .map_err(|e| unexpected(op, format!("StartTime out of range: {e}")))
 }
 
-fn to_snapshot(op: &'static str, s: &t::Snapshot) -> Result<Snapshot, ApiError> {
+fn to_snapshot(op: Operation, s: &t::Snapshot) -> Result<Snapshot, ApiError> {
     let id = s
         .snapshot_id()
         .ok_or_else(|| unexpected(op, "snapshot without SnapshotId"))?;
@@ -100,7 +103,7 @@ fn to_snapshot(op: &'static str, s: &t::Snapshot) -> Result<Snapshot, ApiError> 
 }
 
 fn to_directory(d: &t::DirectoryDescription) -> Result<Directory, ApiError> {
-    const OP: &str = "DescribeDirectories";
+    const OP: Operation = Operation::DescribeDirectories;
     let id = d
         .directory_id()
         .ok_or_else(|| unexpected(OP, "directory without DirectoryId"))?;
@@ -131,7 +134,7 @@ impl AwsDirectoryService {
         directory_id: Option<&str>,
         ids: Option<Vec<String>>,
     ) -> Result<Vec<Snapshot>, ApiError> {
-        const OP: &str = "DescribeSnapshots";
+        const OP: Operation = Operation::DescribeSnapshots;
         paginate(OP, |token| {
             let request = self
                 .client
@@ -159,7 +162,7 @@ impl DirectoryService for AwsDirectoryService {
         &self,
         ids: Option<&[String]>,
     ) -> Result<Vec<Directory>, ApiError> {
-        const OP: &str = "DescribeDirectories";
+        const OP: Operation = Operation::DescribeDirectories;
         paginate(OP, |token| {
             let request = self
                 .client
@@ -183,7 +186,7 @@ impl DirectoryService for AwsDirectoryService {
         let out = self.describe_pages(Some(directory_id), None).await?;
         if let Some(stray) = out.iter().find(|s| s.directory_id != directory_id) {
             return Err(unexpected(
-                "DescribeSnapshots",
+                Operation::DescribeSnapshots,
                 format!(
                     "asked for {directory_id}, got a snapshot of {}",
                     stray.directory_id
@@ -202,7 +205,7 @@ impl DirectoryService for AwsDirectoryService {
     }
 
     async fn directory_tags(&self, directory_id: &str) -> Result<Vec<(String, String)>, ApiError> {
-        const OP: &str = "ListTagsForResource";
+        const OP: Operation = Operation::ListTagsForResource;
         paginate(OP, |token| {
             let request = self
                 .client
@@ -223,7 +226,7 @@ impl DirectoryService for AwsDirectoryService {
     }
 
     async fn snapshot_limits(&self, directory_id: &str) -> Result<SnapshotLimits, ApiError> {
-        const OP: &str = "GetSnapshotLimits";
+        const OP: Operation = Operation::GetSnapshotLimits;
         let answer = self
             .client
             .get_snapshot_limits()
@@ -252,19 +255,42 @@ impl DirectoryService for AwsDirectoryService {
         })
     }
 
+    /// CreateSnapshot is not idempotent: a retry after an answer that was lost (AWS took the
+    /// snapshot, the reply never arrived) takes a second snapshot that nothing tracks. So the
+    /// SDK's automatic retries are off for this one call, and only an explicit throttling
+    /// refusal (AWS says it did not process the call) is tried again. Any other failure goes
+    /// back to the runner, which reconciles by name before it believes nothing was taken.
     async fn create_snapshot(&self, directory_id: &str, name: &str) -> Result<String, ApiError> {
-        let answer = self
-            .client
-            .create_snapshot()
-            .directory_id(directory_id)
-            .name(name)
-            .send()
-            .await
-            .map_err(|e| api_error("CreateSnapshot", e))?;
+        const OP: Operation = Operation::CreateSnapshot;
+        let mut backoff = CREATE_THROTTLE_BACKOFF;
+        let mut attempt = 1;
+        let answer = loop {
+            let sent = self
+                .client
+                .create_snapshot()
+                .directory_id(directory_id)
+                .name(name)
+                .customize()
+                .config_override(
+                    aws_sdk_directory::config::Builder::default()
+                        .retry_config(aws_config::retry::RetryConfig::disabled()),
+                )
+                .send()
+                .await
+                .map_err(|e| api_error(OP, e));
+            match sent {
+                Err(e) if e.kind == ErrorKind::Throttled && attempt < CREATE_ATTEMPTS => {
+                    tokio::time::sleep(backoff).await;
+                    backoff *= 2;
+                    attempt += 1;
+                }
+                other => break other?,
+            }
+        };
         answer
             .snapshot_id()
             .map(str::to_owned)
-            .ok_or_else(|| unexpected("CreateSnapshot", "answer without SnapshotId"))
+            .ok_or_else(|| unexpected(OP, "answer without SnapshotId"))
     }
 
     async fn delete_snapshot(&self, snapshot_id: &str) -> Result<(), ApiError> {
@@ -273,7 +299,7 @@ impl DirectoryService for AwsDirectoryService {
             .snapshot_id(snapshot_id)
             .send()
             .await
-            .map_err(|e| api_error("DeleteSnapshot", e))?;
+            .map_err(|e| api_error(Operation::DeleteSnapshot, e))?;
         Ok(())
     }
 }

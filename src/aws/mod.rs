@@ -11,6 +11,7 @@ use aws_sdk_directory::error::ProvideErrorMetadata;
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
 
+use crate::model::Operation;
 use crate::naming::escape_for_log;
 use crate::ports::{ApiError, ErrorKind};
 
@@ -39,7 +40,7 @@ pub fn classify(code: &str, status: Option<u16>) -> ErrorKind {
 }
 
 /// Turn any SDK error into an [`ApiError`] that keeps the AWS error code.
-pub fn api_error<E>(operation: &'static str, err: SdkError<E, HttpResponse>) -> ApiError
+pub fn api_error<E>(operation: Operation, err: SdkError<E, HttpResponse>) -> ApiError
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
@@ -88,6 +89,6 @@ where
 }
 
 /// An answer that lacks what the keeper needs.
-pub fn unexpected(operation: &'static str, what: impl Into<String>) -> ApiError {
+pub fn unexpected(operation: Operation, what: impl Into<String>) -> ApiError {
     ApiError::new(operation, ErrorKind::Unexpected, "UnexpectedResponse", what)
 }

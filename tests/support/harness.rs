@@ -1,5 +1,6 @@
 //! A keeper wired to a private emulator: real handler, real SDK clients, SNS read back via SQS.
 
+use ds_snapshot_keeper::model::CreatedState;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
@@ -67,7 +68,22 @@ impl Harness {
         }
     }
 
+    /// One invocation with a request id of its own, as Lambda gives every new invocation.
     pub async fn invoke(&self, payload: Value) -> Result<RunReport, InvocationError> {
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+        let id = format!(
+            "test-request-{}",
+            NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+        );
+        self.invoke_as(payload, &id).await
+    }
+
+    /// One invocation with the given request id (Lambda retries an invocation with its id).
+    pub async fn invoke_as(
+        &self,
+        payload: Value,
+        request_id: &str,
+    ) -> Result<RunReport, InvocationError> {
         let mut ds = AwsDirectoryService::new(self.emu.ds(&self.config));
         if let Some(size) = self.page_size {
             ds = ds.with_page_size(size);
@@ -80,7 +96,7 @@ impl Harness {
             &keeper,
             Some(&notifier),
             &payload,
-            "test-request",
+            request_id,
             self.deadline,
             &sink,
         )
@@ -102,7 +118,7 @@ impl Harness {
         let dir = self.dir().await;
         let old = self
             .emu
-            .seed(&dir, Some("keeper-old"), "Manual", "Completed", 2.0);
+            .seed(&dir, Some(&super::kname(10)), "Manual", "Completed", 2.0);
         self.emu.outcomes(
             &dir,
             serde_json::json!([{"status": "Completed", "after_describes": 1000}]),
@@ -143,7 +159,7 @@ pub async fn assert_pending_and_nothing_pruned(
     kept: &str,
 ) {
     let d = &report.directories[0];
-    assert_eq!(d.created.as_ref().unwrap().status, "Creating");
+    assert_eq!(d.created.as_ref().unwrap().status, CreatedState::Creating);
     assert_eq!(report.summary.pending, 1);
     assert!(
         d.deleted.is_empty(),

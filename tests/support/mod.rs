@@ -407,3 +407,13 @@ impl Drop for Emulator {
         let _ = std::fs::remove_file(&self.log_path);
     }
 }
+
+/// A name the keeper (prefix `keeper-`) wrote: version 0.1's format, with a time made from
+/// `n`. Fixtures that need snapshots the keeper owns use it; a prefix alone is not ownership.
+pub fn kname(n: u32) -> String {
+    format!(
+        "keeper-2025{:02}{:02}T060000Z",
+        1 + (n / 28) % 12,
+        1 + n % 28
+    )
+}

@@ -1,0 +1,176 @@
+//! What an operator should hear about a directory after a run: snapshots nearing or past the
+//! 180-day restore limit, a directory with no restorable snapshot, headroom in use, clocks
+//! that disagree, and a quota count that the listing does not support.
+
+use jiff::Timestamp;
+use serde::Serialize;
+
+use super::guard::{manual_in_use, newest_completed};
+use super::{Policy, CLOCK_SKEW_TOLERANCE_SECS};
+use crate::model::{Snapshot, SnapshotLimits, SnapshotStatus, RESTORE_LIMIT_DAYS};
+
+/// How serious a flag is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FlagLevel {
+    Warning,
+    Critical,
+}
+
+/// Something an operator should know about a directory's restore window.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Flag {
+    pub level: FlagLevel,
+    pub code: &'static str,
+    pub snapshot_id: Option<String>,
+    /// Days left before the snapshot passes the 180-day restore limit (0 when past it).
+    pub days_left: Option<i64>,
+    pub message: String,
+}
+
+/// Seconds since the snapshot started (negative when dated in the future).
+pub fn age_secs(s: &Snapshot, now: Timestamp) -> i64 {
+    now.as_second() - s.start_time.as_second()
+}
+
+/// Age in days (two decimals) of the newest Completed snapshot: the freshness metric.
+pub fn newest_completed_age_days(all: &[Snapshot], now: Timestamp) -> Option<f64> {
+    newest_completed(all).map(|s| {
+        let secs = age_secs(s, now).max(0) as f64;
+        (secs / 86_400.0 * 100.0).round() / 100.0
+    })
+}
+
+fn flag(
+    level: FlagLevel,
+    code: &'static str,
+    snapshot: Option<&Snapshot>,
+    days_left: Option<i64>,
+    message: String,
+) -> Flag {
+    Flag {
+        level,
+        code,
+        snapshot_id: snapshot.map(|s| s.id.clone()),
+        days_left,
+        message,
+    }
+}
+
+/// Flags on the inventory (and quota) as they stand after the run. `limits` is what
+/// `GetSnapshotLimits` said when the run began, `listed_at_start` the Manual snapshots the
+/// listing showed then.
+pub fn flags(
+    all: &[Snapshot],
+    limits: Option<SnapshotLimits>,
+    listed_at_start: Option<u32>,
+    policy: &Policy,
+    now: Timestamp,
+) -> Vec<Flag> {
+    let mut out = Vec::new();
+    if let (Some(l), Some(listed)) = (limits, listed_at_start) {
+        if l.manual_count != listed {
+            out.push(flag(
+                FlagLevel::Warning,
+                "quota-count-disagrees",
+                None,
+                None,
+                format!(
+                    "GetSnapshotLimits counted {} manual snapshots but DescribeSnapshots listed \
+                     {listed}; the keeper planned from the listing and deleted nothing on the \
+                     strength of the count",
+                    l.manual_count
+                ),
+            ));
+        }
+    }
+    if let Some(l) = limits {
+        let in_use = manual_in_use(all);
+        let free = l.manual_limit.saturating_sub(in_use);
+        if free < policy.reserved_slots {
+            out.push(flag(
+                FlagLevel::Warning,
+                "reserved-slots-in-use",
+                None,
+                None,
+                format!(
+                    "only {free} of RESERVED_SLOTS={} manual snapshot slots are free ({in_use} of \
+                     {} in use): a schema extension or directory update may fail",
+                    policy.reserved_slots, l.manual_limit
+                ),
+            ));
+        }
+    }
+    let mut sorted: Vec<&Snapshot> = all.iter().collect();
+    sorted.sort_by(|a, b| (a.start_time, &a.id).cmp(&(b.start_time, &b.id)));
+    for s in sorted {
+        if age_secs(s, now) < -CLOCK_SKEW_TOLERANCE_SECS {
+            out.push(flag(
+                FlagLevel::Warning,
+                "future-dated",
+                Some(s),
+                None,
+                format!(
+                    "snapshot {} is dated {} in the future; check the clocks",
+                    s.id, s.start_time
+                ),
+            ));
+        }
+        if s.status != SnapshotStatus::Completed {
+            continue;
+        }
+        let age = s.age_days(now);
+        if age >= RESTORE_LIMIT_DAYS {
+            out.push(flag(
+                FlagLevel::Warning,
+                "unrestorable",
+                Some(s),
+                Some(0),
+                format!(
+                    "snapshot {} is {age} days old and can no longer be restored",
+                    s.id
+                ),
+            ));
+        } else if age >= policy.warn_age_days {
+            out.push(flag(
+                FlagLevel::Warning,
+                "expiring",
+                Some(s),
+                Some(RESTORE_LIMIT_DAYS - age),
+                format!(
+                    "snapshot {} is {age} days old: {} days left before the 180-day restore limit",
+                    s.id,
+                    RESTORE_LIMIT_DAYS - age
+                ),
+            ));
+        }
+    }
+    if let Some(n) = newest_completed(all)
+        .filter(|n| n.is_restorable(now) && n.age_days(now) >= policy.warn_age_days)
+    {
+        let left = RESTORE_LIMIT_DAYS - n.age_days(now);
+        out.push(flag(
+            FlagLevel::Critical,
+            "newest-completed-aging",
+            Some(n),
+            Some(left),
+            format!(
+                "the newest Completed snapshot {} is {} days old; the directory's restore window \
+                 closes in {left} days",
+                n.id,
+                n.age_days(now)
+            ),
+        ));
+    }
+    if !all.iter().any(|s| s.is_restorable(now)) {
+        out.push(flag(
+            FlagLevel::Critical,
+            "no-restorable-snapshot",
+            None,
+            None,
+            "no Completed snapshot under 180 days old: this directory cannot be restored"
+                .to_owned(),
+        ));
+    }
+    out
+}

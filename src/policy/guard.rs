@@ -1,0 +1,79 @@
+//! The deletion guard: the one predicate every deletion passes, in the plan and again right
+//! before the API call. It encodes what the keeper must never delete.
+
+use serde::Serialize;
+
+use super::ownership;
+use super::Policy;
+use crate::model::{Snapshot, SnapshotStatus, SnapshotType};
+
+/// Why a snapshot must not be deleted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Protection {
+    Auto,
+    NotOwned,
+    Creating,
+    NewestCompleted,
+}
+
+impl std::fmt::Display for Protection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Protection::Auto => "it is an Auto snapshot",
+            Protection::NotOwned => "the keeper does not own it",
+            Protection::Creating => "it is still Creating",
+            Protection::NewestCompleted => "it is the newest Completed snapshot",
+        })
+    }
+}
+
+/// A snapshot is the keeper's when it is Manual and its name is exactly one the keeper writes
+/// (see [`ownership`]): a prefix alone is not enough.
+pub fn is_owned(snapshot: &Snapshot, policy: &Policy) -> bool {
+    snapshot.kind == SnapshotType::Manual
+        && snapshot
+            .name
+            .as_deref()
+            .is_some_and(|n| ownership::is_keeper_name(&policy.prefix, n))
+}
+
+/// Whether the keeper may delete this snapshot at all: its own, or any Manual one when
+/// `PRUNE_UNOWNED` opts in.
+pub fn may_touch(snapshot: &Snapshot, policy: &Policy) -> bool {
+    snapshot.kind == SnapshotType::Manual && (policy.prune_unowned || is_owned(snapshot, policy))
+}
+
+/// The newest Completed snapshot of any type; ties broken by id so the answer is stable.
+pub fn newest_completed(snapshots: &[Snapshot]) -> Option<&Snapshot> {
+    snapshots
+        .iter()
+        .filter(|s| s.status == SnapshotStatus::Completed)
+        .max_by(|a, b| (a.start_time, &a.id).cmp(&(b.start_time, &b.id)))
+}
+
+/// Manual snapshots in the listing: the count the keeper plans from. `GetSnapshotLimits`
+/// reports a count too, but a deletion must never rest on a count the listing does not show.
+pub fn manual_in_use(snapshots: &[Snapshot]) -> u32 {
+    snapshots
+        .iter()
+        .filter(|s| s.kind == SnapshotType::Manual)
+        .count() as u32
+}
+
+/// The guard itself.
+pub fn deletable(snapshot: &Snapshot, all: &[Snapshot], policy: &Policy) -> Result<(), Protection> {
+    if snapshot.kind == SnapshotType::Auto {
+        return Err(Protection::Auto);
+    }
+    if !may_touch(snapshot, policy) {
+        return Err(Protection::NotOwned);
+    }
+    if snapshot.status == SnapshotStatus::Creating {
+        return Err(Protection::Creating);
+    }
+    if newest_completed(all).is_some_and(|n| n.id == snapshot.id) {
+        return Err(Protection::NewestCompleted);
+    }
+    Ok(())
+}

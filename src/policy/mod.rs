@@ -1,0 +1,308 @@
+//! The retention policy: every decision the keeper makes, and nothing else.
+//!
+//! Everything here is a pure function of (inventory, quota, policy, intent, now): no I/O and
+//! no clock, so it is tested exhaustively and gives the same plan for the same input. It
+//! depends only on [`crate::model`]. Every deletion carries the [`Rule`] that chose it, and
+//! every deletion passes [`deletable`] -- the one predicate that encodes what the keeper must
+//! never delete:
+//!
+//! * an `Auto` snapshot;
+//! * a snapshot it does not own (unless `PRUNE_UNOWNED` opts in, and never an Auto one);
+//! * a snapshot that is still `Creating`;
+//! * the newest `Completed` snapshot of the directory.
+//!
+//! | file | decides |
+//! |---|---|
+//! | `ownership.rs` | which names the keeper wrote (every released format) |
+//! | `guard.rs` | what may never be deleted |
+//! | `eligibility.rs` | which directories are acted on, and a request's scope |
+//! | `mod.rs` ([`plan`]) | whether to create, and what to delete first to make room |
+//! | `gate.rs` | whether pruning may run after the create |
+//! | `retention.rs` | what pruning deletes, by which rule |
+//! | `flags.rs` | what an operator is told about the restore window |
+
+pub mod eligibility;
+pub mod flags;
+pub mod gate;
+pub mod guard;
+pub mod ownership;
+pub mod retention;
+
+use jiff::Timestamp;
+use serde::Serialize;
+
+pub use eligibility::{skip, Skip, SkipReason};
+pub use flags::{flags, newest_completed_age_days, Flag, FlagLevel};
+pub use gate::{prune_gate, PruneBlock, RunState};
+pub use guard::{deletable, is_owned, manual_in_use, may_touch, newest_completed, Protection};
+pub use retention::{after_run, assume_completed, prune};
+
+use crate::model::{Action, Snapshot, SnapshotLimits, SnapshotStatus};
+use flags::age_secs;
+
+/// Snapshots dated this far in the future still count as "just taken" (clock skew).
+pub const CLOCK_SKEW_TOLERANCE_SECS: i64 = 300;
+
+/// The settings the policy needs (built from `Settings` by the caller).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Policy {
+    pub retain: u32,
+    pub reserved_slots: u32,
+    pub warn_age_days: i64,
+    pub prefix: String,
+    pub min_interval_secs: i64,
+    pub creating_timeout_secs: i64,
+    pub prune_unowned: bool,
+}
+
+impl Default for Policy {
+    /// The documented defaults (see the settings table).
+    fn default() -> Self {
+        Self {
+            retain: 3,
+            reserved_slots: 1,
+            warn_age_days: 150,
+            prefix: "keeper-".to_owned(),
+            min_interval_secs: 3600,
+            creating_timeout_secs: 6 * 3600,
+            prune_unowned: false,
+        }
+    }
+}
+
+impl Policy {
+    /// Whether retain + the new snapshot + the reserved slots fit a quota of `manual_limit`.
+    pub fn fits(&self, manual_limit: u32) -> bool {
+        self.retain + 1 + self.reserved_slots <= manual_limit
+    }
+}
+
+/// What one run asks of a directory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Intent {
+    pub action: Action,
+    /// Take a snapshot even if one was taken within the minimum interval.
+    pub force: bool,
+    /// The request's tag ([`ownership::request_tag`]): one request takes at most one snapshot.
+    pub request_tag: String,
+    pub now: Timestamp,
+}
+
+impl Intent {
+    pub fn new(action: Action, request_id: &str, now: Timestamp) -> Self {
+        Self {
+            action,
+            force: false,
+            request_tag: ownership::request_tag(request_id),
+            now,
+        }
+    }
+}
+
+/// Why a snapshot was chosen for deletion. Ordered as make-room takes them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Rule {
+    /// Before a create, the quota needed a slot: an owned Failed snapshot went first.
+    MakeRoomFailed,
+    /// Before a create, the quota needed a slot: an owned snapshot past 180 days went next.
+    MakeRoomUnrestorable,
+    /// Before a create, the quota needed a slot: the oldest owned Completed snapshot went.
+    MakeRoomOldest,
+    /// An owned snapshot that Failed restores nothing.
+    Failed,
+    /// The snapshot this run took ended Failed.
+    NewFailed,
+    /// Owned Completed snapshots beyond the retain count.
+    BeyondRetain,
+    /// Keeping RESERVED_SLOTS free after the run.
+    Headroom,
+}
+
+/// One planned deletion.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Deletion {
+    pub snapshot_id: String,
+    pub name: Option<String>,
+    pub rule: Rule,
+    /// The rule in words, with the numbers that made it fire.
+    pub reason: String,
+}
+
+/// Something the plan found wrong: reported as a failure of the directory.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Problem {
+    pub code: &'static str,
+    pub message: String,
+    pub snapshot_id: Option<String>,
+}
+
+/// What the keeper will do to one directory before it waits for anything.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
+pub struct Plan {
+    /// The name of the snapshot to create, if one is to be created.
+    pub create: Option<String>,
+    /// Why no snapshot is created, when the action would create one.
+    pub create_skipped: Option<String>,
+    /// Deletions to do now, before the create: only what the create itself needs.
+    pub deletions: Vec<Deletion>,
+    pub problems: Vec<Problem>,
+}
+
+/// Failures left behind by earlier runs: owned snapshots that Failed, or are stuck Creating.
+pub fn leftover_problems(all: &[Snapshot], policy: &Policy, now: Timestamp) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    for s in all.iter().filter(|s| is_owned(s, policy)) {
+        match s.status {
+            SnapshotStatus::Failed => problems.push(Problem {
+                code: "SnapshotFailed",
+                message: format!("snapshot {} ended Failed", s.id),
+                snapshot_id: Some(s.id.clone()),
+            }),
+            SnapshotStatus::Creating if age_secs(s, now) > policy.creating_timeout_secs => problems
+                .push(Problem {
+                    code: "SnapshotStuckCreating",
+                    message: format!(
+                        "snapshot {} has been Creating for {} minutes (limit {} minutes); the \
+                         keeper takes no new snapshot and deletes nothing to make room until it \
+                         settles. Open a case with AWS Support if it does not",
+                        s.id,
+                        age_secs(s, now) / 60,
+                        policy.creating_timeout_secs / 60
+                    ),
+                    snapshot_id: Some(s.id.clone()),
+                }),
+            _ => {}
+        }
+    }
+    problems
+}
+
+/// Why no snapshot is taken now, when the action would take one; `None` lets the create go on.
+fn hold_create(all: &[Snapshot], policy: &Policy, intent: &Intent) -> Option<String> {
+    let now = intent.now;
+    let mine = all.iter().filter(|s| is_owned(s, policy));
+    // One request takes at most one snapshot, whatever MIN_INTERVAL_MINUTES and force say.
+    let tagged = mine.clone().find(|s| {
+        s.status != SnapshotStatus::Failed
+            && s.name
+                .as_deref()
+                .and_then(|n| ownership::parse_name(&policy.prefix, n))
+                .and_then(|n| n.tag)
+                .is_some_and(|t| t == intent.request_tag)
+    });
+    if let Some(s) = tagged {
+        return Some(format!(
+            "this request (tag r{}) already took snapshot {} ({:?}); a retried invocation takes \
+             no second snapshot",
+            intent.request_tag, s.id, s.status
+        ));
+    }
+    // While an owned snapshot is Creating, neither make room nor create: otherwise stuck
+    // snapshots fill the quota one Completed snapshot at a time.
+    if let Some(s) = mine.clone().find(|s| s.status == SnapshotStatus::Creating) {
+        return Some(format!(
+            "owned snapshot {} is still Creating (started {} minutes ago); no snapshot is taken \
+             and nothing is deleted to make room until it settles",
+            s.id,
+            age_secs(s, now).max(0) / 60
+        ));
+    }
+    if intent.force {
+        return None;
+    }
+    let recent = all
+        .iter()
+        .filter(|s| may_touch(s, policy) && s.status != SnapshotStatus::Failed)
+        .filter(|s| {
+            let age = age_secs(s, now);
+            age >= -CLOCK_SKEW_TOLERANCE_SECS && age < policy.min_interval_secs
+        })
+        .max_by_key(|s| s.start_time)?;
+    Some(format!(
+        "owned snapshot {} started {} minutes ago, within the minimum interval of {} minutes",
+        recent.id,
+        age_secs(recent, now).max(0) / 60,
+        policy.min_interval_secs / 60
+    ))
+}
+
+/// Plan one directory's run: whether to create, and what to delete first so that it fits.
+///
+/// Only `limits.manual_limit` is taken from `GetSnapshotLimits`; the number in use is the
+/// listing's ([`manual_in_use`]), so no deletion rests on a count the listing does not show.
+pub fn plan(all: &[Snapshot], limits: SnapshotLimits, policy: &Policy, intent: &Intent) -> Plan {
+    let mut plan = Plan {
+        problems: leftover_problems(all, policy, intent.now),
+        ..Plan::default()
+    };
+    let limit = limits.manual_limit;
+    if !policy.fits(limit) && intent.action.changes_anything() {
+        plan.problems.push(Problem {
+            code: "SettingsExceedQuota",
+            message: format!(
+                "RETAIN_COUNT={} + 1 new + RESERVED_SLOTS={} does not fit this directory's \
+                 quota of {limit} manual snapshots; nothing was changed. Lower RETAIN_COUNT or \
+                 RESERVED_SLOTS so that their sum is at most {}",
+                policy.retain,
+                policy.reserved_slots,
+                limit.saturating_sub(1)
+            ),
+            snapshot_id: None,
+        });
+        return plan;
+    }
+    if !intent.action.creates() {
+        return plan;
+    }
+    if let Some(why) = hold_create(all, policy, intent) {
+        plan.create_skipped = Some(why);
+        return plan;
+    }
+
+    let in_use = manual_in_use(all);
+    let need_now = (in_use + 1).saturating_sub(limit) as usize;
+    let need_with_headroom = (in_use + 1 + policy.reserved_slots).saturating_sub(limit) as usize;
+    let candidates = retention::make_room_candidates(all, policy, intent.now);
+    // Once the new snapshot completes, the current newest Completed loses its protection.
+    let freed_later = newest_completed(all).is_some_and(|n| may_touch(n, policy)) as usize;
+
+    if need_now > candidates.len() {
+        plan.problems.push(Problem {
+            code: "QuotaFull",
+            message: format!(
+                "{in_use} of {limit} manual snapshots are in use and only {} may be deleted by \
+                 the keeper (the rest are Auto, not owned, Creating or the newest Completed); \
+                 no snapshot was taken. Delete manual snapshots by hand or set PRUNE_UNOWNED=true",
+                candidates.len()
+            ),
+            snapshot_id: None,
+        });
+        return plan;
+    }
+    if need_with_headroom > candidates.len() + freed_later {
+        plan.problems.push(Problem {
+            code: "QuotaReservedSlotsBlocked",
+            message: format!(
+                "taking a snapshot would leave fewer than RESERVED_SLOTS={} free slots ({in_use} \
+                 of {limit} in use, {} deletable by the keeper); no snapshot was taken so that \
+                 schema extensions and updates keep their slot. Delete manual snapshots by hand, \
+                 lower RESERVED_SLOTS, or set PRUNE_UNOWNED=true",
+                policy.reserved_slots,
+                candidates.len()
+            ),
+            snapshot_id: None,
+        });
+        return plan;
+    }
+    plan.deletions = retention::make_room(candidates, need_now, in_use, limit);
+    plan.create = Some(ownership::snapshot_name(
+        &policy.prefix,
+        intent.now,
+        &intent.request_tag,
+    ));
+    plan
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,718 @@
+//! Unit tests of the retention policy, one rule at a time, on plain values.
+
+use super::*;
+use crate::model::{CreatedState, SnapshotStatus::*, SnapshotType, SnapshotType::*};
+
+const DAY: i64 = 86_400;
+const REQUEST: &str = "req-1";
+
+fn now() -> Timestamp {
+    "2026-11-24T06:00:00Z".parse().unwrap()
+}
+
+fn snap(
+    id: &str,
+    name: Option<&str>,
+    kind: SnapshotType,
+    status: SnapshotStatus,
+    age_days: f64,
+) -> Snapshot {
+    Snapshot {
+        id: id.to_owned(),
+        directory_id: "d-0123456789".to_owned(),
+        name: name.map(str::to_owned),
+        kind,
+        status,
+        start_time: Timestamp::from_second(now().as_second() - (age_days * DAY as f64) as i64)
+            .unwrap(),
+    }
+}
+
+/// A snapshot the keeper took: named exactly as version 0.1 named them, from its start time.
+fn owned(id: &str, status: SnapshotStatus, age_days: f64) -> Snapshot {
+    let mut s = snap(id, None, Manual, status, age_days);
+    s.name = Some(format!(
+        "keeper-{}",
+        s.start_time.strftime("%Y%m%dT%H%M%SZ")
+    ));
+    s
+}
+
+fn limits_of(all: &[Snapshot]) -> SnapshotLimits {
+    SnapshotLimits {
+        manual_limit: 5,
+        manual_count: all.iter().filter(|s| s.kind == Manual).count() as u32,
+    }
+}
+
+/// `count` manual snapshots someone else took, 1, 2, ... days old.
+fn theirs(count: usize) -> Vec<Snapshot> {
+    (0..count)
+        .map(|i| {
+            snap(
+                &format!("u{i}"),
+                Some("ops"),
+                Manual,
+                Completed,
+                1.0 + i as f64,
+            )
+        })
+        .collect()
+}
+
+fn intent(action: Action) -> Intent {
+    Intent::new(action, REQUEST, now())
+}
+
+fn plan_for(all: &[Snapshot], policy: &Policy, action: Action) -> Plan {
+    plan(all, limits_of(all), policy, &intent(action))
+}
+
+fn run_plan(all: &[Snapshot]) -> Plan {
+    plan_for(all, &Policy::default(), Action::Run)
+}
+
+/// The prune gate for a clean run that took no snapshot.
+fn clean_gate(all: &[Snapshot], p: &Plan) -> Result<(), PruneBlock> {
+    prune_gate(
+        all,
+        &Policy::default(),
+        p,
+        RunState {
+            api_failed: false,
+            created: None,
+        },
+    )
+}
+
+fn ids(d: &[Deletion]) -> Vec<&str> {
+    d.iter().map(|x| x.snapshot_id.as_str()).collect()
+}
+
+#[test]
+fn empty_directory_gets_a_snapshot_named_with_the_utc_time() {
+    let p = run_plan(&[]);
+    let tag = ownership::request_tag(REQUEST);
+    assert_eq!(
+        p.create.as_deref(),
+        Some(format!("keeper-20261124T060000Z-r{tag}").as_str())
+    );
+    assert!(p.deletions.is_empty() && p.problems.is_empty());
+    assert_eq!(clean_gate(&[], &p), Ok(()));
+}
+
+#[test]
+fn make_room_only_when_the_quota_needs_it() {
+    // 4 owned: 4 + 1 new = 5 fits the quota; the reserved slot is restored only after the
+    // new snapshot completes, so nothing is deleted before the create.
+    let four = vec![
+        owned("a", Completed, 3.0),
+        owned("b", Completed, 2.0),
+        owned("c", Completed, 1.5),
+        owned("d", Completed, 1.1),
+    ];
+    assert!(run_plan(&four).deletions.is_empty());
+    assert!(run_plan(&four).create.is_some());
+    // 5 owned: exactly one must go first, the oldest Completed.
+    let mut five = four.clone();
+    five.push(owned("e", Completed, 1.05));
+    let p = run_plan(&five);
+    assert_eq!(ids(&p.deletions), vec!["a"]);
+    assert_eq!(p.deletions[0].rule, Rule::MakeRoomOldest);
+    assert!(
+        p.deletions[0].reason.contains("5 of 5"),
+        "{}",
+        p.deletions[0].reason
+    );
+    assert!(p.create.is_some());
+}
+
+#[test]
+fn make_room_order_is_failed_then_unrestorable_then_oldest() {
+    let all = vec![
+        owned("old", Completed, 30.0),
+        owned("dead", Completed, 200.0),
+        owned("fail", Failed, 2.0),
+        owned("new", Completed, 1.2),
+        owned("mid", Completed, 10.0),
+    ];
+    // 5 manual: 5 + 1 - 5 = 1 to delete now; the headroom comes back after the create.
+    let p = run_plan(&all);
+    assert_eq!(ids(&p.deletions), vec!["fail"]);
+    assert_eq!(p.deletions[0].rule, Rule::MakeRoomFailed);
+    let without_failed: Vec<Snapshot> = all.iter().filter(|s| s.id != "fail").cloned().collect();
+    let mut with_dead = without_failed.clone();
+    with_dead.push(owned("old2", Completed, 40.0));
+    let p = run_plan(&with_dead);
+    assert_eq!(ids(&p.deletions), vec!["dead"]);
+    assert_eq!(p.deletions[0].rule, Rule::MakeRoomUnrestorable);
+}
+
+#[test]
+fn never_deletes_auto_unowned_creating_or_the_newest_completed() {
+    let all = vec![
+        snap("auto", None, Auto, Completed, 300.0),
+        snap("theirs", Some("before-upgrade"), Manual, Completed, 250.0),
+        owned("creating", Creating, 0.5),
+        owned("newest", Completed, 1.1),
+        snap("unnamed", None, Manual, Completed, 220.0),
+        owned("old", Completed, 100.0),
+    ];
+    let p = plan_for(
+        &all,
+        &Policy {
+            min_interval_secs: 0,
+            ..Policy::default()
+        },
+        Action::Run,
+    );
+    assert!(p.create.is_none(), "an owned snapshot is Creating: {p:?}");
+    assert!(
+        p.deletions.is_empty(),
+        "nothing is deleted to make room: {p:?}"
+    );
+    let expected = [
+        Err(Protection::Auto),
+        Err(Protection::NotOwned),
+        Err(Protection::Creating),
+        Err(Protection::NewestCompleted),
+        Err(Protection::NotOwned),
+        Ok(()),
+    ];
+    for (s, want) in all.iter().zip(expected) {
+        assert_eq!(deletable(s, &all, &Policy::default()), want, "{}", s.id);
+    }
+}
+
+#[test]
+fn newest_completed_is_protected_even_when_it_is_not_restorable() {
+    let all = vec![owned("a", Completed, 400.0), owned("b", Completed, 300.0)];
+    assert_eq!(
+        deletable(&all[1], &all, &Policy::default()),
+        Err(Protection::NewestCompleted)
+    );
+    assert_eq!(deletable(&all[0], &all, &Policy::default()), Ok(()));
+}
+
+#[test]
+fn a_quota_full_of_snapshots_the_keeper_may_not_delete_is_a_failure_not_a_deletion() {
+    let all = theirs(5);
+    let p = run_plan(&all);
+    assert!(p.create.is_none() && p.deletions.is_empty());
+    assert_eq!(clean_gate(&all, &p), Err(PruneBlock::PlanProblem));
+    assert_eq!(p.problems[0].code, "QuotaFull");
+    assert!(p.problems[0].message.contains("PRUNE_UNOWNED"));
+}
+
+#[test]
+fn reserved_slots_are_not_consumed_for_good() {
+    // 4 unowned manual: a create fits the hard quota but would leave no reserved slot, and
+    // nothing the keeper owns could free one later.
+    let all = theirs(4);
+    let p = run_plan(&all);
+    assert!(p.create.is_none());
+    assert_eq!(p.problems[0].code, "QuotaReservedSlotsBlocked");
+}
+
+#[test]
+fn the_reserved_slot_may_be_borrowed_when_the_prune_will_give_it_back() {
+    // 3 unowned + 1 owned (the newest Completed, protected now). After the new snapshot
+    // completes, the owned one loses its protection and the headroom rule frees the slot.
+    let mut all: Vec<Snapshot> = (0..3)
+        .map(|i| {
+            snap(
+                &format!("u{i}"),
+                Some("ops"),
+                Manual,
+                Completed,
+                5.0 + i as f64,
+            )
+        })
+        .collect();
+    all.push(owned("mine", Completed, 2.0));
+    let p = run_plan(&all);
+    assert!(p.create.is_some(), "{p:?}");
+    assert!(p.deletions.is_empty());
+    // after the create completes:
+    let mut after = all.clone();
+    after.push(owned("new", Completed, 0.0));
+    let pruned = prune(&after, 5, &Policy::default(), None);
+    assert_eq!(ids(&pruned), vec!["mine"]);
+    assert_eq!(pruned[0].rule, Rule::Headroom);
+}
+
+#[test]
+fn prune_keeps_retain_and_names_the_rule() {
+    let all: Vec<Snapshot> = (0..5)
+        .map(|i| owned(&format!("s{i}"), Completed, i as f64))
+        .collect();
+    let pruned = prune(&all, 5, &Policy::default(), None);
+    assert_eq!(ids(&pruned), vec!["s4", "s3"]);
+    assert!(pruned
+        .iter()
+        .all(|d| d.rule == Rule::BeyondRetain
+            && d.reason == "oldest owned Completed beyond retain=3"));
+}
+
+#[test]
+fn prune_removes_owned_failures_but_leaves_creating_alone() {
+    let all = vec![
+        owned("f", Failed, 1.0),
+        owned("c", Creating, 0.1),
+        owned("ok", Completed, 2.0),
+    ];
+    let pruned = prune(&all, 5, &Policy::default(), None);
+    assert_eq!(ids(&pruned), vec!["f"]);
+    assert_eq!(pruned[0].rule, Rule::Failed);
+}
+
+#[test]
+fn a_recent_owned_snapshot_skips_the_create_unless_forced() {
+    let all = vec![owned("recent", Completed, 10.0 / (24.0 * 60.0))];
+    let p = run_plan(&all);
+    assert!(p.create.is_none());
+    assert!(p
+        .create_skipped
+        .as_deref()
+        .unwrap()
+        .contains("within the minimum interval of 60 minutes"));
+    assert_eq!(
+        clean_gate(&all, &p),
+        Ok(()),
+        "pruning still happens on a skipped create"
+    );
+    let forced = plan(
+        &all,
+        limits_of(&all),
+        &Policy::default(),
+        &Intent {
+            force: true,
+            ..intent(Action::Snapshot)
+        },
+    );
+    assert!(forced.create.is_some());
+    // someone else's recent snapshot does not count
+    let theirs = vec![snap("t", Some("ops"), Manual, Completed, 0.001)];
+    assert!(run_plan(&theirs).create.is_some());
+}
+
+#[test]
+fn failed_recent_snapshots_do_not_suppress_the_create() {
+    let all = vec![owned("f", Failed, 0.001)];
+    assert!(run_plan(&all).create.is_some());
+}
+
+#[test]
+fn clock_skew_and_future_dates() {
+    // A few minutes in the future: still "just taken".
+    let skewed = vec![owned("skew", Completed, -2.0 / (24.0 * 60.0))];
+    assert!(run_plan(&skewed).create.is_none());
+    // Far in the future: ignored for the interval, and flagged.
+    let future = vec![owned("future", Completed, -30.0)];
+    assert!(run_plan(&future).create.is_some());
+    let f = flags(&future, None, None, &Policy::default(), now());
+    assert!(f.iter().any(|f| f.code == "future-dated"));
+    // ... and still protected as the newest Completed.
+    assert_eq!(
+        deletable(&future[0], &future, &Policy::default()),
+        Err(Protection::NewestCompleted)
+    );
+}
+
+#[test]
+fn actions_do_what_they_say() {
+    let all: Vec<Snapshot> = (0..5)
+        .map(|i| owned(&format!("s{i}"), Completed, 1.0 + i as f64))
+        .collect();
+    let report = plan_for(&all, &Policy::default(), Action::Report);
+    assert!(report.create.is_none() && report.deletions.is_empty());
+    let none = after_run(&all, 5, &Policy::default(), Action::Report, None, Ok(()));
+    assert!(none.is_empty(), "report deletes nothing");
+    let prune_only = plan_for(&all, &Policy::default(), Action::Prune);
+    assert!(prune_only.create.is_none() && prune_only.deletions.is_empty());
+    let pruned = after_run(&all, 5, &Policy::default(), Action::Prune, None, Ok(()));
+    assert_eq!(ids(&pruned), vec!["s4", "s3"]);
+    let snapshot = plan_for(&all, &Policy::default(), Action::Snapshot);
+    assert!(snapshot.create.is_some());
+    assert_eq!(
+        snapshot.deletions.len(),
+        1,
+        "only the slot the create needs"
+    );
+    // After a completed create, `snapshot` restores the headroom and prunes nothing else.
+    let mut after: Vec<Snapshot> = all.iter().filter(|s| s.id != "s4").cloned().collect();
+    after.push(owned("new", Completed, 0.0));
+    let settled = after_run(
+        &after,
+        5,
+        &Policy::default(),
+        Action::Snapshot,
+        Some(("new", CreatedState::Completed)),
+        Ok(()),
+    );
+    assert_eq!(ids(&settled), vec!["s3"]);
+    assert!(settled.iter().all(|d| d.rule == Rule::Headroom));
+}
+
+#[test]
+fn settings_that_exceed_the_quota_change_nothing() {
+    let policy = Policy {
+        retain: 4,
+        ..Policy::default()
+    };
+    let all = vec![owned("a", Completed, 1.0)];
+    let p = plan_for(&all, &policy, Action::Run);
+    assert_eq!(p.problems[0].code, "SettingsExceedQuota");
+    assert!(
+        p.problems[0].message.contains("at most 4"),
+        "{}",
+        p.problems[0].message
+    );
+    assert!(p.create.is_none() && p.deletions.is_empty());
+    assert_eq!(clean_gate(&all, &p), Err(PruneBlock::PlanProblem));
+    // a report is still allowed
+    assert!(plan_for(&all, &policy, Action::Report).problems.is_empty());
+}
+
+#[test]
+fn leftovers_of_earlier_runs_are_problems() {
+    let all = vec![
+        owned("f", Failed, 1.0),
+        owned("stuck", Creating, 0.5),
+        owned("young", Creating, 0.01),
+    ];
+    let p = run_plan(&all);
+    let codes: Vec<&str> = p.problems.iter().map(|x| x.code).collect();
+    assert_eq!(codes, vec!["SnapshotFailed", "SnapshotStuckCreating"]);
+    assert_eq!(
+        clean_gate(&all, &p),
+        Err(PruneBlock::SnapshotCreating),
+        "an owned snapshot is still Creating"
+    );
+}
+
+#[test]
+fn flags_warn_near_180_days_and_go_critical_when_the_window_closes() {
+    let all = vec![
+        owned("a", Completed, 175.0),
+        owned("b", Completed, 160.0),
+        snap("auto", None, Auto, Completed, 181.0),
+    ];
+    let f = flags(&all, None, None, &Policy::default(), now());
+    let expiring: Vec<(&str, Option<i64>)> = f
+        .iter()
+        .filter(|f| f.code == "expiring")
+        .map(|f| (f.snapshot_id.as_deref().unwrap(), f.days_left))
+        .collect();
+    assert_eq!(expiring, vec![("a", Some(5)), ("b", Some(20))]);
+    assert!(f
+        .iter()
+        .any(|f| f.code == "unrestorable" && f.snapshot_id.as_deref() == Some("auto")));
+    let critical: Vec<&str> = f
+        .iter()
+        .filter(|f| f.level == FlagLevel::Critical)
+        .map(|f| f.code)
+        .collect();
+    assert_eq!(critical, vec!["newest-completed-aging"]);
+
+    let gone = vec![owned("a", Completed, 181.0), owned("c", Creating, 0.0)];
+    let f = flags(&gone, None, None, &Policy::default(), now());
+    assert!(f
+        .iter()
+        .any(|f| f.code == "no-restorable-snapshot" && f.level == FlagLevel::Critical));
+
+    let fresh = vec![owned("a", Completed, 1.0)];
+    assert!(flags(&fresh, None, None, &Policy::default(), now()).is_empty());
+}
+
+#[test]
+fn reserved_slots_in_use_is_flagged() {
+    let l = SnapshotLimits {
+        manual_limit: 5,
+        manual_count: 5,
+    };
+    let mut all = theirs(4);
+    all.push(owned("a", Completed, 0.5));
+    assert!(flags(&all, Some(l), Some(5), &Policy::default(), now())
+        .iter()
+        .any(|f| f.code == "reserved-slots-in-use"));
+    all.pop();
+    let ok = SnapshotLimits {
+        manual_limit: 5,
+        manual_count: 4,
+    };
+    assert!(flags(&all, Some(ok), Some(4), &Policy::default(), now()).is_empty());
+}
+
+#[test]
+fn prune_unowned_is_an_explicit_opt_in_and_never_reaches_auto() {
+    let all = vec![
+        snap("theirs-old", Some("ops"), Manual, Completed, 9.0),
+        snap("auto-old", None, Auto, Completed, 10.0),
+        owned("a", Completed, 3.0),
+        owned("b", Completed, 2.0),
+        owned("c", Completed, 1.0),
+    ];
+    assert!(prune(&all, 5, &Policy::default(), None).is_empty());
+    let opt_in = Policy {
+        prune_unowned: true,
+        ..Policy::default()
+    };
+    let pruned = prune(&all, 5, &opt_in, None);
+    assert_eq!(ids(&pruned), vec!["theirs-old"]);
+}
+
+#[test]
+fn same_input_same_plan() {
+    let all = vec![
+        owned("a", Completed, 3.0),
+        owned("b", Failed, 2.0),
+        snap("x", Some("ops"), Manual, Completed, 1.0),
+    ];
+    assert_eq!(run_plan(&all), run_plan(&all));
+}
+
+#[test]
+fn the_snapshot_a_run_just_took_is_never_pruned() {
+    // Another owned snapshot is dated an hour in the future (clock skew): it sorts newest.
+    let all = vec![
+        owned("skewed", Completed, -1.0 / 24.0),
+        owned("fresh", Completed, 0.0),
+    ];
+    let policy = Policy {
+        retain: 1,
+        ..Policy::default()
+    };
+    assert_eq!(ids(&prune(&all, 5, &policy, None)), vec!["fresh"]);
+    assert!(prune(&all, 5, &policy, Some("fresh")).is_empty());
+}
+
+// ---- Rules added in 0.2 (each failed on 0.1's policy) ----
+
+#[test]
+fn ownership_means_the_exact_name_not_the_prefix() {
+    // A person's snapshot and another deployment's (prefix keeper-prod-) are not the keeper's,
+    // however old they are and however full the quota is.
+    let mut all = vec![
+        snap(
+            "human",
+            Some("keeper-before-schema-ext-DO-NOT-DELETE"),
+            Manual,
+            Completed,
+            90.0,
+        ),
+        snap(
+            "prod",
+            Some("keeper-prod-20260101T060000Z"),
+            Manual,
+            Completed,
+            80.0,
+        ),
+    ];
+    all.push(owned("a", Completed, 3.0));
+    all.push(owned("b", Completed, 2.0));
+    all.push(owned("c", Completed, 1.5));
+    let p = run_plan(&all);
+    assert_eq!(ids(&p.deletions), vec!["a"], "{p:?}");
+    for s in &all[..2] {
+        assert_eq!(
+            deletable(s, &all, &Policy::default()),
+            Err(Protection::NotOwned)
+        );
+    }
+    let pruned = prune(&all, 5, &Policy::default(), None);
+    assert!(!ids(&pruned).contains(&"human") && !ids(&pruned).contains(&"prod"));
+}
+
+#[test]
+fn an_owned_snapshot_still_creating_holds_both_the_create_and_make_room() {
+    // Past MIN_INTERVAL_MINUTES, with a full quota: 0.1 deleted a Completed snapshot and
+    // created again, so stuck snapshots ate the restorable ones one day at a time.
+    let all = vec![
+        owned("a", Completed, 3.0),
+        owned("b", Completed, 2.0),
+        owned("c", Completed, 1.5),
+        owned("d", Completed, 1.2),
+        owned("stuck", Creating, 1.0),
+    ];
+    let p = run_plan(&all);
+    assert!(p.create.is_none() && p.deletions.is_empty(), "{p:?}");
+    assert!(p
+        .create_skipped
+        .as_deref()
+        .unwrap()
+        .contains("still Creating"));
+    // Forced too.
+    let forced = plan(
+        &all,
+        limits_of(&all),
+        &Policy::default(),
+        &Intent {
+            force: true,
+            ..intent(Action::Snapshot)
+        },
+    );
+    assert!(forced.create.is_none() && forced.deletions.is_empty());
+    // CREATING_TIMEOUT_HOURS keeps its meaning: past it, the stuck snapshot is a problem.
+    assert!(p.problems.iter().any(|x| x.code == "SnapshotStuckCreating"));
+}
+
+#[test]
+fn make_room_frees_only_what_the_create_needs_and_a_failed_new_snapshot_is_deleted() {
+    // 3 unowned manual, 2 keeper snapshots, a newer Auto: 0.1 deleted both keeper snapshots
+    // before a create that then Failed.
+    let mut all = theirs(3);
+    all.push(owned("k1", Completed, 10.0));
+    all.push(owned("k2", Completed, 5.0));
+    all.push(snap("auto", None, Auto, Completed, 0.5));
+    let p = run_plan(&all);
+    assert_eq!(
+        ids(&p.deletions),
+        vec!["k1"],
+        "only the one slot the create needs"
+    );
+    let name = p.create.clone().unwrap();
+    // The create ends Failed: the run deletes the failed snapshot, and nothing else.
+    let mut after: Vec<Snapshot> = all.iter().filter(|s| s.id != "k1").cloned().collect();
+    let mut failed = owned("new", Failed, 0.0);
+    failed.name = Some(name);
+    after.push(failed);
+    let state = RunState {
+        api_failed: true,
+        created: Some(CreatedState::Failed),
+    };
+    let gate = prune_gate(&after, &Policy::default(), &p, state);
+    assert_eq!(gate, Err(PruneBlock::ApiFailure));
+    let settled = after_run(
+        &after,
+        5,
+        &Policy::default(),
+        Action::Run,
+        Some(("new", CreatedState::Failed)),
+        gate,
+    );
+    assert_eq!(ids(&settled), vec!["new"]);
+    assert_eq!(settled[0].rule, Rule::NewFailed);
+    assert!(
+        after.iter().any(|s| s.id == "k2"),
+        "a restore point is kept"
+    );
+}
+
+#[test]
+fn one_request_takes_at_most_one_snapshot_whatever_the_interval_and_force() {
+    let policy = Policy {
+        min_interval_secs: 0,
+        ..Policy::default()
+    };
+    let first = plan_for(&[], &policy, Action::Snapshot);
+    let name = first.create.clone().unwrap();
+    // The retried invocation (same request id) sees the snapshot the first attempt took.
+    for status in [Creating, Completed] {
+        let mut taken = owned("s1", status, 0.0);
+        taken.name = Some(name.clone());
+        let retry = plan(
+            &[taken],
+            SnapshotLimits {
+                manual_limit: 5,
+                manual_count: 1,
+            },
+            &policy,
+            &Intent {
+                force: true,
+                ..intent(Action::Snapshot)
+            },
+        );
+        assert!(retry.create.is_none(), "{status:?}: {retry:?}");
+        assert!(
+            retry
+                .create_skipped
+                .as_deref()
+                .unwrap()
+                .contains("already took"),
+            "{retry:?}"
+        );
+    }
+    // Another request may take its own.
+    let mut taken = owned("s1", Completed, 0.0);
+    taken.name = Some(name);
+    let other = plan(
+        &[taken],
+        SnapshotLimits {
+            manual_limit: 5,
+            manual_count: 1,
+        },
+        &policy,
+        &Intent {
+            force: true,
+            ..Intent::new(Action::Snapshot, "req-2", now())
+        },
+    );
+    assert!(other.create.is_some());
+}
+
+#[test]
+fn a_quota_count_the_listing_does_not_support_deletes_nothing_and_is_reported() {
+    // GetSnapshotLimits says 5, the listing shows 3: 0.1 deleted two restore points for nothing.
+    let all = vec![
+        owned("a", Completed, 3.0),
+        owned("b", Completed, 2.0),
+        owned("c", Completed, 1.0),
+    ];
+    let claimed = SnapshotLimits {
+        manual_limit: 5,
+        manual_count: 5,
+    };
+    let p = plan(&all, claimed, &Policy::default(), &intent(Action::Run));
+    assert!(p.deletions.is_empty(), "{p:?}");
+    assert!(p.create.is_some());
+    let f = flags(&all, Some(claimed), Some(3), &Policy::default(), now());
+    assert!(f
+        .iter()
+        .any(|f| f.code == "quota-count-disagrees" && f.message.contains("counted 5")));
+    // And the reverse: the listing shows more than the count; the listing is what is planned.
+    let mut five = all.clone();
+    five.push(owned("d", Completed, 1.2));
+    five.push(owned("e", Completed, 1.1));
+    let low = SnapshotLimits {
+        manual_limit: 5,
+        manual_count: 3,
+    };
+    assert_eq!(
+        plan(&five, low, &Policy::default(), &intent(Action::Run))
+            .deletions
+            .len(),
+        1
+    );
+}
+
+#[test]
+fn names_written_by_version_0_1_are_pruned_retained_and_flagged_like_new_ones() {
+    // An inventory exactly as 0.1 left it: five snapshots named keeper-YYYYMMDDTHHMMSSZ.
+    let old: Vec<Snapshot> = [
+        ("s-0000000001", "keeper-20260520T060000Z", 188.0),
+        ("s-0000000002", "keeper-20260801T060000Z", 115.0),
+        ("s-0000000003", "keeper-20261001T060000Z", 54.0),
+        ("s-0000000004", "keeper-20261110T060000Z", 14.0),
+        ("s-0000000005", "keeper-20261123T060000Z", 1.0),
+    ]
+    .iter()
+    .map(|(id, name, age)| snap(id, Some(name), Manual, Completed, *age))
+    .collect();
+    for s in &old {
+        assert!(
+            is_owned(s, &Policy::default()),
+            "{:?} must stay owned",
+            s.name
+        );
+    }
+    let p = run_plan(&old);
+    assert_eq!(ids(&p.deletions), vec!["s-0000000001"]);
+    assert_eq!(p.deletions[0].rule, Rule::MakeRoomUnrestorable);
+    let pruned = prune(&old, 5, &Policy::default(), None);
+    assert_eq!(ids(&pruned), vec!["s-0000000001", "s-0000000002"]);
+    let f = flags(&old, None, None, &Policy::default(), now());
+    assert!(f
+        .iter()
+        .any(|f| f.code == "unrestorable" && f.snapshot_id.as_deref() == Some("s-0000000001")));
+}
