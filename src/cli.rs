@@ -70,10 +70,21 @@ pub fn aws_keeper(
         .ok_or("no AWS region: set AWS_REGION (Lambda sets it for you)")?;
     let notifier = settings
         .topic_arn
-        .clone()
-        .map(|arn| SnsNotifier::new(aws_sdk_sns::Client::new(config), arn));
+        .as_deref()
+        .map(|arn| sns_notifier(config, arn));
     let ds = AwsDirectoryService::new(aws_sdk_directory::Client::new(config));
     Ok((Keeper::new(ds, settings, region), notifier))
+}
+
+/// The notifier for `topic_arn`, with its client in the topic's own Region: SNS accepts a
+/// Publish only there (elsewhere it answers `InvalidParameter: Invalid parameter: TopicArn`),
+/// and a team's alert topic often lives in one central Region.
+pub fn sns_notifier(config: &SdkConfig, topic_arn: &str) -> SnsNotifier {
+    let mut sns = aws_sdk_sns::config::Builder::from(config);
+    if let Some(region) = crate::aws::sns::topic_region(topic_arn) {
+        sns = sns.region(aws_config::Region::new(region.to_owned()));
+    }
+    SnsNotifier::new(aws_sdk_sns::Client::from_conf(sns.build()), topic_arn)
 }
 
 /// Tell the Lambda Runtime API why initialisation failed, so the invocation's error says

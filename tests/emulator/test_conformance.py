@@ -15,6 +15,7 @@ import urllib.request
 from typing import Any
 
 import boto3
+import botocore.config
 import botocore.exceptions
 import pytest
 from botocore.model import OperationModel, Shape
@@ -339,3 +340,50 @@ def test_rate_limited_throttling_lets_the_rate_through(clients, endpoint):
             outcomes.append(e.response["Error"]["Code"])
     assert 4 <= outcomes.count("ok") <= 7, outcomes
     assert set(outcomes) == {"ok", "ThrottlingException"}
+
+
+def test_lost_answer_carries_the_call_out_and_drops_the_reply(clients, endpoint):
+    ds, ec2 = clients
+    directory = managed_ad(ds, ec2)
+    control(endpoint, "POST", "faults", {"operation": "CreateSnapshot", "kind": "lost_answer", "count": 1})
+    quiet = boto3.client(
+        "ds",
+        endpoint_url=endpoint,
+        region_name=REGION,
+        config=botocore.config.Config(retries={"total_max_attempts": 1}),
+    )
+    with pytest.raises(
+        (botocore.exceptions.ConnectionClosedError, botocore.exceptions.EndpointConnectionError)
+    ):
+        quiet.create_snapshot(DirectoryId=directory, Name="lost-1")
+    snapshots = ds.describe_snapshots(DirectoryId=directory)["Snapshots"]
+    assert [s["Name"] for s in snapshots] == ["lost-1"], "AWS did the work; the caller never heard"
+    calls = control(endpoint, "GET", "calls")
+    assert [c["fault"] for c in calls if c["operation"] == "CreateSnapshot"] == ["lost_answer"]
+
+
+def test_sns_publish_to_a_topic_in_another_region_is_refused_as_sns_does(clients, endpoint):
+    central = boto3.client("sns", endpoint_url=endpoint, region_name="eu-central-1")
+    topic = central.create_topic(Name="alerts")["TopicArn"]
+    here = boto3.client("sns", endpoint_url=endpoint, region_name=REGION)
+    with pytest.raises(botocore.exceptions.ClientError) as caught:
+        here.publish(TopicArn=topic, Message="hello")
+    error = caught.value.response["Error"]
+    assert (error["Code"], error["Message"]) == ("InvalidParameter", "Invalid parameter: TopicArn")
+    # The code is one the Publish model lists (InvalidParameterException's wire code).
+    publish = here.meta.service_model.operation_model("Publish")
+    codes = {e.metadata.get("error", {}).get("code", e.name) for e in publish.error_shapes}
+    assert "InvalidParameter" in codes
+    # In its own Region the same call goes through.
+    assert central.publish(TopicArn=topic, Message="hello")["MessageId"]
+
+
+def test_sns_fifo_topics_need_a_message_group_as_sns_says(clients, endpoint):
+    sns = boto3.client("sns", endpoint_url=endpoint, region_name=REGION)
+    topic = sns.create_topic(Name="alerts.fifo", Attributes={"FifoTopic": "true"})["TopicArn"]
+    with pytest.raises(botocore.exceptions.ClientError) as caught:
+        sns.publish(TopicArn=topic, Message="hello", MessageDeduplicationId="d1")
+    assert "MessageGroupId" in caught.value.response["Error"]["Message"]
+    assert sns.publish(
+        TopicArn=topic, Message="hello", MessageGroupId="g", MessageDeduplicationId="d1"
+    )["MessageId"]

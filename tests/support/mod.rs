@@ -298,26 +298,33 @@ impl Emulator {
 
     /// A topic with an SQS queue subscribed to it: (topic ARN, queue URL).
     pub async fn topic_with_queue(&self, config: &SdkConfig) -> (String, String) {
+        self.topic_with_queue_named(config, "keeper-alerts", false)
+            .await
+    }
+
+    /// A topic (FIFO when `fifo`, with a FIFO queue) in `config`'s Region, with a queue
+    /// subscribed to it: (topic ARN, queue URL).
+    pub async fn topic_with_queue_named(
+        &self,
+        config: &SdkConfig,
+        name: &str,
+        fifo: bool,
+    ) -> (String, String) {
         let sns = aws_sdk_sns::Client::new(config);
         let sqs = aws_sdk_sqs::Client::new(config);
-        let topic = sns
-            .create_topic()
-            .name("keeper-alerts")
-            .send()
-            .await
-            .unwrap()
-            .topic_arn()
-            .unwrap()
-            .to_owned();
-        let queue_url = sqs
+        let suffix = if fifo { ".fifo" } else { "" };
+        let mut create = sns.create_topic().name(format!("{name}{suffix}"));
+        if fifo {
+            create = create.attributes("FifoTopic", "true");
+        }
+        let topic = create.send().await.unwrap().topic_arn().unwrap().to_owned();
+        let mut queue = sqs
             .create_queue()
-            .queue_name("keeper-alerts-inbox")
-            .send()
-            .await
-            .unwrap()
-            .queue_url()
-            .unwrap()
-            .to_owned();
+            .queue_name(format!("{name}-inbox{suffix}"));
+        if fifo {
+            queue = queue.attributes(aws_sdk_sqs::types::QueueAttributeName::FifoQueue, "true");
+        }
+        let queue_url = queue.send().await.unwrap().queue_url().unwrap().to_owned();
         let attrs = sqs
             .get_queue_attributes()
             .queue_url(&queue_url)

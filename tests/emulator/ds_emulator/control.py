@@ -38,6 +38,7 @@ from . import snapshots
 from .snapshots import STORE, Outcome, Snapshot
 
 PREFIX = "/_emulator/"
+FAULT_KINDS = ("throttle", "service", "error", "latency", "disconnect", "lost_answer")
 DS_TARGET_PREFIX = "DirectoryService_20150416."
 ERROR_CODES_BY_KIND = {
     "throttle": ("ThrottlingException", 400, "Rate exceeded"),
@@ -49,9 +50,11 @@ ERROR_CODES_BY_KIND = {
 class Fault:
     """One armed fault. ``operation`` is an API name such as CreateSnapshot or Publish, or "*".
 
-    ``kind``: throttle | service | error | latency | disconnect. ``error`` needs ``error_code``
-    (and optionally ``http_status``, ``message``). ``latency`` delays the call by
+    ``kind``: throttle | service | error | latency | disconnect | lost_answer. ``error`` needs
+    ``error_code`` (and optionally ``http_status``, ``message``). ``latency`` delays the call by
     ``latency_ms`` and then lets it through. ``disconnect`` drops the connection with no answer.
+    ``lost_answer`` lets the call through -- moto carries it out -- and then drops the
+    connection instead of answering: AWS did the work, the caller never heard.
     ``count`` limits how many calls it hits (None = every call), ``probability`` hits only a
     fraction of calls (seeded, so runs repeat), ``directory_id`` limits it to calls about one
     directory, ``service`` to one service (``ds``, ``sns``...), and ``rate_per_second`` makes
@@ -240,8 +243,8 @@ def arm_fault(body: dict[str, Any]) -> dict[str, Any]:
     if unknown:
         raise BadRequest(f"unknown fault fields {sorted(unknown)}; accepted: {sorted(allowed)}")
     fault = Fault(**body)
-    if fault.kind not in ("throttle", "service", "error", "latency", "disconnect"):
-        raise BadRequest("kind must be throttle, service, error, latency or disconnect")
+    if fault.kind not in FAULT_KINDS:
+        raise BadRequest("kind must be one of " + ", ".join(FAULT_KINDS))
     if fault.kind == "error" and not fault.error_code:
         raise BadRequest("kind=error needs error_code")
     with CONTROLLER.lock:
@@ -321,6 +324,20 @@ def _identify(environ: dict[str, Any], body: bytes) -> tuple[str, str, str | Non
     return service, operation or "?", None, region
 
 
+def sns_region_refusal(service: str, operation: str, region: str | None, body: bytes) -> str | None:
+    """SNS answers a Publish to a topic of another Region with ``InvalidParameter: Invalid
+    parameter: TopicArn`` (reported in mozilla/security#8 and aws-sdk-go#1714); moto looks the
+    topic up in the caller's Region and answers NotFound instead. Answer as SNS does."""
+    if service != "sns" or operation != "Publish" or region is None:
+        return None
+    form = urllib.parse.parse_qs(body.decode("utf-8", "replace"))
+    arn = (form.get("TopicArn") or form.get("TargetArn") or [""])[0]
+    parts = arn.split(":")
+    if len(parts) >= 6 and parts[2] == "sns" and parts[3] != region:
+        return "Invalid parameter: TopicArn"
+    return None
+
+
 class EmulatorMiddleware:
     def __init__(self, app: Callable) -> None:
         self.app = app
@@ -383,7 +400,14 @@ class EmulatorMiddleware:
             with CONTROLLER.lock:
                 CONTROLLER.calls.append(call)
 
-        if answer is not None and answer.kind == "disconnect":
+        if answer is not None and answer.kind == "lost_answer":
+            # moto carries the call out; its answer is thrown away and the line dropped.
+            drained = self.app(environ, lambda *_args, **_kw: (lambda _data: None))
+            for _chunk in drained:
+                pass
+            if hasattr(drained, "close"):
+                drained.close()
+        if answer is not None and answer.kind in ("disconnect", "lost_answer"):
             record(0)
             sock = environ.get("werkzeug.socket")
             if sock is not None:
@@ -404,6 +428,11 @@ class EmulatorMiddleware:
             message = answer.message or message
             record(status)
             return self.error_response(start_response, service, code, status, message)
+
+        refusal = sns_region_refusal(service, operation, region, body)
+        if refusal is not None:
+            record(400)
+            return self.error_response(start_response, service, "InvalidParameter", 400, refusal)
 
         def capture(status: str, headers: list, exc_info: Any = None) -> Any:
             status_box[0] = int(status.split(" ", 1)[0])
