@@ -13,10 +13,6 @@ use support::harness::{scheduled, Harness};
 use support::kname;
 use tokio::time::Instant;
 
-fn manual(action: &str) -> serde_json::Value {
-    json!({"action": action})
-}
-
 async fn tag(h: &Harness, dir: &str, key: &str, value: &str) {
     h.emu
         .ds(&h.config)
