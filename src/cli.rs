@@ -73,7 +73,12 @@ pub fn aws_keeper(
         .as_deref()
         .map(|arn| sns_notifier(config, arn));
     let ds = AwsDirectoryService::new(aws_sdk_directory::Client::new(config));
-    Ok((Keeper::new(ds, settings, region), notifier))
+    let function_name = std::env::var("AWS_LAMBDA_FUNCTION_NAME")
+        .unwrap_or_else(|_| crate::runner::LOCAL_FUNCTION_NAME.to_owned());
+    Ok((
+        Keeper::new(ds, settings, region).with_function_name(function_name),
+        notifier,
+    ))
 }
 
 /// The notifier for `topic_arn`, with its client in the topic's own Region: SNS accepts a

@@ -9,10 +9,11 @@ use std::time::{Duration, SystemTime};
 use serde_json::Value;
 use tokio::time::Instant;
 
+use crate::model::Operation;
 use crate::naming::escape_for_log;
-use crate::ports::{ApiError, DirectoryService, Notifier};
+use crate::ports::{ApiError, DirectoryService, ErrorKind, Notifier};
 use crate::render;
-use crate::report::{RunReport, Severity};
+use crate::report::{Notified, RunReport, Severity};
 use crate::request::{self, EventError};
 use crate::runner::Keeper;
 
@@ -37,6 +38,9 @@ impl InvocationError {
         }
     }
 }
+
+/// The longest an SNS publish may take before the run reports it failed.
+pub const PUBLISH_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// Where log and metric lines go: stdout under Lambda, stderr for the local command.
 pub type Sink<'a> = &'a (dyn Fn(&str) + Send + Sync);
@@ -93,31 +97,58 @@ pub async fn handle<D: DirectoryService, N: Notifier>(
         }
         other => other,
     };
-    let report = keeper.run(&request, request_id, deadline).await;
+    let mut report = keeper.run(&request, request_id, deadline).await;
+
+    // Publish first, so the metrics can say whether a failed run's own alert went out (the
+    // alarm on Lambda's Errors counts only failures nobody was told about). The publish is
+    // bounded, so the report is always logged before the invocation's deadline.
+    let mut publish_error = None;
+    report.notification = match (
+        notifier,
+        render::notification(&report, keeper.settings.notify_level),
+    ) {
+        (None, _) => Notified::NoTopic,
+        (Some(_), None) => Notified::NotNeeded,
+        (Some(n), Some(message)) => {
+            let limit = deadline
+                .map(|d| d.saturating_duration_since(Instant::now()) / 2)
+                .unwrap_or(PUBLISH_TIMEOUT)
+                .min(PUBLISH_TIMEOUT);
+            let published = tokio::time::timeout(limit, n.publish(&message))
+                .await
+                .unwrap_or_else(|_| {
+                    Err(ApiError::new(
+                        Operation::Publish,
+                        ErrorKind::Transport,
+                        "Timeout",
+                        format!("no answer from SNS within {} s", limit.as_secs()),
+                    ))
+                });
+            match published {
+                Ok(()) => Notified::Published,
+                Err(e) => {
+                    publish_error = Some(e);
+                    Notified::Failed
+                }
+            }
+        }
+    };
     for line in render::log_lines(&report) {
         sink(&line);
     }
     for line in render::metric_lines(&report) {
         sink(&line);
     }
-
-    let mut publish_error = None;
-    if let (Some(n), Some(message)) = (
-        notifier,
-        render::notification(&report, keeper.settings.notify_level),
-    ) {
-        if let Err(e) = n.publish(&message).await {
-            sink(
-                &serde_json::json!({
-                    "level": "ERROR",
-                    "message": "SNS publish failed",
-                    "code": e.code,
-                    "error": e.to_string(),
-                })
-                .to_string(),
-            );
-            publish_error = Some(e);
-        }
+    if let Some(e) = &publish_error {
+        sink(
+            &serde_json::json!({
+                "level": "ERROR",
+                "message": "SNS publish failed",
+                "code": e.code,
+                "error": e.to_string(),
+            })
+            .to_string(),
+        );
     }
     if report.has_failures() {
         return Err(InvocationError::RunFailed(Box::new(report)));

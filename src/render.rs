@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 use crate::model::CreatedState;
 use crate::policy::FlagLevel;
 use crate::ports::{Attribute, Notification};
-use crate::report::{DirectoryReport, RunReport, Severity};
+use crate::report::{DirectoryReport, Notified, RunReport, Severity};
 use crate::settings::NotifyLevel;
 
 /// CloudWatch namespace of the keeper's metrics.
@@ -159,9 +159,10 @@ pub fn metric_lines(report: &RunReport) -> Vec<String> {
             "Timestamp": millis,
             "CloudWatchMetrics": [{
                 "Namespace": METRIC_NAMESPACE,
-                "Dimensions": [[]],
+                "Dimensions": [["FunctionName"]],
                 "Metrics": [
                     {"Name": "RunFailures", "Unit": "Count"},
+                    {"Name": "FailedRunsReported", "Unit": "Count"},
                     {"Name": "RunSnapshotsCreated", "Unit": "Count"},
                     {"Name": "RunSnapshotsCompleted", "Unit": "Count"},
                     {"Name": "RunSnapshotsDeleted", "Unit": "Count"},
@@ -169,7 +170,11 @@ pub fn metric_lines(report: &RunReport) -> Vec<String> {
                 ],
             }],
         },
+        "FunctionName": report.function_name,
         "RunFailures": s.failures,
+        // A failed run whose own SNS message went out: the alarm on Lambda's Errors subtracts
+        // these, so one bad day raises one alert (the keeper's, with the details).
+        "FailedRunsReported": (report.has_failures() && report.notification == Notified::Published) as u32,
         "RunSnapshotsCreated": s.created,
         "RunSnapshotsCompleted": report.directories.iter().filter(|d| d.created.as_ref().is_some_and(|c| c.status == CreatedState::Completed)).count(),
         "RunSnapshotsDeleted": s.deleted,
@@ -384,6 +389,7 @@ mod tests {
         let t: jiff::Timestamp = "2026-11-24T06:00:00Z".parse().unwrap();
         let mut r = RunReport {
             keeper_version: "test",
+            function_name: "keeper-fn".to_owned(),
             request_id: "req-1".to_owned(),
             region: "eu-west-1".to_owned(),
             action: Action::Run,
@@ -395,6 +401,7 @@ mod tests {
             summary: Summary::default(),
             directories,
             errors: Vec::new(),
+            notification: Notified::NoTopic,
         };
         r.settle();
         r

@@ -135,10 +135,27 @@ pub struct Summary {
     pub pending: usize,
 }
 
+/// What became of the run's SNS message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Notified {
+    /// No topic is configured.
+    NoTopic,
+    /// The run's severity is below `NOTIFY_LEVEL`.
+    NotNeeded,
+    /// Published.
+    Published,
+    /// The publish failed (the error is logged, and the invocation fails).
+    Failed,
+}
+
 /// One run of the keeper.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RunReport {
     pub keeper_version: &'static str,
+    /// The function (`AWS_LAMBDA_FUNCTION_NAME`): the metrics' dimension, so that two stacks
+    /// in one account and Region keep apart.
+    pub function_name: String,
     pub request_id: String,
     pub region: String,
     pub action: Action,
@@ -151,6 +168,7 @@ pub struct RunReport {
     pub directories: Vec<DirectoryReport>,
     /// Errors that concern the whole run (discovery failed, notification failed...).
     pub errors: Vec<ErrorEntry>,
+    pub notification: Notified,
 }
 
 impl RunReport {

@@ -405,3 +405,38 @@ async fn a_topic_in_another_region_is_published_to_in_its_own_region() {
     let received = h.emu.received(&central, &queue).await;
     assert_eq!(received.len(), 1);
 }
+
+/// The run-level EMF line the handler wrote.
+fn run_metrics(h: &Harness) -> serde_json::Value {
+    let lines = h.lines.lock().unwrap();
+    let line = lines
+        .iter()
+        .rev()
+        .find(|l| l.contains("\"RunFailures\""))
+        .expect("a run metric line");
+    serde_json::from_str(line).unwrap()
+}
+
+#[tokio::test]
+async fn a_failed_run_whose_alert_went_out_is_counted_so_the_errors_alarm_stays_quiet() {
+    let h = Harness::new(&[]).await;
+    h.dir().await;
+    h.emu.fault(json!({"operation": "CreateSnapshot", "kind": "error", "error_code": "ClientException", "count": 1}));
+    h.invoke(scheduled()).await.expect_err("a failed run");
+    let m = run_metrics(&h);
+    assert_eq!(m["FailedRunsReported"], 1, "{m}");
+    assert_eq!(m["FunctionName"], "ds-snapshot-keeper-local");
+    assert_eq!(
+        m["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
+        json!([["FunctionName"]])
+    );
+    assert_eq!(h.messages().await.len(), 1, "the one alert of the day");
+    // When the alert cannot go out, the failure is not counted as reported: the alarm fires.
+    h.lines.lock().unwrap().clear();
+    h.emu.fault(json!({"operation": "CreateSnapshot", "kind": "error", "error_code": "ClientException", "count": 1}));
+    h.emu
+        .fault(json!({"operation": "Publish", "kind": "service", "count": 3}));
+    h.emu.age(1.0);
+    h.invoke(scheduled()).await.expect_err("a failed run");
+    assert_eq!(run_metrics(&h)["FailedRunsReported"], 0);
+}

@@ -28,7 +28,7 @@ use tokio::time::Instant;
 use crate::model::{CreatedState, Operation, Snapshot, SnapshotLimits};
 use crate::policy::{self, Intent, Plan, Policy, RunState};
 use crate::ports::{ApiError, DirectoryService, ErrorKind};
-use crate::report::{Deleted, DirectoryReport, ErrorEntry, RunReport, Severity, Summary};
+use crate::report::{Deleted, DirectoryReport, ErrorEntry, Notified, RunReport, Severity, Summary};
 use crate::request::Request;
 use crate::settings::Settings;
 
@@ -41,7 +41,12 @@ pub struct Keeper<D> {
     pub settings: Settings,
     pub region: String,
     pub clock: Clock,
+    /// The function's name, the metrics' dimension (see `RunReport::function_name`).
+    pub function_name: String,
 }
+
+/// The function name a keeper reports when it runs outside Lambda.
+pub const LOCAL_FUNCTION_NAME: &str = "ds-snapshot-keeper-local";
 
 /// What one run shares across its directories.
 struct RunCtx {
@@ -140,7 +145,13 @@ impl<D: DirectoryService> Keeper<D> {
             settings,
             region: region.into(),
             clock: Arc::new(Timestamp::now),
+            function_name: LOCAL_FUNCTION_NAME.to_owned(),
         }
+    }
+
+    pub fn with_function_name(mut self, name: impl Into<String>) -> Self {
+        self.function_name = name.into();
+        self
     }
 
     pub fn with_clock(mut self, clock: Clock) -> Self {
@@ -161,6 +172,7 @@ impl<D: DirectoryService> Keeper<D> {
             request.dry_run || self.settings.dry_run || !request.action.changes_anything();
         let mut run = RunReport {
             keeper_version: env!("CARGO_PKG_VERSION"),
+            function_name: self.function_name.clone(),
             request_id: request_id.to_owned(),
             region: self.region.clone(),
             action: request.action,
@@ -172,6 +184,7 @@ impl<D: DirectoryService> Keeper<D> {
             summary: Summary::default(),
             directories: Vec::new(),
             errors: Vec::new(),
+            notification: Notified::NoTopic,
         };
         let ctx = RunCtx {
             policy: Policy::from(&self.settings),
