@@ -15,7 +15,7 @@ CDK_TEMPLATE := cdk/cdk.out/DsSnapshotKeeperExample.template.json
 export CDK_DISABLE_CLI_TELEMETRY := true
 
 .PHONY: bench all build test demo emulator emulator-venv emulator-test rust-test fmt-check lint clean \
-	deploy-venv deploy-check cdk-test cdk-synth
+	deploy-venv deploy-check cdk-test cdk-synth keeper-bin
 
 all: build
 
@@ -62,15 +62,25 @@ cdk-test: cdk/node_modules/.package-lock.json
 
 cdk-synth: cdk-test
 	mkdir -p cdk/.stub && printf '#!/bin/sh\n' > cdk/.stub/bootstrap
-	cd cdk && KEEPER_CODE_DIR=$(CURDIR)/cdk/.stub CDK_DEFAULT_ACCOUNT=123456789012 CDK_DEFAULT_REGION=eu-west-1 \
+	cd cdk && KEEPER_CODE_DIR=$(CURDIR)/cdk/.stub KEEPER_ACCOUNT=123456789012 KEEPER_REGION=eu-west-1 \
 		npx cdk synth --app 'node dist/example/app.js' --output cdk.out --quiet --no-notices > /dev/null
 
-## cfn-lint (no errors) and checkov (no failed checks) on both templates, and the template test.
-deploy-check: $(DEPLOY_STAMP) cdk-synth
+tests/deploy/node_modules/.package-lock.json: tests/deploy/package-lock.json
+	cd tests/deploy && npm ci --no-audit --no-fund --loglevel=error
+
+## The keeper binary (debug, the profile `cargo test` builds too, so nothing is built twice).
+keeper-bin:
+	cargo build --locked --bins
+
+## cfn-lint (no errors) and checkov (no failed checks) on both templates; the template test;
+## and the templates read as AWS reads them: SAM transform, intrinsics resolved, the keeper's
+## real calls (from an emulator run) evaluated against the resolved IAM (test_aws_semantics.py).
+deploy-check: $(DEPLOY_STAMP) $(STAMP) cdk-synth tests/deploy/node_modules/.package-lock.json keeper-bin
 	$(DEPLOY_VENV)/bin/cfn-lint --non-zero-exit-code error template.yaml $(CDK_TEMPLATE)
 	$(DEPLOY_VENV)/bin/checkov --quiet --compact --skip-download --framework cloudformation -f template.yaml
 	$(DEPLOY_VENV)/bin/checkov --quiet --compact --skip-download --framework cloudformation -f $(CDK_TEMPLATE)
-	cd tests/deploy && REQUIRE_CDK=1 ../../$(DEPLOY_VENV)/bin/python -m pytest -q -p no:cacheprovider test_template.py
+	cd tests/deploy && REQUIRE_CDK=1 DS_EMULATOR_PYTHON=$(CURDIR)/$(VENV_PY) \
+		../../$(DEPLOY_VENV)/bin/python -m pytest -q -p no:cacheprovider test_template.py test_aws_semantics.py
 
 test: fmt-check emulator-test deploy-check rust-test
 

@@ -11,8 +11,13 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { DsSnapshotKeeper } from '../lib';
 
 const app = new App();
+// The cdk CLI overwrites CDK_DEFAULT_REGION with its own guess (us-east-1 without a
+// profile), so the Region to deploy to is read from KEEPER_REGION first.
 const stack = new Stack(app, 'DsSnapshotKeeperExample', {
-  env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
+  env: {
+    account: process.env.KEEPER_ACCOUNT ?? process.env.CDK_DEFAULT_ACCOUNT,
+    region: process.env.KEEPER_REGION ?? process.env.CDK_DEFAULT_REGION,
+  },
 });
 const codeDir = process.env.KEEPER_CODE_DIR ?? path.join(__dirname, '..', '..', '..', 'target', 'lambda', 'ds-snapshot-keeper');
 new DsSnapshotKeeper(stack, 'Keeper', {

@@ -6,13 +6,12 @@
  * queue, a KMS-encrypted alert topic, a log group with retention, least-privilege IAM scoped
  * to the configured directories (or to directories carrying an opt-in tag), and three alarms.
  */
-import { Duration, Stack } from 'aws-cdk-lib';
+import { Duration, Stack, Token } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as sns from 'aws-cdk-lib/aws-sns';
@@ -114,6 +113,12 @@ export class DsSnapshotKeeper extends Construct {
       throw new Error(`DsSnapshotKeeper: snapshotPrefix ${JSON.stringify(prefix)} is invalid; accepted: ${PREFIX}`);
     }
     const tag = props.discoveryTag ?? { key: 'ds-snapshot-keeper', value: 'enabled' };
+    // The key goes into an IAM condition *key*, which CloudFormation never resolves: it must
+    // be known at synth time.
+    if (Token.isUnresolved(tag.key)) {
+      throw new Error('DsSnapshotKeeper: discoveryTag.key must be a literal string, not a token or parameter: ' +
+        'CloudFormation does not substitute inside an IAM condition key');
+    }
 
     this.key = new kms.Key(this, 'Key', {
       description: 'ds-snapshot-keeper alerts and logs',
@@ -206,13 +211,16 @@ export class DsSnapshotKeeper extends Construct {
         }),
       );
     }
-    const snapshotActions = ['ds:CreateSnapshot', 'ds:DeleteSnapshot', 'ds:GetSnapshotLimits', 'ds:DescribeRegions'];
+    const snapshotActions = ['ds:CreateSnapshot', 'ds:DeleteSnapshot', 'ds:GetSnapshotLimits'];
     if (ids.length > 0) {
+      // The same shape as template.yaml: partition and account '*' (one account, no resource
+      // policies in Directory Service), the Region pinned by the condition.
       statements.push(
         new iam.PolicyStatement({
           sid: 'SnapshotConfiguredDirectories',
           actions: snapshotActions,
-          resources: ids.map(directoryArn),
+          resources: ids.map((id) => `arn:*:ds:*:*:directory/${id}`),
+          conditions: { StringEquals: { 'aws:RequestedRegion': stack.region } },
         }),
       );
     } else {
@@ -252,10 +260,10 @@ export class DsSnapshotKeeper extends Construct {
       applicationLogLevelV2: lambda.ApplicationLogLevel[props.logLevel ?? 'INFO'],
       systemLogLevelV2: lambda.SystemLogLevel.WARN,
       environmentEncryption: this.key,
-      deadLetterQueue: this.deadLetterQueue,
-      retryAttempts: 1,
+      // No retry of a failed run: it has published its own alert, and what fails a run fails
+      // the retry too. The dead-letter queue is for schedule deliveries only.
+      retryAttempts: 0,
       maxEventAge: Duration.hours(1),
-      onFailure: new destinations.SqsDestination(this.deadLetterQueue),
       environment: {
         DIRECTORY_IDS: ids.join(','),
         DISCOVERY_TAG: ids.length > 0 ? '' : `${tag.key}=${tag.value}`,
@@ -305,11 +313,28 @@ export class DsSnapshotKeeper extends Construct {
     });
 
     const action = new cwActions.SnsAction(topic);
-    const errors = new cloudwatch.Alarm(this, 'ErrorsAlarm', {
+    const byFunction = { FunctionName: this.function.functionName };
+    // One alert per bad day: a failed run publishes its own message and counts it in
+    // FailedRunsReported; this alarm fires only for failures nobody was told about.
+    const unreported = new cloudwatch.Alarm(this, 'UnreportedFailureAlarm', {
       alarmDescription:
-        'A ds-snapshot-keeper run ended in error: a snapshot operation failed, the quota is blocked, a snapshot ' +
-        'ended Failed, or the alert could not be published. Read the run report in the log group and the SNS alert.',
-      metric: this.function.metricErrors({ period: Duration.hours(1), statistic: 'Sum' }),
+        'A ds-snapshot-keeper invocation failed and its own alert did not go out (the function crashed, timed out, ' +
+        'or could not publish). Read the function\'s log group: the run report (message "run report") or the error Lambda logged.',
+      metric: new cloudwatch.MathExpression({
+        label: 'Failed invocations without an alert',
+        expression: 'FILL(errors, 0) - FILL(reported, 0)',
+        usingMetrics: {
+          errors: this.function.metricErrors({ period: Duration.hours(1), statistic: 'Sum' }),
+          reported: new cloudwatch.Metric({
+            namespace: 'DsSnapshotKeeper',
+            metricName: 'FailedRunsReported',
+            dimensionsMap: byFunction,
+            statistic: 'Sum',
+            period: Duration.hours(1),
+          }),
+        },
+        period: Duration.hours(1),
+      }),
       threshold: 1,
       evaluationPeriods: 1,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
@@ -322,6 +347,7 @@ export class DsSnapshotKeeper extends Construct {
       metric: new cloudwatch.Metric({
         namespace: 'DsSnapshotKeeper',
         metricName: 'MaxNewestCompletedSnapshotAgeDays',
+        dimensionsMap: byFunction,
         statistic: 'Maximum',
         period: Duration.days(1),
       }),
@@ -333,25 +359,29 @@ export class DsSnapshotKeeper extends Construct {
     });
     const dlq = new cloudwatch.Alarm(this, 'DeadLetterAlarm', {
       alarmDescription:
-        'A scheduled run could not be delivered, or an invocation failed after its retry; the event is in the ' +
-        'dead-letter queue. Read it, fix the cause, and invoke by hand.',
+        'EventBridge Scheduler could not deliver a scheduled run; the event is in the dead-letter queue and the ' +
+        'keeper did not run. Read it, fix the cause (often the schedule\'s role or the function\'s reserved concurrency), and invoke by hand.',
       metric: this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5), statistic: 'Maximum' }),
       threshold: 0,
       evaluationPeriods: 1,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
-    this.alarms = [errors, fresh, dlq];
+    unreported.addAlarmAction(action);
+    for (const alarm of [fresh, dlq]) {
+      alarm.addAlarmAction(action);
+      alarm.addOkAction(action);
+    }
+    this.alarms = [unreported, fresh, dlq];
     // Waivers for checkov, each with its reason, where a reviewer will see them.
     (this.deadLetterQueue.node.defaultChild as sqs.CfnQueue).addMetadata('checkov', {
       skip: [{ id: 'CKV_AWS_27', comment: 'Encrypted at rest with SQS-managed SSE (SqsManagedSseEnabled), which checkov does not recognise.' }],
     });
     (this.function.node.defaultChild as lambda.CfnFunction).addMetadata('checkov', {
-      skip: [{ id: 'CKV_AWS_117', comment: 'The function calls only AWS APIs; a VPC would add NAT or endpoints and their cost without protecting anything.' }],
+      skip: [
+        { id: 'CKV_AWS_117', comment: 'The function calls only AWS APIs; a VPC would add NAT or endpoints and their cost without protecting anything.' },
+        { id: 'CKV_AWS_116', comment: 'No dead-letter queue on purpose: a failed run has already published its own alert, and a retry would only send a second one.' },
+      ],
     });
-    for (const alarm of this.alarms) {
-      alarm.addAlarmAction(action);
-      alarm.addOkAction(action);
-    }
   }
 }

@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { App, Stack } from 'aws-cdk-lib';
+import { App, Stack, Token } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { DsSnapshotKeeper, DsSnapshotKeeperProps } from '../lib';
@@ -93,23 +93,25 @@ describe('schedule', () => {
         Variables: Match.objectLike({ DIRECTORY_IDS: 'd-0123456789', RETAIN_COUNT: '2', NOTIFY_LEVEL: 'failures', DISCOVERY_TAG: '' }),
       },
     });
-    t.hasResourceProperties('AWS::Lambda::EventInvokeConfig', { MaximumRetryAttempts: 1 });
+    t.hasResourceProperties('AWS::Lambda::EventInvokeConfig', { MaximumRetryAttempts: 0 });
   });
 });
 
 describe('alarms', () => {
-  test('errors, freshness and dead letters, each with actions and OK actions', () => {
+  test('unreported failures, freshness and dead letters; OK actions only where OK means resolved', () => {
     const t = synth();
     const alarms = Object.values(t.findResources('AWS::CloudWatch::Alarm'));
     expect(alarms).toHaveLength(3);
     for (const a of alarms) {
       expect(a.Properties.AlarmDescription.length).toBeGreaterThan(60);
       expect(a.Properties.AlarmActions).toHaveLength(1);
-      expect(a.Properties.OKActions).toHaveLength(1);
+      const unreported = JSON.stringify(a.Properties).includes('FailedRunsReported');
+      expect(a.Properties.OKActions ?? []).toHaveLength(unreported ? 0 : 1);
     }
     t.hasResourceProperties('AWS::CloudWatch::Alarm', {
       MetricName: 'MaxNewestCompletedSnapshotAgeDays',
       Namespace: 'DsSnapshotKeeper',
+      Dimensions: [{ Name: 'FunctionName', Value: Match.anyValue() }],
       TreatMissingData: 'breaching',
     });
   });
@@ -133,6 +135,7 @@ describe('props are validated', () => {
     [{ directoryIds: ['d-XYZ'] }, /directory id "d-XYZ" is invalid/],
     [{ warnAgeDays: 180 }, /warnAgeDays=180/],
     [{ snapshotPrefix: '-bad' }, /snapshotPrefix/],
+    [{ discoveryTag: { key: Token.asString({ Ref: 'TagKey' }), value: 'x' } }, /must be a literal string/],
   ])('%j is refused', (props, message) => {
     expect(() => synth(props as Partial<DsSnapshotKeeperProps>)).toThrow(message);
   });

@@ -308,7 +308,8 @@ def _identify(environ: dict[str, Any], body: bytes) -> tuple[str, str, str | Non
         directory_id = None
         try:
             request = json.loads(body or b"{}")
-            directory_id = request.get("DirectoryId")
+            # ListTagsForResource and the tag calls name the directory as ResourceId.
+            directory_id = request.get("DirectoryId") or request.get("ResourceId")
             if directory_id is None and "SnapshotId" in request:
                 snapshot = STORE.snapshots.get(request["SnapshotId"])
                 directory_id = snapshot.directory_id if snapshot else None

@@ -1,0 +1,28 @@
+/**
+ * Synthesise the construct for several sets of props at once, for the deployment tests:
+ * `node dist/example/variants.js '{"name": {props...}}'` prints {"name": template, ...}.
+ *
+ * Region and account come from KEEPER_REGION and KEEPER_ACCOUNT; the code is a stub
+ * directory (KEEPER_CODE_DIR), since only the template is looked at.
+ */
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { App, Stack } from 'aws-cdk-lib';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { DsSnapshotKeeper, DsSnapshotKeeperProps } from '../lib';
+
+const variants: Record<string, Omit<DsSnapshotKeeperProps, 'code'>> = JSON.parse(process.argv[2] ?? '{}');
+const codeDir = process.env.KEEPER_CODE_DIR ?? fs.mkdtempSync(path.join(os.tmpdir(), 'keeper-code-'));
+if (!fs.existsSync(path.join(codeDir, 'bootstrap'))) fs.writeFileSync(path.join(codeDir, 'bootstrap'), '#!/bin/sh\n');
+const app = new App({ outdir: fs.mkdtempSync(path.join(os.tmpdir(), 'keeper-cdk-')) });
+for (const [name, props] of Object.entries(variants)) {
+  const stack = new Stack(app, name, {
+    env: { account: process.env.KEEPER_ACCOUNT ?? '123456789012', region: process.env.KEEPER_REGION ?? 'eu-west-1' },
+  });
+  new DsSnapshotKeeper(stack, 'Keeper', { code: lambda.Code.fromAsset(codeDir), ...props });
+}
+const assembly = app.synth();
+const out: Record<string, unknown> = {};
+for (const name of Object.keys(variants)) out[name] = assembly.getStackByName(name).template;
+process.stdout.write(JSON.stringify(out));

@@ -1,0 +1,616 @@
+"""The templates read as AWS reads them: does the first real deployment work?
+
+Every check here goes through something that implements AWS's semantics rather than our
+reading of the template:
+
+* the SAM transform (``aws-sam-translator``, what ``sam deploy`` runs) turns template.yaml into
+  CloudFormation; the CDK construct is synthesised by aws-cdk-lib;
+* ``cloud-radar`` resolves every intrinsic function and condition for a concrete parameter set,
+  as CloudFormation would (it leaves map keys alone, as CloudFormation does);
+* the keeper binary runs against the local emulator with the environment the resolved
+  template gives the function, and the emulator's call log says which calls it made;
+* ``@cloud-copilot/iam-simulate`` (tests/deploy/iam_eval.js) evaluates the resolved policies
+  for exactly those calls, conditions included, and for every service-to-resource path
+  (Scheduler -> function and dead-letter queue, CloudWatch alarms -> topic and its key,
+  the function -> topic and its key).
+
+The parameter sets: discovery with the default tag, discovery with a custom tag (a custom
+value for SAM, whose key is fixed, a custom key for CDK), one directory id, 25 ids.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import subprocess
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any, Iterator
+
+import boto3
+import pytest
+from cfnlint.decode import decode
+from cloud_radar.cf.unit import Template
+from samtranslator.translator.transform import transform
+
+ROOT = Path(__file__).resolve().parents[2]
+REGION = "eu-west-1"
+ACCOUNT = "123456789012"  # moto's account, so the emulator's ARNs and the templates' agree
+EMULATOR_PYTHON = Path(os.environ.get("DS_EMULATOR_PYTHON", ROOT / "tests/emulator/.venv/bin/python"))
+KEEPER = Path(os.environ.get("KEEPER_BIN", ROOT / "target/debug/ds-snapshot-keeper"))
+CDK_VARIANTS = ROOT / "cdk/dist/example/variants.js"
+IAM_EVAL = ROOT / "tests/deploy/iam_eval.js"
+
+KEY_ARN = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/11111111-2222-3333-4444-555555555555"
+FUNCTION_NAME = "keeper-function"
+FUNCTION_ARN = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{FUNCTION_NAME}"
+ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/keeper-role"
+SCHEDULER_ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/keeper-scheduler-role"
+QUEUE_ARN = f"arn:aws:sqs:{REGION}:{ACCOUNT}:keeper-dead-letters"
+LOG_GROUP_ARN = f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:keeper-logs"
+
+# The keeper's writes: these must be denied on a directory outside its scope.
+WRITES = {"ds:CreateSnapshot", "ds:DeleteSnapshot", "ds:GetSnapshotLimits"}
+# Calls allowed on every directory, and why (AWS's own rules, not our choice):
+ALLOWED_EVERYWHERE = {
+    # DescribeSnapshots and DescribeDirectories support no resource-level permissions
+    # (Service Authorization Reference for AWS Directory Service): Resource must be '*'.
+    "ds:DescribeSnapshots": "no resource-level permissions",
+    "ds:DescribeDirectories": "no resource-level permissions",
+    # With discovery the keeper must read the tags of every directory to find the opted-in
+    # ones; tags are not secret and reading them changes nothing.
+    "ds:ListTagsForResource": "discovery reads every directory's tags",
+}
+
+
+# --- the emulator and the keeper -------------------------------------------------------------
+
+
+def start_emulator() -> tuple[subprocess.Popen, str]:
+    """A private emulator: each deployment gets its own, so one's discovery never sees
+    another's directories."""
+    assert EMULATOR_PYTHON.exists(), f"{EMULATOR_PYTHON} missing: run `make emulator-venv`"
+    proc = subprocess.Popen(
+        [str(EMULATOR_PYTHON), "-m", "ds_emulator", "--port", "0", "--quiet", "--watch-parent"],
+        cwd=ROOT / "tests/emulator", stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+    )
+    line = proc.stdout.readline()
+    assert line.startswith("READY "), line
+    return proc, line.split()[1]
+
+
+@pytest.fixture(scope="module")
+def emulators() -> Iterator[list]:
+    started: list[subprocess.Popen] = []
+    yield started
+    for proc in started:
+        proc.kill()
+        proc.wait()
+
+
+def control(endpoint: str, method: str, route: str, body: Any = None) -> Any:
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(f"{endpoint}/_emulator/{route}", data=data, method=method)
+    with urllib.request.urlopen(request) as response:
+        return json.loads(response.read())
+
+
+def client(endpoint: str, service: str):
+    return boto3.client(service, endpoint_url=endpoint, region_name=REGION,
+                        aws_access_key_id="testing", aws_secret_access_key="testing")
+
+
+def new_directory(endpoint: str, tags: dict[str, str] | None = None) -> str:
+    subnets = control(endpoint, "GET", f"default-subnets?region={REGION}")
+    ds = client(endpoint, "ds")
+    directory = ds.create_microsoft_ad(
+        Name="corp.example.com", Password="Sup3r-Secret!",
+        VpcSettings={"VpcId": subnets["vpc_id"], "SubnetIds": subnets["subnet_ids"]},
+    )["DirectoryId"]
+    if tags:
+        ds.add_tags_to_resource(ResourceId=directory, Tags=[{"Key": k, "Value": v} for k, v in tags.items()])
+    return directory
+
+
+def seed_full_quota(endpoint: str, directory: str) -> None:
+    """Five keeper snapshots: the run must make room (DeleteSnapshot), create and prune."""
+    for day in range(1, 6):
+        control(endpoint, "POST", "snapshots", {
+            "directory_id": directory, "name": f"keeper-2025010{day}T060000Z",
+            "type": "Manual", "status": "Completed", "age_days": day,
+        })
+
+
+def new_topic(endpoint: str) -> str:
+    return client(endpoint, "sns").create_topic(Name="keeper-alerts")["TopicArn"]
+
+
+def run_keeper(endpoint: str, env: dict[str, str]) -> list[dict[str, Any]]:
+    """Run the real binary once with the function's environment; return the calls it made."""
+    assert KEEPER.exists(), f"{KEEPER} missing: run `cargo build --bins`"
+    before = len(control(endpoint, "GET", "calls"))
+    process_env = {
+        "PATH": os.environ.get("PATH", ""),
+        "AWS_ENDPOINT_URL": endpoint, "AWS_REGION": REGION,
+        "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+        **env,
+        # Fast polling: the emulator's snapshots complete at once.
+        "POLL_INITIAL_SECONDS": "0.05", "POLL_MAX_SECONDS": "0.2", "WAIT_BUDGET_SECONDS": "20",
+    }
+    done = subprocess.run(
+        [str(KEEPER), "invoke", "--event", str(ROOT / "events/scheduler-default.json")],
+        env=process_env, capture_output=True, text=True, timeout=120,
+    )
+    assert done.returncode in (0, 1), done.stderr[-2000:]
+    return control(endpoint, "GET", "calls")[before:]
+
+
+# --- rendering -------------------------------------------------------------------------------
+
+
+def render_sam(params: dict[str, str]) -> dict[str, Any]:
+    """template.yaml through the SAM transform, then every intrinsic resolved by cloud-radar."""
+    template, matches = decode(str(ROOT / "template.yaml"))
+    assert not matches, matches
+    template = json.loads(json.dumps(template))
+    # What `sam package` does before `sam deploy`: the code is an S3 object.
+    template["Resources"]["KeeperFunction"]["Properties"]["CodeUri"] = "s3://artifacts/keeper.zip"
+    os.environ.setdefault("AWS_DEFAULT_REGION", REGION)
+    cfn = transform(template, params, _NoManagedPolicies())
+    cfn.pop("Rules", None)  # evaluated by rule_allows below; cloud-radar does not know them
+    return _resolve(cfn, params)
+
+
+class _NoManagedPolicies:
+    def load(self) -> dict[str, str]:
+        return {}
+
+
+def render_cdk(variants: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    assert CDK_VARIANTS.exists(), f"{CDK_VARIANTS} missing: run `make cdk-test`"
+    out = subprocess.run(
+        ["node", str(CDK_VARIANTS), json.dumps(variants)], cwd=ROOT / "cdk",
+        env={**os.environ, "KEEPER_REGION": REGION, "KEEPER_ACCOUNT": ACCOUNT},
+        capture_output=True, text=True, check=True, timeout=300,
+    )
+    return {name: _resolve(t, {}) for name, t in json.loads(out.stdout).items()}
+
+
+NO_VALUE = "<AWS::NoValue>"
+
+
+def _resolve(template: dict[str, Any], params: dict[str, str]) -> dict[str, Any]:
+    Template.AccountId = ACCOUNT
+    Template.NoValue = NO_VALUE  # cloud-radar's default is "", which would stay in lists
+    stack = Template(copy.deepcopy(template)).create_stack(params, region=REGION)
+    return _drop_no_value(stack["Resources"])
+
+
+def _drop_no_value(node: Any) -> Any:
+    """CloudFormation removes a property or list item whose value is AWS::NoValue."""
+    if isinstance(node, dict):
+        return {k: _drop_no_value(v) for k, v in node.items() if v != NO_VALUE}
+    if isinstance(node, list):
+        return [_drop_no_value(v) for v in node if v != NO_VALUE]
+    return node
+
+
+def placeholders(resources: dict[str, Any], topic: str) -> dict[str, str]:
+    """cloud-radar leaves a reference to a resource as its logical id ('X' or 'X.Arn');
+    give each the concrete value AWS would, by resource type."""
+    concrete = {
+        "AWS::SNS::Topic": {"": topic},
+        "AWS::KMS::Key": {"": KEY_ARN, ".Arn": KEY_ARN},
+        "AWS::Lambda::Function": {"": FUNCTION_NAME, ".Arn": FUNCTION_ARN},
+        "AWS::SQS::Queue": {"": "https://sqs/keeper-dead-letters", ".Arn": QUEUE_ARN,
+                            ".QueueName": "keeper-dead-letters"},
+        "AWS::Logs::LogGroup": {"": "keeper-logs", ".Arn": LOG_GROUP_ARN},
+    }
+    names: dict[str, str] = {}
+    for logical, r in resources.items():
+        if r["Type"] == "AWS::IAM::Role":
+            trusted = json.dumps(r["Properties"]["AssumeRolePolicyDocument"])
+            arn = ROLE_ARN if "lambda.amazonaws.com" in trusted else f"arn:aws:iam::{ACCOUNT}:role/{logical}"
+            names[logical], names[f"{logical}.Arn"] = logical, arn
+        for suffix, value in concrete.get(r["Type"], {}).items():
+            names[f"{logical}{suffix}"] = value
+    return names
+
+
+def concrete(node: Any, names: dict[str, str]) -> Any:
+    if isinstance(node, dict):
+        return {k: concrete(v, names) for k, v in node.items()}
+    if isinstance(node, list):
+        return [concrete(v, names) for v in node]
+    if isinstance(node, str):
+        if node in names:
+            return names[node]
+        # Sub/Join over a reference: "KeeperLogGroup.Arn:*"
+        for k in sorted(names, key=len, reverse=True):
+            if node.startswith(k + ":") and k.endswith(".Arn"):
+                return names[k] + node[len(k):]
+    return node
+
+
+def unresolved(node: Any, path: str = "") -> list[str]:
+    """Anything CloudFormation would have left unresolved: ${...} and intrinsics, in keys too."""
+    out = []
+    if isinstance(node, dict):
+        for k, v in node.items():
+            if "${" in k or k.startswith("Fn::") or k == "Ref":
+                out.append(f"{path}/{k}")
+            out.extend(unresolved(v, f"{path}/{k}"))
+    elif isinstance(node, list):
+        for i, v in enumerate(node):
+            out.extend(unresolved(v, f"{path}[{i}]"))
+    elif isinstance(node, str) and "${" in node:
+        out.append(f"{path}: {node}")
+    return out
+
+
+def of_type(resources: dict[str, Any], kind: str) -> dict[str, Any]:
+    return {k: r for k, r in resources.items() if r["Type"] == kind}
+
+
+def role_policies(resources: dict[str, Any], role_logical: str) -> list[dict[str, Any]]:
+    role = resources[role_logical]["Properties"]
+    docs = [p["PolicyDocument"] for p in role.get("Policies", [])]
+    for r in of_type(resources, "AWS::IAM::Policy").values():
+        refs = r["Properties"].get("Roles", [])
+        if role_logical in refs:
+            docs.append(r["Properties"]["PolicyDocument"])
+    return docs
+
+
+def keeper_role(resources: dict[str, Any]) -> str:
+    [logical] = [k for k, r in of_type(resources, "AWS::IAM::Role").items()
+                 if "lambda.amazonaws.com" in json.dumps(r["Properties"]["AssumeRolePolicyDocument"])]
+    return logical
+
+
+def function_env(resources: dict[str, Any]) -> dict[str, str]:
+    [fn] = of_type(resources, "AWS::Lambda::Function").values()
+    return {k: str(v) for k, v in fn["Properties"]["Environment"]["Variables"].items()}
+
+
+# --- IAM -------------------------------------------------------------------------------------
+
+
+def evaluate(simulations: list[dict[str, Any]]) -> list[str]:
+    done = subprocess.run(["node", str(IAM_EVAL)], input=json.dumps(simulations), capture_output=True,
+                          text=True, check=True, cwd=ROOT / "tests/deploy", timeout=300)
+    results = json.loads(done.stdout)
+    for sim, r in zip(simulations, results):
+        assert r["result"] != "Error", (sim["action"], sim["resource"], r)
+    return [r["result"] for r in results]
+
+
+def directory_arn(directory: str) -> str:
+    return f"arn:aws:ds:{REGION}:{ACCOUNT}:directory/{directory}"
+
+
+def requests_of(calls: list[dict[str, Any]], tags: dict[str, dict[str, str]], topic: str,
+                retarget: str | None = None) -> list[tuple[str, str, dict[str, str]]]:
+    """The IAM request behind each call: action, resource ARN, request context. With
+    `retarget`, the same calls aimed at another directory."""
+    out = []
+    for c in calls:
+        if c["service"] == "ds":
+            action = f"ds:{c['operation']}"
+            if action in ("ds:DescribeSnapshots", "ds:DescribeDirectories"):
+                resource, directory = "*", None
+            else:
+                directory = retarget or c["directory_id"]
+                assert directory, c
+                resource = directory_arn(directory)
+            context = {"aws:RequestedRegion": REGION, "aws:SecureTransport": "true"}
+            for k, v in tags.get(directory or "", {}).items():
+                context[f"aws:ResourceTag/{k}"] = v
+            out.append((action, resource, context))
+        elif c["service"] == "sns":
+            assert c["operation"] == "Publish", c
+            out.append(("sns:Publish", topic, {"aws:RequestedRegion": REGION, "aws:SecureTransport": "true"}))
+    return out
+
+
+def simulate_role(policies: list[dict[str, Any]], requests: list[tuple[str, str, dict[str, str]]]) -> list[str]:
+    return evaluate([
+        {"identityPolicies": policies, "principal": ROLE_ARN, "action": a, "resource": r,
+         "accountId": ACCOUNT, "context": ctx}
+        for a, r, ctx in requests
+    ])
+
+
+# --- the parameter sets ----------------------------------------------------------------------
+
+
+class Case:
+    """One deployment: the rendered resources, the directory it must manage, and one it must
+    leave alone."""
+
+    def __init__(self, name: str, endpoint: str, resources: dict[str, Any], topic: str, managed: str,
+                 outsider: str, tags: dict[str, dict[str, str]], also_configured: list[str]):
+        self.name, self.endpoint = name, endpoint
+        self.names = placeholders(resources, topic)
+        self.resources = concrete(resources, self.names)
+        self.topic, self.managed, self.outsider = topic, managed, outsider
+        self.tags, self.also_configured = tags, also_configured
+
+
+FAKE_IDS = [f"d-{i:010x}" for i in range(0x9000000001, 0x9000000001 + 24)]
+
+
+@pytest.fixture(scope="module")
+def cases(emulators: list) -> list[Case]:
+    default_tag = {"ds-snapshot-keeper": "enabled"}
+
+    def deployment(managed_tags: dict[str, str], outsider_tags: dict[str, str]):
+        proc, endpoint = start_emulator()
+        emulators.append(proc)
+        managed = new_directory(endpoint, managed_tags)
+        outsider = new_directory(endpoint, outsider_tags)
+        seed_full_quota(endpoint, managed)
+        return endpoint, new_topic(endpoint), managed, outsider, {managed: managed_tags, outsider: outsider_tags}
+
+    specs = {
+        "sam discovery, default tag": (default_tag, {}),
+        "sam discovery, custom tag value": ({"ds-snapshot-keeper": "prod"}, default_tag),
+        "sam one id": ({}, default_tag),
+        "sam 25 ids": ({}, default_tag),
+        "cdk discovery, default tag": (default_tag, {}),
+        "cdk discovery, custom tag key": ({"backup-policy": "ds-daily"}, default_tag),
+        "cdk one id": ({}, default_tag),
+        "cdk 25 ids": ({}, default_tag),
+    }
+    made = {name: deployment(*tags) for name, tags in specs.items()}
+    managed = {name: m[2] for name, m in made.items()}
+    rendered = {
+        "sam discovery, default tag": render_sam({"NotifyLevel": "all"}),
+        "sam discovery, custom tag value": render_sam({"NotifyLevel": "all", "DiscoveryTagValue": "prod"}),
+        "sam one id": render_sam({"NotifyLevel": "all", "DirectoryIds": managed["sam one id"]}),
+        "sam 25 ids": render_sam({"NotifyLevel": "all", "DirectoryIds": ",".join([managed["sam 25 ids"]] + FAKE_IDS)}),
+    }
+    cdk = render_cdk({
+        "cdkDefault": {"notifyLevel": "all"},
+        "cdkCustomKey": {"notifyLevel": "all", "discoveryTag": {"key": "backup-policy", "value": "ds-daily"}},
+        "cdkOneId": {"notifyLevel": "all", "directoryIds": [managed["cdk one id"]]},
+        "cdk25Ids": {"notifyLevel": "all", "directoryIds": [managed["cdk 25 ids"]] + FAKE_IDS},
+    })
+    rendered |= {"cdk discovery, default tag": cdk["cdkDefault"], "cdk discovery, custom tag key": cdk["cdkCustomKey"],
+                 "cdk one id": cdk["cdkOneId"], "cdk 25 ids": cdk["cdk25Ids"]}
+    out = []
+    for name in specs:
+        endpoint, topic, m, o, tags = made[name]
+        out.append(Case(name, endpoint, rendered[name], topic, m, o, tags, FAKE_IDS if "25" in name else []))
+    return out
+
+
+def case_ids() -> list[str]:
+    return ["sam discovery, default tag", "sam discovery, custom tag value", "sam one id", "sam 25 ids",
+            "cdk discovery, default tag", "cdk discovery, custom tag key", "cdk one id", "cdk 25 ids"]
+
+
+@pytest.fixture(params=range(8), ids=case_ids())
+def case(request, cases: list[Case]) -> Case:
+    c = cases[request.param]
+    assert c.name == case_ids()[request.param]
+    return c
+
+
+# --- the tests -------------------------------------------------------------------------------
+
+
+def test_nothing_is_left_unresolved_in_the_keepers_policy(case: Case):
+    policies = role_policies(case.resources, keeper_role(case.resources))
+    assert unresolved(policies) == [], case.name
+    assert unresolved(function_env(case.resources)) == []
+
+
+def test_every_call_the_keeper_makes_is_allowed_and_its_writes_are_denied_elsewhere(case: Case):
+    env = function_env(case.resources)
+    calls = run_keeper(case.endpoint, env)
+    made = {(c["service"], c["operation"]) for c in calls}
+    # The run exercised every permission the keeper needs.
+    for op in ("DescribeDirectories", "DescribeSnapshots", "GetSnapshotLimits", "CreateSnapshot", "DeleteSnapshot"):
+        assert ("ds", op) in made, (case.name, sorted(made))
+    assert ("sns", "Publish") in made
+    if not env.get("DIRECTORY_IDS"):
+        assert ("ds", "ListTagsForResource") in made
+    # Only its own directory was written to.
+    written = {c["directory_id"] for c in calls if f"ds:{c['operation']}" in WRITES}
+    assert written == {case.managed}, written
+
+    policies = role_policies(case.resources, keeper_role(case.resources))
+    requests = requests_of(calls, case.tags, case.topic)
+    decisions = simulate_role(policies, requests)
+    denied = [(a, r) for (a, r, _), d in zip(requests, decisions) if d != "Allowed"]
+    assert denied == [], f"{case.name}: IAM denies calls the keeper makes: {denied}"
+
+    elsewhere = requests_of(calls, case.tags, case.topic, retarget=case.outsider)
+    decisions = simulate_role(policies, elsewhere)
+    for (action, resource, _), decision in zip(elsewhere, decisions):
+        if action in WRITES:
+            assert decision != "Allowed", f"{case.name}: {action} allowed on {resource}"
+        elif action in ALLOWED_EVERYWHERE:
+            assert decision == "Allowed", (action, ALLOWED_EVERYWHERE[action])
+
+    # With 25 ids, every configured directory is writable, not only the first 20.
+    if case.also_configured:
+        extra = [(w, directory_arn(d), {"aws:RequestedRegion": REGION}) for d in case.also_configured for w in sorted(WRITES)]
+        assert set(simulate_role(policies, extra)) == {"Allowed"}
+        # ... and only in the stack's Region.
+        other_region = [(w, r.replace(REGION, "us-east-1"), {"aws:RequestedRegion": "us-east-1"}) for w, r, _ in extra[:3]]
+        assert "Allowed" not in simulate_role(policies, other_region)
+
+
+def test_the_function_can_use_the_topics_key(case: Case):
+    policies = role_policies(case.resources, keeper_role(case.resources))
+    [key] = of_type(case.resources, "AWS::KMS::Key").values()
+    key_policy = key["Properties"]["KeyPolicy"]
+    [topic] = of_type(case.resources, "AWS::SNS::Topic").values()
+    assert topic["Properties"]["KmsMasterKeyId"] == KEY_ARN
+    decisions = evaluate([
+        {"identityPolicies": policies, "resourcePolicy": key_policy, "principal": ROLE_ARN, "action": action,
+         "resource": KEY_ARN, "accountId": ACCOUNT, "context": {"aws:SecureTransport": "true"}}
+        for action in ("kms:GenerateDataKey", "kms:Decrypt")
+    ])
+    assert decisions == ["Allowed", "Allowed"], case.name
+
+
+def test_alarms_can_publish_to_the_encrypted_topic(case: Case):
+    topic_policy = [r["Properties"]["PolicyDocument"] for r in of_type(case.resources, "AWS::SNS::TopicPolicy").values()]
+    [key] = of_type(case.resources, "AWS::KMS::Key").values()
+    alarms = of_type(case.resources, "AWS::CloudWatch::Alarm")
+    assert alarms
+    for name, alarm in alarms.items():
+        assert alarm["Properties"]["AlarmActions"] == [case.topic], name
+    context = {"aws:SourceAccount": ACCOUNT, "aws:SecureTransport": "true"}
+    sims = [{"identityPolicies": [], "resourcePolicy": topic_policy[0], "principal": "cloudwatch.amazonaws.com",
+             "action": "sns:Publish", "resource": case.topic, "accountId": ACCOUNT, "context": context}]
+    sims += [{"identityPolicies": [], "resourcePolicy": key["Properties"]["KeyPolicy"],
+              "principal": "cloudwatch.amazonaws.com", "action": action, "resource": KEY_ARN,
+              "accountId": ACCOUNT, "context": context} for action in ("kms:GenerateDataKey", "kms:Decrypt")]
+    assert evaluate(sims) == ["Allowed"] * 3, case.name
+    # The checker can fail: another account's alarms may not publish.
+    sims[0]["context"] = {"aws:SourceAccount": "999999999999", "aws:SecureTransport": "true"}
+    assert evaluate(sims[:1]) != ["Allowed"]
+
+
+def test_the_schedule_can_invoke_the_function_and_write_its_dead_letters(case: Case):
+    [schedule] = of_type(case.resources, "AWS::Scheduler::Schedule").values()
+    props = schedule["Properties"]
+    assert "Name" not in props, "a generated name, so two stacks can share an account and Region"
+    target = props["Target"]
+    assert target["Arn"] == FUNCTION_ARN
+    role_logical = next(k for k, v in case.names.items() if v == target["RoleArn"] and k.endswith(".Arn"))[:-4]
+    role = case.resources[role_logical]
+    # Scheduler may assume the role ...
+    trust = role["Properties"]["AssumeRolePolicyDocument"]
+    assert evaluate([{"identityPolicies": [], "resourcePolicy": trust, "principal": "scheduler.amazonaws.com",
+                      "action": "sts:AssumeRole", "resource": target["RoleArn"], "accountId": ACCOUNT,
+                      "context": {"aws:SourceAccount": ACCOUNT}}]) == ["Allowed"]
+    # ... which may invoke the function and send to the dead-letter queue ...
+    policies = role_policies(case.resources, role_logical)
+    dlq = target["DeadLetterConfig"]["Arn"]
+    assert dlq == QUEUE_ARN
+    queue_policies = [r["Properties"]["PolicyDocument"] for r in of_type(case.resources, "AWS::SQS::QueuePolicy").values()]
+    sims = [{"identityPolicies": policies, "principal": target["RoleArn"], "action": "lambda:InvokeFunction",
+             "resource": FUNCTION_ARN, "accountId": ACCOUNT, "context": {}},
+            {"identityPolicies": policies, "principal": target["RoleArn"], "action": "sqs:SendMessage",
+             "resource": QUEUE_ARN, "accountId": ACCOUNT, "context": {"aws:SecureTransport": "true"},
+             **({"resourcePolicy": queue_policies[0]} if queue_policies else {})}]
+    assert evaluate(sims) == ["Allowed", "Allowed"], case.name
+    # ... whose encryption needs no KMS permission the role lacks.
+    [queue] = of_type(case.resources, "AWS::SQS::Queue").values()
+    assert queue["Properties"].get("SqsManagedSseEnabled") is True
+    assert "KmsMasterKeyId" not in queue["Properties"]
+
+
+def test_a_failed_run_is_not_retried_and_has_no_second_alert_path(case: Case):
+    [config] = of_type(case.resources, "AWS::Lambda::EventInvokeConfig").values()
+    assert config["Properties"]["MaximumRetryAttempts"] == 0
+    assert not config["Properties"].get("DestinationConfig", {}).get("OnFailure")
+    [fn] = of_type(case.resources, "AWS::Lambda::Function").values()
+    assert "DeadLetterConfig" not in fn["Properties"]
+    for name, alarm in of_type(case.resources, "AWS::CloudWatch::Alarm").items():
+        if "FailedRunsReported" in json.dumps(alarm):
+            assert not alarm["Properties"].get("OKActions"), f"{name}: an OK an hour later reads as 'resolved'"
+
+
+# --- the quota rule of template.yaml ---------------------------------------------------------
+
+
+def rule_allows(rule: Any, params: dict[str, str]) -> bool:
+    """CloudFormation's rule functions used by RetentionFitsTheQuota, on parameter values."""
+    if isinstance(rule, dict):
+        [(fn, arg)] = rule.items()
+        if fn == "Ref":
+            return params[arg]
+        if fn == "Fn::Or":
+            return any(rule_allows(a, params) for a in arg)
+        if fn == "Fn::And":
+            return all(rule_allows(a, params) for a in arg)
+        if fn == "Fn::Equals":
+            return rule_allows(arg[0], params) == rule_allows(arg[1], params)
+        if fn == "Fn::Contains":
+            return rule_allows(arg[1], params) in [rule_allows(a, params) for a in arg[0]]
+        raise AssertionError(f"rule function {fn} is not evaluated here")
+    return rule
+
+
+def test_the_template_refuses_retention_that_cannot_fit_the_quota():
+    template, _ = decode(str(ROOT / "template.yaml"))
+    params = template["Parameters"]
+    [assertion] = template["Rules"]["RetentionFitsTheQuota"]["Assertions"]
+    for retain in params["RetainCount"]["AllowedValues"]:
+        for reserved in params["ReservedSlots"]["AllowedValues"]:
+            fits = int(retain) + 1 + int(reserved) <= 5
+            allowed = rule_allows(assertion["Assert"], {"RetainCount": retain, "ReservedSlots": reserved})
+            assert allowed == fits, (retain, reserved)
+    assert "at most 5" in assertion["AssertDescription"]
+
+
+# --- SAM and CDK say the same thing ----------------------------------------------------------
+
+
+def features(case: Case) -> dict[str, Any]:
+    r = case.resources
+    policies = role_policies(r, keeper_role(r))
+    # The directories differ per deployment (the emulator made them): compare the shape.
+    policies = json.loads(json.dumps(policies).replace(case.managed, "<managed>"))
+    statements = sorted(
+        json.dumps({"Action": sorted(s["Action"] if isinstance(s["Action"], list) else [s["Action"]]),
+                    "Resource": sorted(s["Resource"] if isinstance(s["Resource"], list) else [s["Resource"]]),
+                    "Condition": s.get("Condition")}, sort_keys=True)
+        for p in policies for s in p["Statement"]
+    )
+    alarms = sorted(
+        json.dumps({
+            "metric": a["Properties"].get("MetricName") or sorted(
+                m.get("MetricStat", {}).get("Metric", {}).get("MetricName", m.get("Expression", ""))
+                for m in a["Properties"]["Metrics"]),
+            "dimensions": sorted(d["Name"] for d in a["Properties"].get("Dimensions", [])),
+            "threshold": float(a["Properties"]["Threshold"]),
+            "comparison": a["Properties"]["ComparisonOperator"],
+            "missing": a["Properties"].get("TreatMissingData"),
+            "ok": bool(a["Properties"].get("OKActions")),
+        }, sort_keys=True)
+        for a in of_type(r, "AWS::CloudWatch::Alarm").values()
+    )
+    [schedule] = of_type(r, "AWS::Scheduler::Schedule").values()
+    sp = schedule["Properties"]
+    [fn] = of_type(r, "AWS::Lambda::Function").values()
+    [queue] = of_type(r, "AWS::SQS::Queue").values()
+    [topic] = of_type(r, "AWS::SNS::Topic").values()
+    [logs] = of_type(r, "AWS::Logs::LogGroup").values()
+    return {
+        "iam": statements,
+        "alarms": alarms,
+        "schedule": {k: sp.get(k) for k in ("ScheduleExpression", "ScheduleExpressionTimezone", "State", "Name")}
+        | {"retry": sp["Target"].get("RetryPolicy"), "dlq": sp["Target"].get("DeadLetterConfig")},
+        "encryption": {"topic": topic["Properties"].get("KmsMasterKeyId"), "queue": queue["Properties"].get("SqsManagedSseEnabled"),
+                       "logs": logs["Properties"].get("KmsKeyId"), "env": fn["Properties"].get("KmsKeyArn")},
+        "function": {k: fn["Properties"].get(k) for k in ("Runtime", "Architectures", "MemorySize", "Timeout",
+                                                          "ReservedConcurrentExecutions")},
+        "env": function_env(r),
+    }
+
+
+# Differences between the two that are expected, each with its reason.
+EXPECTED_DIFFERENCES: dict[str, str] = {}
+
+
+@pytest.mark.parametrize("sam_name,cdk_name", [
+    ("sam discovery, default tag", "cdk discovery, default tag"),
+    ("sam one id", "cdk one id"),
+    ("sam 25 ids", "cdk 25 ids"),
+])
+def test_sam_and_cdk_deploy_the_same_thing(cases: list[Case], sam_name: str, cdk_name: str):
+    by_name = {c.name: c for c in cases}
+    sam, cdk = features(by_name[sam_name]), features(by_name[cdk_name])
+    for f, c in ((sam, by_name[sam_name]), (cdk, by_name[cdk_name])):
+        f["env"]["DIRECTORY_IDS"] = f["env"].get("DIRECTORY_IDS", "").replace(c.managed, "<managed>")
+    differences = {k for k in sam if sam[k] != cdk[k] and k not in EXPECTED_DIFFERENCES}
+    assert not differences, {k: (sam[k], cdk[k]) for k in differences}
