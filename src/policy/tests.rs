@@ -716,3 +716,47 @@ fn names_written_by_version_0_1_are_pruned_retained_and_flagged_like_new_ones() 
         .iter()
         .any(|f| f.code == "unrestorable" && f.snapshot_id.as_deref() == Some("s-0000000001")));
 }
+
+#[test]
+fn an_inventory_named_by_0_1_is_treated_exactly_as_the_same_inventory_named_by_0_2() {
+    // The same snapshots (ids, times, statuses), once with 0.1's names and once with the
+    // names this version writes: every decision must be the same.
+    let shape = [
+        ("s-01", Completed, 200.0),
+        ("s-02", Failed, 30.0),
+        ("s-03", Completed, 155.0),
+        ("s-04", Completed, 20.0),
+        ("s-05", Completed, 2.0),
+    ];
+    let named = |tagged: bool| -> Vec<Snapshot> {
+        shape
+            .iter()
+            .map(|(id, status, age)| {
+                let mut s = owned(id, *status, *age);
+                if tagged {
+                    s.name = Some(ownership::snapshot_name("keeper-", s.start_time, "0a1b2c3d"));
+                }
+                s
+            })
+            .collect()
+    };
+    let (old, new) = (named(false), named(true));
+    for s in old.iter().chain(&new) {
+        assert!(is_owned(s, &Policy::default()), "{:?}", s.name);
+    }
+    let ids_rules = |d: &[Deletion]| -> Vec<(String, Rule)> {
+        d.iter().map(|x| (x.snapshot_id.clone(), x.rule)).collect()
+    };
+    for action in [Action::Run, Action::Snapshot, Action::Prune] {
+        let (a, b) = (plan_for(&old, &Policy::default(), action), plan_for(&new, &Policy::default(), action));
+        assert_eq!(ids_rules(&a.deletions), ids_rules(&b.deletions), "{action:?}");
+        assert_eq!(a.create.is_some(), b.create.is_some(), "{action:?}");
+        assert_eq!(a.problems.iter().map(|p| p.code).collect::<Vec<_>>(), b.problems.iter().map(|p| p.code).collect::<Vec<_>>());
+    }
+    assert_eq!(ids_rules(&prune(&old, 5, &Policy::default(), None)), ids_rules(&prune(&new, 5, &Policy::default(), None)));
+    let flags_of = |all: &[Snapshot]| -> Vec<(&'static str, Option<String>)> {
+        flags(all, Some(limits_of(all)), Some(5), &Policy::default(), now()).into_iter().map(|f| (f.code, f.snapshot_id)).collect()
+    };
+    assert_eq!(flags_of(&old), flags_of(&new));
+    assert!(!prune(&old, 5, &Policy::default(), None).is_empty(), "the old snapshots are pruned, not frozen");
+}
