@@ -3,8 +3,10 @@
 //! It starts the emulator, creates a Managed Microsoft AD directory holding snapshots of mixed
 //! ages (an Auto one, someone else's manual one, and old keeper snapshots, one past 180 days),
 //! then runs the real binary (`ds-snapshot-keeper invoke`, pointed at the emulator with
-//! AWS_ENDPOINT_URL) once per simulated day. On day 3 the new snapshot fails. After each run
-//! it prints the run report and every SNS message that reached the subscribed SQS queue.
+//! AWS_ENDPOINT_URL) once per simulated day, in discovery mode: the directory carries the
+//! opt-in tag, and a second directory nobody tagged is reported as unprotected. On day 3 the
+//! new snapshot fails. After each run it prints the run report and every SNS message that
+//! reached the subscribed SQS queue.
 
 #[path = "../tests/support/mod.rs"]
 mod support;
@@ -73,6 +75,24 @@ fn print_report(report: &Value) {
             );
         }
     }
+    for u in report["coverage"]["unmanaged"]
+        .as_array()
+        .into_iter()
+        .flatten()
+    {
+        println!(
+            "  coverage  {} ({}) is NOT managed: {}{}, {} days old",
+            u["directory_id"].as_str().unwrap_or("?"),
+            u["directory_type"].as_str().unwrap_or("?"),
+            u["reason"].as_str().unwrap_or("?"),
+            if u["counted"] == true {
+                " (counted in UnmanagedDirectories)"
+            } else {
+                ""
+            },
+            u["age_days"]
+        );
+    }
 }
 
 #[tokio::main]
@@ -94,8 +114,23 @@ async fn main() {
     println!("   {}", emu.endpoint);
     let config = emu.sdk_config().await;
     let dir = emu.managed_ad(&config, "corp.example.com").await;
+    emu.ds(&config)
+        .add_tags_to_resource()
+        .resource_id(&dir)
+        .tags(
+            aws_sdk_directory::types::Tag::builder()
+                .key("ds-snapshot-keeper")
+                .value("enabled")
+                .build()
+                .expect("tag"),
+        )
+        .send()
+        .await
+        .expect("tag the directory");
+    let forgotten = emu.managed_ad(&config, "forgotten.example.com").await;
     let (topic, queue) = emu.topic_with_queue(&config).await;
-    println!("== Managed Microsoft AD {dir}; SNS topic {topic} -> SQS queue");
+    println!("== Managed Microsoft AD {dir}, tagged ds-snapshot-keeper=enabled; SNS topic {topic} -> SQS queue");
+    println!("== Managed Microsoft AD {forgotten}: nobody tagged it");
 
     emu.seed(&dir, None, "Auto", "Completed", 12.0);
     emu.seed(
@@ -142,7 +177,7 @@ async fn main() {
             .env("AWS_ACCESS_KEY_ID", "testing")
             .env("AWS_SECRET_ACCESS_KEY", "testing")
             .env_remove("AWS_PROFILE")
-            .env("DIRECTORY_IDS", &dir)
+            .env("DISCOVERY_TAG", "ds-snapshot-keeper=enabled")
             .env("SNS_TOPIC_ARN", &topic)
             .env("POLL_INITIAL_SECONDS", "0.2")
             .env("RUST_LOG", "warn")

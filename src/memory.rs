@@ -79,6 +79,7 @@ impl MemoryDirectoryService {
             kind: crate::model::DirectoryType::MicrosoftAd,
             stage: "Active".to_owned(),
             primary_region: None,
+            launch_time: None,
         });
         ds
     }

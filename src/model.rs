@@ -89,6 +89,8 @@ pub struct Directory {
     pub stage: String,
     /// The primary Region of a multi-Region directory; `None` for single-Region directories.
     pub primary_region: Option<String>,
+    /// When the directory was created (`LaunchTime`), if the API said.
+    pub launch_time: Option<Timestamp>,
 }
 
 /// The manual snapshot quota of one directory.

@@ -188,6 +188,14 @@ pub fn metric_lines(report: &RunReport) -> Vec<String> {
             .expect("metrics list")
             .push(json!({"Name": "MaxNewestCompletedSnapshotAgeDays", "Unit": "None"}));
     }
+    // Directories of the Region nobody protects (scheduled runs, which look at the Region).
+    if let Some(c) = &report.coverage {
+        run["UnmanagedDirectories"] = json!(c.unmanaged_count);
+        run["_aws"]["CloudWatchMetrics"][0]["Metrics"]
+            .as_array_mut()
+            .expect("metrics list")
+            .push(json!({"Name": "UnmanagedDirectories", "Unit": "Count"}));
+    }
     lines.push(run.to_string());
     lines
 }
@@ -402,6 +410,7 @@ mod tests {
             directories,
             errors: Vec::new(),
             notification: Notified::NoTopic,
+            coverage: None,
         };
         r.settle();
         r

@@ -7,6 +7,7 @@ use jiff::Timestamp;
 use serde::Serialize;
 
 use crate::model::{Action, CreatedState, Operation, Snapshot, SnapshotLimits};
+use crate::policy::eligibility::Coverage;
 use crate::policy::{Deletion, Flag, FlagLevel, PruneBlock, Skip};
 use crate::ports::ApiError;
 use crate::request::Trigger;
@@ -169,6 +170,8 @@ pub struct RunReport {
     /// Errors that concern the whole run (discovery failed, notification failed...).
     pub errors: Vec<ErrorEntry>,
     pub notification: Notified,
+    /// The Region's directories this keeper does not manage, and why (scheduled runs only).
+    pub coverage: Option<Coverage>,
 }
 
 impl RunReport {

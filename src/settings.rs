@@ -44,6 +44,8 @@ pub struct Settings {
     pub prune_unowned: bool,
     /// With discovery, manage only directories carrying this tag (key, value).
     pub discovery_tag: Option<(String, String)>,
+    /// Directories deliberately left unmanaged: not snapshotted, not counted as unprotected.
+    pub excluded_directory_ids: Vec<String>,
 }
 
 impl Default for Settings {
@@ -66,6 +68,7 @@ impl Default for Settings {
             creating_timeout: Duration::from_secs(6 * 3600),
             prune_unowned: false,
             discovery_tag: None,
+            excluded_directory_ids: Vec::new(),
         }
     }
 }
@@ -170,6 +173,11 @@ pub const SETTINGS: &[SettingDoc] = &[
         variable: "DISCOVERY_TAG",
         default: "(none: every directory)",
         accepted: "key=value; with discovery, only directories carrying this tag are managed",
+    },
+    SettingDoc {
+        variable: "EXCLUDED_DIRECTORY_IDS",
+        default: "(none)",
+        accepted: "comma- or space-separated directory ids, none of them in DIRECTORY_IDS; never managed, reported as excluded, not counted as unprotected",
     },
     SettingDoc {
         variable: "PRUNE_UNOWNED",
@@ -349,6 +357,24 @@ impl Settings {
                 .ok_or_else(|| invalid("DISCOVERY_TAG", &raw, "not key=value"))?;
             s.discovery_tag = Some((key.trim().to_owned(), value.trim().to_owned()));
         }
+        if let Some(raw) = get("EXCLUDED_DIRECTORY_IDS") {
+            s.excluded_directory_ids = parse_directory_ids(
+                raw.split(|c: char| c == ',' || c.is_whitespace())
+                    .filter(|p| !p.is_empty()),
+            )
+            .map_err(|problem| invalid("EXCLUDED_DIRECTORY_IDS", &raw, problem))?;
+            if let Some(both) = s
+                .excluded_directory_ids
+                .iter()
+                .find(|id| s.directory_ids.contains(id))
+            {
+                return Err(invalid(
+                    "EXCLUDED_DIRECTORY_IDS",
+                    &raw,
+                    format!("{both} is also in DIRECTORY_IDS"),
+                ));
+            }
+        }
         if let Some(raw) = get("PRUNE_UNOWNED") {
             s.prune_unowned = boolean("PRUNE_UNOWNED", &raw)?;
         }
@@ -439,6 +465,17 @@ mod tests {
         assert!(!Policy::from(&s).fits(5));
         let s = parse(&[("RETAIN_COUNT", "4"), ("RESERVED_SLOTS", "0")]).unwrap();
         assert!(Policy::from(&s).fits(5));
+    }
+
+    #[test]
+    fn a_directory_both_listed_and_excluded_is_refused() {
+        let err = parse(&[
+            ("DIRECTORY_IDS", "d-0123456789"),
+            ("EXCLUDED_DIRECTORY_IDS", "d-0123456789"),
+        ])
+        .unwrap_err();
+        assert_eq!(err.variable, "EXCLUDED_DIRECTORY_IDS");
+        assert!(err.to_string().contains("also in DIRECTORY_IDS"));
     }
 
     #[test]

@@ -59,6 +59,13 @@ export interface DsSnapshotKeeperProps {
   readonly existingTopic?: sns.ITopic;
   /** Alarm when a directory's newest Completed snapshot is older than this. @default 2 */
   readonly freshnessAlarmDays?: number;
+  /**
+   * Directories deliberately left unmanaged: never snapshotted, reported as excluded, not
+   * counted as unprotected. (With discovery, the tag `<key>=excluded` does the same.)
+   */
+  readonly excludedDirectoryIds?: string[];
+  /** Alarm when a directory of the Region is neither managed nor excluded for a day. @default true */
+  readonly unmanagedDirectoriesAlarm?: boolean;
   /** @default 'INFO' */
   readonly logLevel?: 'TRACE' | 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
   /** @default logs.RetentionDays.ONE_YEAR */
@@ -106,6 +113,15 @@ export class DsSnapshotKeeper extends Construct {
     for (const d of ids) {
       if (!DIRECTORY_ID.test(d)) {
         throw new Error(`DsSnapshotKeeper: directory id ${JSON.stringify(d)} is invalid; accepted: ^d-[0-9a-f]{10}$`);
+      }
+    }
+    const excluded = props.excludedDirectoryIds ?? [];
+    for (const d of excluded) {
+      if (!DIRECTORY_ID.test(d)) {
+        throw new Error(`DsSnapshotKeeper: excluded directory id ${JSON.stringify(d)} is invalid; accepted: ^d-[0-9a-f]{10}$`);
+      }
+      if (ids.includes(d)) {
+        throw new Error(`DsSnapshotKeeper: ${d} is both in directoryIds and excludedDirectoryIds`);
       }
     }
     const prefix = props.snapshotPrefix ?? 'keeper-';
@@ -282,6 +298,7 @@ export class DsSnapshotKeeper extends Construct {
         POLL_MAX_SECONDS: '120',
         CREATING_TIMEOUT_HOURS: '6',
         PRUNE_UNOWNED: String(props.pruneUnowned ?? false),
+        EXCLUDED_DIRECTORY_IDS: excluded.join(','),
       },
     });
 
@@ -367,12 +384,34 @@ export class DsSnapshotKeeper extends Construct {
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
+    const alarms = [unreported, fresh, dlq];
+    if (props.unmanagedDirectoriesAlarm ?? true) {
+      alarms.push(
+        new cloudwatch.Alarm(this, 'UnmanagedDirectoriesAlarm', {
+          alarmDescription:
+            'A directory of this Region has been neither managed by ds-snapshot-keeper nor excluded for a day: nobody ' +
+            'takes its snapshots. Find it in the latest run report (coverage, reason not-tagged or not-listed), then tag ' +
+            'it, add it to directoryIds, or exclude it on purpose (excludedDirectoryIds, or the tag value "excluded").',
+          metric: new cloudwatch.Metric({
+            namespace: 'DsSnapshotKeeper',
+            metricName: 'UnmanagedDirectories',
+            dimensionsMap: byFunction,
+            statistic: 'Minimum',
+            period: Duration.days(1),
+          }),
+          threshold: 0,
+          evaluationPeriods: 1,
+          comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+          treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+        }),
+      );
+    }
     unreported.addAlarmAction(action);
-    for (const alarm of [fresh, dlq]) {
+    for (const alarm of alarms.slice(1)) {
       alarm.addAlarmAction(action);
       alarm.addOkAction(action);
     }
-    this.alarms = [unreported, fresh, dlq];
+    this.alarms = alarms;
     // Waivers for checkov, each with its reason, where a reviewer will see them.
     (this.deadLetterQueue.node.defaultChild as sqs.CfnQueue).addMetadata('checkov', {
       skip: [{ id: 'CKV_AWS_27', comment: 'Encrypted at rest with SQS-managed SSE (SqsManagedSseEnabled), which checkov does not recognise.' }],

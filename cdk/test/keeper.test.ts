@@ -101,7 +101,8 @@ describe('alarms', () => {
   test('unreported failures, freshness and dead letters; OK actions only where OK means resolved', () => {
     const t = synth();
     const alarms = Object.values(t.findResources('AWS::CloudWatch::Alarm'));
-    expect(alarms).toHaveLength(3);
+    expect(alarms).toHaveLength(4);
+    expect(Object.values(synth({ unmanagedDirectoriesAlarm: false }).findResources('AWS::CloudWatch::Alarm'))).toHaveLength(3);
     for (const a of alarms) {
       expect(a.Properties.AlarmDescription.length).toBeGreaterThan(60);
       expect(a.Properties.AlarmActions).toHaveLength(1);
@@ -135,6 +136,7 @@ describe('props are validated', () => {
     [{ directoryIds: ['d-XYZ'] }, /directory id "d-XYZ" is invalid/],
     [{ warnAgeDays: 180 }, /warnAgeDays=180/],
     [{ snapshotPrefix: '-bad' }, /snapshotPrefix/],
+    [{ directoryIds: ['d-0123456789'], excludedDirectoryIds: ['d-0123456789'] }, /both in directoryIds and excludedDirectoryIds/],
     [{ discoveryTag: { key: Token.asString({ Ref: 'TagKey' }), value: 'x' } }, /must be a literal string/],
   ])('%j is refused', (props, message) => {
     expect(() => synth(props as Partial<DsSnapshotKeeperProps>)).toThrow(message);

@@ -124,6 +124,9 @@ fn to_directory(d: &t::DirectoryDescription) -> Result<Directory, ApiError> {
             .regions_info()
             .and_then(|r| r.primary_region())
             .map(str::to_owned),
+        launch_time: d
+            .launch_time()
+            .and_then(|t| Timestamp::new(t.secs(), t.subsec_nanos() as i32).ok()),
     })
 }
 

@@ -1,6 +1,7 @@
 //! Which directories the keeper acts on: the kinds it can snapshot here, and the scope a
 //! request may ask for (a request may narrow the configured scope, never widen it).
 
+use jiff::Timestamp;
 use serde::Serialize;
 
 use crate::model::{Directory, DirectoryType};
@@ -116,9 +117,197 @@ pub fn out_of_scope_message(outside: &[&str], scope: &str) -> String {
     )
 }
 
+/// The tag value that marks a directory as deliberately unmanaged, on the discovery tag's key
+/// (`ds-snapshot-keeper=excluded` with the default key).
+pub const EXCLUDED_TAG_VALUE: &str = "excluded";
+
+/// Why a directory in the Region is not managed by this keeper.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum UnmanagedReason {
+    /// Discovery: the directory does not carry the opt-in tag.
+    NotTagged,
+    /// `DIRECTORY_IDS` does not list it.
+    NotListed,
+    /// Deliberately unmanaged: in `EXCLUDED_DIRECTORY_IDS`, or tagged `<key>=excluded`.
+    Excluded,
+    /// AD Connector: there is nothing to snapshot.
+    AdConnector,
+    /// Shared with this account: its owner takes the snapshots.
+    Shared,
+    /// A replica of a directory whose primary Region is another one.
+    Replica,
+}
+
+impl UnmanagedReason {
+    /// Whether the directory is one someone should protect: counted in
+    /// `UnmanagedDirectories` and its alarm. Kinds that cannot be snapshotted here, and
+    /// deliberate exclusions, stay in the report but are not counted.
+    pub fn counts(self) -> bool {
+        matches!(
+            self,
+            UnmanagedReason::NotTagged | UnmanagedReason::NotListed
+        )
+    }
+}
+
+/// A directory of the Region the keeper does not manage.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Unmanaged {
+    pub directory_id: String,
+    pub directory_name: String,
+    pub directory_type: String,
+    pub reason: UnmanagedReason,
+    /// Counted in `UnmanagedDirectories` (see [`UnmanagedReason::counts`]).
+    pub counted: bool,
+    pub launch_time: Option<Timestamp>,
+    /// Whole days since `launch_time`.
+    pub age_days: Option<i64>,
+}
+
+/// Which directories of the Region a run covers, and which it leaves unprotected.
+#[derive(Debug, Clone, PartialEq, Serialize, Default)]
+pub struct Coverage {
+    /// Directories in the Region that the keeper does not manage, with why.
+    pub unmanaged: Vec<Unmanaged>,
+    /// Of those, the ones someone should protect (the `UnmanagedDirectories` metric).
+    pub unmanaged_count: usize,
+}
+
+/// How the keeper's scope is configured.
+#[derive(Debug, Clone, Copy)]
+pub enum Scope<'a> {
+    /// `DIRECTORY_IDS`.
+    Listed(&'a [String]),
+    /// Discovery, opted in by this tag (key, value), or every directory without one.
+    Discovery(Option<&'a (String, String)>),
+}
+
+/// Whether a directory of the Region is managed, and if not, why. `tags` are the directory's
+/// tags where the run read them (discovery with a tag), `excluded` is
+/// `EXCLUDED_DIRECTORY_IDS`.
+pub fn scope_of(
+    d: &Directory,
+    scope: Scope<'_>,
+    tags: Option<&[(String, String)]>,
+    excluded: &[String],
+    region: &str,
+) -> Option<UnmanagedReason> {
+    let in_scope = match scope {
+        Scope::Listed(ids) => ids.contains(&d.id),
+        Scope::Discovery(Some(tag)) => tags.is_some_and(|t| opted_in(t, tag)),
+        Scope::Discovery(None) => true,
+    };
+    let tagged_excluded = match scope {
+        Scope::Discovery(Some(tag)) => tags.is_some_and(|t| {
+            t.iter()
+                .any(|(k, v)| k == &tag.0 && v == EXCLUDED_TAG_VALUE)
+        }),
+        _ => false,
+    };
+    if excluded.contains(&d.id) || tagged_excluded {
+        return Some(UnmanagedReason::Excluded);
+    }
+    if in_scope {
+        return None;
+    }
+    Some(match skip(d, region).map(|s| s.reason) {
+        Some(SkipReason::AdConnector) => UnmanagedReason::AdConnector,
+        Some(SkipReason::Shared) => UnmanagedReason::Shared,
+        Some(SkipReason::Replica) => UnmanagedReason::Replica,
+        _ => match scope {
+            Scope::Listed(_) => UnmanagedReason::NotListed,
+            Scope::Discovery(_) => UnmanagedReason::NotTagged,
+        },
+    })
+}
+
+/// The coverage entry of a directory left unmanaged.
+pub fn unmanaged(d: &Directory, reason: UnmanagedReason, now: Timestamp) -> Unmanaged {
+    Unmanaged {
+        directory_id: d.id.clone(),
+        directory_name: d.name.clone(),
+        directory_type: d.kind.as_api().to_owned(),
+        reason,
+        counted: reason.counts(),
+        launch_time: d.launch_time,
+        age_days: d
+            .launch_time
+            .map(|t| (now.as_second() - t.as_second()).div_euclid(86_400)),
+    }
+}
+
+impl Coverage {
+    pub fn new(mut unmanaged: Vec<Unmanaged>) -> Self {
+        unmanaged.sort_by(|a, b| a.directory_id.cmp(&b.directory_id));
+        let unmanaged_count = unmanaged.iter().filter(|u| u.counted).count();
+        Self {
+            unmanaged,
+            unmanaged_count,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn dir(id: &str, kind: DirectoryType) -> Directory {
+        Directory {
+            id: id.to_owned(),
+            name: "corp.example.com".to_owned(),
+            kind,
+            stage: "Active".to_owned(),
+            primary_region: None,
+            launch_time: None,
+        }
+    }
+
+    #[test]
+    fn coverage_says_why_and_counts_only_what_someone_should_protect() {
+        let listed = vec!["d-0000000001".to_owned()];
+        let ad = dir("d-0000000002", DirectoryType::MicrosoftAd);
+        let connector = dir("d-0000000003", DirectoryType::AdConnector);
+        let scope = Scope::Listed(&listed);
+        assert_eq!(
+            scope_of(
+                &dir("d-0000000001", DirectoryType::SimpleAd),
+                scope,
+                None,
+                &[],
+                "r"
+            ),
+            None
+        );
+        assert_eq!(
+            scope_of(&ad, scope, None, &[], "r"),
+            Some(UnmanagedReason::NotListed)
+        );
+        assert_eq!(
+            scope_of(&connector, scope, None, &[], "r"),
+            Some(UnmanagedReason::AdConnector)
+        );
+        let excluded = vec![ad.id.clone()];
+        assert_eq!(
+            scope_of(&ad, scope, None, &excluded, "r"),
+            Some(UnmanagedReason::Excluded)
+        );
+        let tag = ("ds-snapshot-keeper".to_owned(), "enabled".to_owned());
+        let discovery = Scope::Discovery(Some(&tag));
+        let tagged = [(tag.0.clone(), tag.1.clone())];
+        let opted_out = [(tag.0.clone(), EXCLUDED_TAG_VALUE.to_owned())];
+        assert_eq!(scope_of(&ad, discovery, Some(&tagged), &[], "r"), None);
+        assert_eq!(
+            scope_of(&ad, discovery, Some(&[]), &[], "r"),
+            Some(UnmanagedReason::NotTagged)
+        );
+        assert_eq!(
+            scope_of(&ad, discovery, Some(&opted_out), &[], "r"),
+            Some(UnmanagedReason::Excluded)
+        );
+        assert!(UnmanagedReason::NotTagged.counts() && UnmanagedReason::NotListed.counts());
+        assert!(!UnmanagedReason::Excluded.counts() && !UnmanagedReason::AdConnector.counts());
+    }
 
     #[test]
     fn a_request_may_narrow_the_configured_scope_but_not_widen_it() {

@@ -734,7 +734,11 @@ fn an_inventory_named_by_0_1_is_treated_exactly_as_the_same_inventory_named_by_0
             .map(|(id, status, age)| {
                 let mut s = owned(id, *status, *age);
                 if tagged {
-                    s.name = Some(ownership::snapshot_name("keeper-", s.start_time, "0a1b2c3d"));
+                    s.name = Some(ownership::snapshot_name(
+                        "keeper-",
+                        s.start_time,
+                        "0a1b2c3d",
+                    ));
                 }
                 s
             })
@@ -748,15 +752,40 @@ fn an_inventory_named_by_0_1_is_treated_exactly_as_the_same_inventory_named_by_0
         d.iter().map(|x| (x.snapshot_id.clone(), x.rule)).collect()
     };
     for action in [Action::Run, Action::Snapshot, Action::Prune] {
-        let (a, b) = (plan_for(&old, &Policy::default(), action), plan_for(&new, &Policy::default(), action));
-        assert_eq!(ids_rules(&a.deletions), ids_rules(&b.deletions), "{action:?}");
+        let (a, b) = (
+            plan_for(&old, &Policy::default(), action),
+            plan_for(&new, &Policy::default(), action),
+        );
+        assert_eq!(
+            ids_rules(&a.deletions),
+            ids_rules(&b.deletions),
+            "{action:?}"
+        );
         assert_eq!(a.create.is_some(), b.create.is_some(), "{action:?}");
-        assert_eq!(a.problems.iter().map(|p| p.code).collect::<Vec<_>>(), b.problems.iter().map(|p| p.code).collect::<Vec<_>>());
+        assert_eq!(
+            a.problems.iter().map(|p| p.code).collect::<Vec<_>>(),
+            b.problems.iter().map(|p| p.code).collect::<Vec<_>>()
+        );
     }
-    assert_eq!(ids_rules(&prune(&old, 5, &Policy::default(), None)), ids_rules(&prune(&new, 5, &Policy::default(), None)));
+    assert_eq!(
+        ids_rules(&prune(&old, 5, &Policy::default(), None)),
+        ids_rules(&prune(&new, 5, &Policy::default(), None))
+    );
     let flags_of = |all: &[Snapshot]| -> Vec<(&'static str, Option<String>)> {
-        flags(all, Some(limits_of(all)), Some(5), &Policy::default(), now()).into_iter().map(|f| (f.code, f.snapshot_id)).collect()
+        flags(
+            all,
+            Some(limits_of(all)),
+            Some(5),
+            &Policy::default(),
+            now(),
+        )
+        .into_iter()
+        .map(|f| (f.code, f.snapshot_id))
+        .collect()
     };
     assert_eq!(flags_of(&old), flags_of(&new));
-    assert!(!prune(&old, 5, &Policy::default(), None).is_empty(), "the old snapshots are pruned, not frozen");
+    assert!(
+        !prune(&old, 5, &Policy::default(), None).is_empty(),
+        "the old snapshots are pruned, not frozen"
+    );
 }

@@ -2,71 +2,124 @@
 //! when `DISCOVERY_TAG` is set), or those a manual request names -- which must lie inside the
 //! configured scope (see `policy::eligibility`).
 
+use std::collections::HashMap;
+
 use futures::stream::{self, StreamExt};
 
 use super::{Keeper, RunCtx, Work};
 use crate::model::{Directory, Operation};
-use crate::policy::{self, eligibility};
+use crate::policy;
+use crate::policy::eligibility::{self, Coverage, Scope};
 use crate::ports::{ApiError, DirectoryService, ErrorKind};
 use crate::report::{DirectoryReport, ErrorEntry};
 use crate::request::Request;
 
-/// Directories to act on, and reports of those the run leaves alone (skipped or missing).
-pub(super) type Resolved = (Vec<(Directory, Work)>, Vec<Work>);
+/// A directory's tags, (key, value).
+type Tags = Vec<(String, String)>;
+
+/// Directories to act on, reports of those the run leaves alone (skipped or missing), and the
+/// coverage of the Region (scheduled runs only).
+pub(super) type Resolved = (Vec<(Directory, Work)>, Vec<Work>, Option<Coverage>);
 
 impl<D: DirectoryService> Keeper<D> {
     /// Resolve the run's directories. An `Err` is a run-level error: nothing is touched.
+    /// A scheduled run (no `directory_ids` in the request) also reports the coverage: every
+    /// directory of the Region it does not manage, and why.
     pub(super) async fn resolve(
         &self,
         request: &Request,
         ctx: &RunCtx,
     ) -> Result<Resolved, ErrorEntry> {
         let configured = &self.settings.directory_ids;
-        let (directories, missing) = match (&request.directory_ids, configured.is_empty()) {
+        let excluded = &self.settings.excluded_directory_ids;
+        let discovery_tag = self.settings.discovery_tag.as_ref();
+        let now = ctx.intent.now;
+        let scope = if configured.is_empty() {
+            Scope::Discovery(discovery_tag)
+        } else {
+            Scope::Listed(configured)
+        };
+        let (directories, missing, coverage) = match (&request.directory_ids, scope) {
             (Some(requested), _) => {
-                let outside = eligibility::outside_configured(requested, configured);
+                let mut outside = eligibility::outside_configured(requested, configured);
+                outside.extend(
+                    requested
+                        .iter()
+                        .filter(|id| excluded.contains(id))
+                        .map(String::as_str),
+                );
                 if !outside.is_empty() {
-                    return Err(out_of_scope(&outside, "DIRECTORY_IDS"));
+                    return Err(out_of_scope(
+                        &outside,
+                        "DIRECTORY_IDS, less EXCLUDED_DIRECTORY_IDS",
+                    ));
                 }
                 let (found, missing) = self
                     .describe_named(requested, ctx)
                     .await
                     .map_err(|e| ErrorEntry::from_api(&e, None))?;
-                if configured.is_empty() {
-                    if let Some(tag) = &self.settings.discovery_tag {
-                        let opted = self.opted_in(found.clone(), tag, ctx).await?;
-                        let outside: Vec<&str> = found
-                            .iter()
-                            .filter(|d| !opted.iter().any(|o| o.id == d.id))
-                            .map(|d| d.id.as_str())
-                            .collect();
-                        if !outside.is_empty() {
-                            return Err(out_of_scope(
-                                &outside,
-                                &format!("directories tagged {}={}", tag.0, tag.1),
-                            ));
-                        }
+                if let Scope::Discovery(Some(tag)) = scope {
+                    let tags = self.tags_of(&found, ctx).await?;
+                    let outside: Vec<&str> = found
+                        .iter()
+                        .filter(|d| {
+                            eligibility::scope_of(
+                                d,
+                                scope,
+                                tags.get(&d.id).map(Vec::as_slice),
+                                excluded,
+                                &self.region,
+                            )
+                            .is_some()
+                        })
+                        .map(|d| d.id.as_str())
+                        .collect();
+                    if !outside.is_empty() {
+                        return Err(out_of_scope(
+                            &outside,
+                            &format!("directories tagged {}={}", tag.0, tag.1),
+                        ));
                     }
                 }
-                (found, missing)
+                (found, missing, None)
             }
-            (None, false) => self
-                .describe_named(configured, ctx)
-                .await
-                .map_err(|e| ErrorEntry::from_api(&e, None))?,
-            (None, true) => {
-                let all = ctx
-                    .bounded(
-                        Operation::DescribeDirectories,
-                        self.ds.describe_directories(None),
-                    )
+            (None, Scope::Listed(ids)) => {
+                let (found, missing) = self
+                    .describe_named(ids, ctx)
                     .await
                     .map_err(|e| ErrorEntry::from_api(&e, None))?;
-                let all = match &self.settings.discovery_tag {
-                    Some(tag) => self.opted_in(all, tag, ctx).await?,
-                    None => all,
+                // Coverage: every directory of the Region, one more DescribeDirectories.
+                let all = self.describe_all(ctx).await?;
+                let unmanaged = all
+                    .iter()
+                    .filter_map(|d| {
+                        eligibility::scope_of(d, scope, None, excluded, &self.region)
+                            .map(|reason| eligibility::unmanaged(d, reason, now))
+                    })
+                    .collect();
+                (found, missing, Some(Coverage::new(unmanaged)))
+            }
+            (None, Scope::Discovery(tag)) => {
+                let all = self.describe_all(ctx).await?;
+                let tags = match tag {
+                    Some(_) => self.tags_of(&all, ctx).await?,
+                    None => HashMap::new(),
                 };
-                (all, Vec::new())
+                let mut managed = Vec::new();
+                let mut unmanaged = Vec::new();
+                for d in all {
+                    match eligibility::scope_of(
+                        &d,
+                        scope,
+                        tags.get(&d.id).map(Vec::as_slice),
+                        excluded,
+                        &self.region,
+                    ) {
+                        None => managed.push(d),
+                        Some(reason) => unmanaged.push(eligibility::unmanaged(&d, reason, now)),
+                    }
+                }
+                (managed, Vec::new(), Some(Coverage::new(unmanaged)))
             }
         };
 
@@ -85,7 +138,17 @@ impl<D: DirectoryService> Keeper<D> {
                 None => todo.push((d, Work::new(report))),
             }
         }
-        Ok((todo, left_alone))
+        Ok((todo, left_alone, coverage))
+    }
+
+    /// Every directory of the Region (DescribeDirectories, paged).
+    async fn describe_all(&self, ctx: &RunCtx) -> Result<Vec<Directory>, ErrorEntry> {
+        ctx.bounded(
+            Operation::DescribeDirectories,
+            self.ds.describe_directories(None),
+        )
+        .await
+        .map_err(|e| ErrorEntry::from_api(&e, None))
     }
 
     /// Describe the named directories in one batch. Named directories that do not exist
@@ -131,15 +194,14 @@ impl<D: DirectoryService> Keeper<D> {
         }
     }
 
-    /// Keep only the directories that carry the discovery tag. A tag lookup that fails fails
-    /// the run: guessing could act on a directory not opted in.
-    async fn opted_in(
+    /// The tags of each directory. A lookup that fails fails the run: guessing could act on a
+    /// directory not opted in.
+    async fn tags_of(
         &self,
-        all: Vec<Directory>,
-        tag: &(String, String),
+        all: &[Directory],
         ctx: &RunCtx,
-    ) -> Result<Vec<Directory>, ErrorEntry> {
-        let tagged: Vec<Result<Option<Directory>, ApiError>> = stream::iter(all)
+    ) -> Result<HashMap<String, Tags>, ErrorEntry> {
+        let tagged: Vec<Result<(String, Tags), ApiError>> = stream::iter(all)
             .map(|d| async move {
                 let tags = ctx
                     .bounded(
@@ -147,18 +209,15 @@ impl<D: DirectoryService> Keeper<D> {
                         self.ds.directory_tags(&d.id),
                     )
                     .await?;
-                Ok(eligibility::opted_in(&tags, tag).then_some(d))
+                Ok((d.id.clone(), tags))
             })
             .buffer_unordered(self.settings.concurrency.max(1))
             .collect()
             .await;
-        let mut out = Vec::new();
-        for t in tagged {
-            if let Some(d) = t.map_err(|e| ErrorEntry::from_api(&e, None))? {
-                out.push(d);
-            }
-        }
-        Ok(out)
+        tagged
+            .into_iter()
+            .collect::<Result<_, _>>()
+            .map_err(|e| ErrorEntry::from_api(&e, None))
     }
 }
 

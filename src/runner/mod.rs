@@ -185,6 +185,7 @@ impl<D: DirectoryService> Keeper<D> {
             directories: Vec::new(),
             errors: Vec::new(),
             notification: Notified::NoTopic,
+            coverage: None,
         };
         let ctx = RunCtx {
             policy: Policy::from(&self.settings),
@@ -200,7 +201,10 @@ impl<D: DirectoryService> Keeper<D> {
         };
 
         let (todo, mut works) = match self.resolve(request, &ctx).await {
-            Ok(found) => found,
+            Ok((todo, works, coverage)) => {
+                run.coverage = coverage;
+                (todo, works)
+            }
             Err(entry) => {
                 run.errors.push(entry);
                 run.finished_at = (self.clock)();
