@@ -18,7 +18,7 @@ use crate::handler::{handle, InvocationError};
 use crate::runner::Keeper;
 use crate::settings::Settings;
 
-/// Start JSON logging (Lambda's JSON log format) to stdout or stderr.
+/// Start JSON logging in the one schema (`log.rs`) to stdout or stderr.
 pub fn init_logging(to_stderr: bool) {
     let filter = std::env::var("RUST_LOG")
         .ok()
@@ -33,11 +33,8 @@ pub fn init_logging(to_stderr: bool) {
     ))
     .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
-        .json()
         .with_env_filter(filter)
-        .with_current_span(false)
-        .with_ansi(false)
-        .without_time();
+        .event_format(crate::log::SchemaFormat);
     let _ = if to_stderr {
         builder.with_writer(std::io::stderr).try_init()
     } else {
@@ -117,8 +114,18 @@ pub async fn report_init_error(error_type: &str, message: &str) {
     let _ = tokio::time::timeout(Duration::from_secs(2), attempt).await;
 }
 
-const USAGE: &str = "usage: ds-snapshot-keeper invoke [--event FILE|-] [--timeout SECONDS]\n\
-  Runs one invocation outside Lambda and prints the run report.\n\
+/// parse_bytes accepted the bytes, so they are JSON; this refusal is never built.
+fn unreachable_refusal() -> crate::request::EventError {
+    crate::request::EventError {
+        problem: "payload is not JSON".to_owned(),
+    }
+}
+
+/// The usage of the whole command.
+pub const USAGE: &str =
+    "usage: ds-snapshot-keeper [invoke [--event FILE|-] [--timeout SECONDS] | help]\n\
+  Under AWS Lambda (AWS_LAMBDA_RUNTIME_API set) it serves invocations; outside, `invoke`\n\
+  runs one invocation and prints the run report.\n\
   --event FILE   the event to handle (default: read it from stdin; '-' also means stdin)\n\
   --timeout S    pretend the invocation has S seconds, like a Lambda timeout (default 900)";
 
@@ -153,14 +160,54 @@ fn parse_args(args: &[String]) -> Result<Args, String> {
     Ok(out)
 }
 
+/// What the command line asks for, before anything else runs.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Command {
+    /// Serve invocations from the Lambda Runtime API.
+    Lambda,
+    /// Run one invocation locally, with these arguments.
+    Invoke(Vec<String>),
+    /// Print the usage and exit with this code (0 when asked for, 2 on a mistake).
+    Usage { code: i32, problem: Option<String> },
+}
+
+/// Read the command line. Without arguments the binary serves Lambda, which it can only do
+/// under the Lambda Runtime API (`in_lambda`); elsewhere it explains itself.
+pub fn command(args: &[String], in_lambda: bool) -> Command {
+    match args.first().map(String::as_str) {
+        None if in_lambda => Command::Lambda,
+        None => Command::Usage {
+            code: 2,
+            problem: Some(
+                "not running under AWS Lambda (AWS_LAMBDA_RUNTIME_API is not set); use `invoke` to run locally"
+                    .to_owned(),
+            ),
+        },
+        Some("invoke") => Command::Invoke(args[1..].to_vec()),
+        Some("help" | "-h" | "--help") => Command::Usage {
+            code: 0,
+            problem: None,
+        },
+        Some(other) => Command::Usage {
+            code: 2,
+            problem: Some(format!(
+                "unknown command {}",
+                crate::naming::escape_for_log(other, 40)
+            )),
+        },
+    }
+}
+
 /// The `invoke` subcommand; returns the process exit code.
 pub async fn invoke(args: &[String]) -> i32 {
     let args = match parse_args(args) {
         Ok(a) => a,
+        Err(problem) if problem.is_empty() => {
+            println!("{USAGE}");
+            return 0;
+        }
         Err(problem) => {
-            if !problem.is_empty() {
-                eprintln!("error: {problem}");
-            }
+            eprintln!("error: {problem}");
             eprintln!("{USAGE}");
             return 2;
         }
@@ -180,12 +227,20 @@ pub async fn invoke(args: &[String]) -> i32 {
         }
         Some(path) => std::fs::read(path).map_err(|e| format!("{path}: {e}")),
     };
-    let payload = match raw.and_then(|r| {
-        serde_json::from_slice::<serde_json::Value>(&r)
-            .map_err(|e| format!("the event is not JSON: {e}"))
+    let raw = match raw {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return 2;
+        }
+    };
+    // Through the same refusal as any bad event: what was wrong, and the accepted shapes.
+    let payload = match crate::request::parse_bytes(&raw).and_then(|_| {
+        serde_json::from_slice::<serde_json::Value>(&raw).map_err(|_| unreachable_refusal())
     }) {
         Ok(p) => p,
         Err(e) => {
+            eprintln!("{}", crate::handler::refusal_line(&e));
             eprintln!("error: {e}");
             return 2;
         }

@@ -9,6 +9,7 @@ use std::time::{Duration, SystemTime};
 use serde_json::Value;
 use tokio::time::Instant;
 
+use crate::log;
 use crate::model::Operation;
 use crate::naming::escape_for_log;
 use crate::ports::{ApiError, DirectoryService, ErrorKind, Notifier};
@@ -17,8 +18,10 @@ use crate::report::{Notified, RunReport, Severity};
 use crate::request::{self, EventError};
 use crate::runner::Keeper;
 
-/// Why an invocation ended in error.
-#[derive(Debug, thiserror::Error)]
+/// Why an invocation ended in error. Its `Debug` is its one-line `Display`: the runtime logs
+/// errors with `{:?}`, and a derived `Debug` would dump the whole run report (hundreds of KB
+/// for a large estate, past CloudWatch Logs' event limit) a second time.
+#[derive(thiserror::Error)]
 pub enum InvocationError {
     #[error("{0}")]
     BadEvent(#[from] EventError),
@@ -27,6 +30,15 @@ pub enum InvocationError {
     #[error("the run report could not be published to SNS: {0}")]
     NotifyFailed(ApiError),
 }
+
+impl std::fmt::Debug for InvocationError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {self}", self.kind())
+    }
+}
+
+/// Whether the process has handled an invocation yet (the next one is then warm).
+static WARM: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
 impl InvocationError {
     /// A short machine-readable name, used as the Lambda error type.
@@ -57,6 +69,17 @@ pub fn deadline_from_epoch_millis(deadline_ms: u64) -> Option<Instant> {
     Some(Instant::now() + left)
 }
 
+/// The log line of a refused event: what was wrong and what is accepted.
+pub fn refusal_line(e: &EventError) -> String {
+    let mut fields = serde_json::Map::new();
+    fields.insert("error".into(), e.to_string().into());
+    log::now(
+        log::Level::Error,
+        "event refused; nothing was changed",
+        fields,
+    )
+}
+
 /// Handle one invocation payload end to end.
 pub async fn handle<D: DirectoryService, N: Notifier>(
     keeper: &Keeper<D>,
@@ -66,19 +89,17 @@ pub async fn handle<D: DirectoryService, N: Notifier>(
     deadline: Option<Instant>,
     sink: Sink<'_>,
 ) -> Result<RunReport, InvocationError> {
+    let cold_start = !WARM.swap(true, std::sync::atomic::Ordering::SeqCst);
+    log::set_context(log::Context {
+        function_name: keeper.function_name.clone(),
+        request_id: Some(escape_for_log(request_id, 80).trim_matches('"').to_owned()),
+        cold_start,
+    });
     let parsed = request::parse_event(payload);
     let request = match parsed {
         Ok(r) => r,
         Err(e) => {
-            sink(
-                &serde_json::json!({
-                    "level": "ERROR",
-                    "message": "event refused; nothing was changed",
-                    "error": e.to_string(),
-                    "request_id": escape_for_log(request_id, 80),
-                })
-                .to_string(),
-            );
+            sink(&refusal_line(&e));
             return Err(e.into());
         }
     };
@@ -98,6 +119,7 @@ pub async fn handle<D: DirectoryService, N: Notifier>(
         other => other,
     };
     let mut report = keeper.run(&request, request_id, deadline).await;
+    report.cold_start = cold_start;
 
     // Publish first, so the metrics can say whether a failed run's own alert went out (the
     // alarm on Lambda's Errors counts only failures nobody was told about). The publish is
@@ -140,15 +162,10 @@ pub async fn handle<D: DirectoryService, N: Notifier>(
         sink(&line);
     }
     if let Some(e) = &publish_error {
-        sink(
-            &serde_json::json!({
-                "level": "ERROR",
-                "message": "SNS publish failed",
-                "code": e.code,
-                "error": e.to_string(),
-            })
-            .to_string(),
-        );
+        let mut fields = serde_json::Map::new();
+        fields.insert("code".into(), e.code.clone().into());
+        fields.insert("error".into(), e.to_string().into());
+        sink(&log::now(log::Level::Error, "SNS publish failed", fields));
     }
     if report.has_failures() {
         return Err(InvocationError::RunFailed(Box::new(report)));

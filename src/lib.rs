@@ -8,6 +8,7 @@
 pub mod aws;
 pub mod cli;
 pub mod handler;
+pub mod log;
 pub mod memory;
 pub mod model;
 pub mod naming;

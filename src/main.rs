@@ -11,10 +11,20 @@ use lambda_runtime::{service_fn, Diagnostic, LambdaEvent};
 use serde_json::Value;
 use tokio::sync::OnceCell;
 
-#[derive(Debug)]
+/// The error Lambda logs (with `{:?}`) and returns: one short line that says what failed
+/// and where to look, never the run report itself.
 enum LambdaError {
     Invocation(InvocationError),
     Setup(String),
+}
+
+impl std::fmt::Debug for LambdaError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LambdaError::Invocation(e) => write!(f, "{e:?}"),
+            LambdaError::Setup(m) => write!(f, "Setup: {m}"),
+        }
+    }
 }
 
 impl From<LambdaError> for Diagnostic {
@@ -37,8 +47,17 @@ type Wired = (Keeper<AwsDirectoryService>, Option<SnsNotifier>);
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    if args.first().map(String::as_str) == Some("invoke") {
-        std::process::exit(cli::invoke(&args[1..]).await);
+    let in_lambda = std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some();
+    match cli::command(&args, in_lambda) {
+        cli::Command::Lambda => {}
+        cli::Command::Invoke(rest) => std::process::exit(cli::invoke(&rest).await),
+        cli::Command::Usage { code, problem } => {
+            match problem {
+                Some(p) => eprintln!("error: {p}\n{}", cli::USAGE),
+                None => println!("{}", cli::USAGE),
+            }
+            std::process::exit(code);
+        }
     }
     cli::init_logging(false);
     // Bad settings stop the function at init, before any event is touched.

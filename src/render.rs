@@ -5,6 +5,7 @@ use std::fmt::Write as _;
 
 use serde_json::{json, Value};
 
+use crate::log;
 use crate::model::CreatedState;
 use crate::policy::FlagLevel;
 use crate::ports::{Attribute, Notification};
@@ -66,13 +67,24 @@ fn level(severity: Severity) -> &'static str {
 /// CloudWatch Logs keeps whole, the run is logged as one `run report` line without the
 /// directories plus one `run report: directory` line per directory, all with the request id.
 pub fn log_lines(report: &RunReport) -> Vec<String> {
-    let whole = json!({
-        "timestamp": report.finished_at.to_string(),
-        "level": level(report.severity),
-        "message": "run report",
-        "report": report,
-    })
-    .to_string();
+    let context = log_context(report);
+    let line = |level: &str, message: &str, key: &str, value: Value| {
+        let mut fields = serde_json::Map::new();
+        fields.insert(key.to_owned(), value);
+        log::line(
+            &context,
+            log_level(level),
+            message,
+            fields,
+            report.finished_at,
+        )
+    };
+    let whole = line(
+        level(report.severity),
+        "run report",
+        "report",
+        serde_json::to_value(report).unwrap_or_default(),
+    );
     if whole.len() <= MAX_LOG_LINE_BYTES {
         return vec![whole];
     }
@@ -81,26 +93,47 @@ pub fn log_lines(report: &RunReport) -> Vec<String> {
         "{} directories, one line each below",
         report.directories.len()
     ));
-    let mut lines = vec![json!({
-        "timestamp": report.finished_at.to_string(),
-        "level": level(report.severity),
-        "message": "run report",
-        "report": head,
-    })
-    .to_string()];
+    let mut lines = vec![line(level(report.severity), "run report", "report", head)];
     for d in &report.directories {
-        lines.push(
-            json!({
-                "timestamp": report.finished_at.to_string(),
-                "level": level(d.severity),
-                "message": "run report: directory",
-                "request_id": report.request_id,
-                "directory": d,
-            })
-            .to_string(),
-        );
+        lines.push(line(
+            level(d.severity),
+            "run report: directory",
+            "directory",
+            serde_json::to_value(d).unwrap_or_default(),
+        ));
     }
     lines
+}
+
+/// Who wrote the report's lines: its function and invocation.
+fn log_context(report: &RunReport) -> log::Context {
+    log::Context {
+        function_name: report.function_name.clone(),
+        request_id: Some(report.request_id.clone()),
+        cold_start: report.cold_start,
+    }
+}
+
+fn log_level(name: &str) -> log::Level {
+    match name {
+        "ERROR" => log::Level::Error,
+        "WARN" => log::Level::Warn,
+        _ => log::Level::Info,
+    }
+}
+
+/// An EMF line in the log schema: `INFO`, so that no `LogLevel` the templates offer drops it.
+fn emf_line(report: &RunReport, line: Value) -> String {
+    let Value::Object(fields) = line else {
+        return line.to_string();
+    };
+    log::line(
+        &log_context(report),
+        log::Level::Info,
+        "metrics",
+        fields,
+        report.finished_at,
+    )
 }
 
 /// EMF lines: one per directory (dimension DirectoryId) and one for the whole run.
@@ -138,7 +171,7 @@ pub fn metric_lines(report: &RunReport) -> Vec<String> {
             "Dimensions": [["DirectoryId"]],
             "Metrics": metrics,
         }]);
-        lines.push(line.to_string());
+        lines.push(emf_line(report, line));
     }
     let s = &report.summary;
     // The stalest directory: its newest Completed snapshot's age. The freshness alarm watches
@@ -196,7 +229,7 @@ pub fn metric_lines(report: &RunReport) -> Vec<String> {
             .expect("metrics list")
             .push(json!({"Name": "UnmanagedDirectories", "Unit": "Count"}));
     }
-    lines.push(run.to_string());
+    lines.push(emf_line(report, run));
     lines
 }
 
@@ -398,6 +431,7 @@ mod tests {
         let mut r = RunReport {
             keeper_version: "test",
             function_name: "keeper-fn".to_owned(),
+            cold_start: false,
             request_id: "req-1".to_owned(),
             region: "eu-west-1".to_owned(),
             action: Action::Run,
@@ -560,15 +594,15 @@ mod tests {
         let r = report(dirs);
         let lines = log_lines(&r);
         assert_eq!(lines.len(), 3001);
-        for l in &lines {
+        for l in lines.iter().chain(&metric_lines(&r)) {
             assert!(l.len() < MAX_LOG_LINE_BYTES);
-            serde_json::from_str::<serde_json::Value>(l).unwrap();
+            log::check(l).unwrap();
         }
         let head: serde_json::Value = serde_json::from_str(&lines[0]).unwrap();
         assert_eq!(head["report"]["summary"]["directories"], 3000);
         let one: serde_json::Value = serde_json::from_str(&lines[1]).unwrap();
         assert_eq!(one["message"], "run report: directory");
-        assert_eq!(one["request_id"], "req-1");
+        assert_eq!(one["requestId"], "req-1");
     }
 
     #[test]

@@ -158,6 +158,8 @@ pub struct RunReport {
     /// in one account and Region keep apart.
     pub function_name: String,
     pub request_id: String,
+    /// Whether this invocation started the process (set by the handler).
+    pub cold_start: bool,
     pub region: String,
     pub action: Action,
     pub dry_run: bool,

@@ -116,7 +116,17 @@ impl RuntimeApi {
     }
 }
 
-fn lambda(api: &RuntimeApi, emu: &Emulator, env: &[(&str, &str)]) -> std::process::Child {
+/// Start the binary in Lambda mode; its stdout (the log lines) goes to the returned file.
+fn lambda(
+    api: &RuntimeApi,
+    emu: &Emulator,
+    env: &[(&str, &str)],
+) -> (std::process::Child, std::path::PathBuf) {
+    let out = std::env::temp_dir().join(format!(
+        "keeper-lambda-{}-{}.log",
+        std::process::id(),
+        api.addr.replace([':', '.'], "-")
+    ));
     let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_ds-snapshot-keeper"));
     cmd.env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
@@ -129,12 +139,12 @@ fn lambda(api: &RuntimeApi, emu: &Emulator, env: &[(&str, &str)]) -> std::proces
         .env("AWS_SECRET_ACCESS_KEY", "testing")
         .env("AWS_ENDPOINT_URL", &emu.endpoint)
         .env("POLL_INITIAL_SECONDS", "0.05")
-        .stdout(std::process::Stdio::null())
+        .stdout(std::fs::File::create(&out).unwrap())
         .stderr(std::process::Stdio::null());
     for (k, v) in env {
         cmd.env(k, v);
     }
-    cmd.spawn().unwrap()
+    (cmd.spawn().unwrap(), out)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -150,11 +160,43 @@ async fn lambda_mode_answers_reports_and_typed_errors() {
         json!({"action": "report"}),
     ])
     .await;
-    let mut child = lambda(&api, &emu, &[("DIRECTORY_IDS", &dir)]);
+    let (mut child, log) = lambda(&api, &emu, &[("DIRECTORY_IDS", &dir)]);
     let posted = api.wait_for(3).await;
     let _ = child.kill();
     let _ = child.wait();
     assert_eq!(posted.len(), 3, "{posted:?}");
+
+    // Every line the function wrote is in the one schema Lambda's log filtering reads.
+    let text = std::fs::read_to_string(&log).unwrap();
+    let _ = std::fs::remove_file(&log);
+    let lines: Vec<Value> = text
+        .lines()
+        .map(|l| {
+            ds_snapshot_keeper::log::check(l).unwrap_or_else(|e| panic!("{e}"));
+            assert!(l.len() < 256 * 1024);
+            serde_json::from_str(l).unwrap()
+        })
+        .collect();
+    let with = |message: &'static str| lines.iter().filter(move |l| l["message"] == message);
+    let reports: Vec<&Value> = with("run report").collect();
+    assert_eq!(reports.len(), 2, "{text}");
+    assert_eq!(
+        reports[0]["cold_start"], true,
+        "the first invocation is the cold one"
+    );
+    assert_eq!(reports[1]["cold_start"], false);
+    assert_eq!(reports[0]["function_name"], "keeper");
+    assert!(reports[0]["requestId"]
+        .as_str()
+        .is_some_and(|id| !id.is_empty()));
+    assert!(with("metrics").count() >= 2, "EMF lines, INFO: {text}");
+    let refused: Vec<&Value> = with("event refused; nothing was changed").collect();
+    assert_eq!(refused.len(), 1);
+    assert!(refused[0]["error"]
+        .as_str()
+        .unwrap()
+        .contains("Expected an EventBridge"));
+    assert_eq!(refused[0]["level"], "ERROR");
 
     assert!(posted[0].path.ends_with("/response"), "{:?}", posted[0]);
     assert_eq!(
@@ -182,7 +224,7 @@ async fn lambda_mode_answers_reports_and_typed_errors() {
 async fn bad_settings_fail_the_init_before_any_event() {
     let emu = Emulator::start();
     let api = RuntimeApi::start(vec![json!({"action": "run"})]).await;
-    let mut child = lambda(&api, &emu, &[("RETAIN_COUNT", "0")]);
+    let (mut child, log) = lambda(&api, &emu, &[("RETAIN_COUNT", "0")]);
     let status = tokio::task::spawn_blocking(move || child.wait())
         .await
         .unwrap()
@@ -202,4 +244,47 @@ async fn bad_settings_fail_the_init_before_any_event() {
         "{posted:?}"
     );
     assert!(emu.calls().is_empty(), "no AWS call at all");
+    let text = std::fs::read_to_string(&log).unwrap();
+    let _ = std::fs::remove_file(&log);
+    for l in text.lines() {
+        ds_snapshot_keeper::log::check(l).unwrap_or_else(|e| panic!("{e}"));
+    }
+    assert!(text.contains("invalid settings"), "{text}");
+}
+
+#[test]
+fn the_command_line_explains_itself_and_never_panics() {
+    let run = |args: &[&str], lambda: bool| {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_ds-snapshot-keeper"));
+        cmd.args(args).env_remove("AWS_LAMBDA_RUNTIME_API");
+        if lambda {
+            cmd.env("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9");
+        }
+        let out = cmd.output().unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    for help in [&["--help"][..], &["-h"], &["help"], &["invoke", "--help"]] {
+        let (code, stdout, _) = run(help, false);
+        assert_eq!(code, 0, "{help:?}");
+        assert!(
+            stdout.contains("usage: ds-snapshot-keeper"),
+            "{help:?}: {stdout}"
+        );
+    }
+    let (code, _, stderr) = run(&[], false);
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("not running under AWS Lambda") && stderr.contains("usage:"),
+        "{stderr}"
+    );
+    let (code, _, stderr) = run(&["snapshot"], false);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("unknown command \"snapshot\""), "{stderr}");
+    let (code, _, stderr) = run(&["invoke", "--bogus"], false);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(!stderr.contains("panicked"));
 }

@@ -173,6 +173,7 @@ impl<D: DirectoryService> Keeper<D> {
         let mut run = RunReport {
             keeper_version: env!("CARGO_PKG_VERSION"),
             function_name: self.function_name.clone(),
+            cold_start: false,
             request_id: request_id.to_owned(),
             region: self.region.clone(),
             action: request.action,
