@@ -9,13 +9,15 @@ STAMP := $(VENV)/.installed
 EMULATOR_PORT ?= 5000
 CARGO_TEST_FLAGS ?=
 
+LOCAL_VENV := tests/local/.venv
+LOCAL_STAMP := $(LOCAL_VENV)/.installed
 DEPLOY_VENV := tests/deploy/.venv
 DEPLOY_STAMP := $(DEPLOY_VENV)/.installed
 CDK_TEMPLATE := cdk/cdk.out/DsSnapshotKeeperExample.template.json
 export CDK_DISABLE_CLI_TELEMETRY := true
 
 .PHONY: bench all build test demo emulator emulator-venv emulator-test rust-test fmt-check lint clean \
-	deploy-venv deploy-check cdk-test cdk-synth keeper-bin
+	deploy-venv deploy-check cdk-test cdk-synth keeper-bin local-venv local-lambda-test
 
 all: build
 
@@ -82,7 +84,23 @@ deploy-check: $(DEPLOY_STAMP) $(STAMP) cdk-synth tests/deploy/node_modules/.pack
 	cd tests/deploy && REQUIRE_CDK=1 DS_EMULATOR_PYTHON=$(CURDIR)/$(VENV_PY) \
 		../../$(DEPLOY_VENV)/bin/python -m pytest -q -p no:cacheprovider test_template.py test_aws_semantics.py
 
-test: fmt-check emulator-test deploy-check rust-test
+# cargo-lambda (pip: it brings its zig), for running the function the way Rust Lambda
+# developers do; the README's "Run it locally" commands.
+$(LOCAL_STAMP): tests/local/requirements.txt
+	rm -rf $(LOCAL_VENV)
+	$(PYTHON) -m venv $(LOCAL_VENV)
+	$(LOCAL_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r tests/local/requirements.txt
+	touch $(LOCAL_STAMP)
+
+local-venv: $(LOCAL_STAMP)
+
+## cargo lambda watch + cargo lambda invoke for every events/ file, against the emulator;
+## every line the function writes is checked against the log schema.
+local-lambda-test: $(STAMP) $(LOCAL_STAMP)
+	cd tests/local && PATH=$(CURDIR)/$(LOCAL_VENV)/bin:$$PATH DS_EMULATOR_PYTHON=$(CURDIR)/$(VENV_PY) \
+		../../$(VENV_PY) -m pytest -q -p no:cacheprovider test_cargo_lambda.py
+
+test: fmt-check emulator-test deploy-check rust-test local-lambda-test
 
 demo: $(STAMP)
 	cargo build --quiet --locked --bins

@@ -44,11 +44,16 @@ pub fn init_logging(to_stderr: bool) {
 
 /// Load the AWS configuration from the environment. No network call happens here: region
 /// and credentials are resolved from the environment, and credentials lazily on first use.
-/// Adaptive retries slow the client down under throttling instead of failing.
+///
+/// Standard retries (exponential backoff with jitter, up to 6 attempts), not adaptive ones:
+/// adaptive retry turns one throttled call into a client-side rate limit on every later call
+/// of the process, so two throttled calls cost a one-directory run about 28 s instead of about
+/// 2 s (docs/benchmarks.md), time a daily job with a deadline does not have. Every call is
+/// bounded by the deadline anyway, and AWS's throttling codes are retried all the same.
 pub async fn load_aws_config() -> SdkConfig {
     aws_config::defaults(BehaviorVersion::latest())
         .retry_config(
-            RetryConfig::adaptive()
+            RetryConfig::standard()
                 .with_max_attempts(6)
                 .with_max_backoff(Duration::from_secs(20)),
         )
@@ -114,7 +119,7 @@ pub async fn report_init_error(error_type: &str, message: &str) {
     let _ = tokio::time::timeout(Duration::from_secs(2), attempt).await;
 }
 
-/// parse_bytes accepted the bytes, so they are JSON; this refusal is never built.
+/// serde_json refused the bytes, so parse_bytes does too; this refusal is never built.
 fn unreachable_refusal() -> crate::request::EventError {
     crate::request::EventError {
         problem: "payload is not JSON".to_owned(),
@@ -234,12 +239,21 @@ pub async fn invoke(args: &[String]) -> i32 {
             return 2;
         }
     };
-    // Through the same refusal as any bad event: what was wrong, and the accepted shapes.
-    let payload = match crate::request::parse_bytes(&raw).and_then(|_| {
-        serde_json::from_slice::<serde_json::Value>(&raw).map_err(|_| unreachable_refusal())
-    }) {
+    let request_id = format!("local-{}", jiff::Timestamp::now().as_millisecond());
+    // Bytes that are not JSON get the same refusal as any bad event: what was wrong, the
+    // accepted shapes, and the refusal log line.
+    let payload = match serde_json::from_slice::<serde_json::Value>(&raw) {
         Ok(p) => p,
-        Err(e) => {
+        Err(_) => {
+            let e = match crate::request::parse_bytes(&raw) {
+                Err(e) => e,
+                Ok(_) => unreachable_refusal(),
+            };
+            crate::log::set_context(crate::log::Context {
+                function_name: crate::log::function_name(),
+                request_id: Some(request_id),
+                cold_start: true,
+            });
             eprintln!("{}", crate::handler::refusal_line(&e));
             eprintln!("error: {e}");
             return 2;
@@ -262,7 +276,6 @@ pub async fn invoke(args: &[String]) -> i32 {
     };
     let deadline = Instant::now() + Duration::from_secs(args.timeout);
     let sink = |line: &str| eprintln!("{line}");
-    let request_id = format!("local-{}", jiff::Timestamp::now().as_millisecond());
     match handle(
         &keeper,
         notifier.as_ref(),

@@ -110,7 +110,6 @@ pub async fn handle<D: DirectoryService, N: Notifier>(
     let deadline = match deadline {
         Some(d) if d <= Instant::now() => {
             tracing::warn!(
-                request_id = %escape_for_log(request_id, 80),
                 "the invocation deadline is already past on arrival; ignoring it and bounding \
                  the run by WAIT_BUDGET_SECONDS"
             );

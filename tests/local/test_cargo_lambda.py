@@ -1,0 +1,173 @@
+"""Run it locally the way a Rust Lambda developer does: `cargo lambda watch` serves the function
+on a local Lambda Runtime API, `cargo lambda invoke --data-file events/...` sends each event,
+and the function talks to the local emulator. Every line the function writes (read from the
+watch output) must be in the log schema Lambda's log filtering reads (src/log.rs).
+
+This is the README's "Run it locally" section, command for command.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import threading
+import time
+from pathlib import Path
+from typing import Any, Iterator
+
+import boto3
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+REGION = "us-east-1"
+LEVELS = {"TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"}
+CARGO_LAMBDA = os.environ.get("CARGO_LAMBDA", "cargo-lambda")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def emulator() -> Iterator[str]:
+    proc = subprocess.Popen(
+        [os.environ.get("DS_EMULATOR_PYTHON", "python3"), "-m", "ds_emulator", "--port", "0", "--quiet",
+         "--watch-parent"],
+        cwd=ROOT / "tests/emulator", stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+    )
+    line = proc.stdout.readline()
+    assert line.startswith("READY "), line
+    yield line.split()[1]
+    proc.kill()
+    proc.wait()
+
+
+@pytest.fixture(scope="module")
+def directory(emulator: str) -> str:
+    import urllib.request
+
+    with urllib.request.urlopen(f"{emulator}/_emulator/default-subnets?region={REGION}") as r:
+        subnets = json.loads(r.read())
+    ds = boto3.client("ds", endpoint_url=emulator, region_name=REGION,
+                      aws_access_key_id="testing", aws_secret_access_key="testing")
+    return ds.create_microsoft_ad(
+        Name="corp.example.com", Password="Sup3r-Secret!",
+        VpcSettings={"VpcId": subnets["vpc_id"], "SubnetIds": subnets["subnet_ids"]},
+    )["DirectoryId"]
+
+
+class Watch:
+    """`cargo lambda watch` in the background, its output collected line by line."""
+
+    def __init__(self, emulator: str, directory: str):
+        assert shutil.which(CARGO_LAMBDA), f"{CARGO_LAMBDA} not found: run `make local-venv`"
+        self.port = free_port()
+        self.lines: list[str] = []
+        env = {
+            **os.environ,
+            "AWS_ENDPOINT_URL": emulator, "AWS_REGION": REGION,
+            "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+            # The settings the README gives for fast local runs.
+            "DIRECTORY_IDS": directory, "POLL_INITIAL_SECONDS": "0.2", "POLL_MAX_SECONDS": "1",
+        }
+        env.pop("AWS_LAMBDA_RUNTIME_API", None)
+        self.proc = subprocess.Popen(
+            [CARGO_LAMBDA, "lambda", "watch", "--invoke-port", str(self.port), "--ignore-changes"],
+            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        )
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        for line in self.proc.stdout:
+            self.lines.append(line.rstrip("\n"))
+
+    def invoke(self, event: Path) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [CARGO_LAMBDA, "lambda", "invoke", "--invoke-port", str(self.port), "--data-file", str(event),
+             "ds-snapshot-keeper"],
+            cwd=ROOT, capture_output=True, text=True, timeout=600,
+        )
+
+    def function_lines(self) -> list[dict[str, Any]]:
+        """The function's own lines: JSON objects (cargo-lambda's lines are plain text)."""
+        return [json.loads(l) for l in self.lines if l.startswith("{")]
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+def check_schema(line: dict[str, Any]) -> None:
+    """The schema of src/log.rs, as Lambda's advanced logging controls read it."""
+    for field in ("timestamp", "level", "message", "service", "function_name", "cold_start"):
+        assert field in line, (field, line)
+    assert line["level"] in LEVELS, line
+    assert line["service"] == "ds-snapshot-keeper"
+    # RFC 3339 (Python's parser takes at most microseconds: cut the fraction).
+    stamp = line["timestamp"]
+    head, _, rest = stamp.partition(".")
+    from datetime import datetime
+    datetime.fromisoformat(head + "+00:00" if rest else stamp.replace("Z", "+00:00"))
+    if "_aws" in line:
+        assert line["level"] == "INFO", "EMF lines must survive LogLevel filtering"
+        for directive in line["_aws"]["CloudWatchMetrics"]:
+            for dims in directive["Dimensions"]:
+                for d in dims:
+                    assert isinstance(line[d], str), d
+            for m in directive["Metrics"]:
+                assert isinstance(line[m["Name"]], (int, float)), m
+
+
+def test_every_events_file_runs_under_cargo_lambda_watch_and_every_line_is_in_the_schema(emulator, directory):
+    watch = Watch(emulator, directory)
+    try:
+        deadline = time.time() + 600
+        while not any("starting Runtime server" in l for l in watch.lines):
+            assert watch.proc.poll() is None, "\n".join(watch.lines[-30:])
+            assert time.time() < deadline, "cargo lambda watch did not start"
+            time.sleep(0.5)
+        events = sorted((ROOT / "events").glob("*.json"))
+        assert len(events) >= 7
+        answers = {}
+        for event in events:
+            done = watch.invoke(event)
+            answers[event.name] = done
+        time.sleep(1)
+        lines = watch.function_lines()
+    finally:
+        watch.stop()
+
+    for name, done in answers.items():
+        if name == "manual-snapshot-before-schema-extension.json":
+            # It names d-0123456789, outside DIRECTORY_IDS: refused, nothing touched; the
+            # error Lambda returns is one short line, the details are in the report.
+            assert done.returncode != 0, name
+            assert "RunFailed" in done.stderr and "see the run report" in done.stderr.replace("\n  │ ", " "), done
+            assert len(done.stderr) < 2000
+            continue
+        assert done.returncode == 0, (name, done.stdout[-2000:], done.stderr[-2000:])
+        report = json.loads(done.stdout)
+        assert report["directories"][0]["directory_id"] == directory, name
+
+    # Kept for reading (and for the README's examples): tests/local/.last-run.jsonl
+    (ROOT / "tests/local/.last-run.jsonl").write_text("".join(json.dumps(l) + "\n" for l in lines))
+    assert lines, "the function wrote no line"
+    for line in lines:
+        check_schema(line)
+    reports = [l for l in lines if l["message"] == "run report"]
+    assert len(reports) == len(answers), len(reports)
+    assert any(e["code"] == "OutOfScope" for r in reports for e in r["report"]["errors"])
+    assert all(r.get("requestId") for r in reports)
+    assert reports[0]["cold_start"] is True and all(r["cold_start"] is False for r in reports[1:])
+    assert [l for l in lines if l["message"] == "metrics"], "EMF lines"
+    # cargo lambda sends a deadline that is no epoch time: the run warns and goes on.
+    assert any("deadline is already past" in l["message"] for l in lines)
+    assert not any("request_id" in l and str(l["request_id"]).startswith('"') for l in lines), "no quoted ids"
