@@ -14,9 +14,21 @@ use crate::ports::{ApiError, DirectoryService, ErrorKind};
 pub const PAGE_SIZE: i32 = 50;
 /// Snapshot ids asked for in one DescribeSnapshots call when polling new snapshots.
 pub const IDS_PER_CALL: usize = 50;
-/// CreateSnapshot attempts when AWS answers with a throttling error (and only then).
-pub const CREATE_ATTEMPTS: u32 = 4;
+/// CreateSnapshot attempts when AWS answers with a throttling error (and only then): as many
+/// as the SDK's own retries make for the other calls.
+pub const CREATE_ATTEMPTS: u32 = 12;
 const CREATE_THROTTLE_BACKOFF: std::time::Duration = std::time::Duration::from_millis(500);
+const CREATE_THROTTLE_MAX_BACKOFF: std::time::Duration = std::time::Duration::from_secs(20);
+
+/// Exponential backoff with "full jitter" (a random wait up to the exponential bound), as the
+/// SDK's standard retry does: retries of many directories spread out instead of colliding.
+fn jittered(bound: std::time::Duration) -> std::time::Duration {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    // A cheap spread in [0.5, 1.0) of the bound; cryptographic quality is not needed.
+    bound.mul_f64(0.5 + f64::from(nanos % 1000) / 2000.0)
+}
 /// Guard against an API that never stops returning NextToken.
 const MAX_PAGES: usize = 1_000;
 
@@ -283,8 +295,8 @@ impl DirectoryService for AwsDirectoryService {
                 .map_err(|e| api_error(OP, e));
             match sent {
                 Err(e) if e.kind == ErrorKind::Throttled && attempt < CREATE_ATTEMPTS => {
-                    tokio::time::sleep(backoff).await;
-                    backoff *= 2;
+                    tokio::time::sleep(jittered(backoff)).await;
+                    backoff = (backoff * 2).min(CREATE_THROTTLE_MAX_BACKOFF);
                     attempt += 1;
                 }
                 other => break other?,
