@@ -11,23 +11,6 @@ use support::harness::{scheduled, Harness};
 
 const TAG: (&str, &str) = ("ds-snapshot-keeper", "enabled");
 
-async fn tag(h: &Harness, dir: &str, key: &str, value: &str) {
-    h.emu
-        .ds(&h.config)
-        .add_tags_to_resource()
-        .resource_id(dir)
-        .tags(
-            aws_sdk_directory::types::Tag::builder()
-                .key(key)
-                .value(value)
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .unwrap();
-}
-
 /// Run once; return the report, the run-level metric line and the DS calls of the run.
 async fn run(h: &Harness) -> (RunReport, Value, Vec<Value>) {
     let before = h.emu.calls().len();
@@ -74,7 +57,7 @@ async fn an_untagged_directory_is_reported_with_its_age_and_counted() {
     let h = Harness::new(&[("DISCOVERY_TAG", "ds-snapshot-keeper=enabled")]).await;
     let managed = h.dir().await;
     let forgotten = h.dir().await;
-    tag(&h, &managed, TAG.0, TAG.1).await;
+    h.tag(&managed, TAG.0, TAG.1).await;
     let (report, metric, calls) = run(&h).await;
     assert_eq!(
         reasons(&report),
@@ -146,8 +129,8 @@ async fn excluded_directories_are_reported_but_not_counted() {
     let h = Harness::new(&[("DISCOVERY_TAG", "ds-snapshot-keeper=enabled")]).await;
     let managed = h.dir().await;
     let opted_out = h.dir().await;
-    tag(&h, &managed, TAG.0, TAG.1).await;
-    tag(&h, &opted_out, TAG.0, "excluded").await;
+    h.tag(&managed, TAG.0, TAG.1).await;
+    h.tag(&opted_out, TAG.0, "excluded").await;
     let (report, metric, calls) = run(&h).await;
     assert_eq!(
         reasons(&report),
@@ -163,7 +146,7 @@ async fn excluded_directories_are_reported_but_not_counted() {
 async fn an_ad_connector_is_reported_as_not_snapshottable_and_not_counted() {
     let h = Harness::new(&[("DISCOVERY_TAG", "ds-snapshot-keeper=enabled")]).await;
     let managed = h.dir().await;
-    tag(&h, &managed, TAG.0, TAG.1).await;
+    h.tag(&managed, TAG.0, TAG.1).await;
     let connector = h.emu.ad_connector(&h.config, "onprem.example.com").await;
     let (report, metric, calls) = run(&h).await;
     assert_eq!(

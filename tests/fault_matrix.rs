@@ -70,11 +70,7 @@ async fn transient_throttling_on_each_operation_is_absorbed_by_sdk_retries() {
         let d = &report.directories[0];
         assert!(d.errors.is_empty(), "{op}: {:?}", d.errors);
         // Make room (the oldest), create, then prune beyond retain=3 (the next oldest).
-        let deleted: Vec<(&str, Rule)> = d
-            .deleted
-            .iter()
-            .map(|x| (x.deletion.snapshot_id.as_str(), x.deletion.rule))
-            .collect();
+        let deleted = support::harness::deletions(d);
         assert_eq!(
             deleted,
             vec![

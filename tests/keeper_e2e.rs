@@ -603,20 +603,7 @@ async fn discovery_with_an_opt_in_tag_manages_only_tagged_directories() {
     let h = Harness::new(&[("DISCOVERY_TAG", "ds-snapshot-keeper=enabled")]).await;
     let tagged = h.dir().await;
     let untagged = h.dir().await;
-    h.emu
-        .ds(&h.config)
-        .add_tags_to_resource()
-        .resource_id(&tagged)
-        .tags(
-            aws_sdk_directory::types::Tag::builder()
-                .key("ds-snapshot-keeper")
-                .value("enabled")
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .unwrap();
+    h.tag(&tagged, "ds-snapshot-keeper", "enabled").await;
     let report = h.invoke(scheduled()).await.unwrap();
     let ids: Vec<&str> = report
         .directories

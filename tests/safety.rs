@@ -13,23 +13,6 @@ use support::harness::{scheduled, Harness};
 use support::kname;
 use tokio::time::Instant;
 
-async fn tag(h: &Harness, dir: &str, key: &str, value: &str) {
-    h.emu
-        .ds(&h.config)
-        .add_tags_to_resource()
-        .resource_id(dir)
-        .tags(
-            aws_sdk_directory::types::Tag::builder()
-                .key(key)
-                .value(value)
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .unwrap();
-}
-
 #[tokio::test]
 async fn ownership_is_the_exact_name_a_person_or_another_deployment_keeps_theirs() {
     let h = Harness::new(&[]).await;
@@ -143,11 +126,7 @@ async fn make_room_frees_one_slot_and_a_failed_new_snapshot_is_deleted_in_the_sa
     let report = h.run(scheduled()).await;
     let d = &report.directories[0];
     let new_id = d.created.as_ref().unwrap().snapshot_id.clone().unwrap();
-    let deleted: Vec<(&str, Rule)> = d
-        .deleted
-        .iter()
-        .map(|x| (x.deletion.snapshot_id.as_str(), x.deletion.rule))
-        .collect();
+    let deleted = support::harness::deletions(d);
     assert_eq!(
         deleted,
         vec![
@@ -327,7 +306,7 @@ async fn with_discovery_a_request_may_name_only_opted_in_directories() {
     let h = Harness::new(&[("DISCOVERY_TAG", "ds-snapshot-keeper=enabled")]).await;
     let tagged = h.dir().await;
     let untagged = h.dir().await;
-    tag(&h, &tagged, "ds-snapshot-keeper", "enabled").await;
+    h.tag(&tagged, "ds-snapshot-keeper", "enabled").await;
     let err = h
         .invoke(json!({"action": "snapshot", "directory_ids": [tagged.clone(), untagged.clone()]}))
         .await

@@ -126,6 +126,24 @@ impl Harness {
         (dir, old)
     }
 
+    /// Tag a directory (the discovery tag, or `excluded`).
+    pub async fn tag(&self, dir: &str, key: &str, value: &str) {
+        self.emu
+            .ds(&self.config)
+            .add_tags_to_resource()
+            .resource_id(dir)
+            .tags(
+                aws_sdk_directory::types::Tag::builder()
+                    .key(key)
+                    .value(value)
+                    .build()
+                    .unwrap(),
+            )
+            .send()
+            .await
+            .unwrap();
+    }
+
     pub async fn dir(&self) -> String {
         self.emu.managed_ad(&self.config, "corp.example.com").await
     }
@@ -152,6 +170,16 @@ impl Harness {
 
 /// A run whose new snapshot is still Creating: reported pending, nothing pruned, and the
 /// older snapshot `kept` still there.
+/// A directory report's deletions as (snapshot id, rule), in the order they were made.
+pub fn deletions(
+    d: &ds_snapshot_keeper::report::DirectoryReport,
+) -> Vec<(&str, ds_snapshot_keeper::policy::Rule)> {
+    d.deleted
+        .iter()
+        .map(|x| (x.deletion.snapshot_id.as_str(), x.deletion.rule))
+        .collect()
+}
+
 pub async fn assert_pending_and_nothing_pruned(
     h: &Harness,
     report: &RunReport,
