@@ -9,6 +9,8 @@ STAMP := $(VENV)/.installed
 EMULATOR_PORT ?= 5000
 CARGO_TEST_FLAGS ?=
 
+SAM_VENV := tests/sam/.venv
+SAM_STAMP := $(SAM_VENV)/.installed
 LOCAL_VENV := tests/local/.venv
 LOCAL_STAMP := $(LOCAL_VENV)/.installed
 DEPLOY_VENV := tests/deploy/.venv
@@ -17,7 +19,7 @@ CDK_TEMPLATE := cdk/cdk.out/DsSnapshotKeeperExample.template.json
 export CDK_DISABLE_CLI_TELEMETRY := true
 
 .PHONY: bench all build test demo emulator emulator-venv emulator-test rust-test fmt-check lint clean \
-	deploy-venv deploy-check cdk-test cdk-synth keeper-bin local-venv local-lambda-test
+	deploy-venv deploy-check cdk-test cdk-synth keeper-bin local-venv local-lambda-test sam-venv
 
 all: build
 
@@ -67,6 +69,14 @@ cdk-synth: cdk-test
 	cd cdk && KEEPER_CODE_DIR=$(CURDIR)/cdk/.stub KEEPER_ACCOUNT=123456789012 KEEPER_REGION=eu-west-1 \
 		npx cdk synth --app 'node dist/example/app.js' --output cdk.out --quiet --no-notices > /dev/null
 
+$(SAM_STAMP): tests/sam/requirements.txt
+	rm -rf $(SAM_VENV)
+	$(PYTHON) -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r tests/sam/requirements.txt
+	touch $(SAM_STAMP)
+
+sam-venv: $(SAM_STAMP)
+
 tests/deploy/node_modules/.package-lock.json: tests/deploy/package-lock.json
 	cd tests/deploy && npm ci --no-audit --no-fund --loglevel=error
 
@@ -77,7 +87,8 @@ keeper-bin:
 ## cfn-lint (no errors) and checkov (no failed checks) on both templates; the template test;
 ## and the templates read as AWS reads them: SAM transform, intrinsics resolved, the keeper's
 ## real calls (from an emulator run) evaluated against the resolved IAM (test_aws_semantics.py).
-deploy-check: $(DEPLOY_STAMP) $(STAMP) cdk-synth tests/deploy/node_modules/.package-lock.json keeper-bin
+deploy-check: $(DEPLOY_STAMP) $(STAMP) $(SAM_STAMP) cdk-synth tests/deploy/node_modules/.package-lock.json keeper-bin
+	SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=eu-west-1 $(SAM_VENV)/bin/sam validate --lint --template template.yaml
 	$(DEPLOY_VENV)/bin/cfn-lint --non-zero-exit-code error template.yaml $(CDK_TEMPLATE)
 	$(DEPLOY_VENV)/bin/checkov --quiet --compact --skip-download --framework cloudformation -f template.yaml
 	$(DEPLOY_VENV)/bin/checkov --quiet --compact --skip-download --framework cloudformation -f $(CDK_TEMPLATE)
