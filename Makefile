@@ -118,16 +118,13 @@ demo: $(STAMP)
 	DS_EMULATOR_PYTHON=$(CURDIR)/$(VENV_PY) cargo run --quiet --locked --example demo
 
 ## Benchmarks: figures, not tests. Builds release binaries, writes docs/benchmarks.md.
-bench: $(STAMP)
+bench: $(STAMP) $(LOCAL_STAMP)
 	cargo build --release --locked --bins
 	cargo build --release --locked --features bench-floor --bin hello-floor
-	@# The arm64 deployment zip needs cargo-lambda and zig (pip install ziglang); without them
-	@# the benchmark reports the x86_64 zip as the nearest thing and says why.
+	@# The arm64 deployment zip, with cargo-lambda and its zig from tests/local's venv (pip).
 	rm -f target/lambda/ds-snapshot-keeper/bootstrap.zip
-	if command -v cargo-lambda >/dev/null 2>&1; then \
-		cargo lambda build --release --arm64 --output-format zip --bin ds-snapshot-keeper \
-		|| echo "cargo lambda build failed: the benchmark reports the x86_64 zip instead"; \
-	fi
+	PATH=$(CURDIR)/$(LOCAL_VENV)/bin:$$PATH cargo lambda build --release --arm64 --output-format zip \
+		--bin ds-snapshot-keeper || echo "cargo lambda build failed: the benchmark reports the x86_64 zip instead"
 	$(VENV_PY) bench/run.py
 
 lint:

@@ -462,9 +462,9 @@ def main() -> None:
     else:
         lines += [
             "",
-            "The arm64 zip was not built in this run: `cargo lambda` (about 13 minutes to install,",
-            "plus `pip install ziglang` for the cross-build) is not installed here, or its build",
-            "failed (see the output of `make bench`). The x86_64 zip above is the nearest thing;",
+            "The arm64 zip was not built in this run: `cargo lambda build` (cargo-lambda and its zig",
+            "come from PyPI, `tests/local/requirements.txt`) failed; see the output of `make bench`.",
+            "The x86_64 zip above is the nearest thing;",
             "an arm64 build of the same code with the same profile is of the same order.",
         ]
     gb = 128 / 1024
