@@ -5,95 +5,18 @@
 //! then runs the real binary (`ds-snapshot-keeper invoke`, pointed at the emulator with
 //! AWS_ENDPOINT_URL) once per simulated day, in discovery mode: the directory carries the
 //! opt-in tag, and a second directory nobody tagged is reported as unprotected. On day 3 the
-//! new snapshot fails. After each run it prints the run report and every SNS message that
-//! reached the subscribed SQS queue.
+//! new snapshot fails. After each run it prints the run report as `render::text` writes it
+//! (`invoke --format text`) and every SNS message that reached the subscribed SQS queue.
 
 #[path = "../tests/support/mod.rs"]
 mod support;
 
 use std::process::Command;
 
-use serde_json::{json, Value};
+use serde_json::json;
 use support::Emulator;
 
 const DAYS: u32 = 5;
-
-fn print_report(report: &Value) {
-    let s = &report["summary"];
-    println!(
-        "  severity {:<8} created {} deleted {} failures {} warnings {} pending {}",
-        report["severity"].as_str().unwrap_or("?"),
-        s["created"],
-        s["deleted"],
-        s["failures"],
-        s["warnings"],
-        s["pending"]
-    );
-    for d in report["directories"].as_array().into_iter().flatten() {
-        println!(
-            "  {} ({})",
-            d["directory_id"].as_str().unwrap_or("?"),
-            d["severity"].as_str().unwrap_or("?")
-        );
-        println!(
-            "    seen      {} snapshots",
-            d["snapshots_seen"].as_array().map_or(0, Vec::len)
-        );
-        if let Some(c) = d["created"].as_object() {
-            println!(
-                "    created   {} {} -> {}",
-                c["snapshot_id"].as_str().unwrap_or("-"),
-                c["name"].as_str().unwrap_or(""),
-                c["status"].as_str().unwrap_or("")
-            );
-        }
-        if let Some(why) = d["create_skipped"].as_str() {
-            println!("    no create {why}");
-        }
-        for x in d["deleted"].as_array().into_iter().flatten() {
-            println!(
-                "    deleted   {} [{}] {}",
-                x["snapshot_id"].as_str().unwrap_or(""),
-                x["rule"].as_str().unwrap_or(""),
-                x["reason"].as_str().unwrap_or("")
-            );
-        }
-        for f in d["flagged"].as_array().into_iter().flatten() {
-            println!(
-                "    flag      {} {}: {}",
-                f["level"].as_str().unwrap_or(""),
-                f["code"].as_str().unwrap_or(""),
-                f["message"].as_str().unwrap_or("")
-            );
-        }
-        for e in d["errors"].as_array().into_iter().flatten() {
-            println!(
-                "    ERROR     {} {}: {}",
-                e["operation"].as_str().unwrap_or(""),
-                e["code"].as_str().unwrap_or(""),
-                e["message"].as_str().unwrap_or("")
-            );
-        }
-    }
-    for u in report["coverage"]["unmanaged"]
-        .as_array()
-        .into_iter()
-        .flatten()
-    {
-        println!(
-            "  coverage  {} ({}) is NOT managed: {}{}, {} days old",
-            u["directory_id"].as_str().unwrap_or("?"),
-            u["directory_type"].as_str().unwrap_or("?"),
-            u["reason"].as_str().unwrap_or("?"),
-            if u["counted"] == true {
-                " (counted in UnmanagedDirectories)"
-            } else {
-                ""
-            },
-            u["age_days"]
-        );
-    }
-}
 
 #[tokio::main]
 async fn main() {
@@ -171,7 +94,7 @@ async fn main() {
             }
         );
         let out = Command::new(&keeper_bin)
-            .args(["invoke", "--event", event])
+            .args(["invoke", "--event", event, "--format", "text"])
             .env("AWS_ENDPOINT_URL", &emu.endpoint)
             .env("AWS_REGION", support::REGION)
             .env("AWS_ACCESS_KEY_ID", "testing")
@@ -183,17 +106,20 @@ async fn main() {
             .env("RUST_LOG", "warn")
             .output()
             .expect("run ds-snapshot-keeper invoke");
-        let report: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|_| {
-            panic!(
-                "no report; stderr:\n{}",
-                String::from_utf8_lossy(&out.stderr)
-            )
-        });
+        let report = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            !report.is_empty(),
+            "no report; stderr:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         println!(
             "  exit code {} (1 = the run had failures, after logging and notifying)",
             out.status.code().unwrap_or(-1)
         );
-        print_report(&report);
+        // The report as `render::text` writes it: the same words as the e-mail, plus coverage.
+        for line in report.lines() {
+            println!("  > {line}");
+        }
         let messages = emu.received(&config, &queue).await;
         if messages.is_empty() {
             println!("  SNS: nothing published (clean run at NOTIFY_LEVEL=warnings)");

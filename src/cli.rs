@@ -146,21 +146,25 @@ fn unreachable_refusal() -> crate::request::EventError {
 
 /// The usage of the whole command.
 pub const USAGE: &str =
-    "usage: ds-snapshot-keeper [invoke [--event FILE|-] [--timeout SECONDS] | help]\n\
+    "usage: ds-snapshot-keeper [invoke [--event FILE|-] [--timeout SECONDS] [--format json|text] | help]\n\
   Under AWS Lambda (AWS_LAMBDA_RUNTIME_API set) it serves invocations; outside, `invoke`\n\
   runs one invocation and prints the run report.\n\
   --event FILE   the event to handle (default: read it from stdin; '-' also means stdin)\n\
-  --timeout S    pretend the invocation has S seconds, like a Lambda timeout (default 900)";
+  --timeout S    pretend the invocation has S seconds, like a Lambda timeout (default 900)\n\
+  --format F     json (default) or text: the report as a person reads it";
 
 struct Args {
     event: Option<String>,
     timeout: u64,
+    /// The report as text for a person (`render::text`) instead of JSON.
+    text: bool,
 }
 
 fn parse_args(args: &[String]) -> Result<Args, String> {
     let mut out = Args {
         event: None,
         timeout: 900,
+        text: false,
     };
     let mut it = args.iter();
     while let Some(arg) = it.next() {
@@ -176,6 +180,11 @@ fn parse_args(args: &[String]) -> Result<Args, String> {
                     .filter(|t| (1..=900).contains(t))
                     .ok_or_else(|| format!("--timeout {raw:?}: expected 1..=900 seconds"))?;
             }
+            "--format" => match it.next().map(String::as_str) {
+                Some("json") => out.text = false,
+                Some("text") => out.text = true,
+                other => return Err(format!("--format {other:?}: expected json or text")),
+            },
             "-h" | "--help" => return Err(String::new()),
             other => return Err(format!("unknown argument {other:?}")),
         }
@@ -218,6 +227,17 @@ pub fn command(args: &[String], in_lambda: bool) -> Command {
                 crate::naming::escape_for_log(other, 40)
             )),
         },
+    }
+}
+
+fn print_report(report: &crate::report::RunReport, text: bool) {
+    if text {
+        print!("{}", crate::render::text(report));
+    } else {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(report).unwrap_or_default()
+        );
     }
 }
 
@@ -305,17 +325,11 @@ pub async fn invoke(args: &[String]) -> i32 {
     .await
     {
         Ok(report) => {
-            println!(
-                "{}",
-                serde_json::to_string_pretty(&report).unwrap_or_default()
-            );
+            print_report(&report, args.text);
             0
         }
         Err(InvocationError::RunFailed(report)) => {
-            println!(
-                "{}",
-                serde_json::to_string_pretty(&report).unwrap_or_default()
-            );
+            print_report(&report, args.text);
             eprintln!(
                 "error: run ended with {} failure(s)",
                 report.summary.failures
