@@ -76,10 +76,8 @@ pub fn aws_keeper(
         .as_deref()
         .map(|arn| sns_notifier(config, arn));
     let ds = AwsDirectoryService::new(directory_client(config));
-    let function_name = std::env::var("AWS_LAMBDA_FUNCTION_NAME")
-        .unwrap_or_else(|_| crate::runner::LOCAL_FUNCTION_NAME.to_owned());
     Ok((
-        Keeper::new(ds, settings, region).with_function_name(function_name),
+        Keeper::new(ds, settings, region).with_function_name(crate::log::function_name()),
         notifier,
     ))
 }
@@ -135,13 +133,6 @@ pub async fn report_init_error(error_type: &str, message: &str) {
         Ok::<_, std::io::Error>(())
     };
     let _ = tokio::time::timeout(Duration::from_secs(2), attempt).await;
-}
-
-/// serde_json refused the bytes, so parse_bytes does too; this refusal is never built.
-fn unreachable_refusal() -> crate::request::EventError {
-    crate::request::EventError {
-        problem: "payload is not JSON".to_owned(),
-    }
 }
 
 /// The usage of the whole command.
@@ -280,13 +271,9 @@ pub async fn invoke(args: &[String]) -> i32 {
     let request_id = format!("local-{}", jiff::Timestamp::now().as_millisecond());
     // Bytes that are not JSON get the same refusal as any bad event: what was wrong, the
     // accepted shapes, and the refusal log line.
-    let payload = match serde_json::from_slice::<serde_json::Value>(&raw) {
+    let payload = match crate::request::decode(&raw) {
         Ok(p) => p,
-        Err(_) => {
-            let e = match crate::request::parse_bytes(&raw) {
-                Err(e) => e,
-                Ok(_) => unreachable_refusal(),
-            };
+        Err(e) => {
             crate::log::set_context(crate::log::Context {
                 function_name: crate::log::function_name(),
                 request_id: Some(request_id),

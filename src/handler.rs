@@ -11,7 +11,6 @@ use tokio::time::Instant;
 
 use crate::log;
 use crate::model::Operation;
-use crate::naming::escape_for_log;
 use crate::ports::{ApiError, DirectoryService, ErrorKind, Notifier};
 use crate::render;
 use crate::report::{Notified, RunReport, Severity};
@@ -92,7 +91,8 @@ pub async fn handle<D: DirectoryService, N: Notifier>(
     let cold_start = !WARM.swap(true, std::sync::atomic::Ordering::SeqCst);
     log::set_context(log::Context {
         function_name: keeper.function_name.clone(),
-        request_id: Some(escape_for_log(request_id, 80).trim_matches('"').to_owned()),
+        // serde_json escapes whatever the id holds; only its length is capped.
+        request_id: Some(request_id.chars().take(80).collect()),
         cold_start,
     });
     let parsed = request::parse_event(payload);

@@ -54,11 +54,11 @@ fn deduplication_id(request_id: &str) -> String {
 /// CloudWatch Logs cuts events at 256 KB; a report larger than this is logged in parts.
 pub const MAX_LOG_LINE_BYTES: usize = 200 * 1024;
 
-fn level(severity: Severity) -> &'static str {
+fn level(severity: Severity) -> log::Level {
     match severity {
-        Severity::Failure | Severity::Critical => "ERROR",
-        Severity::Warning => "WARN",
-        Severity::Ok => "INFO",
+        Severity::Failure | Severity::Critical => log::Level::Error,
+        Severity::Warning => log::Level::Warn,
+        Severity::Ok => log::Level::Info,
     }
 }
 
@@ -68,16 +68,10 @@ fn level(severity: Severity) -> &'static str {
 /// directories plus one `run report: directory` line per directory, all with the request id.
 pub fn log_lines(report: &RunReport) -> Vec<String> {
     let context = log_context(report);
-    let line = |level: &str, message: &str, key: &str, value: Value| {
+    let line = |level: log::Level, message: &str, key: &str, value: Value| {
         let mut fields = serde_json::Map::new();
         fields.insert(key.to_owned(), value);
-        log::line(
-            &context,
-            log_level(level),
-            message,
-            fields,
-            report.finished_at,
-        )
+        log::line(&context, level, message, fields, report.finished_at)
     };
     let whole = line(
         level(report.severity),
@@ -111,14 +105,6 @@ fn log_context(report: &RunReport) -> log::Context {
         function_name: report.function_name.clone(),
         request_id: Some(report.request_id.clone()),
         cold_start: report.cold_start,
-    }
-}
-
-fn log_level(name: &str) -> log::Level {
-    match name {
-        "ERROR" => log::Level::Error,
-        "WARN" => log::Level::Warn,
-        _ => log::Level::Info,
     }
 }
 

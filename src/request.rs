@@ -257,10 +257,13 @@ fn check_size(bytes: usize) -> Result<(), EventError> {
 
 /// Parse raw invocation bytes (as the Lambda runtime or `invoke` receives them).
 pub fn parse_bytes(raw: &[u8]) -> Result<Request, EventError> {
+    parse(&decode(raw)?)
+}
+
+/// Raw invocation bytes as JSON, refused (with the expected shapes) when too large or not JSON.
+pub fn decode(raw: &[u8]) -> Result<Value, EventError> {
     check_size(raw.len())?;
-    let value: Value =
-        serde_json::from_slice(raw).map_err(|e| refuse(format!("payload is not JSON ({e})")))?;
-    parse(&value)
+    serde_json::from_slice(raw).map_err(|e| refuse(format!("payload is not JSON ({e})")))
 }
 
 /// Parse a payload the runtime has already decoded, refusing it when it is too large.

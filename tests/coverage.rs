@@ -17,13 +17,7 @@ async fn run(h: &Harness) -> (RunReport, Value, Vec<Value>) {
     h.lines.lock().unwrap().clear();
     let report = h.run(scheduled()).await;
     let calls = h.emu.calls().split_off(before);
-    let lines = h.lines.lock().unwrap();
-    let metric = lines
-        .iter()
-        .find(|l| l.contains("\"RunFailures\""))
-        .map(|l| serde_json::from_str(l).unwrap())
-        .expect("run metric line");
-    (report, metric, calls)
+    (report, h.run_metrics(), calls)
 }
 
 fn count(calls: &[Value], op: &str) -> usize {

@@ -385,24 +385,13 @@ async fn a_topic_in_another_region_is_published_to_in_its_own_region() {
     assert_eq!(received.len(), 1);
 }
 
-/// The run-level EMF line the handler wrote.
-fn run_metrics(h: &Harness) -> serde_json::Value {
-    let lines = h.lines.lock().unwrap();
-    let line = lines
-        .iter()
-        .rev()
-        .find(|l| l.contains("\"RunFailures\""))
-        .expect("a run metric line");
-    serde_json::from_str(line).unwrap()
-}
-
 #[tokio::test]
 async fn a_failed_run_whose_alert_went_out_is_counted_so_the_errors_alarm_stays_quiet() {
     let h = Harness::new(&[]).await;
     h.dir().await;
     h.emu.fault(json!({"operation": "CreateSnapshot", "kind": "error", "error_code": "ClientException", "count": 1}));
     h.invoke(scheduled()).await.expect_err("a failed run");
-    let m = run_metrics(&h);
+    let m = h.run_metrics();
     assert_eq!(m["FailedRunsReported"], 1, "{m}");
     assert_eq!(m["FunctionName"], "ds-snapshot-keeper-local");
     assert_eq!(
@@ -417,5 +406,5 @@ async fn a_failed_run_whose_alert_went_out_is_counted_so_the_errors_alarm_stays_
         .fault(json!({"operation": "Publish", "kind": "service", "count": 3}));
     h.emu.age(1.0);
     h.invoke(scheduled()).await.expect_err("a failed run");
-    assert_eq!(run_metrics(&h)["FailedRunsReported"], 0);
+    assert_eq!(h.run_metrics()["FailedRunsReported"], 0);
 }

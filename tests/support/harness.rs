@@ -126,6 +126,17 @@ impl Harness {
         (dir, old)
     }
 
+    /// The run-level metric (EMF) line the last invocation wrote.
+    pub fn run_metrics(&self) -> Value {
+        let lines = self.lines.lock().unwrap();
+        let line = lines
+            .iter()
+            .rev()
+            .find(|l| l.contains("\"RunFailures\""))
+            .expect("a run metric line");
+        serde_json::from_str(line).unwrap()
+    }
+
     /// Tag a directory (the discovery tag, or `excluded`).
     pub async fn tag(&self, dir: &str, key: &str, value: &str) {
         self.emu
