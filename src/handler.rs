@@ -9,9 +9,11 @@ use std::time::{Duration, SystemTime};
 use serde_json::Value;
 use tokio::time::Instant;
 
+use crate::directory::DirectoryService;
+use crate::error::{ApiError, ErrorKind};
 use crate::log;
 use crate::model::Operation;
-use crate::ports::{ApiError, DirectoryService, ErrorKind, Notifier};
+use crate::notify::Notifier;
 use crate::render;
 use crate::report::{Notified, RunReport, Severity};
 use crate::request::{self, EventError};

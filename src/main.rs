@@ -1,12 +1,12 @@
 //! The Lambda entry point: wire settings, AWS clients and the runtime; nothing else.
 //! `ds-snapshot-keeper invoke ...` runs one invocation locally instead (see `cli.rs`).
 
-use ds_snapshot_keeper::aws::directory::AwsDirectoryService;
-use ds_snapshot_keeper::aws::sns::SnsNotifier;
-use ds_snapshot_keeper::cli;
+use ds_snapshot_keeper::directory::aws::AwsDirectoryService;
 use ds_snapshot_keeper::handler::{deadline_from_epoch_millis, handle, InvocationError};
+use ds_snapshot_keeper::notify::sns::SnsNotifier;
 use ds_snapshot_keeper::runner::Keeper;
 use ds_snapshot_keeper::settings::Settings;
+use ds_snapshot_keeper::{cli, wiring};
 use lambda_runtime::{service_fn, Diagnostic, LambdaEvent};
 use serde_json::Value;
 use tokio::sync::OnceCell;
@@ -59,13 +59,13 @@ async fn main() -> Result<(), lambda_runtime::Error> {
             std::process::exit(code);
         }
     }
-    cli::init_logging(false);
+    wiring::init_logging(false);
     // Bad settings stop the function at init, before any event is touched.
     let settings = match Settings::from_env() {
         Ok(s) => s,
         Err(e) => {
             tracing::error!(error = %e, "invalid settings");
-            cli::report_init_error("InvalidSettings", &e.to_string()).await;
+            wiring::report_init_error("InvalidSettings", &e.to_string()).await;
             return Err(e.into());
         }
     };
@@ -79,8 +79,8 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         async move {
             let (keeper, notifier) = wired
                 .get_or_try_init(|| async {
-                    let config = cli::load_aws_config().await;
-                    cli::aws_keeper(&config, settings.clone())
+                    let config = wiring::load_aws_config().await;
+                    wiring::aws_keeper(&config, settings.clone())
                 })
                 .await
                 .map_err(LambdaError::Setup)?;

@@ -1,7 +1,7 @@
 //! The keeper's own picture of Directory Service: directories, snapshots and quotas.
 //!
 //! These are plain values with no SDK types in them, so the retention policy and its tests
-//! never depend on the AWS SDK. The adapters in `aws/` translate to and from the wire.
+//! never depend on the AWS SDK. The adapters (`directory/aws.rs`, `notify/sns.rs`) translate to and from the wire.
 
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};

@@ -7,8 +7,8 @@ use serde_json::{json, Value};
 
 use crate::log;
 use crate::model::CreatedState;
+use crate::notify::{Attribute, Notification};
 use crate::policy::FlagLevel;
-use crate::ports::{Attribute, Notification};
 use crate::report::{DirectoryReport, Notified, RunReport, Severity};
 use crate::settings::NotifyLevel;
 

@@ -6,10 +6,10 @@
 use jiff::Timestamp;
 use serde::Serialize;
 
+use crate::error::ApiError;
 use crate::model::{Action, CreatedState, Operation, Snapshot, SnapshotLimits};
 use crate::policy::eligibility::Coverage;
 use crate::policy::{Deletion, Flag, FlagLevel, PruneBlock, Skip};
-use crate::ports::ApiError;
 use crate::request::Trigger;
 
 /// How bad a run (or one directory of it) went. Ordered: the worst wins.

@@ -49,27 +49,10 @@ pub struct Settings {
 }
 
 impl Default for Settings {
+    /// Every row's default, read through the row's own parser: the table is the one place a
+    /// default is written.
     fn default() -> Self {
-        Self {
-            directory_ids: Vec::new(),
-            retain: 3,
-            reserved_slots: 1,
-            warn_age_days: 150,
-            prefix: "keeper-".to_owned(),
-            min_interval: Duration::from_secs(60 * 60),
-            topic_arn: None,
-            notify_level: NotifyLevel::Warnings,
-            dry_run: false,
-            concurrency: 4,
-            wait_budget: Duration::from_secs(600),
-            deadline_margin: Duration::from_secs(30),
-            poll_initial: Duration::from_secs(15),
-            poll_max: Duration::from_secs(120),
-            creating_timeout: Duration::from_secs(6 * 3600),
-            prune_unowned: false,
-            discovery_tag: None,
-            excluded_directory_ids: Vec::new(),
-        }
+        Self::from_lookup(|_| None).expect("every default in SETTINGS parses")
     }
 }
 
@@ -83,166 +66,391 @@ pub struct SettingsError {
     pub accepted: String,
 }
 
-/// One row of the settings table: the variable, its default and what it accepts.
-pub struct SettingDoc {
-    pub variable: &'static str,
-    pub default: &'static str,
-    pub accepted: &'static str,
+/// What a variable accepts. The parser checks exactly this, and the documentation says it.
+pub enum Accepts {
+    Integer {
+        min: i64,
+        max: i64,
+    },
+    Number {
+        min: f64,
+        max: f64,
+    },
+    Boolean,
+    OneOf(&'static [&'static str]),
+    /// Free text, checked by the row's own `apply`; the words say what it must be.
+    Text(&'static str),
 }
 
-/// Every variable the keeper reads. The README table and the template test are checked
-/// against this list, so a new setting cannot be forgotten in either.
-pub const SETTINGS: &[SettingDoc] = &[
-    SettingDoc {
+/// A parsed value, handed to the row that applies it.
+enum Value<'a> {
+    Integer(i64),
+    Number(f64),
+    Boolean(bool),
+    Text(&'a str),
+}
+
+/// One variable: its name, default, what it accepts, what it means, and how it is applied.
+pub struct Setting {
+    pub variable: &'static str,
+    /// The value used when the variable is unset, as an operator would write it.
+    pub default: Option<&'static str>,
+    /// What an unset variable means, when it has no default value.
+    pub unset: &'static str,
+    pub accepts: Accepts,
+    /// What the value does, after the accepted values in the documentation.
+    pub meaning: &'static str,
+    apply: fn(&mut Settings, Value) -> Result<(), String>,
+}
+
+impl Setting {
+    /// What the variable accepts, as the error message and the README say it.
+    pub fn accepted(&self) -> String {
+        match &self.accepts {
+            Accepts::Integer { min, max } => format!("integer {min}..={max}"),
+            Accepts::Number { min, max } => format!("number {min}..={max}"),
+            Accepts::Boolean => "`true` or `false`".to_owned(),
+            Accepts::OneOf(values) => values
+                .iter()
+                .map(|v| format!("`{v}`"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            Accepts::Text(words) => (*words).to_owned(),
+        }
+    }
+
+    fn parse<'a>(&self, raw: &'a str) -> Result<Value<'a>, String> {
+        let trimmed = raw.trim();
+        match &self.accepts {
+            Accepts::Integer { min, max } => {
+                let v: i64 = trimmed.parse().map_err(|_| "not an integer".to_owned())?;
+                if v < *min || v > *max {
+                    return Err(format!("out of range {min}..={max}"));
+                }
+                Ok(Value::Integer(v))
+            }
+            Accepts::Number { min, max } => {
+                let v: f64 = trimmed.parse().map_err(|_| "not a number".to_owned())?;
+                if !v.is_finite() || v < *min || v > *max {
+                    return Err(format!("out of range {min}..={max}"));
+                }
+                Ok(Value::Number(v))
+            }
+            Accepts::Boolean => match trimmed.to_ascii_lowercase().as_str() {
+                "true" | "1" | "yes" => Ok(Value::Boolean(true)),
+                "false" | "0" | "no" => Ok(Value::Boolean(false)),
+                _ => Err("not a boolean".to_owned()),
+            },
+            Accepts::OneOf(values) => {
+                let lower = trimmed.to_ascii_lowercase();
+                values
+                    .iter()
+                    .find(|v| **v == lower)
+                    .map(|v| Value::Text(v))
+                    .ok_or_else(|| "not one of the accepted values".to_owned())
+            }
+            Accepts::Text(_) => Ok(Value::Text(raw)),
+        }
+    }
+
+    /// The README's row for this variable.
+    pub fn readme_row(&self) -> String {
+        let default = match self.default {
+            Some(d) => format!("`{d}`"),
+            None => self.unset.to_owned(),
+        };
+        let accepted = match self.meaning {
+            "" => self.accepted(),
+            meaning => format!("{}: {meaning}", self.accepted()),
+        };
+        format!("| `{}` | {default} | {accepted} |", self.variable)
+    }
+}
+
+fn int(v: Value) -> i64 {
+    match v {
+        Value::Integer(i) => i,
+        _ => unreachable!("an Integer row parses to an integer"),
+    }
+}
+
+fn secs(v: Value) -> Duration {
+    match v {
+        Value::Number(n) => Duration::from_secs_f64(n),
+        Value::Integer(i) => Duration::from_secs(i as u64),
+        _ => unreachable!("a Number row parses to a number"),
+    }
+}
+
+fn flag(v: Value) -> bool {
+    match v {
+        Value::Boolean(b) => b,
+        _ => unreachable!("a Boolean row parses to a boolean"),
+    }
+}
+
+fn text<'a>(v: Value<'a>) -> &'a str {
+    match v {
+        Value::Text(t) => t,
+        _ => unreachable!("a Text or OneOf row parses to text"),
+    }
+}
+
+fn id_list(raw: &str) -> Result<Vec<String>, String> {
+    parse_directory_ids(
+        raw.split(|c: char| c == ',' || c.is_whitespace())
+            .filter(|p| !p.is_empty()),
+    )
+}
+
+/// Every variable the keeper reads, in the order the README lists them. The README table is
+/// checked against [`readme_table`], and the template tests against this list, so a setting
+/// cannot be forgotten in either.
+pub const SETTINGS: &[Setting] = &[
+    Setting {
         variable: "DIRECTORY_IDS",
-        default: "(empty: discover)",
-        accepted: "comma- or space-separated ids matching ^d-[0-9a-f]{10}$",
+        default: None,
+        unset: "empty: discover every directory in the Region",
+        accepts: Accepts::Text("comma- or space-separated ids, `^d-[0-9a-f]{10}$`"),
+        meaning: "",
+        apply: |s, v| {
+            s.directory_ids = id_list(text(v))?;
+            Ok(())
+        },
     },
-    SettingDoc {
+    Setting {
         variable: "RETAIN_COUNT",
-        default: "3",
-        accepted: "integer 1..=50",
+        default: Some("3"),
+        unset: "",
+        accepts: Accepts::Integer { min: 1, max: 50 },
+        meaning: "",
+        apply: |s, v| {
+            s.retain = int(v) as u32;
+            Ok(())
+        },
     },
-    SettingDoc {
+    Setting {
         variable: "RESERVED_SLOTS",
-        default: "1",
-        accepted: "integer 0..=10",
+        default: Some("1"),
+        unset: "",
+        accepts: Accepts::Integer { min: 0, max: 10 },
+        meaning: "free slots left for the snapshot AWS takes before a schema extension or update",
+        apply: |s, v| {
+            s.reserved_slots = int(v) as u32;
+            Ok(())
+        },
     },
-    SettingDoc {
+    Setting {
         variable: "WARN_AGE_DAYS",
-        default: "150",
-        accepted: "integer 1..=179",
+        default: Some("150"),
+        unset: "",
+        accepts: Accepts::Integer { min: 1, max: 179 },
+        meaning: "",
+        apply: |s, v| {
+            s.warn_age_days = int(v);
+            Ok(())
+        },
     },
-    SettingDoc {
+    Setting {
         variable: "SNAPSHOT_PREFIX",
-        default: "keeper-",
-        accepted:
-            "1-64 characters, starting with a letter, digit or _, then letters, digits or _-.:@#%+=",
+        default: Some("keeper-"),
+        unset: "",
+        accepts: Accepts::Text(
+            "1-64 characters: a letter, digit or `_`, then letters, digits or `_-.:@#%+=`",
+        ),
+        meaning: "",
+        apply: |s, v| {
+            let raw = text(v);
+            naming::validate_prefix(raw)?;
+            s.prefix = raw.to_owned();
+            Ok(())
+        },
     },
-    SettingDoc {
+    Setting {
         variable: "MIN_INTERVAL_MINUTES",
-        default: "60",
-        accepted: "integer 0..=43200",
+        default: Some("60"),
+        unset: "",
+        accepts: Accepts::Integer { min: 0, max: 43_200 },
+        meaning: "",
+        apply: |s, v| {
+            s.min_interval = Duration::from_secs(60 * int(v) as u64);
+            Ok(())
+        },
     },
-    SettingDoc {
+    Setting {
         variable: "SNS_TOPIC_ARN",
-        default: "(none)",
-        accepted: "an SNS topic ARN, arn:<partition>:sns:<region>:<account>:<name>",
+        default: None,
+        unset: "none",
+        accepts: Accepts::Text("an SNS topic ARN, `arn:<partition>:sns:<region>:<account>:<name>`"),
+        meaning: "",
+        apply: |s, v| {
+            let arn = text(v).trim();
+            if !naming::is_topic_arn(arn) {
+                return Err("not an SNS topic ARN".to_owned());
+            }
+            s.topic_arn = Some(arn.to_owned());
+            Ok(())
+        },
     },
-    SettingDoc {
+    Setting {
         variable: "NOTIFY_LEVEL",
-        default: "warnings",
-        accepted: "failures | warnings | all",
+        default: Some("warnings"),
+        unset: "",
+        accepts: Accepts::OneOf(&["failures", "warnings", "all"]),
+        meaning: "publish failures (and critical flags) only, warnings too, or every run",
+        apply: |s, v| {
+            s.notify_level = match text(v) {
+                "failures" => NotifyLevel::Failures,
+                "warnings" => NotifyLevel::Warnings,
+                _ => NotifyLevel::All,
+            };
+            Ok(())
+        },
     },
-    SettingDoc {
+    Setting {
         variable: "DRY_RUN",
-        default: "false",
-        accepted: "true | false",
+        default: Some("false"),
+        unset: "",
+        accepts: Accepts::Boolean,
+        meaning: "plan and report, change nothing",
+        apply: |s, v| {
+            s.dry_run = flag(v);
+            Ok(())
+        },
     },
-    SettingDoc {
+    Setting {
         variable: "CONCURRENCY",
-        default: "4",
-        accepted: "integer 1..=32",
+        default: Some("4"),
+        unset: "",
+        accepts: Accepts::Integer { min: 1, max: 32 },
+        meaning: "directories at a time",
+        apply: |s, v| {
+            s.concurrency = int(v) as usize;
+            Ok(())
+        },
     },
-    SettingDoc {
+    Setting {
         variable: "WAIT_BUDGET_SECONDS",
-        default: "600",
-        accepted: "integer 0..=900",
+        default: Some("600"),
+        unset: "",
+        accepts: Accepts::Integer { min: 0, max: 900 },
+        meaning: "how long to wait for new snapshots",
+        apply: |s, v| {
+            s.wait_budget = secs(v);
+            Ok(())
+        },
     },
-    SettingDoc {
+    Setting {
         variable: "DEADLINE_MARGIN_SECONDS",
-        default: "30",
-        accepted: "integer 1..=300",
+        default: Some("30"),
+        unset: "",
+        accepts: Accepts::Integer { min: 1, max: 300 },
+        meaning: "stop waiting this long before the Lambda deadline",
+        apply: |s, v| {
+            s.deadline_margin = secs(v);
+            Ok(())
+        },
     },
-    SettingDoc {
+    Setting {
         variable: "POLL_INITIAL_SECONDS",
-        default: "15",
-        accepted: "number 0.01..=300",
+        default: Some("15"),
+        unset: "",
+        accepts: Accepts::Number {
+            min: 0.01,
+            max: 300.0,
+        },
+        meaning: "first poll delay, doubling each time",
+        apply: |s, v| {
+            s.poll_initial = secs(v);
+            Ok(())
+        },
     },
-    SettingDoc {
+    Setting {
         variable: "POLL_MAX_SECONDS",
-        default: "120",
-        accepted: "number 0.01..=900, at least POLL_INITIAL_SECONDS",
+        default: Some("120"),
+        unset: "",
+        accepts: Accepts::Number {
+            min: 0.01,
+            max: 900.0,
+        },
+        meaning: "the longest poll delay, at least `POLL_INITIAL_SECONDS`",
+        apply: |s, v| {
+            s.poll_max = secs(v);
+            Ok(())
+        },
     },
-    SettingDoc {
+    Setting {
         variable: "CREATING_TIMEOUT_HOURS",
-        default: "6",
-        accepted: "integer 1..=168",
+        default: Some("6"),
+        unset: "",
+        accepts: Accepts::Integer { min: 1, max: 168 },
+        meaning: "an owned snapshot `Creating` longer than this is a failure",
+        apply: |s, v| {
+            s.creating_timeout = Duration::from_secs(3600 * int(v) as u64);
+            Ok(())
+        },
     },
-    SettingDoc {
+    Setting {
         variable: "DISCOVERY_TAG",
-        default: "(none: every directory)",
-        accepted: "key=value; with discovery, only directories carrying this tag are managed",
+        default: None,
+        unset: "none: every directory",
+        accepts: Accepts::Text("`key=value` (key 1-128, value 0-256 characters)"),
+        meaning: "with discovery (no `DIRECTORY_IDS`), manage only directories carrying this tag",
+        apply: |s, v| {
+            let raw = text(v);
+            let (key, value) = raw
+                .split_once('=')
+                .filter(|(k, v)| {
+                    !k.trim().is_empty()
+                        && k.len() <= 128
+                        && v.len() <= 256
+                        && !k.chars().chain(v.chars()).any(char::is_control)
+                })
+                .ok_or("not key=value")?;
+            s.discovery_tag = Some((key.trim().to_owned(), value.trim().to_owned()));
+            Ok(())
+        },
     },
-    SettingDoc {
+    Setting {
         variable: "EXCLUDED_DIRECTORY_IDS",
-        default: "(none)",
-        accepted: "comma- or space-separated directory ids, none of them in DIRECTORY_IDS; never managed, reported as excluded, not counted as unprotected",
+        default: None,
+        unset: "none",
+        accepts: Accepts::Text("comma- or space-separated directory ids, none in `DIRECTORY_IDS`"),
+        meaning: "never managed, on purpose; reported as `excluded` in the coverage, not counted \
+                  in `UnmanagedDirectories` (with discovery, the tag `<key>=excluded` does the same)",
+        apply: |s, v| {
+            s.excluded_directory_ids = id_list(text(v))?;
+            match s
+                .excluded_directory_ids
+                .iter()
+                .find(|id| s.directory_ids.contains(id))
+            {
+                Some(both) => Err(format!("{both} is also in DIRECTORY_IDS")),
+                None => Ok(()),
+            }
+        },
     },
-    SettingDoc {
+    Setting {
         variable: "PRUNE_UNOWNED",
-        default: "false",
-        accepted: "true | false (true lets the keeper prune manual snapshots it did not take)",
+        default: Some("false"),
+        unset: "",
+        accepts: Accepts::Boolean,
+        meaning: "`true` lets the keeper prune manual snapshots it did not take",
+        apply: |s, v| {
+            s.prune_unowned = flag(v);
+            Ok(())
+        },
     },
 ];
 
-fn doc(variable: &str) -> &'static SettingDoc {
-    SETTINGS
-        .iter()
-        .find(|d| d.variable == variable)
-        .expect("every parsed variable is documented in SETTINGS")
-}
-
-fn invalid(variable: &'static str, value: &str, problem: impl Into<String>) -> SettingsError {
-    SettingsError {
-        variable,
-        value: value.to_owned(),
-        problem: problem.into(),
-        accepted: doc(variable).accepted.to_owned(),
+/// The README's settings table, rendered from [`SETTINGS`].
+pub fn readme_table() -> String {
+    let mut out = String::from("| variable | default | accepted |\n|---|---|---|\n");
+    for s in SETTINGS {
+        out.push_str(&s.readme_row());
+        out.push('\n');
     }
-}
-
-fn integer(variable: &'static str, raw: &str, min: i64, max: i64) -> Result<i64, SettingsError> {
-    let value: i64 = raw
-        .trim()
-        .parse()
-        .map_err(|_| invalid(variable, raw, "not an integer"))?;
-    if value < min || value > max {
-        return Err(invalid(
-            variable,
-            raw,
-            format!("out of range {min}..={max}"),
-        ));
-    }
-    Ok(value)
-}
-
-fn seconds(
-    variable: &'static str,
-    raw: &str,
-    min: f64,
-    max: f64,
-) -> Result<Duration, SettingsError> {
-    let value: f64 = raw
-        .trim()
-        .parse()
-        .map_err(|_| invalid(variable, raw, "not a number"))?;
-    if !value.is_finite() || value < min || value > max {
-        return Err(invalid(
-            variable,
-            raw,
-            format!("out of range {min}..={max}"),
-        ));
-    }
-    Ok(Duration::from_secs_f64(value))
-}
-
-fn boolean(variable: &'static str, raw: &str) -> Result<bool, SettingsError> {
-    match raw.trim().to_ascii_lowercase().as_str() {
-        "true" | "1" | "yes" => Ok(true),
-        "false" | "0" | "no" | "" => Ok(false),
-        _ => Err(invalid(variable, raw, "not a boolean")),
-    }
+    out
 }
 
 /// Parse and validate a list of directory ids (shared by settings and manual requests).
@@ -270,113 +478,55 @@ impl Settings {
         Self::from_lookup(|name| std::env::var(name).ok())
     }
 
-    /// Read settings through `lookup`, so tests need not touch the process environment.
+    /// Read settings through `lookup`, so tests need not touch the process environment. Each
+    /// row of [`SETTINGS`] applies its value, or its default when the variable is unset or
+    /// blank, in the table's order.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, SettingsError> {
-        let mut s = Settings::default();
-        let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
-
-        if let Some(raw) = get("DIRECTORY_IDS") {
-            s.directory_ids = parse_directory_ids(
-                raw.split(|c: char| c == ',' || c.is_whitespace())
-                    .filter(|p| !p.is_empty()),
-            )
-            .map_err(|problem| invalid("DIRECTORY_IDS", &raw, problem))?;
-        }
-        if let Some(raw) = get("RETAIN_COUNT") {
-            s.retain = integer("RETAIN_COUNT", &raw, 1, 50)? as u32;
-        }
-        if let Some(raw) = get("RESERVED_SLOTS") {
-            s.reserved_slots = integer("RESERVED_SLOTS", &raw, 0, 10)? as u32;
-        }
-        if let Some(raw) = get("WARN_AGE_DAYS") {
-            s.warn_age_days = integer("WARN_AGE_DAYS", &raw, 1, 179)?;
-        }
-        if let Some(raw) = get("SNAPSHOT_PREFIX") {
-            naming::validate_prefix(&raw).map_err(|p| invalid("SNAPSHOT_PREFIX", &raw, p))?;
-            s.prefix = raw;
-        }
-        if let Some(raw) = get("MIN_INTERVAL_MINUTES") {
-            s.min_interval =
-                Duration::from_secs(60 * integer("MIN_INTERVAL_MINUTES", &raw, 0, 43_200)? as u64);
-        }
-        if let Some(raw) = get("SNS_TOPIC_ARN") {
-            if !naming::is_topic_arn(raw.trim()) {
-                return Err(invalid("SNS_TOPIC_ARN", &raw, "not an SNS topic ARN"));
-            }
-            s.topic_arn = Some(raw.trim().to_owned());
-        }
-        if let Some(raw) = get("NOTIFY_LEVEL") {
-            s.notify_level = match raw.trim().to_ascii_lowercase().as_str() {
-                "failures" => NotifyLevel::Failures,
-                "warnings" => NotifyLevel::Warnings,
-                "all" => NotifyLevel::All,
-                _ => return Err(invalid("NOTIFY_LEVEL", &raw, "unknown level")),
+        let mut s = Settings {
+            directory_ids: Vec::new(),
+            retain: 0,
+            reserved_slots: 0,
+            warn_age_days: 0,
+            prefix: String::new(),
+            min_interval: Duration::ZERO,
+            topic_arn: None,
+            notify_level: NotifyLevel::Warnings,
+            dry_run: false,
+            concurrency: 0,
+            wait_budget: Duration::ZERO,
+            deadline_margin: Duration::ZERO,
+            poll_initial: Duration::ZERO,
+            poll_max: Duration::ZERO,
+            creating_timeout: Duration::ZERO,
+            prune_unowned: false,
+            discovery_tag: None,
+            excluded_directory_ids: Vec::new(),
+        };
+        for row in SETTINGS {
+            let given = lookup(row.variable).filter(|v| !v.trim().is_empty());
+            let Some(raw) = given.as_deref().or(row.default) else {
+                continue;
             };
-        }
-        if let Some(raw) = get("DRY_RUN") {
-            s.dry_run = boolean("DRY_RUN", &raw)?;
-        }
-        if let Some(raw) = get("CONCURRENCY") {
-            s.concurrency = integer("CONCURRENCY", &raw, 1, 32)? as usize;
-        }
-        if let Some(raw) = get("WAIT_BUDGET_SECONDS") {
-            s.wait_budget =
-                Duration::from_secs(integer("WAIT_BUDGET_SECONDS", &raw, 0, 900)? as u64);
-        }
-        if let Some(raw) = get("DEADLINE_MARGIN_SECONDS") {
-            s.deadline_margin =
-                Duration::from_secs(integer("DEADLINE_MARGIN_SECONDS", &raw, 1, 300)? as u64);
-        }
-        if let Some(raw) = get("POLL_INITIAL_SECONDS") {
-            s.poll_initial = seconds("POLL_INITIAL_SECONDS", &raw, 0.01, 300.0)?;
-        }
-        if let Some(raw) = get("POLL_MAX_SECONDS") {
-            s.poll_max = seconds("POLL_MAX_SECONDS", &raw, 0.01, 900.0)?;
+            let invalid = |problem: String| SettingsError {
+                variable: row.variable,
+                value: naming::escape_for_log(raw, 200),
+                problem,
+                accepted: row.accepted(),
+            };
+            let value = row.parse(raw).map_err(invalid)?;
+            (row.apply)(&mut s, value).map_err(invalid)?;
         }
         if s.poll_max < s.poll_initial {
-            let raw = get("POLL_MAX_SECONDS").unwrap_or_else(|| "120".to_owned());
-            return Err(invalid(
-                "POLL_MAX_SECONDS",
-                &raw,
-                "smaller than POLL_INITIAL_SECONDS",
-            ));
-        }
-        if let Some(raw) = get("CREATING_TIMEOUT_HOURS") {
-            s.creating_timeout =
-                Duration::from_secs(3600 * integer("CREATING_TIMEOUT_HOURS", &raw, 1, 168)? as u64);
-        }
-        if let Some(raw) = get("DISCOVERY_TAG") {
-            let (key, value) = raw
-                .split_once('=')
-                .filter(|(k, v)| {
-                    !k.trim().is_empty()
-                        && k.len() <= 128
-                        && v.len() <= 256
-                        && !k.chars().chain(v.chars()).any(char::is_control)
-                })
-                .ok_or_else(|| invalid("DISCOVERY_TAG", &raw, "not key=value"))?;
-            s.discovery_tag = Some((key.trim().to_owned(), value.trim().to_owned()));
-        }
-        if let Some(raw) = get("EXCLUDED_DIRECTORY_IDS") {
-            s.excluded_directory_ids = parse_directory_ids(
-                raw.split(|c: char| c == ',' || c.is_whitespace())
-                    .filter(|p| !p.is_empty()),
-            )
-            .map_err(|problem| invalid("EXCLUDED_DIRECTORY_IDS", &raw, problem))?;
-            if let Some(both) = s
-                .excluded_directory_ids
+            let row = SETTINGS
                 .iter()
-                .find(|id| s.directory_ids.contains(id))
-            {
-                return Err(invalid(
-                    "EXCLUDED_DIRECTORY_IDS",
-                    &raw,
-                    format!("{both} is also in DIRECTORY_IDS"),
-                ));
-            }
-        }
-        if let Some(raw) = get("PRUNE_UNOWNED") {
-            s.prune_unowned = boolean("PRUNE_UNOWNED", &raw)?;
+                .find(|r| r.variable == "POLL_MAX_SECONDS")
+                .expect("POLL_MAX_SECONDS is a row");
+            return Err(SettingsError {
+                variable: row.variable,
+                value: format!("{}", s.poll_max.as_secs_f64()),
+                problem: "smaller than POLL_INITIAL_SECONDS".to_owned(),
+                accepted: row.accepted(),
+            });
         }
         Ok(s)
     }
@@ -489,15 +639,16 @@ mod tests {
 mod readme_tests {
     use super::SETTINGS;
 
+    /// The README's table is the one [`super::readme_table`] renders from the table the
+    /// parser reads: a changed default or range cannot leave the documentation behind.
     #[test]
-    fn the_readme_documents_every_setting() {
+    fn the_readme_table_is_rendered_from_the_settings_table() {
         let readme = include_str!("../README.md");
-        for s in SETTINGS {
-            assert!(
-                readme.contains(&format!("| `{}` |", s.variable)),
-                "README lacks {}",
-                s.variable
-            );
-        }
+        let table = super::readme_table();
+        assert!(
+            readme.contains(&table),
+            "README's settings table differs from src/settings.rs; replace it with:\n{table}"
+        );
+        assert_eq!(SETTINGS.len(), 18, "every variable has a row");
     }
 }

@@ -5,8 +5,9 @@ mod support;
 
 use aws_sdk_directory::error::ProvideErrorMetadata;
 use aws_sdk_directory::types::{SnapshotStatus, SnapshotType};
-use ds_snapshot_keeper::aws::directory::AwsDirectoryService;
-use ds_snapshot_keeper::ports::{DirectoryService, ErrorKind};
+use ds_snapshot_keeper::directory::aws::AwsDirectoryService;
+use ds_snapshot_keeper::directory::DirectoryService;
+use ds_snapshot_keeper::error::ErrorKind;
 use support::Emulator;
 
 #[tokio::test]

@@ -7,9 +7,9 @@ mod support;
 use ds_snapshot_keeper::model::CreatedState;
 use std::time::Duration;
 
-use ds_snapshot_keeper::aws::directory::AwsDirectoryService;
-use ds_snapshot_keeper::aws::sns::SnsNotifier;
+use ds_snapshot_keeper::directory::aws::AwsDirectoryService;
 use ds_snapshot_keeper::handler::{handle, InvocationError};
+use ds_snapshot_keeper::notify::sns::SnsNotifier;
 use ds_snapshot_keeper::policy::Rule;
 use ds_snapshot_keeper::report::{RunReport, Severity};
 use ds_snapshot_keeper::Keeper;

@@ -6,7 +6,7 @@ mod support;
 use std::sync::Arc;
 use std::time::Duration;
 
-use ds_snapshot_keeper::memory::MemoryDirectoryService;
+use ds_snapshot_keeper::directory::memory::MemoryDirectoryService;
 use ds_snapshot_keeper::request::{Action, Request};
 use ds_snapshot_keeper::{Keeper, Settings};
 use support::harness::{scheduled, Harness};

@@ -8,9 +8,9 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+use ds_snapshot_keeper::directory::memory::MemoryDirectoryService;
 use ds_snapshot_keeper::handler::{handle, InvocationError};
-use ds_snapshot_keeper::memory::MemoryDirectoryService;
-use ds_snapshot_keeper::ports::NoNotifier;
+use ds_snapshot_keeper::notify::NoNotifier;
 use ds_snapshot_keeper::request;
 use ds_snapshot_keeper::settings::{Settings, SETTINGS};
 use ds_snapshot_keeper::Keeper;

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use ds_snapshot_keeper::memory::MemoryDirectoryService;
+use ds_snapshot_keeper::directory::memory::MemoryDirectoryService;
 use ds_snapshot_keeper::model::{Snapshot, SnapshotLimits, SnapshotStatus, SnapshotType};
 use ds_snapshot_keeper::policy::{self, Intent, Policy, Rule};
 use ds_snapshot_keeper::report::RunReport;

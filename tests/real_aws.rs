@@ -7,9 +7,10 @@
 //!   DS_KEEPER_REAL_AWS_DIRECTORY_ID=d-0123456789 AWS_REGION=eu-west-1 \
 //!     cargo test --test real_aws -- --ignored --nocapture
 
-use ds_snapshot_keeper::aws::directory::AwsDirectoryService;
+use ds_snapshot_keeper::directory::aws::AwsDirectoryService;
+use ds_snapshot_keeper::directory::DirectoryService;
 use ds_snapshot_keeper::handler::{handle, InvocationError};
-use ds_snapshot_keeper::ports::{DirectoryService, NoNotifier};
+use ds_snapshot_keeper::notify::NoNotifier;
 use ds_snapshot_keeper::{Keeper, Settings};
 use serde_json::json;
 
@@ -27,7 +28,7 @@ fn directory() -> String {
 #[ignore = "real AWS: set DS_KEEPER_REAL_AWS_DIRECTORY_ID and run with --ignored"]
 async fn real_aws_report_and_dry_run_change_nothing() {
     let id = directory();
-    let config = ds_snapshot_keeper::cli::load_aws_config().await;
+    let config = ds_snapshot_keeper::wiring::load_aws_config().await;
     let ds = AwsDirectoryService::new(aws_sdk_directory::Client::new(&config));
     let before = ds
         .describe_snapshots(&id)

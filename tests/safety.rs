@@ -360,23 +360,25 @@ async fn a_topic_in_another_region_is_published_to_in_its_own_region() {
         .emu
         .topic_with_queue_named(&central, "central-alerts", false)
         .await;
-    let message = ds_snapshot_keeper::ports::Notification {
+    let message = ds_snapshot_keeper::notify::Notification {
         subject: "[OK] test".to_owned(),
         body: "body".to_owned(),
         attributes: Vec::new(),
         deduplication_id: "r".to_owned(),
     };
-    use ds_snapshot_keeper::ports::Notifier;
+    use ds_snapshot_keeper::notify::Notifier;
     // A client for the function's Region is refused, as SNS refuses it.
-    let naive =
-        ds_snapshot_keeper::aws::sns::SnsNotifier::new(aws_sdk_sns::Client::new(&h.config), &topic);
+    let naive = ds_snapshot_keeper::notify::sns::SnsNotifier::new(
+        aws_sdk_sns::Client::new(&h.config),
+        &topic,
+    );
     let err = naive
         .publish(&message)
         .await
         .expect_err("SNS refuses another Region's topic");
     assert_eq!(err.code, "InvalidParameter");
     // The keeper's wiring builds the client for the topic's Region.
-    let wired = ds_snapshot_keeper::cli::sns_notifier(&h.config, &topic);
+    let wired = ds_snapshot_keeper::wiring::sns_notifier(&h.config, &topic);
     wired
         .publish(&message)
         .await

@@ -6,9 +6,10 @@
 //! tracked, waited for and counted like any other.
 
 use super::{record_not_done, Keeper, RunCtx, Work};
+use crate::directory::DirectoryService;
+use crate::error::{ApiError, ErrorKind};
 use crate::model::{CreatedState, Directory, Operation, Snapshot, SnapshotStatus, SnapshotType};
 use crate::policy::{self, Deletion};
-use crate::ports::{ApiError, DirectoryService, ErrorKind};
 use crate::report::{Created, Deleted, ErrorEntry};
 
 /// Whether a failed call may still have been carried out by AWS.

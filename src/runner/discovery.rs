@@ -7,10 +7,11 @@ use std::collections::HashMap;
 use futures::stream::{self, StreamExt};
 
 use super::{Keeper, RunCtx, Work};
+use crate::directory::DirectoryService;
+use crate::error::{ApiError, ErrorKind};
 use crate::model::{Directory, Operation};
 use crate::policy;
 use crate::policy::eligibility::{self, Coverage, Scope};
-use crate::ports::{ApiError, DirectoryService, ErrorKind};
 use crate::report::{DirectoryReport, ErrorEntry};
 use crate::request::Request;
 

@@ -25,9 +25,10 @@ use futures::stream::{self, StreamExt};
 use jiff::Timestamp;
 use tokio::time::Instant;
 
+use crate::directory::DirectoryService;
+use crate::error::{ApiError, ErrorKind};
 use crate::model::{CreatedState, Operation, Snapshot, SnapshotLimits};
 use crate::policy::{self, Intent, Plan, Policy, RunState};
-use crate::ports::{ApiError, DirectoryService, ErrorKind};
 use crate::report::{Deleted, DirectoryReport, ErrorEntry, Notified, RunReport, Severity, Summary};
 use crate::request::Request;
 use crate::settings::Settings;

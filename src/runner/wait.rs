@@ -5,8 +5,9 @@
 use tokio::time::Instant;
 
 use super::{Keeper, RunCtx, Work};
+use crate::directory::DirectoryService;
+use crate::error::ErrorKind;
 use crate::model::{CreatedState, Operation, Snapshot, SnapshotStatus};
-use crate::ports::{DirectoryService, ErrorKind};
 use crate::report::ErrorEntry;
 
 impl<D: DirectoryService> Keeper<D> {

@@ -24,21 +24,22 @@ import copy
 import json
 import os
 import subprocess
+import sys
 import time
-import urllib.request
 from pathlib import Path
 from typing import Any, Iterator
 
-import boto3
 import pytest
 from cfnlint.decode import decode
 from cloud_radar.cf.unit import Template
 from samtranslator.translator.transform import transform
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "tests/support"))
+from local_aws import Emulator  # noqa: E402
+
 REGION = "eu-west-1"
 ACCOUNT = "123456789012"  # moto's account, so the emulator's ARNs and the templates' agree
-EMULATOR_PYTHON = Path(os.environ.get("DS_EMULATOR_PYTHON", ROOT / "tests/emulator/.venv/bin/python"))
 KEEPER = Path(os.environ.get("KEEPER_BIN", ROOT / "target/debug/ds-snapshot-keeper"))
 CDK_VARIANTS = ROOT / "cdk/dist/example/variants.js"
 IAM_EVAL = ROOT / "tests/deploy/iam_eval.js"
@@ -68,72 +69,36 @@ ALLOWED_EVERYWHERE = {
 # --- the emulator and the keeper -------------------------------------------------------------
 
 
-def start_emulator() -> tuple[subprocess.Popen, str]:
-    """A private emulator: each deployment gets its own, so one's discovery never sees
-    another's directories."""
-    assert EMULATOR_PYTHON.exists(), f"{EMULATOR_PYTHON} missing: run `make emulator-venv`"
-    proc = subprocess.Popen(
-        [str(EMULATOR_PYTHON), "-m", "ds_emulator", "--port", "0", "--quiet", "--watch-parent"],
-        cwd=ROOT / "tests/emulator", stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-    )
-    line = proc.stdout.readline()
-    assert line.startswith("READY "), line
-    return proc, line.split()[1]
-
-
 @pytest.fixture(scope="module")
-def emulators() -> Iterator[list]:
-    started: list[subprocess.Popen] = []
+def emulators() -> Iterator[list[Emulator]]:
+    """Private emulators: each deployment gets its own, so one's discovery never sees
+    another's directories."""
+    started: list[Emulator] = []
     yield started
-    for proc in started:
-        proc.kill()
-        proc.wait()
+    for emu in started:
+        emu.close()
 
 
-def control(endpoint: str, method: str, route: str, body: Any = None) -> Any:
-    data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(f"{endpoint}/_emulator/{route}", data=data, method=method)
-    with urllib.request.urlopen(request) as response:
-        return json.loads(response.read())
-
-
-def client(endpoint: str, service: str):
-    return boto3.client(service, endpoint_url=endpoint, region_name=REGION,
-                        aws_access_key_id="testing", aws_secret_access_key="testing")
-
-
-def new_directory(endpoint: str, tags: dict[str, str] | None = None) -> str:
-    subnets = control(endpoint, "GET", f"default-subnets?region={REGION}")
-    ds = client(endpoint, "ds")
-    directory = ds.create_microsoft_ad(
-        Name="corp.example.com", Password="Sup3r-Secret!",
-        VpcSettings={"VpcId": subnets["vpc_id"], "SubnetIds": subnets["subnet_ids"]},
-    )["DirectoryId"]
-    if tags:
-        ds.add_tags_to_resource(ResourceId=directory, Tags=[{"Key": k, "Value": v} for k, v in tags.items()])
-    return directory
-
-
-def seed_full_quota(endpoint: str, directory: str) -> None:
+def seed_full_quota(emu: Emulator, directory: str) -> None:
     """Five keeper snapshots: the run must make room (DeleteSnapshot), create and prune."""
     for day in range(1, 6):
-        control(endpoint, "POST", "snapshots", {
+        emu.control("POST", "snapshots", {
             "directory_id": directory, "name": f"keeper-2025010{day}T060000Z",
             "type": "Manual", "status": "Completed", "age_days": day,
         })
 
 
-def new_topic(endpoint: str) -> str:
-    return client(endpoint, "sns").create_topic(Name="keeper-alerts")["TopicArn"]
+def new_topic(emu: Emulator) -> str:
+    return emu.client("sns").create_topic(Name="keeper-alerts")["TopicArn"]
 
 
-def run_keeper(endpoint: str, env: dict[str, str]) -> list[dict[str, Any]]:
+def run_keeper(emu: Emulator, env: dict[str, str]) -> list[dict[str, Any]]:
     """Run the real binary once with the function's environment; return the calls it made."""
     assert KEEPER.exists(), f"{KEEPER} missing: run `cargo build --bins`"
-    before = len(control(endpoint, "GET", "calls"))
+    before = len(emu.calls())
     process_env = {
         "PATH": os.environ.get("PATH", ""),
-        "AWS_ENDPOINT_URL": endpoint, "AWS_REGION": REGION,
+        "AWS_ENDPOINT_URL": emu.endpoint, "AWS_REGION": REGION,
         "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
         **env,
         # Fast polling: the emulator's snapshots complete at once.
@@ -144,7 +109,7 @@ def run_keeper(endpoint: str, env: dict[str, str]) -> list[dict[str, Any]]:
         env=process_env, capture_output=True, text=True, timeout=120,
     )
     assert done.returncode in (0, 1), done.stderr[-2000:]
-    return control(endpoint, "GET", "calls")[before:]
+    return emu.calls()[before:]
 
 
 # --- rendering -------------------------------------------------------------------------------
@@ -330,9 +295,9 @@ class Case:
     """One deployment: the rendered resources, the directory it must manage, and one it must
     leave alone."""
 
-    def __init__(self, name: str, endpoint: str, resources: dict[str, Any], topic: str, managed: str,
+    def __init__(self, name: str, emu: Emulator, resources: dict[str, Any], topic: str, managed: str,
                  outsider: str, tags: dict[str, dict[str, str]], also_configured: list[str]):
-        self.name, self.endpoint = name, endpoint
+        self.name, self.emu = name, emu
         self.names = placeholders(resources, topic)
         self.resources = concrete(resources, self.names)
         self.topic, self.managed, self.outsider = topic, managed, outsider
@@ -347,12 +312,12 @@ def cases(emulators: list) -> list[Case]:
     default_tag = {"ds-snapshot-keeper": "enabled"}
 
     def deployment(managed_tags: dict[str, str], outsider_tags: dict[str, str]):
-        proc, endpoint = start_emulator()
-        emulators.append(proc)
-        managed = new_directory(endpoint, managed_tags)
-        outsider = new_directory(endpoint, outsider_tags)
-        seed_full_quota(endpoint, managed)
-        return endpoint, new_topic(endpoint), managed, outsider, {managed: managed_tags, outsider: outsider_tags}
+        emu = Emulator(region=REGION)
+        emulators.append(emu)
+        managed = emu.new_directory(managed_tags)
+        outsider = emu.new_directory(outsider_tags)
+        seed_full_quota(emu, managed)
+        return emu, new_topic(emu), managed, outsider, {managed: managed_tags, outsider: outsider_tags}
 
     specs = {
         "sam discovery, default tag": (default_tag, {}),
@@ -382,8 +347,8 @@ def cases(emulators: list) -> list[Case]:
                  "cdk one id": cdk["cdkOneId"], "cdk 25 ids": cdk["cdk25Ids"]}
     out = []
     for name in specs:
-        endpoint, topic, m, o, tags = made[name]
-        out.append(Case(name, endpoint, rendered[name], topic, m, o, tags, FAKE_IDS if "25" in name else []))
+        emu, topic, m, o, tags = made[name]
+        out.append(Case(name, emu, rendered[name], topic, m, o, tags, FAKE_IDS if "25" in name else []))
     return out
 
 
@@ -410,7 +375,7 @@ def test_nothing_is_left_unresolved_in_the_keepers_policy(case: Case):
 
 def test_every_call_the_keeper_makes_is_allowed_and_its_writes_are_denied_elsewhere(case: Case):
     env = function_env(case.resources)
-    calls = run_keeper(case.endpoint, env)
+    calls = run_keeper(case.emu, env)
     made = {(c["service"], c["operation"]) for c in calls}
     # The run exercised every permission the keeper needs.
     for op in ("DescribeDirectories", "DescribeSnapshots", "GetSnapshotLimits", "CreateSnapshot", "DeleteSnapshot"):

@@ -13,17 +13,19 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
 from typing import Any, Iterator
 
-import boto3
 import pytest
+from log_schema import check_schema
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "support"))
+from local_aws import REGION, Emulator  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
-REGION = "us-east-1"
-LEVELS = {"TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"}
 CARGO_LAMBDA = os.environ.get("CARGO_LAMBDA", "cargo-lambda")
 
 
@@ -34,31 +36,19 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def emulator() -> Iterator[str]:
-    proc = subprocess.Popen(
-        [os.environ.get("DS_EMULATOR_PYTHON", "python3"), "-m", "ds_emulator", "--port", "0", "--quiet",
-         "--watch-parent"],
-        cwd=ROOT / "tests/emulator", stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-    )
-    line = proc.stdout.readline()
-    assert line.startswith("READY "), line
-    yield line.split()[1]
-    proc.kill()
-    proc.wait()
+def emu() -> Iterator[Emulator]:
+    with Emulator() as running:
+        yield running
 
 
 @pytest.fixture(scope="module")
-def directory(emulator: str) -> str:
-    import urllib.request
+def emulator(emu: Emulator) -> str:
+    return emu.endpoint
 
-    with urllib.request.urlopen(f"{emulator}/_emulator/default-subnets?region={REGION}") as r:
-        subnets = json.loads(r.read())
-    ds = boto3.client("ds", endpoint_url=emulator, region_name=REGION,
-                      aws_access_key_id="testing", aws_secret_access_key="testing")
-    return ds.create_microsoft_ad(
-        Name="corp.example.com", Password="Sup3r-Secret!",
-        VpcSettings={"VpcId": subnets["vpc_id"], "SubnetIds": subnets["subnet_ids"]},
-    )["DirectoryId"]
+
+@pytest.fixture(scope="module")
+def directory(emu: Emulator) -> str:
+    return emu.new_directory()
 
 
 class Watch:
@@ -103,27 +93,6 @@ class Watch:
             self.proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             self.proc.kill()
-
-
-def check_schema(line: dict[str, Any]) -> None:
-    """The schema of src/log.rs, as Lambda's advanced logging controls read it."""
-    for field in ("timestamp", "level", "message", "service", "function_name", "cold_start"):
-        assert field in line, (field, line)
-    assert line["level"] in LEVELS, line
-    assert line["service"] == "ds-snapshot-keeper"
-    # RFC 3339 (Python's parser takes at most microseconds: cut the fraction).
-    stamp = line["timestamp"]
-    head, _, rest = stamp.partition(".")
-    from datetime import datetime
-    datetime.fromisoformat(head + "+00:00" if rest else stamp.replace("Z", "+00:00"))
-    if "_aws" in line:
-        assert line["level"] == "INFO", "EMF lines must survive LogLevel filtering"
-        for directive in line["_aws"]["CloudWatchMetrics"]:
-            for dims in directive["Dimensions"]:
-                for d in dims:
-                    assert isinstance(line[d], str), d
-            for m in directive["Metrics"]:
-                assert isinstance(line[m["Name"]], (int, float)), m
 
 
 def test_every_events_file_runs_under_cargo_lambda_watch_and_every_line_is_in_the_schema(emulator, directory):

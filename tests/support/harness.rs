@@ -5,9 +5,9 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use aws_config::SdkConfig;
-use ds_snapshot_keeper::aws::directory::AwsDirectoryService;
-use ds_snapshot_keeper::aws::sns::SnsNotifier;
+use ds_snapshot_keeper::directory::aws::AwsDirectoryService;
 use ds_snapshot_keeper::handler::{handle, InvocationError};
+use ds_snapshot_keeper::notify::sns::SnsNotifier;
 use ds_snapshot_keeper::report::RunReport;
 use ds_snapshot_keeper::{Keeper, Settings};
 use serde_json::Value;

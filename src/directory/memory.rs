@@ -10,8 +10,9 @@ use std::sync::Mutex;
 
 use jiff::Timestamp;
 
+use super::DirectoryService;
+use crate::error::{ApiError, ErrorKind};
 use crate::model::{Directory, Operation, Snapshot, SnapshotLimits, SnapshotStatus, SnapshotType};
-use crate::ports::{ApiError, DirectoryService, ErrorKind};
 
 #[derive(Default)]
 struct State {
@@ -86,6 +87,19 @@ impl MemoryDirectoryService {
 
     pub fn add_directory(&self, d: Directory) {
         self.lock().directories.push(d);
+    }
+
+    /// Move a directory to another stage (`Impaired`, `Deleting`...): only an `Active` one
+    /// takes a snapshot.
+    pub fn set_stage(&self, directory_id: &str, stage: &str) {
+        if let Some(d) = self
+            .lock()
+            .directories
+            .iter_mut()
+            .find(|d| d.id == directory_id)
+        {
+            d.stage = stage.to_owned();
+        }
     }
 
     pub fn tag_directory(&self, directory_id: &str, key: &str, value: &str) {
@@ -261,8 +275,27 @@ impl DirectoryService for MemoryDirectoryService {
     async fn create_snapshot(&self, directory_id: &str, name: &str) -> Result<String, ApiError> {
         let mut st = self.lock();
         st.calls.push("CreateSnapshot");
-        if !st.directories.iter().any(|d| d.id == directory_id) {
+        if !crate::naming::is_valid_snapshot_name(name) {
+            return Err(ApiError::new(
+                Operation::CreateSnapshot,
+                ErrorKind::Client,
+                "InvalidParameterException",
+                format!("invalid snapshot name {name:?}"),
+            ));
+        }
+        let Some(directory) = st.directories.iter().find(|d| d.id == directory_id) else {
             return Err(not_found(Operation::CreateSnapshot, directory_id));
+        };
+        if directory.stage != "Active" {
+            return Err(ApiError::new(
+                Operation::CreateSnapshot,
+                ErrorKind::Client,
+                "ClientException",
+                format!(
+                    "directory {directory_id} is {}, not Active",
+                    directory.stage
+                ),
+            ));
         }
         if let Some(code) = st.create_failures.pop_front() {
             return Err(ApiError::new(
@@ -319,6 +352,24 @@ impl DirectoryService for MemoryDirectoryService {
     async fn delete_snapshot(&self, snapshot_id: &str) -> Result<(), ApiError> {
         let mut st = self.lock();
         st.calls.push("DeleteSnapshot");
+        if let Some(s) = st.snapshots.iter().find(|s| s.id == snapshot_id) {
+            let (id, status) = (s.id.clone(), s.status);
+            if status == SnapshotStatus::Creating {
+                Self::settle(&mut st, &[id]);
+            }
+        }
+        if st
+            .snapshots
+            .iter()
+            .any(|s| s.id == snapshot_id && s.status == SnapshotStatus::Creating)
+        {
+            return Err(ApiError::new(
+                Operation::DeleteSnapshot,
+                ErrorKind::Client,
+                "ClientException",
+                format!("snapshot {snapshot_id} is still being created"),
+            ));
+        }
         let before = st.snapshots.len();
         st.snapshots.retain(|s| s.id != snapshot_id);
         if st.snapshots.len() == before {

@@ -1,19 +1,65 @@
-//! The AWS adapters of the ports: `aws-sdk-directory` and `aws-sdk-sns`.
+//! The error both ports return, and how an AWS SDK error becomes one.
 //!
-//! They translate SDK types to the keeper's model and SDK errors to [`ApiError`], keeping the
-//! AWS error code. An answer missing a field the keeper relies on is an `Unexpected` error,
-//! never a default value: the keeper must not plan deletions on a guess.
-
-pub mod directory;
-pub mod sns;
+//! An [`ApiError`] keeps the AWS error code, because operators search for it, and a
+//! [`ErrorKind`] the runner branches on. The AWS adapters translate SDK errors here; an
+//! answer missing a field the keeper relies on is an `Unexpected` error, never a default
+//! value: the keeper must not plan deletions on a guess.
 
 use aws_sdk_directory::error::ProvideErrorMetadata;
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
+use serde::Serialize;
 
 use crate::model::Operation;
 use crate::naming::escape_for_log;
-use crate::ports::{ApiError, ErrorKind};
+
+/// What kind of failure an API call had; callers branch on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ErrorKind {
+    /// The directory or snapshot does not exist (`EntityDoesNotExistException`).
+    NotFound,
+    /// The manual snapshot quota is full (`SnapshotLimitExceededException`).
+    LimitExceeded,
+    /// Throttled, and the SDK's retries did not get through.
+    Throttled,
+    /// The request was refused (`ClientException`, `InvalidParameterException`, access denied...).
+    Client,
+    /// AWS failed (`ServiceException`, HTTP 5xx).
+    Service,
+    /// No answer: connection refused or reset, timeout.
+    Transport,
+    /// An answer the keeper cannot use (missing fields, unknown enum values...).
+    Unexpected,
+    /// Not sent: the invocation's deadline (minus the margin) had come.
+    NotStarted,
+}
+
+/// A failed API call, with the AWS error code operators search for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
+#[error("{operation} failed with {code}: {message}")]
+pub struct ApiError {
+    pub operation: Operation,
+    pub kind: ErrorKind,
+    pub code: String,
+    pub message: String,
+}
+
+impl ApiError {
+    pub fn new(
+        operation: Operation,
+        kind: ErrorKind,
+        code: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
+        Self {
+            operation,
+            kind,
+            code: code.into(),
+            message: message.into(),
+        }
+    }
+}
 
 const THROTTLING_CODES: &[&str] = &[
     "ThrottlingException",

@@ -11,9 +11,9 @@
 
 use aws_sdk_sns::types::MessageAttributeValue;
 
-use super::api_error;
+use super::{Notification, Notifier};
+use crate::error::{api_error, ApiError, ErrorKind};
 use crate::model::Operation;
-use crate::ports::{ApiError, ErrorKind, Notification, Notifier};
 
 /// The message group of every FIFO message the keeper sends.
 pub const FIFO_GROUP: &str = "ds-snapshot-keeper";

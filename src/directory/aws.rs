@@ -4,11 +4,11 @@ use aws_sdk_directory::types as t;
 use aws_sdk_directory::Client;
 use jiff::Timestamp;
 
-use super::{api_error, unexpected};
+use super::DirectoryService;
+use crate::error::{api_error, unexpected, ApiError, ErrorKind};
 use crate::model::{
     Directory, DirectoryType, Operation, Snapshot, SnapshotLimits, SnapshotStatus, SnapshotType,
 };
-use crate::ports::{ApiError, DirectoryService, ErrorKind};
 
 /// DescribeSnapshots page size.
 pub const PAGE_SIZE: i32 = 50;

@@ -1,0 +1,59 @@
+//! The Directory Service port, with its two adapters beside it.
+//!
+//! The run logic is generic over [`DirectoryService`]. Production uses [`aws`]
+//! (`aws-sdk-directory`); [`memory`] keeps the same rules in a mutex, so simulations run
+//! years of daily schedules in milliseconds. `tests/contract.rs` runs the same cases against
+//! both (the memory adapter and the AWS adapter over the emulator), so the two cannot drift.
+//! The trait exposes no SDK type.
+
+pub mod aws;
+pub mod memory;
+
+use std::future::Future;
+
+use crate::error::ApiError;
+use crate::model::{Directory, Snapshot, SnapshotLimits};
+
+/// Directory Service, as the keeper uses it. Implementations page through results themselves.
+pub trait DirectoryService: Send + Sync {
+    /// Describe the named directories in one batch, or every directory when `ids` is `None`.
+    fn describe_directories(
+        &self,
+        ids: Option<&[String]>,
+    ) -> impl Future<Output = Result<Vec<Directory>, ApiError>> + Send;
+
+    /// Every snapshot of one directory.
+    fn describe_snapshots(
+        &self,
+        directory_id: &str,
+    ) -> impl Future<Output = Result<Vec<Snapshot>, ApiError>> + Send;
+
+    /// The named snapshots, across directories, in as few calls as possible.
+    fn snapshots_by_id(
+        &self,
+        ids: &[String],
+    ) -> impl Future<Output = Result<Vec<Snapshot>, ApiError>> + Send;
+
+    /// The tags of one directory.
+    fn directory_tags(
+        &self,
+        directory_id: &str,
+    ) -> impl Future<Output = Result<Vec<(String, String)>, ApiError>> + Send;
+
+    fn snapshot_limits(
+        &self,
+        directory_id: &str,
+    ) -> impl Future<Output = Result<SnapshotLimits, ApiError>> + Send;
+
+    /// Start a manual snapshot; returns its id.
+    fn create_snapshot(
+        &self,
+        directory_id: &str,
+        name: &str,
+    ) -> impl Future<Output = Result<String, ApiError>> + Send;
+
+    fn delete_snapshot(
+        &self,
+        snapshot_id: &str,
+    ) -> impl Future<Output = Result<(), ApiError>> + Send;
+}

@@ -1,0 +1,99 @@
+"""The shipped binary in Lambda mode, against a local Lambda Runtime API: the wiring in
+`main.rs` (settings at init, clients on the first event, error types) as Lambda sees it.
+
+The Runtime API here (tests/support/local_aws.py) sends what Lambda sends: an epoch deadline
+in milliseconds, a request id, the function ARN. It is the same one `make bench` measures
+against, so the figures there come from a harness these tests check.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from log_schema import check_schema
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "support"))
+from local_aws import Emulator, RuntimeApi, lambda_env  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[2]
+KEEPER = Path(os.environ.get("KEEPER_BIN") or ROOT / "target/debug/ds-snapshot-keeper")
+
+
+def start(api: RuntimeApi, emu: Emulator, log: Path, extra: dict[str, str]) -> subprocess.Popen:
+    assert KEEPER.exists(), f"{KEEPER} missing: run `cargo build --bins`"
+    env = lambda_env(api.address, {"AWS_ENDPOINT_URL": emu.endpoint, "POLL_INITIAL_SECONDS": "0.05", **extra})
+    return subprocess.Popen([str(KEEPER)], env=env, stdout=log.open("w"), stderr=subprocess.DEVNULL)
+
+
+def lines_of(log: Path) -> list[dict[str, Any]]:
+    out = []
+    for raw in log.read_text().splitlines():
+        assert len(raw) < 256 * 1024
+        line = json.loads(raw)
+        check_schema(line)
+        out.append(line)
+    return out
+
+
+def test_lambda_mode_answers_reports_and_typed_errors(tmp_path: Path) -> None:
+    with Emulator() as emu:
+        directory = emu.new_directory()
+        scheduled = json.loads((ROOT / "events/scheduler-default.json").read_text())
+        api = RuntimeApi([scheduled, {"action": "explode"}, {"action": "report"}], deadline_s=60)
+        log = tmp_path / "keeper.log"
+        proc = start(api, emu, log, {"DIRECTORY_IDS": directory})
+        try:
+            posted = api.wait_for(3)
+        finally:
+            proc.kill()
+            proc.wait()
+            api.close()
+        snapshots = emu.client("ds").describe_snapshots(DirectoryId=directory)["Snapshots"]
+
+    assert len(posted) == 3, posted
+    lines = lines_of(log)
+    reports = [l for l in lines if l["message"] == "run report"]
+    assert len(reports) == 2, lines
+    assert reports[0]["cold_start"] is True, "the first invocation is the cold one"
+    assert reports[1]["cold_start"] is False
+    assert reports[0]["function_name"] == "keeper"
+    assert reports[0]["requestId"] == "req-0"
+    assert len([l for l in lines if l["message"] == "metrics"]) >= 2, "EMF lines, INFO"
+    refused = [l for l in lines if l["message"] == "event refused; nothing was changed"]
+    assert len(refused) == 1 and refused[0]["level"] == "ERROR", refused
+    assert "Expected an EventBridge" in refused[0]["error"]
+
+    (path0, body0), (path1, body1), (path2, body2) = posted
+    assert path0.endswith("/req-0/response"), path0
+    assert body0["directories"][0]["directory_id"] == directory
+    assert body0["directories"][0]["created"]["status"] == "Completed"
+    assert path1.endswith("/req-1/error"), path1
+    assert body1["errorType"] == "BadEvent"
+    assert "unknown action" in body1["errorMessage"]
+    assert path2.endswith("/req-2/response")
+    assert body2["action"] == "report"
+    assert len(snapshots) == 1
+
+
+def test_bad_settings_fail_the_init_before_any_event(tmp_path: Path) -> None:
+    with Emulator() as emu:
+        api = RuntimeApi([{"action": "run"}])
+        log = tmp_path / "keeper.log"
+        proc = start(api, emu, log, {"RETAIN_COUNT": "0"})
+        status = proc.wait(timeout=30)
+        posted = api.wait_for(1, timeout=5)
+        api.close()
+        calls = emu.calls()
+
+    assert status != 0, "the process exits at init"
+    assert all("/invocation/" not in path for path, _ in posted), f"no event was handled: {posted}"
+    assert any(path.endswith("/init/error") and "RETAIN_COUNT" in body.get("errorMessage", "")
+               for path, body in posted), posted
+    assert calls == [], "no AWS call at all"
+    lines = lines_of(log)
+    assert any(l["message"].startswith("invalid settings") for l in lines), lines
