@@ -19,19 +19,23 @@ CDK_TEMPLATE := cdk/cdk.out/DsSnapshotKeeperExample.template.json
 export CDK_DISABLE_CLI_TELEMETRY := true
 
 .PHONY: bench all build test demo emulator emulator-venv emulator-test rust-test fmt-check lint clean \
-	deploy-venv deploy-check cdk-test cdk-synth keeper-bin local-venv local-lambda-test sam-venv
+	deploy-venv deploy-check cdk-test cdk-synth cdk-jsii cdk-python keeper-bin local-venv local-lambda-test sam-venv
 
 all: build
 
 build:
 	cargo build --release
 
-# The emulator's venv is created once and reused until requirements.txt changes.
-$(STAMP): tests/emulator/requirements.txt
-	rm -rf $(VENV)
-	$(PYTHON) -m venv $(VENV)
-	$(VENV_PY) -m pip install --quiet --disable-pip-version-check -r tests/emulator/requirements.txt
-	touch $(STAMP)
+# Each Python tool has its own venv (tests/<dir>/.venv), created once and rebuilt only when
+# its requirements.txt changes.
+define venv
+$(1)/.venv/.installed: $(1)/requirements.txt
+	rm -rf $(1)/.venv
+	$(PYTHON) -m venv $(1)/.venv
+	$(1)/.venv/bin/python -m pip install --quiet --disable-pip-version-check -r $(1)/requirements.txt
+	touch $(1)/.venv/.installed
+endef
+$(foreach dir,tests/emulator tests/deploy tests/sam tests/local,$(eval $(call venv,$(dir))))
 
 emulator-venv: $(STAMP)
 
@@ -48,11 +52,6 @@ fmt-check:
 rust-test: $(STAMP)
 	DS_EMULATOR_PYTHON=$(CURDIR)/$(VENV_PY) cargo test --locked $(CARGO_TEST_FLAGS)
 
-$(DEPLOY_STAMP): tests/deploy/requirements.txt
-	rm -rf $(DEPLOY_VENV)
-	$(PYTHON) -m venv $(DEPLOY_VENV)
-	$(DEPLOY_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r tests/deploy/requirements.txt
-	touch $(DEPLOY_STAMP)
 
 deploy-venv: $(DEPLOY_STAMP)
 
@@ -62,18 +61,35 @@ cdk/node_modules/.package-lock.json: cdk/package-lock.json
 ## The CDK construct: compile, jest tests, and synthesise the example app (with a stub
 ## bootstrap: a real deployment points KEEPER_CODE_DIR at cargo lambda's output).
 cdk-test: cdk/node_modules/.package-lock.json
-	cd cdk && npx tsc -p . && npx jest --ci
+	cd cdk && npx tsc -p tsconfig.dev.json && npx jest --ci
 
 cdk-synth: cdk-test
 	mkdir -p cdk/.stub && printf '#!/bin/sh\n' > cdk/.stub/bootstrap
 	cd cdk && KEEPER_CODE_DIR=$(CURDIR)/cdk/.stub KEEPER_ACCOUNT=123456789012 KEEPER_REGION=eu-west-1 \
 		npx cdk synth --app 'node dist/example/app.js' --output cdk.out --quiet --no-notices > /dev/null
 
-$(SAM_STAMP): tests/sam/requirements.txt
-	rm -rf $(SAM_VENV)
-	$(PYTHON) -m venv $(SAM_VENV)
-	$(SAM_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r tests/sam/requirements.txt
-	touch $(SAM_STAMP)
+CDK_PYTHON_VENV := cdk/.python-venv
+CDK_PYTHON_TEMPLATE := cdk/cdk.out.python/DsSnapshotKeeperPython.template.json
+
+## The construct as a jsii library: the assembly (.jsii), the npm tarball and the Python
+## wheel (jsii-pacmak; Java, .NET and Go are configured in cdk/package.json, and need their
+## toolchains to build).
+cdk-jsii: cdk/node_modules/.package-lock.json
+	cd cdk && npx jsii --silence-warnings=reserved-word
+	rm -rf cdk/dist-pacmak
+	cd cdk && npx jsii-pacmak --targets js,python --outdir dist-pacmak
+
+## A Python CDK app using that wheel, installed in a throwaway venv, synthesised; the
+## deployment tests put its template through the same checks as the TypeScript one's.
+cdk-python: cdk-jsii
+	rm -rf $(CDK_PYTHON_VENV) cdk/cdk.out.python
+	$(PYTHON) -m venv $(CDK_PYTHON_VENV)
+	$(CDK_PYTHON_VENV)/bin/python -m pip install --quiet --disable-pip-version-check \
+		-r cdk/example/python/requirements.txt cdk/dist-pacmak/python/*.whl
+	mkdir -p cdk/.stub && printf '#!/bin/sh\n' > cdk/.stub/bootstrap
+	cd cdk && KEEPER_CODE_DIR=$(CURDIR)/cdk/.stub KEEPER_ACCOUNT=123456789012 KEEPER_REGION=eu-west-1 \
+		CDK_OUTDIR=cdk.out.python .python-venv/bin/python example/python/app.py
+
 
 sam-venv: $(SAM_STAMP)
 
@@ -87,21 +103,17 @@ keeper-bin:
 ## cfn-lint (no errors) and checkov (no failed checks) on both templates; the template test;
 ## and the templates read as AWS reads them: SAM transform, intrinsics resolved, the keeper's
 ## real calls (from an emulator run) evaluated against the resolved IAM (test_aws_semantics.py).
-deploy-check: $(DEPLOY_STAMP) $(STAMP) $(SAM_STAMP) cdk-synth tests/deploy/node_modules/.package-lock.json keeper-bin
+deploy-check: $(DEPLOY_STAMP) $(STAMP) $(SAM_STAMP) cdk-synth cdk-python tests/deploy/node_modules/.package-lock.json keeper-bin
 	SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=eu-west-1 $(SAM_VENV)/bin/sam validate --lint --template template.yaml
-	$(DEPLOY_VENV)/bin/cfn-lint --non-zero-exit-code error template.yaml $(CDK_TEMPLATE)
+	$(DEPLOY_VENV)/bin/cfn-lint --non-zero-exit-code error template.yaml $(CDK_TEMPLATE) $(CDK_PYTHON_TEMPLATE)
 	$(DEPLOY_VENV)/bin/checkov --quiet --compact --skip-download --framework cloudformation -f template.yaml
 	$(DEPLOY_VENV)/bin/checkov --quiet --compact --skip-download --framework cloudformation -f $(CDK_TEMPLATE)
+	$(DEPLOY_VENV)/bin/checkov --quiet --compact --skip-download --framework cloudformation -f $(CDK_PYTHON_TEMPLATE)
 	cd tests/deploy && REQUIRE_CDK=1 DS_EMULATOR_PYTHON=$(CURDIR)/$(VENV_PY) \
 		../../$(DEPLOY_VENV)/bin/python -m pytest -q -p no:cacheprovider test_template.py test_aws_semantics.py
 
 # cargo-lambda (pip: it brings its zig), for running the function the way Rust Lambda
 # developers do; the README's "Run it locally" commands.
-$(LOCAL_STAMP): tests/local/requirements.txt
-	rm -rf $(LOCAL_VENV)
-	$(PYTHON) -m venv $(LOCAL_VENV)
-	$(LOCAL_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r tests/local/requirements.txt
-	touch $(LOCAL_STAMP)
 
 local-venv: $(LOCAL_STAMP)
 
@@ -117,10 +129,10 @@ demo: $(STAMP)
 	cargo build --quiet --locked --bins
 	DS_EMULATOR_PYTHON=$(CURDIR)/$(VENV_PY) cargo run --quiet --locked --example demo
 
-## Benchmarks: figures, not tests. Builds release binaries, writes docs/benchmarks.md.
+## Benchmarks: figures, not tests. Builds the release binaries (the keeper, the hello-world
+## floor and the harness baseline), writes docs/benchmarks.md.
 bench: $(STAMP) $(LOCAL_STAMP)
-	cargo build --release --locked --bins
-	cargo build --release --locked --features bench-floor --bin hello-floor
+	cargo build --release --locked --features bench-floor --bins
 	@# The arm64 deployment zip, with cargo-lambda and its zig from tests/local's venv (pip).
 	rm -f target/lambda/ds-snapshot-keeper/bootstrap.zip
 	PATH=$(CURDIR)/$(LOCAL_VENV)/bin:$$PATH cargo lambda build --release --arm64 --output-format zip \

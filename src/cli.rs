@@ -16,25 +16,34 @@ use crate::wiring;
 
 /// The usage of the whole command.
 pub const USAGE: &str =
-    "usage: ds-snapshot-keeper [invoke [--event FILE|-] [--timeout SECONDS] [--format json|text] | help]\n\
+    "usage: ds-snapshot-keeper [invoke [--event FILE|-] [--timeout SECONDS] [--format auto|json|table|text] | help]\n\
   Under AWS Lambda (AWS_LAMBDA_RUNTIME_API set) it serves invocations; outside, `invoke`\n\
   runs one invocation and prints the run report.\n\
   --event FILE   the event to handle (default: read it from stdin; '-' also means stdin)\n\
   --timeout S    pretend the invocation has S seconds, like a Lambda timeout (default 900)\n\
-  --format F     json (default) or text: the report as a person reads it";
+  --format F     auto (default: table on a terminal, json otherwise), json, table (one row\n\
+                 per directory: restore reach, quota, actions) or text (the e-mail's words)";
+
+/// How `invoke` prints the report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Format {
+    Json,
+    Table,
+    Text,
+}
 
 struct Args {
     event: Option<String>,
     timeout: u64,
-    /// The report as text for a person (`render::text`) instead of JSON.
-    text: bool,
+    /// `None`: a table on a terminal, JSON otherwise (a pipe, a file, a script).
+    format: Option<Format>,
 }
 
 fn parse_args(args: &[String]) -> Result<Args, String> {
     let mut out = Args {
         event: None,
         timeout: 900,
-        text: false,
+        format: None,
     };
     let mut it = args.iter();
     while let Some(arg) = it.next() {
@@ -50,11 +59,19 @@ fn parse_args(args: &[String]) -> Result<Args, String> {
                     .filter(|t| (1..=900).contains(t))
                     .ok_or_else(|| format!("--timeout {raw:?}: expected 1..=900 seconds"))?;
             }
-            "--format" => match it.next().map(String::as_str) {
-                Some("json") => out.text = false,
-                Some("text") => out.text = true,
-                other => return Err(format!("--format {other:?}: expected json or text")),
-            },
+            "--format" => {
+                out.format = match it.next().map(String::as_str) {
+                    Some("auto") => None,
+                    Some("json") => Some(Format::Json),
+                    Some("table") => Some(Format::Table),
+                    Some("text") => Some(Format::Text),
+                    other => {
+                        return Err(format!(
+                            "--format {other:?}: expected auto, json, table or text"
+                        ))
+                    }
+                }
+            }
             "-h" | "--help" => return Err(String::new()),
             other => return Err(format!("unknown argument {other:?}")),
         }
@@ -100,14 +117,20 @@ pub fn command(args: &[String], in_lambda: bool) -> Command {
     }
 }
 
-fn print_report(report: &crate::report::RunReport, text: bool) {
-    if text {
-        print!("{}", crate::render::text(report));
+fn print_report(report: &crate::report::RunReport, format: Option<Format>) {
+    use std::io::IsTerminal;
+    let format = format.unwrap_or(if std::io::stdout().is_terminal() {
+        Format::Table
     } else {
-        println!(
+        Format::Json
+    });
+    match format {
+        Format::Table => print!("{}", crate::render::table(report)),
+        Format::Text => print!("{}", crate::render::text(report)),
+        Format::Json => println!(
             "{}",
             serde_json::to_string_pretty(report).unwrap_or_default()
-        );
+        ),
     }
 }
 
@@ -191,11 +214,11 @@ pub async fn invoke(args: &[String]) -> i32 {
     .await
     {
         Ok(report) => {
-            print_report(&report, args.text);
+            print_report(&report, args.format);
             0
         }
         Err(InvocationError::RunFailed(report)) => {
-            print_report(&report, args.text);
+            print_report(&report, args.format);
             eprintln!(
                 "error: run ended with {} failure(s)",
                 report.summary.failures

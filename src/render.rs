@@ -152,6 +152,21 @@ pub fn metric_lines(report: &RunReport) -> Vec<String> {
             metrics.push(json!({"Name": "NewestCompletedSnapshotAgeDays", "Unit": "None"}));
             line["NewestCompletedSnapshotAgeDays"] = json!(age);
         }
+        // The quota the run leaves: what a schema extension or an OS update will find.
+        if let Some(q) = &d.quota {
+            for (name, value) in [
+                ("ManualSnapshotsInUse", q.manual_in_use),
+                ("ManualSnapshotsLimit", q.manual_limit),
+                ("FreeManualSnapshotSlots", q.free_slots),
+            ] {
+                metrics.push(json!({"Name": name, "Unit": "Count"}));
+                line[name] = json!(value);
+            }
+            if let Some(age) = q.oldest_restorable_age_days {
+                metrics.push(json!({"Name": "OldestRestorableSnapshotAgeDays", "Unit": "None"}));
+                line["OldestRestorableSnapshotAgeDays"] = json!(age);
+            }
+        }
         line["_aws"]["CloudWatchMetrics"] = json!([{
             "Namespace": METRIC_NAMESPACE,
             "Dimensions": [["DirectoryId"]],
@@ -206,6 +221,21 @@ pub fn metric_lines(report: &RunReport) -> Vec<String> {
             .as_array_mut()
             .expect("metrics list")
             .push(json!({"Name": "MaxNewestCompletedSnapshotAgeDays", "Unit": "None"}));
+    }
+    // The fewest free manual slots any managed directory is left with: the free-slots alarm
+    // fires when it stays below RESERVED_SLOTS, before a schema extension finds no slot.
+    let min_free = report
+        .directories
+        .iter()
+        .filter(|d| d.skipped.is_none())
+        .filter_map(|d| d.quota.map(|q| q.free_slots))
+        .min();
+    if let Some(free) = min_free {
+        run["MinFreeManualSnapshotSlots"] = json!(free);
+        run["_aws"]["CloudWatchMetrics"][0]["Metrics"]
+            .as_array_mut()
+            .expect("metrics list")
+            .push(json!({"Name": "MinFreeManualSnapshotSlots", "Unit": "Count"}));
     }
     // Directories of the Region nobody protects (scheduled runs, which look at the Region).
     if let Some(c) = &report.coverage {
@@ -286,6 +316,100 @@ pub fn text(report: &RunReport) -> String {
                     .unwrap_or_default()
             );
         }
+    }
+    out
+}
+
+/// The report as a table for a terminal: one row per directory with what the dashboard
+/// shows (restore reach, quota) and what the run did, then the summary line.
+pub fn table(report: &RunReport) -> String {
+    const HEAD: [&str; 9] = [
+        "DIRECTORY",
+        "STATE",
+        "NEWEST (d)",
+        "OLDEST RESTORABLE (d)",
+        "MANUAL",
+        "FREE",
+        "CREATED",
+        "DELETED",
+        "NOTES",
+    ];
+    let days = |d: Option<f64>| d.map_or("-".to_owned(), |d| format!("{d:.1}"));
+    let mut rows: Vec<[String; 9]> = Vec::new();
+    for d in &report.directories {
+        let quota = d.quota.as_ref();
+        let created = match &d.created {
+            Some(c) => format!(
+                "{} {}",
+                c.snapshot_id.as_deref().unwrap_or("-"),
+                wire_name(c.status)
+            ),
+            None => "-".to_owned(),
+        };
+        let mut notes: Vec<String> = Vec::new();
+        if let Some(skip) = &d.skipped {
+            notes.push(format!("skipped: {}", wire_name(skip.reason)));
+        }
+        notes.extend(d.errors.iter().map(|e| e.code.clone()));
+        notes.extend(d.flagged.iter().map(|f| f.code.to_owned()));
+        if let Some(why) = &d.create_skipped {
+            notes.push(format!("no create: {why}"));
+        }
+        rows.push([
+            d.directory_id.clone(),
+            severity_word(d.severity).to_owned(),
+            days(d.newest_completed_age_days),
+            days(quota.and_then(|q| q.oldest_restorable_age_days)),
+            quota.map_or("-".to_owned(), |q| {
+                format!("{}/{}", q.manual_in_use, q.manual_limit)
+            }),
+            quota.map_or("-".to_owned(), |q| q.free_slots.to_string()),
+            created,
+            d.deleted.iter().filter(|x| x.done).count().to_string(),
+            notes.join(", "),
+        ]);
+    }
+    let mut widths = HEAD.map(str::len);
+    for row in &rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let line = |cells: &[String]| {
+        let mut out = String::new();
+        for (i, (cell, w)) in cells.iter().zip(widths).enumerate() {
+            if i + 1 == cells.len() {
+                out.push_str(cell);
+            } else {
+                let _ = write!(out, "{cell:<w$}  ");
+            }
+        }
+        out.trim_end().to_owned() + "\n"
+    };
+    let mut out = line(&HEAD.map(str::to_owned));
+    for row in &rows {
+        out.push_str(&line(row));
+    }
+    let s = &report.summary;
+    let _ = writeln!(
+        out,
+        "\n{} {} in {}: {} directories, {} created, {} deleted, {} failures{}.",
+        severity_word(report.severity),
+        wire_name(report.action),
+        report.region,
+        s.directories,
+        s.created,
+        s.deleted,
+        s.failures,
+        if report.dry_run { " (dry run)" } else { "" }
+    );
+    if let Some(c) = &report.coverage {
+        let _ = writeln!(
+            out,
+            "{} directories of the Region not managed, {} of them unprotected.",
+            c.unmanaged.len(),
+            c.unmanaged_count
+        );
     }
     out
 }
@@ -622,6 +746,89 @@ mod tests {
         let lines = metric_lines(&report(vec![fresh, dir("d-1111111111")]));
         let run: serde_json::Value = serde_json::from_str(lines.last().unwrap()).unwrap();
         assert!(run.get("MaxNewestCompletedSnapshotAgeDays").is_none());
+    }
+
+    #[test]
+    fn the_table_has_a_row_per_directory_with_its_restore_reach_and_quota() {
+        let mut d = dir("d-0123456789");
+        d.newest_completed_age_days = Some(1.25);
+        d.quota = Some(crate::policy::Quota {
+            manual_in_use: 4,
+            manual_limit: 5,
+            free_slots: 1,
+            oldest_restorable_age_days: Some(120.0),
+        });
+        let t = table(&report(vec![d, failing("d-abcdefabcd")]));
+        let lines: Vec<&str> = t.lines().collect();
+        assert!(lines[0].starts_with("DIRECTORY"), "{t}");
+        let row: Vec<&str> = lines[1].split_whitespace().collect();
+        assert_eq!(
+            row[..6],
+            ["d-0123456789", "OK", "1.2", "120.0", "4/5", "1"],
+            "{t}"
+        );
+        assert!(lines[2].starts_with("d-abcdefabcd") && lines[2].contains("ServiceException"));
+        assert!(
+            lines[2].contains(" -  "),
+            "no quota observed: a dash, not a zero: {t}"
+        );
+        // Columns line up: every row's second column starts where the header's does.
+        let col = lines[0].find("STATE").unwrap();
+        assert_eq!(&lines[1][col..col + 2], "OK");
+        assert!(t.contains("directories, 0 created"), "{t}");
+    }
+
+    #[test]
+    fn quota_metrics_per_directory_and_the_fewest_free_slots_per_run() {
+        let quota = |in_use, oldest| crate::policy::Quota {
+            manual_in_use: in_use,
+            manual_limit: 5,
+            free_slots: 5 - in_use,
+            oldest_restorable_age_days: oldest,
+        };
+        let mut roomy = dir("d-0123456789");
+        roomy.quota = Some(quota(2, Some(40.0)));
+        let mut tight = dir("d-abcdefabcd");
+        tight.quota = Some(quota(5, None));
+        let lines = metric_lines(&report(vec![roomy, tight, dir("d-1111111111")]));
+        let v: Vec<serde_json::Value> = lines
+            .iter()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(
+            (
+                &v[0]["ManualSnapshotsInUse"],
+                &v[0]["ManualSnapshotsLimit"],
+                &v[0]["FreeManualSnapshotSlots"],
+                &v[0]["OldestRestorableSnapshotAgeDays"]
+            ),
+            (&json!(2), &json!(5), &json!(3), &json!(40.0))
+        );
+        assert_eq!(v[1]["FreeManualSnapshotSlots"], 0);
+        assert!(
+            v[1].get("OldestRestorableSnapshotAgeDays").is_none(),
+            "nothing restorable: no figure rather than a misleading one"
+        );
+        assert!(
+            v[2].get("FreeManualSnapshotSlots").is_none(),
+            "not observed"
+        );
+        let declared = |line: &serde_json::Value| -> Vec<String> {
+            line["_aws"]["CloudWatchMetrics"][0]["Metrics"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|m| m["Name"].as_str().unwrap().to_owned())
+                .collect()
+        };
+        assert!(declared(&v[0]).contains(&"OldestRestorableSnapshotAgeDays".to_owned()));
+        assert!(!declared(&v[1]).contains(&"OldestRestorableSnapshotAgeDays".to_owned()));
+        let run = v.last().unwrap();
+        assert_eq!(
+            run["MinFreeManualSnapshotSlots"], 0,
+            "the tightest directory"
+        );
+        assert!(declared(run).contains(&"MinFreeManualSnapshotSlots".to_owned()));
     }
 
     #[test]

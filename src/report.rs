@@ -9,7 +9,7 @@ use serde::Serialize;
 use crate::error::ApiError;
 use crate::model::{Action, CreatedState, Operation, Snapshot, SnapshotLimits};
 use crate::policy::eligibility::Coverage;
-use crate::policy::{Deletion, Flag, FlagLevel, PruneBlock, Skip};
+use crate::policy::{Deletion, Flag, FlagLevel, PruneBlock, Quota, Skip};
 use crate::request::Trigger;
 
 /// How bad a run (or one directory of it) went. Ordered: the worst wins.
@@ -85,6 +85,8 @@ pub struct DirectoryReport {
     pub errors: Vec<ErrorEntry>,
     /// Age in days of the newest Completed snapshot after the run; drives the freshness alarm.
     pub newest_completed_age_days: Option<f64>,
+    /// The quota as the run leaves it (absent when the directory was not observed).
+    pub quota: Option<Quota>,
 }
 
 impl DirectoryReport {
@@ -104,6 +106,7 @@ impl DirectoryReport {
             flagged: Vec::new(),
             errors: Vec::new(),
             newest_completed_age_days: None,
+            quota: None,
         }
     }
 

@@ -77,7 +77,11 @@ pub enum Accepts {
         max: f64,
     },
     Boolean,
-    OneOf(&'static [&'static str]),
+    /// One of these words; `what` names them in the error ("unknown level").
+    OneOf {
+        values: &'static [&'static str],
+        what: &'static str,
+    },
     /// Free text, checked by the row's own `apply`; the words say what it must be.
     Text(&'static str),
 }
@@ -110,7 +114,7 @@ impl Setting {
             Accepts::Integer { min, max } => format!("integer {min}..={max}"),
             Accepts::Number { min, max } => format!("number {min}..={max}"),
             Accepts::Boolean => "`true` or `false`".to_owned(),
-            Accepts::OneOf(values) => values
+            Accepts::OneOf { values, .. } => values
                 .iter()
                 .map(|v| format!("`{v}`"))
                 .collect::<Vec<_>>()
@@ -141,13 +145,13 @@ impl Setting {
                 "false" | "0" | "no" => Ok(Value::Boolean(false)),
                 _ => Err("not a boolean".to_owned()),
             },
-            Accepts::OneOf(values) => {
+            Accepts::OneOf { values, what } => {
                 let lower = trimmed.to_ascii_lowercase();
                 values
                     .iter()
                     .find(|v| **v == lower)
                     .map(|v| Value::Text(v))
-                    .ok_or_else(|| "not one of the accepted values".to_owned())
+                    .ok_or_else(|| format!("unknown {what}"))
             }
             Accepts::Text(_) => Ok(Value::Text(raw)),
         }
@@ -296,7 +300,10 @@ pub const SETTINGS: &[Setting] = &[
         variable: "NOTIFY_LEVEL",
         default: Some("warnings"),
         unset: "",
-        accepts: Accepts::OneOf(&["failures", "warnings", "all"]),
+        accepts: Accepts::OneOf {
+            values: &["failures", "warnings", "all"],
+            what: "level",
+        },
         meaning: "publish failures (and critical flags) only, warnings too, or every run",
         apply: |s, v| {
             s.notify_level = match text(v) {
@@ -509,7 +516,7 @@ impl Settings {
             };
             let invalid = |problem: String| SettingsError {
                 variable: row.variable,
-                value: naming::escape_for_log(raw, 200),
+                value: raw.to_owned(),
                 problem,
                 accepted: row.accepted(),
             };

@@ -48,7 +48,8 @@ pub fn init_logging(to_stderr: bool) {
     };
 }
 
-/// Load the AWS configuration from the environment. No network call happens here: region
+/// Load the AWS configuration from the environment, with rustls (ring) for HTTPS and the
+/// platform's trust store. No network call happens here: region
 /// and credentials are resolved from the environment, and credentials lazily on first use.
 ///
 /// Standard retries (exponential backoff with jitter, up to 12 attempts), not adaptive ones:
@@ -56,16 +57,36 @@ pub fn init_logging(to_stderr: bool) {
 /// of the process, so two throttled calls cost a one-directory run about 28 s instead of about
 /// 2 s (docs/benchmarks.md), time a daily job with a deadline does not have. Every call is
 /// bounded by the deadline anyway, and AWS's throttling codes are retried all the same.
+///
+/// Lambda always hands the function its role's credentials in the environment. When they are
+/// there, the keeper reads them directly instead of building the default provider chain
+/// (profiles, SSO, web identity, ECS, IMDS and the STS client they need): the chain would
+/// pick the environment first anyway, and building it cost 12 of the 15 ms the first event
+/// spent before its first call (docs/benchmarks.md). Without them (a laptop with a
+/// profile), the default chain applies.
 pub async fn load_aws_config() -> SdkConfig {
     const MAX_ATTEMPTS: u32 = 12;
-    aws_config::defaults(BehaviorVersion::latest())
+    use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
+    let https = aws_smithy_http_client::Builder::new()
+        .tls_provider(Provider::Rustls(CryptoMode::Ring))
+        .build_https();
+    let loader = aws_config::defaults(BehaviorVersion::latest())
+        .http_client(https)
         .retry_config(
             RetryConfig::standard()
                 .with_max_attempts(MAX_ATTEMPTS)
                 .with_max_backoff(Duration::from_secs(20)),
+        );
+    let from_env = std::env::var_os("AWS_ACCESS_KEY_ID").is_some()
+        && std::env::var_os("AWS_SECRET_ACCESS_KEY").is_some();
+    let loader = if from_env {
+        loader.credentials_provider(
+            aws_config::environment::EnvironmentVariableCredentialsProvider::new(),
         )
-        .load()
-        .await
+    } else {
+        loader
+    };
+    loader.load().await
 }
 
 /// The keeper and notifier over real AWS clients.

@@ -81,7 +81,7 @@ async fn an_untagged_directory_is_reported_with_its_age_and_counted() {
 }
 
 #[tokio::test]
-async fn a_directory_missing_from_directory_ids_is_reported_for_one_more_describe() {
+async fn a_directory_missing_from_directory_ids_is_reported_from_the_same_listing() {
     let mut h = Harness::new(&[]).await;
     let listed = h.dir().await;
     let missing = h.dir().await;
@@ -92,11 +92,33 @@ async fn a_directory_missing_from_directory_ids_is_reported_for_one_more_describ
         vec![(missing.clone(), UnmanagedReason::NotListed, true)]
     );
     assert_eq!(metric["UnmanagedDirectories"], 1);
-    // The named batch, plus one page of the Region's directories.
-    assert_eq!(count(&calls, "DescribeDirectories"), 2);
+    // One page of the Region's directories serves both: the listed one and the coverage.
+    assert_eq!(count(&calls, "DescribeDirectories"), 1);
     assert_eq!(count(&calls, "ListTagsForResource"), 0);
     assert_eq!(count(&calls, "CreateSnapshot"), 1);
     assert!(h.snapshots(&missing).await.is_empty());
+}
+
+#[tokio::test]
+async fn a_listed_directory_that_no_longer_exists_is_a_failure_not_a_silence() {
+    let mut h = Harness::new(&[]).await;
+    let listed = h.dir().await;
+    h.settings.directory_ids = vec![listed.clone(), "d-0000000000".to_owned()];
+    let (report, _, calls) = run(&h).await;
+    let gone = report
+        .directories
+        .iter()
+        .find(|d| d.directory_id == "d-0000000000")
+        .expect("the missing directory has its own report");
+    assert_eq!(gone.errors[0].code, "EntityDoesNotExistException");
+    assert!(report.has_failures());
+    assert_eq!(count(&calls, "DescribeDirectories"), 1);
+    assert_eq!(
+        count(&calls, "CreateSnapshot"),
+        1,
+        "the directory that exists is still protected"
+    );
+    assert_eq!(h.snapshots(&listed).await.len(), 1);
 }
 
 #[tokio::test]
@@ -116,7 +138,7 @@ async fn excluded_directories_are_reported_but_not_counted() {
         metric["UnmanagedDirectories"], 0,
         "the count can reach zero honestly"
     );
-    assert_eq!(count(&calls, "DescribeDirectories"), 2);
+    assert_eq!(count(&calls, "DescribeDirectories"), 1);
     assert!(h.snapshots(&excluded).await.is_empty());
 
     // ... and by tag, with discovery.

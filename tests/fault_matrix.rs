@@ -39,13 +39,8 @@ async fn four_owned(h: &Harness) -> (String, String, Vec<String>, String) {
     let others = [3.0, 2.0, 1.0]
         .iter()
         .map(|age| {
-            h.emu.seed(
-                &dir,
-                Some(&support::kname((*age * 10.0) as u32)),
-                "Manual",
-                "Completed",
-                *age,
-            )
+            h.emu
+                .seed_manual(&dir, &support::kname((*age * 10.0) as u32), *age)
         })
         .collect();
     (dir, oldest, others, theirs)
@@ -440,13 +435,7 @@ async fn clock_skew_and_future_dated_snapshots() {
     let h = Harness::new(&[]).await;
     let dir = h.dir().await;
     // Three minutes ahead (a skewed clock): counts as just taken, so no duplicate snapshot.
-    let skewed = h.emu.seed(
-        &dir,
-        Some(&support::kname(3)),
-        "Manual",
-        "Completed",
-        -3.0 / 1440.0,
-    );
+    let skewed = h.emu.seed_manual(&dir, &support::kname(3), -3.0 / 1440.0);
     let r1 = h.invoke(scheduled()).await.unwrap();
     assert!(r1.directories[0].created.is_none());
     assert!(r1.directories[0]
@@ -475,13 +464,7 @@ async fn non_active_and_replica_directories_are_skipped_untouched() {
     let h = Harness::new(&[]).await;
     let impaired = h.dir().await;
     let replica = h.dir().await;
-    let mine = h.emu.seed(
-        &impaired,
-        Some(&support::kname(5)),
-        "Manual",
-        "Completed",
-        300.0,
-    );
+    let mine = h.emu.seed_manual(&impaired, &support::kname(5), 300.0);
     h.emu
         .set_directory(&impaired, json!({"stage": "Inoperable"}));
     h.emu.set_directory(&replica, json!({"regions_info": {"PrimaryRegion": "eu-central-1", "AdditionalRegions": ["us-east-1"]}}));
@@ -509,13 +492,8 @@ async fn auto_snapshots_and_a_quota_full_of_unowned_ones() {
         .collect();
     let theirs: Vec<String> = (0..4)
         .map(|i| {
-            h.emu.seed(
-                &dir,
-                Some(&format!("ops-{i}")),
-                "Manual",
-                "Completed",
-                200.0 + i as f64,
-            )
+            h.emu
+                .seed_manual(&dir, &format!("ops-{i}"), 200.0 + i as f64)
         })
         .collect();
     let report = h.run(scheduled()).await;

@@ -105,13 +105,8 @@ async fn quota_full_of_unowned_snapshots_is_a_failure_and_nothing_is_deleted() {
     let h = Harness::new(&[]).await;
     let dir = h.dir().await;
     for age in 1..=5 {
-        h.emu.seed(
-            &dir,
-            Some(&format!("ops-manual-{age}")),
-            "Manual",
-            "Completed",
-            age as f64,
-        );
+        h.emu
+            .seed_manual(&dir, &format!("ops-manual-{age}"), age as f64);
     }
     let before = h.ids(&dir).await;
     let report = h.run(scheduled()).await;

@@ -17,20 +17,12 @@ use tokio::time::Instant;
 async fn ownership_is_the_exact_name_a_person_or_another_deployment_keeps_theirs() {
     let h = Harness::new(&[]).await;
     let dir = h.dir().await;
-    let human = h.emu.seed(
-        &dir,
-        Some("keeper-before-schema-ext-DO-NOT-DELETE"),
-        "Manual",
-        "Completed",
-        90.0,
-    );
-    let prod = h.emu.seed(
-        &dir,
-        Some("keeper-prod-20260101T060000Z"),
-        "Manual",
-        "Completed",
-        80.0,
-    );
+    let human = h
+        .emu
+        .seed_manual(&dir, "keeper-before-schema-ext-DO-NOT-DELETE", 90.0);
+    let prod = h
+        .emu
+        .seed_manual(&dir, "keeper-prod-20260101T060000Z", 80.0);
     let mine: Vec<String> = [3.0, 2.0, 1.5]
         .iter()
         .enumerate()
@@ -105,13 +97,8 @@ async fn make_room_frees_one_slot_and_a_failed_new_snapshot_is_deleted_in_the_sa
     let dir = h.dir().await;
     let theirs: Vec<String> = (0..3)
         .map(|i| {
-            h.emu.seed(
-                &dir,
-                Some(&format!("ops-{i}")),
-                "Manual",
-                "Completed",
-                20.0 + i as f64,
-            )
+            h.emu
+                .seed_manual(&dir, &format!("ops-{i}"), 20.0 + i as f64)
         })
         .collect();
     let k1 = h

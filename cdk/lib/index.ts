@@ -4,7 +4,11 @@
  * It builds the same resources as the SAM template (template.yaml): the arm64 function with
  * reserved concurrency 1, an EventBridge Scheduler schedule with retries and a dead-letter
  * queue, a KMS-encrypted alert topic, a log group with retention, least-privilege IAM scoped
- * to the configured directories (or to directories carrying an opt-in tag), and three alarms.
+ * to the configured directories (or to directories carrying an opt-in tag), its alarms and a
+ * CloudWatch dashboard.
+ *
+ * The package is built with jsii, so the same construct is published for TypeScript, Python,
+ * Java, .NET and Go: props are named interfaces and enums, never inline types or unions.
  */
 import { Duration, Stack, Token } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
@@ -19,10 +23,59 @@ import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 
-/** The manual snapshot quota of a directory. */
-export const MANUAL_SNAPSHOT_LIMIT = 5;
+/**
+ * Facts of Directory Service and names of the keeper, for apps that build on the construct
+ * (a jsii library exports constants as static members: module constants do not cross to
+ * other languages).
+ */
+export class KeeperConstants {
+  /** The manual snapshot quota of a directory. */
+  public static readonly MANUAL_SNAPSHOT_LIMIT = 5;
+  /** A snapshot can be restored only while it is younger than this many days. */
+  public static readonly RESTORE_LIMIT_DAYS = 180;
+  /** The CloudWatch namespace of the keeper's metrics. */
+  public static readonly METRIC_NAMESPACE = 'DsSnapshotKeeper';
+  /** The discovery tag key of the SAM template, and this construct's default. */
+  public static readonly DEFAULT_DISCOVERY_TAG_KEY = 'ds-snapshot-keeper';
 
-export type NotifyLevel = 'failures' | 'warnings' | 'all';
+  private constructor() {}
+}
+
+const MANUAL_SNAPSHOT_LIMIT = KeeperConstants.MANUAL_SNAPSHOT_LIMIT;
+const RESTORE_LIMIT_DAYS = KeeperConstants.RESTORE_LIMIT_DAYS;
+const METRIC_NAMESPACE = KeeperConstants.METRIC_NAMESPACE;
+
+/** What a run publishes to the alert topic. */
+export enum NotifyLevel {
+  /** Only runs with failures (and critical flags). */
+  FAILURES = 'failures',
+  /** Failures and warnings: snapshots near the 180-day limit, skipped directories... */
+  WARNINGS = 'warnings',
+  /** Every run. */
+  ALL = 'all',
+}
+
+/**
+ * The function's application log level (Lambda advanced logging controls). WARN and ERROR
+ * are not offered: the metrics and the run report are INFO lines, and filtering them out
+ * would silence the metrics (the freshness alarm would then fire for ever).
+ */
+export enum LogLevel {
+  TRACE = 'TRACE',
+  DEBUG = 'DEBUG',
+  INFO = 'INFO',
+}
+
+/** The tag that opts a directory in, with discovery. */
+export interface DiscoveryTag {
+  /**
+   * The tag key. It must be a literal string: CloudFormation does not substitute inside an
+   * IAM condition key, so a token or parameter here would never match.
+   */
+  readonly key: string;
+  /** The tag value that opts a directory in (the value `excluded` opts it out on purpose). */
+  readonly value: string;
+}
 
 export interface DsSnapshotKeeperProps {
   /**
@@ -33,29 +86,35 @@ export interface DsSnapshotKeeperProps {
   readonly code: lambda.Code;
   /** Directories to manage. Omit to discover the directories carrying `discoveryTag`. */
   readonly directoryIds?: string[];
-  /** With discovery, the opt-in tag. @default { key: 'ds-snapshot-keeper', value: 'enabled' } */
-  readonly discoveryTag?: { key: string; value: string };
+  /**
+   * With discovery, the opt-in tag.
+   * @default - key `ds-snapshot-keeper`, value `enabled`
+   */
+  readonly discoveryTag?: DiscoveryTag;
   /** EventBridge Scheduler expression. @default 'cron(0 5 * * ? *)' */
   readonly scheduleExpression?: string;
   /** IANA time zone of the schedule. @default 'UTC' */
   readonly scheduleTimezone?: string;
-  /** @default 3 */
+  /** Owned Completed snapshots to keep per directory. @default 3 */
   readonly retainCount?: number;
   /** Slots kept free for the snapshot AWS takes before schema extensions. @default 1 */
   readonly reservedSlots?: number;
-  /** @default 150 */
+  /** Flag snapshots older than this many days (the restore limit is 180). @default 150 */
   readonly warnAgeDays?: number;
-  /** @default 'keeper-' */
+  /** The prefix of the snapshot names the keeper writes (and owns). @default 'keeper-' */
   readonly snapshotPrefix?: string;
-  /** @default 60 */
+  /** No new snapshot when the newest is younger than this (0: always). @default 60 */
   readonly minIntervalMinutes?: number;
   /** Allow pruning manual snapshots the keeper did not take. @default false */
   readonly pruneUnowned?: boolean;
-  /** @default 'warnings' */
+  /** What a run publishes to the alert topic. @default NotifyLevel.WARNINGS */
   readonly notifyLevel?: NotifyLevel;
-  /** An e-mail address to subscribe to the alert topic. */
+  /** An e-mail address to subscribe to the alert topic. @default - no subscription */
   readonly alertEmail?: string;
-  /** Publish to this topic instead of creating one (grant its key to the function yourself). */
+  /**
+   * Publish to this topic instead of creating one (grant its key to the function yourself).
+   * @default - a KMS-encrypted topic is created
+   */
   readonly existingTopic?: sns.ITopic;
   /** Alarm when a directory's newest Completed snapshot is older than this. @default 2 */
   readonly freshnessAlarmDays?: number;
@@ -67,11 +126,19 @@ export interface DsSnapshotKeeperProps {
   /** Alarm when a directory of the Region is neither managed nor excluded for a day. @default true */
   readonly unmanagedDirectoriesAlarm?: boolean;
   /**
-   * WARN and ERROR are not offered: the metrics and the run report are INFO lines, and
-   * filtering them out would silence the metrics (the freshness alarm would fire forever).
-   * @default 'INFO'
+   * Alarm when a managed directory has had fewer free manual snapshot slots than
+   * `reservedSlots` for a day: the next schema extension or OS update would find no slot.
+   * @default true
    */
-  readonly logLevel?: 'TRACE' | 'DEBUG' | 'INFO';
+  readonly lowFreeSlotsAlarm?: boolean;
+  /**
+   * Create a CloudWatch dashboard: snapshot age and free slots per directory, snapshots and
+   * failures per day, and the latest failed runs.
+   * @default true
+   */
+  readonly dashboard?: boolean;
+  /** The function's application log level. @default LogLevel.INFO */
+  readonly logLevel?: LogLevel;
   /** @default logs.RetentionDays.ONE_YEAR */
   readonly logRetention?: logs.RetentionDays;
   /** Plan and report only. @default false */
@@ -97,6 +164,8 @@ export class DsSnapshotKeeper extends Construct {
   public readonly deadLetterQueue: sqs.Queue;
   public readonly schedule: scheduler.CfnSchedule;
   public readonly alarms: cloudwatch.Alarm[];
+  /** The dashboard, unless `dashboard: false`. */
+  public readonly dashboard?: cloudwatch.CfnDashboard;
 
   constructor(scope: Construct, id: string, props: DsSnapshotKeeperProps) {
     super(scope, id);
@@ -132,7 +201,7 @@ export class DsSnapshotKeeper extends Construct {
     if (!PREFIX.test(prefix)) {
       throw new Error(`DsSnapshotKeeper: snapshotPrefix ${JSON.stringify(prefix)} is invalid; accepted: ${PREFIX}`);
     }
-    const tag = props.discoveryTag ?? { key: 'ds-snapshot-keeper', value: 'enabled' };
+    const tag = props.discoveryTag ?? { key: KeeperConstants.DEFAULT_DISCOVERY_TAG_KEY, value: 'enabled' };
     // The key goes into an IAM condition *key*, which CloudFormation never resolves: it must
     // be known at synth time.
     if (Token.isUnresolved(tag.key)) {
@@ -277,7 +346,7 @@ export class DsSnapshotKeeper extends Construct {
       role,
       logGroup,
       loggingFormat: lambda.LoggingFormat.JSON,
-      applicationLogLevelV2: lambda.ApplicationLogLevel[props.logLevel ?? 'INFO'],
+      applicationLogLevelV2: lambda.ApplicationLogLevel[props.logLevel ?? LogLevel.INFO],
       systemLogLevelV2: lambda.SystemLogLevel.WARN,
       environmentEncryption: this.key,
       // No retry of a failed run: it has published its own alert, and what fails a run fails
@@ -293,7 +362,7 @@ export class DsSnapshotKeeper extends Construct {
         SNAPSHOT_PREFIX: prefix,
         MIN_INTERVAL_MINUTES: String(minInterval),
         SNS_TOPIC_ARN: topic.topicArn,
-        NOTIFY_LEVEL: props.notifyLevel ?? 'warnings',
+        NOTIFY_LEVEL: props.notifyLevel ?? NotifyLevel.WARNINGS,
         DRY_RUN: String(props.dryRun ?? false),
         CONCURRENCY: String(concurrency),
         WAIT_BUDGET_SECONDS: '600',
@@ -347,7 +416,7 @@ export class DsSnapshotKeeper extends Construct {
         usingMetrics: {
           errors: this.function.metricErrors({ period: Duration.hours(1), statistic: 'Sum' }),
           reported: new cloudwatch.Metric({
-            namespace: 'DsSnapshotKeeper',
+            namespace: METRIC_NAMESPACE,
             metricName: 'FailedRunsReported',
             dimensionsMap: byFunction,
             statistic: 'Sum',
@@ -366,7 +435,7 @@ export class DsSnapshotKeeper extends Construct {
         'No fresh snapshot: a managed directory\'s newest Completed snapshot is older than the threshold, or the ' +
         'keeper has not reported at all (missing data breaches). Check the schedule, the function and the run reports.',
       metric: new cloudwatch.Metric({
-        namespace: 'DsSnapshotKeeper',
+        namespace: METRIC_NAMESPACE,
         metricName: 'MaxNewestCompletedSnapshotAgeDays',
         dimensionsMap: byFunction,
         statistic: 'Maximum',
@@ -397,7 +466,7 @@ export class DsSnapshotKeeper extends Construct {
             'takes its snapshots. Find it in the latest run report (coverage, reason not-tagged or not-listed), then tag ' +
             'it, add it to directoryIds, or exclude it on purpose (excludedDirectoryIds, or the tag value "excluded").',
           metric: new cloudwatch.Metric({
-            namespace: 'DsSnapshotKeeper',
+            namespace: METRIC_NAMESPACE,
             metricName: 'UnmanagedDirectories',
             dimensionsMap: byFunction,
             statistic: 'Minimum',
@@ -409,6 +478,35 @@ export class DsSnapshotKeeper extends Construct {
           treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
         }),
       );
+    }
+    if (props.lowFreeSlotsAlarm ?? true) {
+      alarms.push(
+        new cloudwatch.Alarm(this, 'LowFreeSlotsAlarm', {
+          alarmDescription:
+            'A managed directory has had fewer free manual snapshot slots than reservedSlots for a day: a schema ' +
+            'extension or an OS update would fail for want of a slot. See the dashboard\'s free-slots widget or the run ' +
+            'report (quota per directory); snapshots the keeper does not own (or that are Failed or stuck Creating) usually fill it.',
+          metric: new cloudwatch.Metric({
+            namespace: METRIC_NAMESPACE,
+            metricName: 'MinFreeManualSnapshotSlots',
+            dimensionsMap: byFunction,
+            statistic: 'Maximum',
+            period: Duration.days(1),
+          }),
+          threshold: reserved,
+          evaluationPeriods: 2,
+          datapointsToAlarm: 2,
+          comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+          treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+        }),
+      );
+    }
+    if (props.dashboard ?? true) {
+      this.dashboard = new cloudwatch.CfnDashboard(this, 'Dashboard', {
+        dashboardBody: stack.toJsonString(
+          dashboardBody(stack.region, this.function.functionName, logGroup.logGroupName, warnAge, reserved),
+        ),
+      });
     }
     unreported.addAlarmAction(action);
     for (const alarm of alarms.slice(1)) {
@@ -427,4 +525,58 @@ export class DsSnapshotKeeper extends Construct {
       ],
     });
   }
+}
+
+/** A per-directory series: every DirectoryId that emitted the metric, found by SEARCH. */
+function search(metric: string, stat: string, id: string): Record<string, unknown> {
+  return {
+    expression: `SEARCH('{${METRIC_NAMESPACE},DirectoryId} MetricName="${metric}"', '${stat}', 86400)`,
+    id,
+    label: '',
+  };
+}
+
+/**
+ * The dashboard, widget for widget the one of the SAM template (a deployment test compares
+ * the two after CloudFormation's substitutions).
+ */
+function dashboardBody(region: string, functionName: string, logGroupName: string, warnAge: number, reserved: number) {
+  const daily = (name: string, label: string, extra: Record<string, string> = {}) =>
+    [METRIC_NAMESPACE, name, 'FunctionName', functionName, { label, ...extra }];
+  const limit = { label: `restore limit (${RESTORE_LIMIT_DAYS} days)`, value: RESTORE_LIMIT_DAYS, color: '#d62728' };
+  return {
+    widgets: [
+      { type: 'metric', x: 0, y: 0, width: 12, height: 6, properties: {
+        title: 'Newest restorable snapshot age per directory (days)', region,
+        view: 'timeSeries', stat: 'Maximum', period: 86400,
+        metrics: [[search('NewestCompletedSnapshotAgeDays', 'Maximum', 'newest')]],
+        annotations: { horizontal: [limit, { label: 'warning age (WarnAgeDays)', value: warnAge, color: '#ff7f0e' }] },
+        yAxis: { left: { min: 0, max: 190 } } } },
+      { type: 'metric', x: 12, y: 0, width: 12, height: 6, properties: {
+        title: 'Free manual snapshot slots per directory', region,
+        view: 'timeSeries', stat: 'Minimum', period: 86400,
+        metrics: [[search('FreeManualSnapshotSlots', 'Minimum', 'free')]],
+        annotations: { horizontal: [{ label: 'reserved (ReservedSlots)', value: reserved, color: '#ff7f0e' }] },
+        yAxis: { left: { min: 0, max: MANUAL_SNAPSHOT_LIMIT } } } },
+      { type: 'metric', x: 0, y: 6, width: 12, height: 6, properties: {
+        title: 'Snapshots and failures per day', region,
+        view: 'bar', stat: 'Sum', period: 86400,
+        metrics: [
+          daily('RunSnapshotsCreated', 'created'),
+          daily('RunSnapshotsCompleted', 'completed'),
+          daily('RunSnapshotsDeleted', 'deleted'),
+          daily('RunFailures', 'failures', { color: '#d62728' }),
+        ] } },
+      { type: 'metric', x: 12, y: 6, width: 12, height: 6, properties: {
+        title: 'Oldest restorable snapshot age per directory (days): how far back a restore reaches',
+        region, view: 'timeSeries', stat: 'Maximum', period: 86400,
+        metrics: [[search('OldestRestorableSnapshotAgeDays', 'Maximum', 'oldest')]],
+        annotations: { horizontal: [limit] } } },
+      { type: 'log', x: 0, y: 12, width: 24, height: 6, properties: {
+        title: 'Latest failed runs', region, view: 'table',
+        query: `SOURCE '${logGroupName}' | filter message = "run report" and report.severity = "failure" | ` +
+          'fields @timestamp, requestId, report.summary.failures as failures, report.directories.0.directory_id as directory, ' +
+          'report.directories.0.errors.0.code as code | sort @timestamp desc | limit 20' } },
+    ],
+  };
 }

@@ -4,7 +4,7 @@ import * as path from 'path';
 import { App, Stack, Token } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { DsSnapshotKeeper, DsSnapshotKeeperProps } from '../lib';
+import { DsSnapshotKeeper, DsSnapshotKeeperProps, NotifyLevel } from '../lib';
 
 function stubCode(): lambda.Code {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'keeper-'));
@@ -83,7 +83,7 @@ describe('schedule', () => {
   });
 
   test('the function runs one at a time on arm64, with every setting wired', () => {
-    const t = synth({ directoryIds: ['d-0123456789'], retainCount: 2, notifyLevel: 'failures' });
+    const t = synth({ directoryIds: ['d-0123456789'], retainCount: 2, notifyLevel: NotifyLevel.FAILURES });
     t.hasResourceProperties('AWS::Lambda::Function', {
       Architectures: ['arm64'],
       Runtime: 'provided.al2023',
@@ -101,8 +101,9 @@ describe('alarms', () => {
   test('unreported failures, freshness and dead letters; OK actions only where OK means resolved', () => {
     const t = synth();
     const alarms = Object.values(t.findResources('AWS::CloudWatch::Alarm'));
-    expect(alarms).toHaveLength(4);
-    expect(Object.values(synth({ unmanagedDirectoriesAlarm: false }).findResources('AWS::CloudWatch::Alarm'))).toHaveLength(3);
+    expect(alarms).toHaveLength(5);
+    expect(Object.values(synth({ unmanagedDirectoriesAlarm: false }).findResources('AWS::CloudWatch::Alarm'))).toHaveLength(4);
+    expect(Object.values(synth({ lowFreeSlotsAlarm: false }).findResources('AWS::CloudWatch::Alarm'))).toHaveLength(4);
     for (const a of alarms) {
       expect(a.Properties.AlarmDescription.length).toBeGreaterThan(60);
       expect(a.Properties.AlarmActions).toHaveLength(1);
@@ -115,6 +116,20 @@ describe('alarms', () => {
       Dimensions: [{ Name: 'FunctionName', Value: Match.anyValue() }],
       TreatMissingData: 'breaching',
     });
+    // Free slots below reservedSlots at every run for two days running.
+    t.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'MinFreeManualSnapshotSlots',
+      ComparisonOperator: 'LessThanThreshold',
+      Threshold: 1,
+      Statistic: 'Maximum',
+      EvaluationPeriods: 2,
+      DatapointsToAlarm: 2,
+    });
+  });
+
+  test('a dashboard by default, none when turned off', () => {
+    expect(Object.keys(synth().findResources('AWS::CloudWatch::Dashboard'))).toHaveLength(1);
+    expect(Object.keys(synth({ dashboard: false }).findResources('AWS::CloudWatch::Dashboard'))).toHaveLength(0);
   });
 });
 

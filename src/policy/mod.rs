@@ -20,12 +20,14 @@
 //! | `gate.rs` | whether pruning may run after the create |
 //! | `retention.rs` | what pruning deletes, by which rule |
 //! | `flags.rs` | what an operator is told about the restore window |
+//! | `quota.rs` | the quota and restore reach a run leaves (the dashboard's figures) |
 
 pub mod eligibility;
 pub mod flags;
 pub mod gate;
 pub mod guard;
 pub mod ownership;
+pub mod quota;
 pub mod retention;
 
 use jiff::Timestamp;
@@ -35,6 +37,7 @@ pub use eligibility::{skip, Skip, SkipReason};
 pub use flags::{flags, newest_completed_age_days, Flag, FlagLevel};
 pub use gate::{prune_gate, PruneBlock, RunState};
 pub use guard::{deletable, is_owned, manual_in_use, may_touch, newest_completed, Protection};
+pub use quota::{quota_after, Quota};
 pub use retention::{after_run, assume_completed, prune};
 
 use crate::model::{Action, Snapshot, SnapshotLimits, SnapshotStatus};

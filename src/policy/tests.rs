@@ -789,3 +789,28 @@ fn an_inventory_named_by_0_1_is_treated_exactly_as_the_same_inventory_named_by_0
         "the old snapshots are pruned, not frozen"
     );
 }
+
+#[test]
+fn the_quota_after_a_run_counts_every_manual_slot_and_the_restore_reach() {
+    let all = vec![
+        owned("s1", Completed, 200.0), // past the restore limit: not restorable
+        owned("s2", Completed, 179.5), // the oldest still restorable
+        owned("s3", Failed, 3.0),      // holds a slot, restores nothing
+        snap("a1", None, Auto, Completed, 1.0),
+        owned("s4", Creating, 0.1),
+    ];
+    let q = quota_after(&all, limits_of(&all), now());
+    assert_eq!((q.manual_in_use, q.manual_limit, q.free_slots), (4, 5, 1));
+    assert_eq!(q.oldest_restorable_age_days, Some(179.5));
+
+    let full: Vec<Snapshot> = theirs(6);
+    let q = quota_after(&full, limits_of(&full), now());
+    assert_eq!(
+        q.free_slots, 0,
+        "never below zero when the listing exceeds the limit"
+    );
+
+    let none = vec![owned("s1", Completed, 181.0), owned("s2", Failed, 1.0)];
+    let q = quota_after(&none, limits_of(&none), now());
+    assert_eq!(q.oldest_restorable_age_days, None, "nothing restorable");
+}

@@ -85,13 +85,17 @@ impl<D: DirectoryService> Keeper<D> {
                 (found, missing, None)
             }
             (None, Scope::Listed(ids)) => {
-                let (found, missing) = self
-                    .describe_named(ids, ctx)
-                    .await
-                    .map_err(|e| ErrorEntry::from_api(&e, None))?;
-                // Coverage: every directory of the Region, one more DescribeDirectories.
+                // One listing of the Region serves both: the configured directories, and the
+                // coverage (every directory it does not manage).
                 let all = self.describe_all(ctx).await?;
-                let unmanaged = all
+                let (found, unmanaged): (Vec<Directory>, Vec<Directory>) =
+                    all.into_iter().partition(|d| ids.contains(&d.id));
+                let missing = ids
+                    .iter()
+                    .filter(|id| !found.iter().any(|d| &d.id == *id))
+                    .map(|id| missing_work(id, None))
+                    .collect();
+                let unmanaged = unmanaged
                     .iter()
                     .filter_map(|d| {
                         eligibility::scope_of(d, scope, None, excluded, &self.region)

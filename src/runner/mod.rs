@@ -305,6 +305,7 @@ fn finish(w: &mut Work, policy: &Policy, now: Timestamp) {
     }
     w.report.flagged = policy::flags(&w.picture, w.limits, w.listed_at_start, policy, now);
     w.report.newest_completed_age_days = policy::newest_completed_age_days(&w.picture, now);
+    w.report.quota = w.limits.map(|l| policy::quota_after(&w.picture, l, now));
     w.report.settle_severity();
 }
 

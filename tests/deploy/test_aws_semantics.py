@@ -23,6 +23,7 @@ from __future__ import annotations
 import copy
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -41,6 +42,7 @@ from local_aws import Emulator  # noqa: E402
 REGION = "eu-west-1"
 ACCOUNT = "123456789012"  # moto's account, so the emulator's ARNs and the templates' agree
 KEEPER = Path(os.environ.get("KEEPER_BIN", ROOT / "target/debug/ds-snapshot-keeper"))
+CDK_PYTHON_TEMPLATE = ROOT / "cdk" / "cdk.out.python" / "DsSnapshotKeeperPython.template.json"
 CDK_VARIANTS = ROOT / "cdk/dist/example/variants.js"
 IAM_EVAL = ROOT / "tests/deploy/iam_eval.js"
 
@@ -92,14 +94,23 @@ def new_topic(emu: Emulator) -> str:
     return emu.client("sns").create_topic(Name="keeper-alerts")["TopicArn"]
 
 
-def run_keeper(emu: Emulator, env: dict[str, str]) -> list[dict[str, Any]]:
-    """Run the real binary once with the function's environment; return the calls it made."""
+class Run:
+    """One run of the real binary: the AWS calls it made and the log lines it wrote."""
+
+    def __init__(self, calls: list[dict[str, Any]], lines: list[dict[str, Any]]):
+        self.calls, self.lines = calls, lines
+
+
+def run_keeper(emu: Emulator, env: dict[str, str]) -> Run:
+    """Run the real binary once with the function's environment, named as Lambda names it
+    (AWS_LAMBDA_FUNCTION_NAME is the function's physical name, what Ref resolves to)."""
     assert KEEPER.exists(), f"{KEEPER} missing: run `cargo build --bins`"
     before = len(emu.calls())
     process_env = {
         "PATH": os.environ.get("PATH", ""),
         "AWS_ENDPOINT_URL": emu.endpoint, "AWS_REGION": REGION,
         "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_LAMBDA_FUNCTION_NAME": FUNCTION_NAME,
         **env,
         # Fast polling: the emulator's snapshots complete at once.
         "POLL_INITIAL_SECONDS": "0.05", "POLL_MAX_SECONDS": "0.2", "WAIT_BUDGET_SECONDS": "20",
@@ -109,7 +120,8 @@ def run_keeper(emu: Emulator, env: dict[str, str]) -> list[dict[str, Any]]:
         env=process_env, capture_output=True, text=True, timeout=120,
     )
     assert done.returncode in (0, 1), done.stderr[-2000:]
-    return emu.calls()[before:]
+    lines = [json.loads(l) for l in done.stderr.splitlines() if l.startswith("{")]
+    return Run(emu.calls()[before:], lines)
 
 
 # --- rendering -------------------------------------------------------------------------------
@@ -328,6 +340,7 @@ def cases(emulators: list) -> list[Case]:
         "cdk discovery, custom tag key": ({"backup-policy": "ds-daily"}, default_tag),
         "cdk one id": ({}, default_tag),
         "cdk 25 ids": ({}, default_tag),
+        "cdk python, discovery, default tag": (default_tag, {}),
     }
     made = {name: deployment(*tags) for name, tags in specs.items()}
     managed = {name: m[2] for name, m in made.items()}
@@ -345,6 +358,9 @@ def cases(emulators: list) -> list[Case]:
     })
     rendered |= {"cdk discovery, default tag": cdk["cdkDefault"], "cdk discovery, custom tag key": cdk["cdkCustomKey"],
                  "cdk one id": cdk["cdkOneId"], "cdk 25 ids": cdk["cdk25Ids"]}
+    # The construct through jsii, from the Python app (make cdk-python): same props as cdkDefault.
+    assert CDK_PYTHON_TEMPLATE.exists(), f"{CDK_PYTHON_TEMPLATE} missing: run `make cdk-python`"
+    rendered["cdk python, discovery, default tag"] = _resolve(json.loads(CDK_PYTHON_TEMPLATE.read_text()), {})
     out = []
     for name in specs:
         emu, topic, m, o, tags = made[name]
@@ -354,10 +370,11 @@ def cases(emulators: list) -> list[Case]:
 
 def case_ids() -> list[str]:
     return ["sam discovery, default tag", "sam discovery, custom tag value", "sam one id", "sam 25 ids",
-            "cdk discovery, default tag", "cdk discovery, custom tag key", "cdk one id", "cdk 25 ids"]
+            "cdk discovery, default tag", "cdk discovery, custom tag key", "cdk one id", "cdk 25 ids",
+            "cdk python, discovery, default tag"]
 
 
-@pytest.fixture(params=range(8), ids=case_ids())
+@pytest.fixture(params=range(9), ids=case_ids())
 def case(request, cases: list[Case]) -> Case:
     c = cases[request.param]
     assert c.name == case_ids()[request.param]
@@ -375,7 +392,7 @@ def test_nothing_is_left_unresolved_in_the_keepers_policy(case: Case):
 
 def test_every_call_the_keeper_makes_is_allowed_and_its_writes_are_denied_elsewhere(case: Case):
     env = function_env(case.resources)
-    calls = run_keeper(case.emu, env)
+    calls = run_keeper(case.emu, env).calls
     made = {(c["service"], c["operation"]) for c in calls}
     # The run exercised every permission the keeper needs.
     for op in ("DescribeDirectories", "DescribeSnapshots", "GetSnapshotLimits", "CreateSnapshot", "DeleteSnapshot"):
@@ -553,6 +570,7 @@ def features(case: Case) -> dict[str, Any]:
     return {
         "iam": statements,
         "alarms": alarms,
+        "dashboard": [json.loads(d["Properties"]["DashboardBody"]) for d in of_type(r, "AWS::CloudWatch::Dashboard").values()],
         "schedule": {k: sp.get(k) for k in ("ScheduleExpression", "ScheduleExpressionTimezone", "State", "Name")}
         | {"retry": sp["Target"].get("RetryPolicy"), "dlq": sp["Target"].get("DeadLetterConfig")},
         "encryption": {"topic": topic["Properties"].get("KmsMasterKeyId"), "queue": queue["Properties"].get("SqsManagedSseEnabled"),
@@ -571,6 +589,7 @@ EXPECTED_DIFFERENCES: dict[str, str] = {}
     ("sam discovery, default tag", "cdk discovery, default tag"),
     ("sam one id", "cdk one id"),
     ("sam 25 ids", "cdk 25 ids"),
+    ("sam discovery, default tag", "cdk python, discovery, default tag"),
 ])
 def test_sam_and_cdk_deploy_the_same_thing(cases: list[Case], sam_name: str, cdk_name: str):
     by_name = {c.name: c for c in cases}
@@ -579,3 +598,74 @@ def test_sam_and_cdk_deploy_the_same_thing(cases: list[Case], sam_name: str, cdk
         f["env"]["DIRECTORY_IDS"] = f["env"].get("DIRECTORY_IDS", "").replace(c.managed, "<managed>")
     differences = {k for k in sam if sam[k] != cdk[k] and k not in EXPECTED_DIFFERENCES}
     assert not differences, {k: (sam[k], cdk[k]) for k in differences}
+
+
+# --- what the dashboard and the alarms read --------------------------------------------------
+
+
+NAMESPACE = "DsSnapshotKeeper"
+SEARCH = re.compile(r"SEARCH\('\{(?P<ns>[^,}]+),(?P<dims>[^}]+)\} MetricName=\"(?P<name>[^\"]+)\"'")
+
+
+def emitted(lines: list[dict[str, Any]]) -> set[tuple[str, str, tuple[tuple[str, str], ...]]]:
+    """(namespace, metric, dimensions with their values) of every EMF metric in the lines,
+    read the way CloudWatch reads the embedded metric format."""
+    out = set()
+    for line in lines:
+        for directive in line.get("_aws", {}).get("CloudWatchMetrics", []):
+            for dims in directive["Dimensions"]:
+                for metric in directive["Metrics"]:
+                    out.add((directive["Namespace"], metric["Name"], tuple(sorted((d, line[d]) for d in dims))))
+    return out
+
+
+def dashboard_references(resources: dict[str, Any]) -> list[tuple[str, str, dict[str, str]]]:
+    """(namespace, metric, dimensions) the dashboard reads; '*' for a SEARCH's any value."""
+    refs = []
+    for dash in of_type(resources, "AWS::CloudWatch::Dashboard").values():
+        body = json.loads(dash["Properties"]["DashboardBody"])
+        for widget in body["widgets"]:
+            for row in widget["properties"].get("metrics", []):
+                if isinstance(row[0], dict):
+                    m = SEARCH.search(row[0]["expression"])
+                    assert m, row
+                    refs.append((m["ns"], m["name"], {d.strip(): "*" for d in m["dims"].split(",")}))
+                else:
+                    names = [c for c in row if isinstance(c, str)]
+                    ns, name, rest = names[0], names[1], names[2:]
+                    refs.append((ns, name, dict(zip(rest[::2], rest[1::2]))))
+    return refs
+
+
+def alarm_references(resources: dict[str, Any]) -> list[tuple[str, str, dict[str, str]]]:
+    refs = []
+    for alarm in of_type(resources, "AWS::CloudWatch::Alarm").values():
+        p = alarm["Properties"]
+        stats = [p] if "MetricName" in p else [m["MetricStat"]["Metric"] for m in p.get("Metrics", []) if "MetricStat" in m]
+        for m in stats:
+            refs.append((m["Namespace"], m["MetricName"], {d["Name"]: d["Value"] for d in m.get("Dimensions", [])}))
+    return refs
+
+
+def test_every_metric_the_dashboard_and_alarms_read_is_one_the_function_emits(case: Case):
+    """Checked against the EMF lines of a real run of the binary on the emulator: a widget or
+    an alarm on a metric nobody emits (a typo, a dimension the function does not send) shows
+    an empty graph, or an alarm stuck in INSUFFICIENT_DATA, or one that breaches for ever."""
+    run = run_keeper(case.emu, function_env(case.resources))
+    have = emitted(run.lines)
+    dashboards = dashboard_references(case.resources)
+    assert len(dashboards) >= 7, "the dashboard exists by default and reads the keeper's metrics"
+    ours = [r for r in dashboards + alarm_references(case.resources) if r[0] == NAMESPACE]
+    for ns, name, dims in ours:
+        matches = [h for h in have if h[0] == ns and h[1] == name
+                   and [d for d, _ in h[2]] == sorted(dims)
+                   and all(want in ("*", value) for (_, value), want in zip(h[2], (dims[d] for d in sorted(dims))))]
+        assert matches, f"{case.name}: {ns}/{name} {dims} is read but not emitted; emitted: {sorted(have)}"
+    # The dashboard's log widget reads the function's own log group and the report's fields.
+    [dash] = of_type(case.resources, "AWS::CloudWatch::Dashboard").values()
+    [logs] = [w for w in json.loads(dash["Properties"]["DashboardBody"])["widgets"] if w["type"] == "log"]
+    [group] = [k for k, r in case.resources.items() if r["Type"] == "AWS::Logs::LogGroup"]
+    assert f"SOURCE '{case.names[group]}'" in logs["properties"]["query"]
+    [report] = [l for l in run.lines if l.get("message") == "run report"]
+    assert {"severity", "summary", "directories"} <= set(report["report"]), report["report"].keys()
+    assert "failures" in report["report"]["summary"]

@@ -236,12 +236,15 @@ def test_parameters_are_described_and_constrained(sam):
 
 
 CDK_TEMPLATE = ROOT / "cdk" / "cdk.out" / "DsSnapshotKeeperExample.template.json"
+# The same construct through jsii, from a Python app (make cdk-python).
+CDK_PYTHON_TEMPLATE = ROOT / "cdk" / "cdk.out.python" / "DsSnapshotKeeperPython.template.json"
 
 
-@pytest.mark.skipif(not CDK_TEMPLATE.exists() and not os.environ.get("REQUIRE_CDK"),
-                    reason="the CDK example is not synthesised (make cdk-synth)")
-def test_cdk_output_is_least_privilege_and_complete():
-    template = json.loads(CDK_TEMPLATE.read_text())
+@pytest.mark.parametrize("path", [CDK_TEMPLATE, CDK_PYTHON_TEMPLATE], ids=["typescript", "python"])
+def test_cdk_output_is_least_privilege_and_complete(path: Path):
+    if not path.exists() and not os.environ.get("REQUIRE_CDK"):
+        pytest.skip(f"{path.name} is not synthesised (make cdk-synth cdk-python)")
+    template = json.loads(path.read_text())
     assert check_least_privilege(template) == []
     fn = function(template)["Properties"]
     missing = [n for n in keeper_settings() if n not in fn["Environment"]["Variables"]]

@@ -156,6 +156,11 @@ impl Emulator {
             .to_owned()
     }
 
+    /// Seed a Completed manual snapshot named `name`, `age_days` old; returns its id.
+    pub fn seed_manual(&self, directory_id: &str, name: &str, age_days: f64) -> String {
+        self.seed(directory_id, Some(name), "Manual", "Completed", age_days)
+    }
+
     /// Move every snapshot `days` into the past (days pass between scheduled runs).
     pub fn age(&self, days: f64) {
         self.control("POST", "age", json!({"days": days}));
