@@ -66,12 +66,8 @@ pub fn init_logging(to_stderr: bool) {
 /// profile), the default chain applies.
 pub async fn load_aws_config() -> SdkConfig {
     const MAX_ATTEMPTS: u32 = 12;
-    use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
-    let https = aws_smithy_http_client::Builder::new()
-        .tls_provider(Provider::Rustls(CryptoMode::Ring))
-        .build_https();
     let loader = aws_config::defaults(BehaviorVersion::latest())
-        .http_client(https)
+        .http_client(https_client())
         .retry_config(
             RetryConfig::standard()
                 .with_max_attempts(MAX_ATTEMPTS)
@@ -87,6 +83,16 @@ pub async fn load_aws_config() -> SdkConfig {
         loader
     };
     loader.load().await
+}
+
+/// The HTTPS client every AWS client uses: rustls on ring, with the platform's trust store
+/// (loaded when the first client is built). The tests use it too, so they exercise the
+/// client the function ships with.
+pub fn https_client() -> aws_smithy_runtime_api::client::http::SharedHttpClient {
+    use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
+    aws_smithy_http_client::Builder::new()
+        .tls_provider(Provider::Rustls(CryptoMode::Ring))
+        .build_https()
 }
 
 /// The keeper and notifier over real AWS clients.

@@ -22,6 +22,23 @@ use support::Emulator;
 const UNKNOWN_DIRECTORY: &str = "d-0000000000";
 const UNKNOWN_SNAPSHOT: &str = "s-0000000000";
 
+/// A snapshot to plant, already settled: name, type, status and age in days.
+struct Seed {
+    name: &'static str,
+    kind: SnapshotType,
+    status: SnapshotStatus,
+    age_days: f64,
+}
+
+fn completed(name: &'static str, kind: SnapshotType, age_days: f64) -> Seed {
+    Seed {
+        name,
+        kind,
+        status: SnapshotStatus::Completed,
+        age_days,
+    }
+}
+
 /// What a case needs from a backend besides the port: making directories and snapshots, and
 /// arming the faults both backends implement.
 trait Backend {
@@ -31,14 +48,7 @@ trait Backend {
     fn directory(&self) -> impl Future<Output = String>;
     fn tag(&self, directory_id: &str, key: &str, value: &str) -> impl Future<Output = ()>;
     /// A snapshot `age_days` old, already in `status`.
-    fn seed(
-        &self,
-        directory_id: &str,
-        name: &str,
-        kind: SnapshotType,
-        status: SnapshotStatus,
-        age_days: f64,
-    ) -> String;
+    fn seed(&self, directory_id: &str, seed: Seed) -> String;
     /// How the directory's next new snapshot ends at its first describe (`Creating`: never).
     fn queue(&self, directory_id: &str, status: SnapshotStatus);
     /// The next CreateSnapshot is carried out, but its answer is lost.
@@ -72,23 +82,16 @@ impl Backend for Memory {
     async fn tag(&self, directory_id: &str, key: &str, value: &str) {
         self.ds.tag_directory(directory_id, key, value);
     }
-    fn seed(
-        &self,
-        directory_id: &str,
-        name: &str,
-        kind: SnapshotType,
-        status: SnapshotStatus,
-        age_days: f64,
-    ) -> String {
+    fn seed(&self, directory_id: &str, seed: Seed) -> String {
         self.next.set(self.next.get() + 1);
         let id = format!("s-{:010x}", 0x5000 + self.next.get());
-        let age = jiff::SignedDuration::from_secs_f64(age_days * 86_400.0);
+        let age = jiff::SignedDuration::from_secs_f64(seed.age_days * 86_400.0);
         self.ds.add_snapshot(Snapshot {
             id: id.clone(),
             directory_id: directory_id.to_owned(),
-            name: Some(name.to_owned()),
-            kind,
-            status,
+            name: Some(seed.name.to_owned()),
+            kind: seed.kind,
+            status: seed.status,
             start_time: jiff::Timestamp::now() - age,
         });
         id
@@ -141,20 +144,18 @@ impl Backend for Emulated {
             .await
             .unwrap();
     }
-    fn seed(
-        &self,
-        directory_id: &str,
-        name: &str,
-        kind: SnapshotType,
-        status: SnapshotStatus,
-        age_days: f64,
-    ) -> String {
-        let kind = match kind {
+    fn seed(&self, directory_id: &str, seed: Seed) -> String {
+        let kind = match seed.kind {
             SnapshotType::Auto => "Auto",
             SnapshotType::Manual => "Manual",
         };
-        self.emu
-            .seed(directory_id, Some(name), kind, wire(status), age_days)
+        self.emu.seed(
+            directory_id,
+            Some(seed.name),
+            kind,
+            wire(seed.status),
+            seed.age_days,
+        )
     }
     fn queue(&self, directory_id: &str, status: SnapshotStatus) {
         self.emu
@@ -181,13 +182,7 @@ fn kind_of<T: std::fmt::Debug>(
 /// snapshots do not count; the limits agree with the listing.
 async fn quota<B: Backend>(b: &B) {
     let dir = b.directory().await;
-    b.seed(
-        &dir,
-        "auto",
-        SnapshotType::Auto,
-        SnapshotStatus::Completed,
-        3.0,
-    );
+    b.seed(&dir, completed("auto", SnapshotType::Auto, 3.0));
     for i in 0..5 {
         b.ds()
             .create_snapshot(&dir, &format!("k{i}"))
@@ -220,7 +215,11 @@ async fn new_snapshots_settle_at_the_first_describe<B: Backend>(b: &B) {
     let dir = b.directory().await;
     b.queue(&dir, SnapshotStatus::Completed);
     let ok = b.ds().create_snapshot(&dir, "keeper-ok").await.unwrap();
-    let listed = b.ds().snapshots_by_id(&[ok.clone()]).await.unwrap();
+    let listed = b
+        .ds()
+        .snapshots_by_id(std::slice::from_ref(&ok))
+        .await
+        .unwrap();
     let s = &listed[0];
     assert_eq!(
         (s.kind, s.status),
@@ -255,20 +254,8 @@ async fn a_creating_snapshot_cannot_be_deleted<B: Backend>(b: &B) {
 /// Deleting frees the slot: the listing and the count drop by one.
 async fn delete_frees_a_slot<B: Backend>(b: &B) {
     let dir = b.directory().await;
-    let old = b.seed(
-        &dir,
-        "old",
-        SnapshotType::Manual,
-        SnapshotStatus::Completed,
-        9.0,
-    );
-    let young = b.seed(
-        &dir,
-        "young",
-        SnapshotType::Manual,
-        SnapshotStatus::Completed,
-        1.0,
-    );
+    let old = b.seed(&dir, completed("old", SnapshotType::Manual, 9.0));
+    let young = b.seed(&dir, completed("young", SnapshotType::Manual, 1.0));
     b.ds().delete_snapshot(&old).await.unwrap();
     let ids: Vec<String> = b
         .ds()
@@ -334,7 +321,7 @@ async fn lookups_across_directories<B: Backend>(b: &B) {
 
     let named = b
         .ds()
-        .describe_directories(Some(&[two.clone()]))
+        .describe_directories(Some(std::slice::from_ref(&two)))
         .await
         .unwrap();
     assert_eq!(named.len(), 1);

@@ -137,6 +137,11 @@ def render_sam(params: dict[str, str]) -> dict[str, Any]:
     os.environ.setdefault("AWS_DEFAULT_REGION", REGION)
     cfn = transform(template, params, _NoManagedPolicies())
     cfn.pop("Rules", None)  # evaluated by rule_allows below; cloud-radar does not know them
+    # CloudFormation hands every parameter value over as a string, whatever its Type (a
+    # Number default of 150 is "150" in a Sub); cloud-radar would keep the YAML integer.
+    for parameter in cfn.get("Parameters", {}).values():
+        if isinstance(parameter.get("Default"), (int, float)):
+            parameter["Default"] = str(parameter["Default"])
     return _resolve(cfn, params)
 
 
@@ -204,6 +209,16 @@ def concrete(node: Any, names: dict[str, str]) -> Any:
     if isinstance(node, str):
         if node in names:
             return names[node]
+        # A JSON document built by Sub/Join (a dashboard body): the references inside it.
+        if node.startswith("{"):
+            try:
+                return json.dumps(concrete(json.loads(node), names))
+            except ValueError:
+                pass
+        # A Logs Insights query over a referenced log group: "SOURCE 'KeeperLogGroup' | ..."
+        source = re.match(r"SOURCE '([^']+)'(.*)", node, re.S)
+        if source and source[1] in names:
+            return f"SOURCE '{names[source[1]]}'{source[2]}"
         # Sub/Join over a reference: "KeeperLogGroup.Arn:*"
         for k in sorted(names, key=len, reverse=True):
             if node.startswith(k + ":") and k.endswith(".Arn"):
@@ -669,3 +684,16 @@ def test_every_metric_the_dashboard_and_alarms_read_is_one_the_function_emits(ca
     [report] = [l for l in run.lines if l.get("message") == "run report"]
     assert {"severity", "summary", "directories"} <= set(report["report"]), report["report"].keys()
     assert "failures" in report["report"]["summary"]
+
+
+def test_the_dashboard_and_the_free_slots_alarm_can_be_turned_off():
+    """Through the SAM transform and CloudFormation's conditions, as a deployment sees them."""
+    on = render_sam({})
+    off = render_sam({"Dashboard": "disabled", "AlarmOnLowFreeSlots": "disabled"})
+    assert len(of_type(on, "AWS::CloudWatch::Dashboard")) == 1
+    assert of_type(off, "AWS::CloudWatch::Dashboard") == {}
+    low = [a for a in of_type(on, "AWS::CloudWatch::Alarm").values()
+           if a["Properties"].get("MetricName") == "MinFreeManualSnapshotSlots"]
+    assert len(low) == 1 and low[0]["Properties"]["Threshold"] in (1, "1"), low
+    assert not [a for a in of_type(off, "AWS::CloudWatch::Alarm").values()
+                if a["Properties"].get("MetricName") == "MinFreeManualSnapshotSlots"]

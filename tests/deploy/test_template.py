@@ -195,7 +195,8 @@ def test_schedule_has_time_zone_retries_and_dead_letters(sam):
 
 def test_alarms_mean_something(sam):
     alarms = {k: r["Properties"] for k, r in sam["Resources"].items() if r["Type"] == "AWS::CloudWatch::Alarm"}
-    assert {"UnreportedFailureAlarm", "FreshnessAlarm", "DeadLetterAlarm", "UnmanagedDirectoriesAlarm"} <= set(alarms)
+    assert {"UnreportedFailureAlarm", "FreshnessAlarm", "DeadLetterAlarm", "UnmanagedDirectoriesAlarm",
+            "LowFreeSlotsAlarm"} <= set(alarms)
     for name, a in alarms.items():
         assert len(a["AlarmDescription"]) > 60, name
         assert a["AlarmActions"], name

@@ -105,6 +105,7 @@ impl Emulator {
 
     pub async fn sdk_config_with(&self, retry: RetryConfig) -> SdkConfig {
         aws_config::defaults(BehaviorVersion::latest())
+            .http_client(ds_snapshot_keeper::wiring::https_client())
             .region(Region::new(REGION))
             .endpoint_url(&self.endpoint)
             .credentials_provider(Credentials::new(
