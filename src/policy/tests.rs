@@ -38,6 +38,14 @@ fn owned(id: &str, status: SnapshotStatus, age_days: f64) -> Snapshot {
     s
 }
 
+/// Owned Completed snapshots named a, b, c... with these ages in days.
+fn owned_completed(ages: &[f64]) -> Vec<Snapshot> {
+    ages.iter()
+        .zip(["a", "b", "c", "d", "e", "f"])
+        .map(|(age, id)| owned(id, Completed, *age))
+        .collect()
+}
+
 fn limits_of(all: &[Snapshot]) -> SnapshotLimits {
     SnapshotLimits {
         manual_limit: 5,
@@ -105,12 +113,7 @@ fn empty_directory_gets_a_snapshot_named_with_the_utc_time() {
 fn make_room_only_when_the_quota_needs_it() {
     // 4 owned: 4 + 1 new = 5 fits the quota; the reserved slot is restored only after the
     // new snapshot completes, so nothing is deleted before the create.
-    let four = vec![
-        owned("a", Completed, 3.0),
-        owned("b", Completed, 2.0),
-        owned("c", Completed, 1.5),
-        owned("d", Completed, 1.1),
-    ];
+    let four = owned_completed(&[3.0, 2.0, 1.5, 1.1]);
     assert!(run_plan(&four).deletions.is_empty());
     assert!(run_plan(&four).create.is_some());
     // 5 owned: exactly one must go first, the oldest Completed.
@@ -654,11 +657,7 @@ fn one_request_takes_at_most_one_snapshot_whatever_the_interval_and_force() {
 #[test]
 fn a_quota_count_the_listing_does_not_support_deletes_nothing_and_is_reported() {
     // GetSnapshotLimits says 5, the listing shows 3: 0.1 deleted two restore points for nothing.
-    let all = vec![
-        owned("a", Completed, 3.0),
-        owned("b", Completed, 2.0),
-        owned("c", Completed, 1.0),
-    ];
+    let all = owned_completed(&[3.0, 2.0, 1.0]);
     let claimed = SnapshotLimits {
         manual_limit: 5,
         manual_count: 5,
