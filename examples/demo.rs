@@ -6,7 +6,8 @@
 //! AWS_ENDPOINT_URL) once per simulated day, in discovery mode: the directory carries the
 //! opt-in tag, and a second directory nobody tagged is reported as unprotected. On day 3 the
 //! new snapshot fails. After each run it prints the run report as `render::text` writes it
-//! (`invoke --format text`) and every SNS message that reached the subscribed SQS queue.
+//! (`invoke --format text`) and every SNS message that reached the subscribed SQS queue, then
+//! a report by hand as the table a terminal shows (`invoke --format table`).
 
 #[path = "../tests/support/mod.rs"]
 mod support;
@@ -81,6 +82,22 @@ async fn main() {
     println!("   quota 5 manual, RETAIN_COUNT=3, RESERVED_SLOTS=1, WARN_AGE_DAYS=150\n");
 
     let event = concat!(env!("CARGO_MANIFEST_DIR"), "/events/scheduler-default.json");
+    // The deployed function's settings, as the template sets them for discovery.
+    let keeper = |event: &str, format: &str| {
+        Command::new(&keeper_bin)
+            .args(["invoke", "--event", event, "--format", format])
+            .env("AWS_ENDPOINT_URL", &emu.endpoint)
+            .env("AWS_REGION", support::REGION)
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env_remove("AWS_PROFILE")
+            .env("DISCOVERY_TAG", "ds-snapshot-keeper=enabled")
+            .env("SNS_TOPIC_ARN", &topic)
+            .env("POLL_INITIAL_SECONDS", "0.2")
+            .env("RUST_LOG", "warn")
+            .output()
+            .expect("run ds-snapshot-keeper invoke")
+    };
     for day in 1..=DAYS {
         if day == 3 {
             emu.outcomes(&dir, json!([{"status": "Failed", "after_describes": 1}]));
@@ -93,19 +110,7 @@ async fn main() {
                 ""
             }
         );
-        let out = Command::new(&keeper_bin)
-            .args(["invoke", "--event", event, "--format", "text"])
-            .env("AWS_ENDPOINT_URL", &emu.endpoint)
-            .env("AWS_REGION", support::REGION)
-            .env("AWS_ACCESS_KEY_ID", "testing")
-            .env("AWS_SECRET_ACCESS_KEY", "testing")
-            .env_remove("AWS_PROFILE")
-            .env("DISCOVERY_TAG", "ds-snapshot-keeper=enabled")
-            .env("SNS_TOPIC_ARN", &topic)
-            .env("POLL_INITIAL_SECONDS", "0.2")
-            .env("RUST_LOG", "warn")
-            .output()
-            .expect("run ds-snapshot-keeper invoke");
+        let out = keeper(event, "text");
         let report = String::from_utf8_lossy(&out.stdout);
         assert!(
             !report.is_empty(),
@@ -140,6 +145,17 @@ async fn main() {
         println!();
         emu.age(1.0);
     }
+    // What an operator sees invoking a report by hand on a terminal: one row per directory,
+    // with its restore reach and quota (the dashboard's figures).
+    println!("== a report by hand (`invoke --format table`, the default on a terminal)");
+    let report = keeper(
+        concat!(env!("CARGO_MANIFEST_DIR"), "/events/manual-report.json"),
+        "table",
+    );
+    for line in String::from_utf8_lossy(&report.stdout).lines() {
+        println!("  {line}");
+    }
+    println!();
     println!("== final inventory of {dir}");
     let mut snaps = emu.snapshots(&config, &dir).await;
     snaps.sort_by_key(|s| s.start_time().map(|t| t.secs()));
