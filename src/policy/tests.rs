@@ -55,6 +55,11 @@ fn limits_of(all: &[Snapshot]) -> SnapshotLimits {
 
 /// `count` manual snapshots someone else took, 1, 2, ... days old.
 fn theirs(count: usize) -> Vec<Snapshot> {
+    theirs_aged(count, 1.0)
+}
+
+/// `count` manual snapshots someone else took, `first`, `first + 1`, ... days old.
+fn theirs_aged(count: usize, first: f64) -> Vec<Snapshot> {
     (0..count)
         .map(|i| {
             snap(
@@ -62,10 +67,23 @@ fn theirs(count: usize) -> Vec<Snapshot> {
                 Some("ops"),
                 Manual,
                 Completed,
-                1.0 + i as f64,
+                first + i as f64,
             )
         })
         .collect()
+}
+
+/// A forced `snapshot` request (the schema-extension case), request `req-1`.
+fn forced_snapshot(all: &[Snapshot], limits: SnapshotLimits, policy: &Policy) -> Plan {
+    plan(
+        all,
+        limits,
+        policy,
+        &Intent {
+            force: true,
+            ..intent(Action::Snapshot)
+        },
+    )
 }
 
 fn intent(action: Action) -> Intent {
@@ -221,17 +239,7 @@ fn reserved_slots_are_not_consumed_for_good() {
 fn the_reserved_slot_may_be_borrowed_when_the_prune_will_give_it_back() {
     // 3 unowned + 1 owned (the newest Completed, protected now). After the new snapshot
     // completes, the owned one loses its protection and the headroom rule frees the slot.
-    let mut all: Vec<Snapshot> = (0..3)
-        .map(|i| {
-            snap(
-                &format!("u{i}"),
-                Some("ops"),
-                Manual,
-                Completed,
-                5.0 + i as f64,
-            )
-        })
-        .collect();
+    let mut all: Vec<Snapshot> = theirs_aged(3, 5.0);
     all.push(owned("mine", Completed, 2.0));
     let p = run_plan(&all);
     assert!(p.create.is_some(), "{p:?}");
@@ -284,15 +292,7 @@ fn a_recent_owned_snapshot_skips_the_create_unless_forced() {
         Ok(()),
         "pruning still happens on a skipped create"
     );
-    let forced = plan(
-        &all,
-        limits_of(&all),
-        &Policy::default(),
-        &Intent {
-            force: true,
-            ..intent(Action::Snapshot)
-        },
-    );
+    let forced = forced_snapshot(&all, limits_of(&all), &Policy::default());
     assert!(forced.create.is_some());
     // someone else's recent snapshot does not count
     let theirs = vec![snap("t", Some("ops"), Manual, Completed, 0.001)];
@@ -546,15 +546,7 @@ fn an_owned_snapshot_still_creating_holds_both_the_create_and_make_room() {
         .unwrap()
         .contains("still Creating"));
     // Forced too.
-    let forced = plan(
-        &all,
-        limits_of(&all),
-        &Policy::default(),
-        &Intent {
-            force: true,
-            ..intent(Action::Snapshot)
-        },
-    );
+    let forced = forced_snapshot(&all, limits_of(&all), &Policy::default());
     assert!(forced.create.is_none() && forced.deletions.is_empty());
     // CREATING_TIMEOUT_HOURS keeps its meaning: past it, the stuck snapshot is a problem.
     assert!(p.problems.iter().any(|x| x.code == "SnapshotStuckCreating"));
@@ -614,18 +606,8 @@ fn one_request_takes_at_most_one_snapshot_whatever_the_interval_and_force() {
     for status in [Creating, Completed] {
         let mut taken = owned("s1", status, 0.0);
         taken.name = Some(name.clone());
-        let retry = plan(
-            &[taken],
-            SnapshotLimits {
-                manual_limit: 5,
-                manual_count: 1,
-            },
-            &policy,
-            &Intent {
-                force: true,
-                ..intent(Action::Snapshot)
-            },
-        );
+        let one = limits_of(std::slice::from_ref(&taken));
+        let retry = forced_snapshot(&[taken], one, &policy);
         assert!(retry.create.is_none(), "{status:?}: {retry:?}");
         assert!(
             retry
@@ -639,12 +621,10 @@ fn one_request_takes_at_most_one_snapshot_whatever_the_interval_and_force() {
     // Another request may take its own.
     let mut taken = owned("s1", Completed, 0.0);
     taken.name = Some(name);
+    let one = limits_of(std::slice::from_ref(&taken));
     let other = plan(
         &[taken],
-        SnapshotLimits {
-            manual_limit: 5,
-            manual_count: 1,
-        },
+        one,
         &policy,
         &Intent {
             force: true,
