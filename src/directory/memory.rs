@@ -352,29 +352,20 @@ impl DirectoryService for MemoryDirectoryService {
     async fn delete_snapshot(&self, snapshot_id: &str) -> Result<(), ApiError> {
         let mut st = self.lock();
         st.calls.push("DeleteSnapshot");
-        if let Some(s) = st.snapshots.iter().find(|s| s.id == snapshot_id) {
-            let (id, status) = (s.id.clone(), s.status);
-            if status == SnapshotStatus::Creating {
-                Self::settle(&mut st, &[id]);
-            }
-        }
-        if st
-            .snapshots
-            .iter()
-            .any(|s| s.id == snapshot_id && s.status == SnapshotStatus::Creating)
-        {
-            return Err(ApiError::new(
+        // A snapshot due to settle does so first, as the emulator settles it on delete.
+        Self::settle(&mut st, &[snapshot_id.to_owned()]);
+        match st.snapshots.iter().position(|s| s.id == snapshot_id) {
+            None => Err(not_found(Operation::DeleteSnapshot, snapshot_id)),
+            Some(i) if st.snapshots[i].status == SnapshotStatus::Creating => Err(ApiError::new(
                 Operation::DeleteSnapshot,
                 ErrorKind::Client,
                 "ClientException",
                 format!("snapshot {snapshot_id} is still being created"),
-            ));
+            )),
+            Some(i) => {
+                st.snapshots.remove(i);
+                Ok(())
+            }
         }
-        let before = st.snapshots.len();
-        st.snapshots.retain(|s| s.id != snapshot_id);
-        if st.snapshots.len() == before {
-            return Err(not_found(Operation::DeleteSnapshot, snapshot_id));
-        }
-        Ok(())
     }
 }
