@@ -133,6 +133,10 @@ demo: $(STAMP)
 ## floor and the harness baseline), writes docs/benchmarks.md.
 bench: $(STAMP) $(LOCAL_STAMP)
 	cargo build --release --locked --features bench-floor --bins
+	@# The same keeper linked non-PIE, for one comparison row (not shipped). Its own target
+	@# dir and an explicit --target keep the flag off build scripts and proc macros.
+	RUSTFLAGS="-C relocation-model=static" CARGO_TARGET_DIR=target/nopie cargo build --release --locked \
+		--target x86_64-unknown-linux-gnu --bin ds-snapshot-keeper
 	@# The arm64 deployment zip, with cargo-lambda and its zig from tests/local's venv (pip).
 	rm -f target/lambda/ds-snapshot-keeper/bootstrap.zip
 	PATH=$(CURDIR)/$(LOCAL_VENV)/bin:$$PATH cargo lambda build --release --arm64 --output-format zip \

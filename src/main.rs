@@ -69,6 +69,10 @@ async fn main() -> Result<(), lambda_runtime::Error> {
             return Err(e.into());
         }
     };
+    // Before any thread exists (the runtime is current-thread): it sets SSL_CERT_FILE.
+    if let Some(bundle) = wiring::pin_ca_bundle() {
+        tracing::debug!(bundle = %bundle.display(), "trust store: the platform's CA bundle");
+    }
     // The AWS clients (and the TLS trust store they load) are built on the first event, so
     // the runtime asks for work as early as a hello world does. No network call happens
     // before the first event either way.

@@ -95,6 +95,41 @@ pub fn https_client() -> aws_smithy_runtime_api::client::http::SharedHttpClient 
         .build_https()
 }
 
+/// In Lambda, have the trust store read the platform's one CA bundle and not, as well, every
+/// file of every certificate directory. Returns the bundle pinned, if any.
+///
+/// `rustls-native-certs` reads the bundle `openssl-probe` finds and then each file of each
+/// certificate directory it finds. On Lambda's images those directories hold the same
+/// certificates again (Amazon Linux: `ca-bundle.crt` and `ca-bundle.trust.crt`, whose
+/// `TRUSTED CERTIFICATE` blocks rustls skips), so they add time to the first event and nothing
+/// to the trust. Setting `SSL_CERT_FILE` to the bundle makes `rustls-native-certs` read that one
+/// file (docs/benchmarks.md measures both). A `SSL_CERT_FILE` or `SSL_CERT_DIR` of the user's
+/// own is left as it is, and with no bundle found nothing changes.
+///
+/// Call it before any thread is spawned: it sets an environment variable.
+pub fn pin_ca_bundle() -> Option<std::path::PathBuf> {
+    let bundle = ca_bundle_to_pin(
+        std::env::var_os("SSL_CERT_FILE").is_some(),
+        std::env::var_os("SSL_CERT_DIR").is_some(),
+        openssl_probe::probe().cert_file,
+    )?;
+    std::env::set_var("SSL_CERT_FILE", &bundle);
+    Some(bundle)
+}
+
+/// The bundle to pin: none when the user set either variable, else the one found.
+fn ca_bundle_to_pin(
+    user_file: bool,
+    user_dir: bool,
+    found: Option<std::path::PathBuf>,
+) -> Option<std::path::PathBuf> {
+    if user_file || user_dir {
+        None
+    } else {
+        found
+    }
+}
+
 /// The keeper and notifier over real AWS clients.
 pub fn aws_keeper(
     config: &SdkConfig,
@@ -166,4 +201,31 @@ pub async fn report_init_error(error_type: &str, message: &str) {
         Ok::<_, std::io::Error>(())
     };
     let _ = tokio::time::timeout(Duration::from_secs(2), attempt).await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ca_bundle_to_pin;
+    use std::path::PathBuf;
+
+    #[test]
+    fn a_found_bundle_is_pinned_only_when_the_user_set_neither_variable() {
+        let found = || Some(PathBuf::from("/etc/pki/tls/certs/ca-bundle.crt"));
+        assert_eq!(ca_bundle_to_pin(false, false, found()), found());
+        assert_eq!(
+            ca_bundle_to_pin(true, false, found()),
+            None,
+            "SSL_CERT_FILE is the user's"
+        );
+        assert_eq!(
+            ca_bundle_to_pin(false, true, found()),
+            None,
+            "SSL_CERT_DIR is the user's"
+        );
+        assert_eq!(
+            ca_bundle_to_pin(false, false, None),
+            None,
+            "no bundle: platform default"
+        );
+    }
 }

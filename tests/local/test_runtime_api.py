@@ -97,3 +97,32 @@ def test_bad_settings_fail_the_init_before_any_event(tmp_path: Path) -> None:
     assert calls == [], "no AWS call at all"
     lines = lines_of(log)
     assert any(l["message"].startswith("invalid settings") for l in lines), lines
+
+
+def test_lambda_mode_pins_the_platform_ca_bundle_unless_the_user_chose_a_trust_store(tmp_path: Path) -> None:
+    """In Lambda mode the keeper sets SSL_CERT_FILE to the bundle openssl-probe finds, so the
+    trust store is that one file and not also every file of the certificate directories
+    (wiring::pin_ca_bundle); an SSL_CERT_FILE or SSL_CERT_DIR of the user's own wins."""
+    pinned = "trust store: the platform's CA bundle"
+    seen = {}
+    with Emulator() as emu:
+        directory = emu.new_directory()
+        for name in ("default", "user dir"):
+            # The user's directory: the one the found bundle lives in (it must hold certificates).
+            extra = {"SSL_CERT_DIR": str(Path(seen["default"][0]["bundle"]).parent)} if name == "user dir" else {}
+            api = RuntimeApi([{"action": "report"}], deadline_s=60)
+            log = tmp_path / f"{name}.log"
+            proc = start(api, emu, log, {"DIRECTORY_IDS": directory, "RUST_LOG": "ds_snapshot_keeper=debug", **extra})
+            try:
+                posted = api.wait_for(1)
+            finally:
+                proc.kill()
+                proc.wait()
+                api.close()
+            assert posted and posted[0][0].endswith("/req-0/response"), posted
+            seen[name] = [l for l in lines_of(log) if l["message"] == pinned]
+
+    assert len(seen["default"]) == 1, seen
+    bundle = Path(seen["default"][0]["bundle"])
+    assert bundle.is_file() and b"BEGIN CERTIFICATE" in bundle.read_bytes(), bundle
+    assert seen["user dir"] == [], "the user's SSL_CERT_DIR is left alone"
