@@ -31,7 +31,6 @@ import json
 import math
 import os
 import platform
-import socket
 import statistics
 import subprocess
 import sys
@@ -40,13 +39,13 @@ import threading
 import time
 import urllib.parse
 import zipfile
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "support"))
-from local_aws import Emulator, RuntimeApi, lambda_env  # noqa: E402
+from local_aws import Emulator, QuietHandler, RuntimeApi, lambda_env  # noqa: E402
 
 RELEASE = ROOT / "target" / "release"
 KEEPER = RELEASE / "ds-snapshot-keeper"
@@ -118,16 +117,7 @@ class ReplayPeer:
         target = urllib.parse.urlsplit(upstream)
         peer = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def setup(self) -> None:
-                super().setup()
-                self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
+        class Handler(QuietHandler):
             def do_POST(self) -> None:  # noqa: N802
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 key = (self.path, self.headers.get("X-Amz-Target"), body)

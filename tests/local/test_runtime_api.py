@@ -30,6 +30,18 @@ def start(api: RuntimeApi, emu: Emulator, log: Path, extra: dict[str, str]) -> s
     return subprocess.Popen([str(KEEPER)], env=env, stdout=log.open("w"), stderr=subprocess.DEVNULL)
 
 
+def serve(events: list[Any], emu: Emulator, log: Path, extra: dict[str, str]) -> list[tuple[str, Any]]:
+    """Run the keeper in Lambda mode until it has answered every event; what it posted."""
+    api = RuntimeApi(events, deadline_s=60)
+    proc = start(api, emu, log, extra)
+    try:
+        return api.wait_for(len(events))
+    finally:
+        proc.kill()
+        proc.wait()
+        api.close()
+
+
 def lines_of(log: Path) -> list[dict[str, Any]]:
     out = []
     for raw in log.read_text().splitlines():
@@ -44,15 +56,9 @@ def test_lambda_mode_answers_reports_and_typed_errors(tmp_path: Path) -> None:
     with Emulator() as emu:
         directory = emu.new_directory()
         scheduled = json.loads((ROOT / "events/scheduler-default.json").read_text())
-        api = RuntimeApi([scheduled, {"action": "explode"}, {"action": "report"}], deadline_s=60)
         log = tmp_path / "keeper.log"
-        proc = start(api, emu, log, {"DIRECTORY_IDS": directory})
-        try:
-            posted = api.wait_for(3)
-        finally:
-            proc.kill()
-            proc.wait()
-            api.close()
+        posted = serve([scheduled, {"action": "explode"}, {"action": "report"}], emu, log,
+                       {"DIRECTORY_IDS": directory})
         snapshots = emu.client("ds").describe_snapshots(DirectoryId=directory)["Snapshots"]
 
     assert len(posted) == 3, posted
@@ -110,15 +116,9 @@ def test_lambda_mode_pins_the_platform_ca_bundle_unless_the_user_chose_a_trust_s
         for name in ("default", "user dir"):
             # The user's directory: the one the found bundle lives in (it must hold certificates).
             extra = {"SSL_CERT_DIR": str(Path(seen["default"][0]["bundle"]).parent)} if name == "user dir" else {}
-            api = RuntimeApi([{"action": "report"}], deadline_s=60)
             log = tmp_path / f"{name}.log"
-            proc = start(api, emu, log, {"DIRECTORY_IDS": directory, "RUST_LOG": "ds_snapshot_keeper=debug", **extra})
-            try:
-                posted = api.wait_for(1)
-            finally:
-                proc.kill()
-                proc.wait()
-                api.close()
+            posted = serve([{"action": "report"}], emu, log,
+                           {"DIRECTORY_IDS": directory, "RUST_LOG": "ds_snapshot_keeper=debug", **extra})
             assert posted and posted[0][0].endswith("/req-0/response"), posted
             seen[name] = [l for l in lines_of(log) if l["message"] == pinned]
 
