@@ -149,7 +149,10 @@ fn run_events(mut command: Command, name: &str, events: Vec<String>) -> (f64, f6
         match rx.recv_timeout(std::time::Duration::from_secs(60)) {
             Ok(Mark::Served(i, at)) if i < 2 => served[i] = Some(at),
             Ok(Mark::Answered(i, at, kind)) if i < 2 => {
-                assert!(kind == "response", "{name}: event {i} answered {kind}");
+                if kind != "response" {
+                    let _ = child.kill();
+                    panic!("{name}: event {i} answered {kind}");
+                }
                 answered[i] = Some(at);
             }
             Ok(_) => {}

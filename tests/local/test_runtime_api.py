@@ -126,3 +126,41 @@ def test_lambda_mode_pins_the_platform_ca_bundle_unless_the_user_chose_a_trust_s
     bundle = Path(seen["default"][0]["bundle"])
     assert bundle.is_file() and b"BEGIN CERTIFICATE" in bundle.read_bytes(), bundle
     assert seen["user dir"] == [], "the user's SSL_CERT_DIR is left alone"
+
+
+TIMER = KEEPER.parent / "exec-timer"
+
+
+def run_timer(subjects: list[dict[str, Any]], rounds: int) -> subprocess.CompletedProcess:
+    assert TIMER.exists(), f"{TIMER} missing: run `cargo build --bins`"
+    return subprocess.run([str(TIMER), str(rounds), "1"], input=json.dumps(subjects), text=True,
+                          env=lambda_env(None, {"AWS_LAMBDA_LOG_LEVEL": "WARN"}), capture_output=True, timeout=120)
+
+
+def test_the_bench_clock_serves_events_the_way_the_runtime_api_does() -> None:
+    """bench/exec_timer.rs is the Runtime API of the cold-start figures: the keeper must take
+    its events and answer them as it does under tests/support's RuntimeApi, and the timer must
+    refuse to time an invocation that ended in an error."""
+    with Emulator() as emu:
+        directory = emu.new_directory()
+        env = {"AWS_ENDPOINT_URL": emu.endpoint, "DIRECTORY_IDS": directory}
+        report = {"action": "report"}
+        done = run_timer([
+            {"name": "first response", "argv": [str(KEEPER)], "until": "response", "env": env, "events": [report, report]},
+            {"name": "first GET", "argv": [str(KEEPER)], "until": "get", "env": env},
+            {"name": "help", "argv": [str(KEEPER), "--help"], "until": "exit"},
+        ], rounds=2)
+        reads = ("DescribeDirectories", "DescribeSnapshots", "GetSnapshotLimits")
+        calls = [c for c in emu.calls() if c["operation"] in reads]
+        refused = run_timer([{"name": "bad event", "argv": [str(KEEPER)], "until": "response", "env": env,
+                              "events": [{"action": "explode"}, report]}], rounds=1)
+
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout)
+    assert set(out) == {"first response", "first response first event", "first GET", "help"}, out
+    assert all(len(samples) == 2 and all(t > 0 for t in samples) for name, samples in out.items() if name != "first response first event")
+    # Two rounds, two `report` events each, three Directory Service calls per report: every
+    # event was handed out and answered, none served twice.
+    assert len(calls) == 2 * 2 * 3, [c["operation"] for c in calls]
+    assert refused.returncode != 0
+    assert "answered" in refused.stderr and "BadEvent" in refused.stderr, refused.stderr
