@@ -5,7 +5,8 @@ machine, with the emulator and Runtime API of the tests (tests/support/local_aws
 
 * cold start, exec to the first ``GET .../invocation/next``, timed by the native
   ``exec-timer`` (bench/exec_timer.rs): the keeper, the same keeper linked non-PIE, the floor
-  (a ``lambda_runtime`` hello world, same profile) and the harness baseline (``null-client``,
+  (a ``lambda_runtime`` hello world, same profile), the floor carrying the keeper's code
+  (bench/floor_linked.rs) and the harness baseline (``null-client``,
   a native process that only connects and sends the GET), interleaved in random order;
 * what the loader does for each binary (relocations, ``.data.rel.ro``, page faults);
 * exec to the first response (init included) of a ``report`` over one directory: the keeper,
