@@ -170,17 +170,15 @@ fn run_events(mut command: Command, name: &str, events: Vec<String>) -> (f64, f6
     (ms(a0 - start), ms(a0 - s0) - ms(a1 - s1))
 }
 
-fn run(argv: &[String], until_get: bool, mut command: Command) -> f64 {
-    command
-        .args(&argv[1..])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
-    if !until_get {
-        let start = Instant::now();
-        let _ = command.status().expect("spawn");
-        return start.elapsed().as_secs_f64() * 1000.0;
-    }
+/// `exit` mode: from spawn to exit, in milliseconds.
+fn run_to_exit(mut command: Command) -> f64 {
+    let start = Instant::now();
+    let _ = command.status().expect("spawn");
+    start.elapsed().as_secs_f64() * 1000.0
+}
+
+/// `get` mode: from spawn to the end of the first request's headers, in milliseconds.
+fn run_to_get(mut command: Command, name: &str) -> f64 {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     command.env(
         "AWS_LAMBDA_RUNTIME_API",
@@ -189,22 +187,15 @@ fn run(argv: &[String], until_get: bool, mut command: Command) -> f64 {
     let start = Instant::now();
     let mut child = command.spawn().expect("spawn");
     let (mut stream, _) = listener.accept().expect("accept");
-    let mut seen = Vec::new();
-    let mut buf = [0u8; 4096];
-    while !seen.windows(4).any(|w| w == b"\r\n\r\n") {
-        let n = stream.read(&mut buf).expect("read");
-        assert!(n > 0, "{} closed before sending its GET", argv[0]);
-        seen.extend_from_slice(&buf[..n]);
-    }
+    let request = read_request(&mut stream);
     let took = start.elapsed().as_secs_f64() * 1000.0;
-    assert!(
-        seen.starts_with(b"GET /2018-06-01/runtime/invocation/next"),
-        "{} sent {:?}",
-        argv[0],
-        String::from_utf8_lossy(&seen)
-    );
     let _ = child.kill();
     let _ = child.wait();
+    let line = request.map(|(line, _)| line).unwrap_or_default();
+    assert!(
+        line.starts_with("GET /2018-06-01/runtime/invocation/next"),
+        "{name} sent {line:?}"
+    );
     took
 }
 
@@ -238,6 +229,11 @@ fn main() {
                 .map(|a| a.as_str().expect("argv: strings").to_owned())
                 .collect();
             let mut command = Command::new(&argv[0]);
+            command
+                .args(&argv[1..])
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null());
             if let Some(env) = subject["env"].as_object() {
                 for (k, v) in env {
                     command.env(k, v.as_str().expect("env: strings"));
@@ -252,18 +248,12 @@ fn main() {
                         .map(Value::to_string)
                         .collect();
                     assert_eq!(events.len(), 2, "{name}: two events");
-                    command
-                        .args(&argv[1..])
-                        .stdin(Stdio::null())
-                        .stdout(Stdio::null())
-                        .stderr(Stdio::null());
                     let (first, cost) = run_events(command, name, events);
                     samples[i].push(first);
                     extra[i].push(cost);
                 }
-                Some(until @ ("get" | "exit")) => {
-                    samples[i].push(run(&argv, until == "get", command))
-                }
+                Some("get") => samples[i].push(run_to_get(command, name)),
+                Some("exit") => samples[i].push(run_to_exit(command)),
                 other => panic!("{name}: until {other:?}: expected get, exit or response"),
             }
         }

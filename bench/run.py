@@ -357,7 +357,6 @@ def main() -> None:
 
     net = {k: paired(k, "null") for k in ("keeper", "floor", "keeper, non-PIE", "floor, keeper linked") if k in raw}
     loads = {k: paired(f"{k} load", "null load") for k in ("keeper", "keeper, non-PIE") if f"{k} load" in raw}
-    load = loads["keeper"]
     facts = {"keeper": load_facts(KEEPER), "floor": load_facts(FLOOR), "floor, keeper linked": load_facts(FLOOR_LINKED),
              "null": load_facts(NULL)}
     if NOPIE.exists():
@@ -370,7 +369,7 @@ def main() -> None:
         # The keeper pins the platform's CA bundle (wiring::pin_ca_bundle). "every file" is the
         # trust store as rustls-native-certs reads it unpinned: a user's SSL_CERT_DIR turns the
         # pin off, and this one is the directory openssl-probe finds first on Linux.
-        bundle = {**extra, "SSL_CERT_DIR": CERT_DIR}
+        every_file = {**extra, "SSL_CERT_DIR": CERT_DIR}
         report = [{"action": "report"}, {"action": "report"}]
 
         def responding(name: str, argv: list[str], env: dict[str, str]) -> dict[str, Any]:
@@ -379,20 +378,20 @@ def main() -> None:
         boto3_argv = [sys.executable, str(BOTO3_FUNCTION)]
         raw_first = timer([
             responding("keeper", [str(KEEPER)], extra),
-            responding("keeper, every file", [str(KEEPER)], bundle),
+            responding("keeper, every file", [str(KEEPER)], every_file),
             responding("floor", [str(FLOOR)], extra),
             responding("boto3", boto3_argv, extra),
             {"name": "null", "argv": [str(NULL)], "until": "get"},
         ], SAMPLES)
         with ReplayPeer(emu.endpoint) as peer:
             fast = {**extra, "AWS_ENDPOINT_URL": peer.endpoint}
-            fast_bundle = {**bundle, "AWS_ENDPOINT_URL": peer.endpoint}
+            fast_every_file = {**every_file, "AWS_ENDPOINT_URL": peer.endpoint}
             # One unmeasured round fills the peer with the emulator's answers.
             timer([responding("keeper", [str(KEEPER)], fast), responding("boto3", boto3_argv, fast)], 1)
             print(f"first response, replaying peer: {SAMPLES} rounds ...", flush=True)
             raw_fast = timer([
                 responding("keeper, fast peer", [str(KEEPER)], fast),
-                responding("keeper, every file, fast peer", [str(KEEPER)], fast_bundle),
+                responding("keeper, every file, fast peer", [str(KEEPER)], fast_every_file),
                 responding("boto3, fast peer", boto3_argv, fast),
                 {"name": "null, fast peer", "argv": [str(NULL)], "until": "get"},
             ], SAMPLES)
@@ -459,7 +458,7 @@ def main() -> None:
         "Before the first GET the keeper reads and checks its settings and starts logging; no",
         "network call happens. The AWS clients are built on the first event (below).",
         "",
-        f"Of the keeper's {net['keeper']:.2f} ms, {load:.2f} ms is loading the binary: exec to exit of",
+        f"Of the keeper's {net['keeper']:.2f} ms, {loads['keeper']:.2f} ms is loading the binary: exec to exit of",
         f"`ds-snapshot-keeper --help`, which runs none of the start-up code, takes {fmt(cold['keeper load'])},",
         f"against {fmt(cold['null load'])} for `null-client`. What the loader does for each binary",
         "(`readelf`; minor page faults from `/usr/bin/time`, up to a first GET that is refused):",
