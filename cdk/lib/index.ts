@@ -61,6 +61,7 @@ export enum NotifyLevel {
  * would silence the metrics (the freshness alarm would then fire for ever).
  */
 export enum LogLevel {
+  /** Logs what DEBUG logs: the release build compiles trace events out. */
   TRACE = 'TRACE',
   DEBUG = 'DEBUG',
   INFO = 'INFO',
