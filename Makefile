@@ -123,7 +123,7 @@ local-lambda-test: $(STAMP) $(LOCAL_STAMP) keeper-bin
 	cd tests/local && PATH=$(CURDIR)/$(LOCAL_VENV)/bin:$$PATH DS_EMULATOR_PYTHON=$(CURDIR)/$(VENV_PY) \
 		../../$(VENV_PY) -m pytest -q -p no:cacheprovider test_runtime_api.py test_cargo_lambda.py
 
-test: fmt-check emulator-test deploy-check rust-test local-lambda-test
+test: fmt-check lint emulator-test deploy-check rust-test local-lambda-test
 
 demo: $(STAMP)
 	cargo build --quiet --locked --bins
@@ -144,7 +144,7 @@ bench: $(STAMP) $(LOCAL_STAMP)
 	$(VENV_PY) bench/run.py
 
 lint:
-	cargo clippy --all-targets -- -D warnings
+	cargo clippy --locked --all-targets -- -D warnings
 
 clean:
 	cargo clean

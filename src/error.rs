@@ -71,12 +71,28 @@ const THROTTLING_CODES: &[&str] = &[
     "ProvisionedThroughputExceededException",
 ];
 
-/// Classify an AWS error code (and HTTP status) into the keeper's error kinds.
-pub fn classify(code: &str, status: Option<u16>) -> ErrorKind {
+/// Whether an AWS error is a throttle, by its code *or its message*.
+///
+/// botocore's Directory Service model (`ds/2015-04-16/service-2.json`) defines no throttling
+/// error: its operations return `ClientException`, `ServiceException` and modeled errors only.
+/// JSON services of its generation (ECS is one) send a throttle as `ClientException` with the
+/// message "Rate exceeded", and the SDK's retry classifier matches codes only
+/// (`aws_runtime::retries::classifiers::THROTTLING_ERRORS`), so such a throttle would never be
+/// retried. The message is matched case-insensitively on "rate exceeded" and "throttl".
+pub fn is_throttling(code: &str, message: &str) -> bool {
+    if THROTTLING_CODES.contains(&code) {
+        return true;
+    }
+    let message = message.to_ascii_lowercase();
+    message.contains("rate exceeded") || message.contains("throttl")
+}
+
+/// Classify an AWS error code, message and HTTP status into the keeper's error kinds.
+pub fn classify(code: &str, message: &str, status: Option<u16>) -> ErrorKind {
     match code {
         "EntityDoesNotExistException" | "NotFound" | "NotFoundException" => ErrorKind::NotFound,
         "SnapshotLimitExceededException" => ErrorKind::LimitExceeded,
-        c if THROTTLING_CODES.contains(&c) => ErrorKind::Throttled,
+        c if is_throttling(c, message) => ErrorKind::Throttled,
         "ServiceException" | "InternalError" | "InternalFailure" | "ServiceUnavailable" => {
             ErrorKind::Service
         }
@@ -98,7 +114,7 @@ where
             let message = inner.message().unwrap_or("").to_owned();
             ApiError::new(
                 operation,
-                classify(&code, status),
+                classify(&code, &message, status),
                 code,
                 escape_for_log(&message, 300),
             )
@@ -137,4 +153,45 @@ where
 /// An answer that lacks what the keeper needs.
 pub fn unexpected(operation: Operation, what: impl Into<String>) -> ApiError {
     ApiError::new(operation, ErrorKind::Unexpected, "UnexpectedResponse", what)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn directory_services_throttle_shape_is_a_throttle() {
+        // The shape Directory Service can send (its model has no throttling error).
+        assert_eq!(
+            classify("ClientException", "Rate exceeded", Some(400)),
+            ErrorKind::Throttled
+        );
+        assert_eq!(
+            classify("ClientException", "Request was THROTTLED", Some(400)),
+            ErrorKind::Throttled
+        );
+        // The code-only shapes the SDK knows stay throttles.
+        assert_eq!(
+            classify("ThrottlingException", "", Some(400)),
+            ErrorKind::Throttled
+        );
+        // Any other ClientException is a refusal, not a throttle.
+        assert_eq!(
+            classify("ClientException", "directory is not Active", Some(400)),
+            ErrorKind::Client
+        );
+        assert_eq!(
+            classify("ServiceException", "internal", Some(500)),
+            ErrorKind::Service
+        );
+        assert_eq!(
+            classify(
+                "SnapshotLimitExceededException",
+                "rate exceeded?",
+                Some(400)
+            ),
+            ErrorKind::LimitExceeded,
+            "the quota is not a throttle, whatever its message says"
+        );
+    }
 }

@@ -54,6 +54,16 @@ pub struct ErrorEntry {
 }
 
 impl ErrorEntry {
+    /// A problem the policy found, reported as a failure of the plan.
+    pub fn from_problem(p: &crate::policy::Problem) -> Self {
+        Self {
+            operation: Operation::Plan,
+            code: p.code.to_owned(),
+            message: p.message.clone(),
+            snapshot_id: p.snapshot_id.clone(),
+        }
+    }
+
     pub fn from_api(err: &ApiError, snapshot_id: Option<&str>) -> Self {
         Self {
             operation: err.operation,
@@ -81,6 +91,9 @@ pub struct DirectoryReport {
     pub deleted: Vec<Deleted>,
     /// Why pruning did not run, when the action prunes (or restores headroom).
     pub prune_blocked: Option<PruneBlock>,
+    /// Why the reserved headroom was not restored, when the action would restore it (the
+    /// run's new snapshot had not completed, or the run took none).
+    pub headroom_held: Option<PruneBlock>,
     pub flagged: Vec<Flag>,
     pub errors: Vec<ErrorEntry>,
     /// Age in days of the newest Completed snapshot after the run; drives the freshness alarm.
@@ -103,6 +116,7 @@ impl DirectoryReport {
             create_skipped: None,
             deleted: Vec::new(),
             prune_blocked: None,
+            headroom_held: None,
             flagged: Vec::new(),
             errors: Vec::new(),
             newest_completed_age_days: None,

@@ -401,7 +401,7 @@ pub const SETTINGS: &[Setting] = &[
         variable: "DISCOVERY_TAG",
         default: None,
         unset: "none: every directory",
-        accepts: Accepts::Text("`key=value` (key 1-128, value 0-256 characters)"),
+        accepts: Accepts::Text("`key=value` (key 1-128, value 0-256 characters, not `excluded`)"),
         meaning: "with discovery (no `DIRECTORY_IDS`), manage only directories carrying this tag",
         apply: |s, v| {
             let raw = text(v);
@@ -414,6 +414,14 @@ pub const SETTINGS: &[Setting] = &[
                         && !k.chars().chain(v.chars()).any(char::is_control)
                 })
                 .ok_or("not key=value")?;
+            if value.trim() == crate::policy::eligibility::EXCLUDED_TAG_VALUE {
+                return Err(format!(
+                    "the value `{0}` is the one that opts a directory out (`{1}={0}`), so this \
+                     tag would manage nothing; choose another value, such as `{1}=managed`",
+                    crate::policy::eligibility::EXCLUDED_TAG_VALUE,
+                    key.trim()
+                ));
+            }
             s.discovery_tag = Some((key.trim().to_owned(), value.trim().to_owned()));
             Ok(())
         },
@@ -549,6 +557,7 @@ impl From<&Settings> for Policy {
             min_interval_secs: s.min_interval.as_secs() as i64,
             creating_timeout_secs: s.creating_timeout.as_secs() as i64,
             prune_unowned: s.prune_unowned,
+            retention: crate::policy::Retention::Newest,
         }
     }
 }
@@ -633,6 +642,20 @@ mod tests {
         .unwrap_err();
         assert_eq!(err.variable, "EXCLUDED_DIRECTORY_IDS");
         assert!(err.to_string().contains("also in DIRECTORY_IDS"));
+    }
+
+    #[test]
+    fn a_discovery_tag_whose_value_opts_out_is_refused_at_start() {
+        // `<key>=excluded` marks a directory never to manage; as the opt-in tag it would
+        // silently manage nothing, with UnmanagedDirectories 0 (excluded is not counted).
+        for raw in ["ds-snapshot-keeper=excluded", "backup= excluded "] {
+            let err = parse(&[("DISCOVERY_TAG", raw)]).unwrap_err();
+            assert_eq!(err.variable, "DISCOVERY_TAG");
+            let text = err.to_string();
+            assert!(text.contains("would manage nothing"), "{text}");
+            assert!(text.contains("not `excluded`"), "accepted says so: {text}");
+        }
+        assert!(parse(&[("DISCOVERY_TAG", "ds-snapshot-keeper=excluded-not")]).is_ok());
     }
 
     #[test]

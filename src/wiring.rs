@@ -8,7 +8,7 @@ use std::time::Duration;
 use aws_config::retry::RetryConfig;
 use aws_config::{BehaviorVersion, SdkConfig};
 
-use crate::directory::aws::AwsDirectoryService;
+use crate::directory::aws::{AwsDirectoryService, RateExceededClassifier};
 use crate::notify::sns::SnsNotifier;
 use crate::runner::Keeper;
 use crate::settings::Settings;
@@ -155,6 +155,10 @@ pub fn aws_keeper(
 /// throttling and then fails calls outright, which cost 9 of 100 directories their snapshot
 /// at 5 calls/s (docs/benchmarks.md). Attempts and backoff stay bounded per call, and every
 /// call is bounded by the deadline.
+///
+/// It also retries Directory Service's own throttle shape, a `ClientException` whose message
+/// says "Rate exceeded" ([`RateExceededClassifier`]): the SDK's classifiers match error codes
+/// only, and the service's model has no throttling code.
 pub fn directory_client(config: &SdkConfig) -> aws_sdk_directory::Client {
     use aws_smithy_runtime::client::retries::{RetryPartition, TokenBucket};
     let conf = aws_sdk_directory::config::Builder::from(config)
@@ -163,6 +167,7 @@ pub fn directory_client(config: &SdkConfig) -> aws_sdk_directory::Client {
                 .token_bucket(TokenBucket::unlimited())
                 .build(),
         )
+        .retry_classifier(RateExceededClassifier)
         .build();
     aws_sdk_directory::Client::from_conf(conf)
 }

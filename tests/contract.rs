@@ -13,7 +13,7 @@ use std::future::Future;
 
 use ds_snapshot_keeper::directory::aws::AwsDirectoryService;
 use ds_snapshot_keeper::directory::memory::MemoryDirectoryService;
-use ds_snapshot_keeper::directory::DirectoryService;
+use ds_snapshot_keeper::directory::{DeleteOutcome, DirectoryService};
 use ds_snapshot_keeper::error::ErrorKind;
 use ds_snapshot_keeper::model::{Directory, DirectoryType, Snapshot, SnapshotStatus, SnapshotType};
 use serde_json::json;
@@ -53,6 +53,8 @@ trait Backend {
     fn queue(&self, directory_id: &str, status: SnapshotStatus);
     /// The next CreateSnapshot is carried out, but its answer is lost.
     fn lose_next_create_answer(&self);
+    /// The next DeleteSnapshot is carried out, but its (first) answer is lost.
+    fn lose_next_delete_answer(&self);
     fn set_stage(&self, directory_id: &str, stage: &str);
 }
 
@@ -101,6 +103,9 @@ impl Backend for Memory {
     }
     fn lose_next_create_answer(&self) {
         self.ds.lose_next_create_answer();
+    }
+    fn lose_next_delete_answer(&self) {
+        self.ds.lose_next_delete_answer();
     }
     fn set_stage(&self, directory_id: &str, stage: &str) {
         self.ds.set_stage(directory_id, stage);
@@ -164,6 +169,10 @@ impl Backend for Emulated {
     fn lose_next_create_answer(&self) {
         self.emu
             .fault(json!({"operation": "CreateSnapshot", "kind": "lost_answer", "count": 1}));
+    }
+    fn lose_next_delete_answer(&self) {
+        self.emu
+            .fault(json!({"operation": "DeleteSnapshot", "kind": "lost_answer", "count": 1}));
     }
     fn set_stage(&self, directory_id: &str, stage: &str) {
         self.emu
@@ -367,6 +376,25 @@ async fn a_lost_answer_still_takes_the_snapshot<B: Backend>(b: &B) {
     assert_eq!(listed[0].name.as_deref(), Some("keeper-lost"));
 }
 
+/// A delete whose answer was lost: the retry finds the snapshot gone, and the call says the
+/// snapshot was deleted (after a lost answer), not that it was missing.
+async fn a_lost_delete_answer_is_still_a_deletion<B: Backend>(b: &B) {
+    let dir = b.directory().await;
+    let old = b.seed(&dir, completed("old", SnapshotType::Manual, 9.0));
+    b.lose_next_delete_answer();
+    let outcome = b.ds().delete_snapshot(&old).await.unwrap();
+    assert!(
+        matches!(outcome, DeleteOutcome::GoneAfterLostAnswer { .. }),
+        "{outcome:?}"
+    );
+    assert!(b.ds().describe_snapshots(&dir).await.unwrap().is_empty());
+    // Gone before the first attempt: that is NotFound, someone else's deletion.
+    assert_eq!(
+        kind_of(b.ds().delete_snapshot(&old).await),
+        (ErrorKind::NotFound, "EntityDoesNotExistException".into())
+    );
+}
+
 /// Only an Active directory takes a snapshot; the service refuses the others.
 async fn only_active_directories_take_snapshots<B: Backend>(b: &B) {
     let dir = b.directory().await;
@@ -409,6 +437,7 @@ async fn contract<B: Backend>(b: &B) {
         lookups_across_directories,
         tags_read_back,
         a_lost_answer_still_takes_the_snapshot,
+        a_lost_delete_answer_is_still_a_deletion,
         only_active_directories_take_snapshots,
         invalid_names_are_refused,
     );
@@ -427,6 +456,6 @@ async fn the_memory_adapter_keeps_the_contract() {
 async fn the_aws_adapter_over_the_emulator_keeps_the_contract() {
     let emu = Emulator::start();
     let config = emu.sdk_config().await;
-    let ds = AwsDirectoryService::new(emu.ds(&config));
+    let ds = AwsDirectoryService::new(emu.ds(&config)).with_backoff(support::TEST_BACKOFF);
     contract(&Emulated { emu, config, ds }).await;
 }

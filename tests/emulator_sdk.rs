@@ -139,7 +139,9 @@ async fn adapter_pages_one_at_a_time_and_maps_errors_with_their_codes() {
     }
     emu.seed(&dir, None, "Auto", "Completed", 0.5);
 
-    let adapter = AwsDirectoryService::new(emu.ds(&config)).with_page_size(1);
+    let adapter = AwsDirectoryService::new(emu.ds(&config))
+        .with_backoff(support::TEST_BACKOFF)
+        .with_page_size(1);
     let snaps = adapter.describe_snapshots(&dir).await.unwrap();
     assert_eq!(snaps.len(), 4);
     assert_eq!(
@@ -192,7 +194,7 @@ async fn adapter_pages_one_at_a_time_and_maps_errors_with_their_codes() {
     assert_eq!(found.len(), 2);
     // Two ids with one item per page: two pages, followed through NextToken.
     assert_eq!(emu.count_calls("DescribeSnapshots"), before + 2);
-    let wide = AwsDirectoryService::new(emu.ds(&config));
+    let wide = AwsDirectoryService::new(emu.ds(&config)).with_backoff(support::TEST_BACKOFF);
     let before = emu.count_calls("DescribeSnapshots");
     assert_eq!(wide.snapshots_by_id(&batch).await.unwrap().len(), 2);
     assert_eq!(
@@ -209,16 +211,17 @@ async fn injected_faults_reach_the_sdk_as_aws_errors() {
         .sdk_config_with(aws_config::retry::RetryConfig::disabled())
         .await;
     let dir = emu.managed_ad(&config, "corp.example.com").await;
-    let adapter = AwsDirectoryService::new(emu.ds(&config));
+    let adapter = AwsDirectoryService::new(emu.ds(&config)).with_backoff(support::TEST_BACKOFF);
 
-    emu.fault(
-        serde_json::json!({"operation": "GetSnapshotLimits", "kind": "throttle", "count": 1}),
-    );
-    let err = adapter.snapshot_limits(&dir).await.unwrap_err();
-    assert_eq!(
-        (err.kind, err.code.as_str()),
-        (ErrorKind::Throttled, "ThrottlingException")
-    );
+    // Directory Service's throttle shape (its model has no throttling error) and the one the
+    // SDK knows: both are throttles, whatever the code.
+    for shape in ["ClientException", "ThrottlingException"] {
+        emu.fault(serde_json::json!(
+            {"operation": "GetSnapshotLimits", "kind": "throttle", "shape": shape, "count": 1}
+        ));
+        let err = adapter.snapshot_limits(&dir).await.unwrap_err();
+        assert_eq!((err.kind, err.code.as_str()), (ErrorKind::Throttled, shape));
+    }
 
     emu.fault(serde_json::json!({"operation": "CreateSnapshot", "kind": "service", "count": 1}));
     let err = adapter.create_snapshot(&dir, "keeper-x").await.unwrap_err();

@@ -51,52 +51,101 @@ fn sorted(mut v: Vec<String>) -> Vec<String> {
     v
 }
 
+/// The shapes a transient fault takes. Directory Service's model (botocore,
+/// `ds/2015-04-16/service-2.json`) has no throttling error, so its throttle is
+/// `ClientException` "Rate exceeded" (the emulator's default), which the SDK's code-based
+/// classifier (`aws_runtime::retries::classifiers::THROTTLING_ERRORS`) does not know: the
+/// keeper's `RateExceededClassifier` retries it. `ThrottlingException` is the shape the SDK
+/// knows. A `ServiceException` (HTTP 500) is retried by the SDK's status classifier
+/// (500, 502, 503, 504), except for CreateSnapshot, which is never retried blindly.
+const TRANSIENT: [(&str, &str); 3] = [
+    ("throttle", "ClientException"),
+    ("throttle", "ThrottlingException"),
+    ("service", "ServiceException"),
+];
+
 #[tokio::test]
-async fn transient_throttling_on_each_operation_is_absorbed_by_sdk_retries() {
-    for op in DS_OPERATIONS {
-        let h = Harness::new(&[]).await;
-        let (dir, oldest, others, theirs) = four_owned(&h).await;
-        h.emu
-            .fault(json!({"operation": op, "kind": "throttle", "count": 1}));
-        let report = h
-            .invoke(scheduled())
-            .await
-            .unwrap_or_else(|e| panic!("{op}: {e}"));
-        let d = &report.directories[0];
-        assert!(d.errors.is_empty(), "{op}: {:?}", d.errors);
-        // Make room (the oldest), create, then prune beyond retain=3 (the next oldest).
-        let deleted = support::harness::deletions(d);
-        assert_eq!(
-            deleted,
-            vec![
-                (oldest.as_str(), Rule::MakeRoomOldest),
-                (others[0].as_str(), Rule::BeyondRetain)
-            ],
-            "{op}"
-        );
-        assert_eq!(
-            d.created.as_ref().unwrap().status,
-            CreatedState::Completed,
-            "{op}"
-        );
-        let mut expected = others[1..].to_vec();
-        expected.push(d.created.as_ref().unwrap().snapshot_id.clone().unwrap());
-        expected.push(theirs.clone());
-        assert_eq!(h.ids(&dir).await, sorted(expected), "{op}");
-        let calls = h.emu.calls();
-        let throttled = calls
-            .iter()
-            .filter(|c| c["operation"] == op && c["fault"] == "throttle")
-            .count();
-        assert_eq!(
-            throttled, 1,
-            "{op}: the fault fired once and the SDK retried: {calls:?}"
-        );
-        assert!(
-            h.messages().await.is_empty(),
-            "{op}: a clean run publishes nothing at warnings level"
-        );
+async fn transient_faults_on_each_operation_are_absorbed_by_retries() {
+    for (kind, shape) in TRANSIENT {
+        for op in DS_OPERATIONS {
+            if (kind, op) == ("service", "CreateSnapshot") {
+                continue; // never retried: see the next test
+            }
+            let h = Harness::new(&[]).await;
+            let (dir, oldest, others, theirs) = four_owned(&h).await;
+            let mut fault = json!({"operation": op, "kind": kind, "count": 1});
+            if kind == "throttle" {
+                fault["shape"] = shape.into();
+            }
+            h.emu.fault(fault);
+            let report = h
+                .invoke(scheduled())
+                .await
+                .unwrap_or_else(|e| panic!("{shape}/{op}: {e}"));
+            let d = &report.directories[0];
+            assert!(d.errors.is_empty(), "{shape}/{op}: {:?}", d.errors);
+            // Make room (the oldest), create, then prune beyond retain=3 (the next oldest).
+            let deleted = support::harness::deletions(d);
+            assert_eq!(
+                deleted,
+                vec![
+                    (oldest.as_str(), Rule::MakeRoomOldest),
+                    (others[0].as_str(), Rule::BeyondRetain)
+                ],
+                "{shape}/{op}"
+            );
+            assert_eq!(
+                d.created.as_ref().unwrap().status,
+                CreatedState::Completed,
+                "{shape}/{op}"
+            );
+            let mut expected = others[1..].to_vec();
+            expected.push(d.created.as_ref().unwrap().snapshot_id.clone().unwrap());
+            expected.push(theirs.clone());
+            assert_eq!(h.ids(&dir).await, sorted(expected), "{shape}/{op}");
+            let calls = h.emu.calls();
+            let faulted = calls
+                .iter()
+                .filter(|c| c["operation"] == op && c["fault"] == kind)
+                .count();
+            assert_eq!(
+                faulted, 1,
+                "{shape}/{op}: the fault fired once and the call was retried: {calls:?}"
+            );
+            assert!(
+                h.messages().await.is_empty(),
+                "{shape}/{op}: a clean run publishes nothing at warnings level"
+            );
+        }
     }
+}
+
+#[tokio::test]
+async fn a_service_exception_on_create_is_not_retried_blindly() {
+    // CreateSnapshot is not idempotent: after a 500 the keeper looks the snapshot up by name
+    // (the emulator's fault answers before moto, so nothing was taken) instead of retrying.
+    let h = Harness::new(&[]).await;
+    let (dir, oldest, others, theirs) = four_owned(&h).await;
+    h.emu
+        .fault(json!({"operation": "CreateSnapshot", "kind": "service", "count": 1}));
+    let report = h.run(scheduled()).await;
+    let d = &report.directories[0];
+    assert_eq!(h.emu.count_calls("CreateSnapshot"), 1, "one attempt only");
+    assert!(d.created.is_none());
+    assert!(
+        d.errors
+            .iter()
+            .any(|e| e.operation == "CreateSnapshot" && e.code == "ServiceException"),
+        "{:?}",
+        d.errors
+    );
+    assert_eq!(
+        support::harness::deletions(d),
+        vec![(oldest.as_str(), Rule::MakeRoomOldest)]
+    );
+    let mut expected = others.clone();
+    expected.push(theirs);
+    assert_eq!(h.ids(&dir).await, sorted(expected));
 }
 
 /// Persistent faults: throttling beyond the SDK's retries, and HTTP 500 ServiceException.
@@ -104,7 +153,7 @@ async fn transient_throttling_on_each_operation_is_absorbed_by_sdk_retries() {
 async fn persistent_faults_are_reported_with_their_code_and_nothing_is_deleted_after_a_failed_observe(
 ) {
     for (kind, code) in [
-        ("throttle", "ThrottlingException"),
+        ("throttle", "ClientException"),
         ("service", "ServiceException"),
     ] {
         for op in DS_OPERATIONS {
@@ -153,6 +202,14 @@ async fn persistent_faults_are_reported_with_their_code_and_nothing_is_deleted_a
                     expected.push(theirs.clone());
                     assert_eq!(after, sorted(expected));
                     assert!(d.created.is_none());
+                    // A throttle is retried by the keeper itself (AWS did not take it); a 500
+                    // is never retried blindly.
+                    let attempts = if kind == "throttle" {
+                        ds_snapshot_keeper::directory::aws::OWN_RETRY_ATTEMPTS as usize
+                    } else {
+                        1
+                    };
+                    assert_eq!(h.emu.count_calls("CreateSnapshot"), attempts, "{kind}");
                 }
                 // Making room failed: no create, nothing gone.
                 "DeleteSnapshot" => {

@@ -259,7 +259,9 @@ fn catalogue_of_hostile_settings() {
     );
     assert!(plan.create.is_none());
     assert!(
-        plan.problems[0].message.contains("at most 4"),
+        plan.problems[0]
+            .message
+            .contains("set RETAIN_COUNT to 3 or less"),
         "{:?}",
         plan.problems
     );

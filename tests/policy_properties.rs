@@ -274,9 +274,17 @@ proptest! {
         if c.snapshots.iter().any(|s| s.is_restorable(now)) {
             prop_assert!(after.iter().any(|s| s.is_restorable(now)), "restore window lost");
         }
-        // An owned snapshot Creating: nothing is made room for, nothing created, nothing pruned.
+        // An owned snapshot Creating: nothing is made room for and nothing created; only
+        // settled snapshots are pruned (Failed ones, Completed ones beyond the retain count),
+        // never the headroom, and at least `retain` Completed restore points stay.
         if c.snapshots.iter().any(|s| strictly_owned(s) && s.status == SnapshotStatus::Creating) {
-            prop_assert!(gone.is_empty() && new.is_empty(), "acted beside a Creating snapshot: gone {:?} new {:?}", gone, new);
+            prop_assert!(new.is_empty(), "created beside a Creating snapshot: {:?}", new);
+            prop_assert!(d.deleted.iter().all(|x| matches!(x.deletion.rule, Rule::Failed | Rule::BeyondRetain)),
+                "deleted by another rule beside a Creating snapshot: {:?}", d.deleted);
+            let completed = |list: &[Snapshot]| list.iter()
+                .filter(|s| owned(s, &c) && s.status == SnapshotStatus::Completed).count();
+            prop_assert!(completed(&after) >= completed(&c.snapshots).min(c.retain as usize),
+                "fewer than retain={} restore points left beside a Creating snapshot", c.retain);
         }
         // One request, at most one live snapshot, whatever force and the interval say.
         let for_request = |s: &&Snapshot| s.status != SnapshotStatus::Failed
@@ -323,7 +331,7 @@ proptest! {
                 || (s.status == SnapshotStatus::Completed && s.start_time >= now))).count();
         let target = 5 - c.reserved as usize;
         let clean = d.errors.iter().all(|e| e.code == "SnapshotFailed") && !c.dry_run
-            && d.created.as_ref().is_none_or(|x| x.status == CreatedState::Completed)
+            && d.created.as_ref().is_some_and(|x| x.status == CreatedState::Completed)
             && !c.snapshots.iter().any(|s| strictly_owned(s) && s.status == SnapshotStatus::Creating);
         if c.action == Action::Run && clean && protected_manual < target {
             prop_assert!(manual_after <= target, "{} manual left, target {}: {:?}", manual_after, target, d);

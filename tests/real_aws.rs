@@ -29,7 +29,7 @@ fn directory() -> String {
 async fn real_aws_report_and_dry_run_change_nothing() {
     let id = directory();
     let config = ds_snapshot_keeper::wiring::load_aws_config().await;
-    let ds = AwsDirectoryService::new(aws_sdk_directory::Client::new(&config));
+    let ds = AwsDirectoryService::new(ds_snapshot_keeper::wiring::directory_client(&config));
     let before = ds
         .describe_snapshots(&id)
         .await
@@ -46,7 +46,7 @@ async fn real_aws_report_and_dry_run_change_nothing() {
     };
     let region = config.region().expect("AWS_REGION").to_string();
     let keeper = Keeper::new(
-        AwsDirectoryService::new(aws_sdk_directory::Client::new(&config)),
+        AwsDirectoryService::new(ds_snapshot_keeper::wiring::directory_client(&config)),
         settings,
         region,
     );

@@ -37,6 +37,8 @@ export class KeeperConstants {
   public static readonly METRIC_NAMESPACE = 'DsSnapshotKeeper';
   /** The discovery tag key of the SAM template, and this construct's default. */
   public static readonly DEFAULT_DISCOVERY_TAG_KEY = 'ds-snapshot-keeper';
+  /** The discovery tag value that opts a directory out; never a valid `discoveryTag.value`. */
+  public static readonly EXCLUDED_TAG_VALUE = 'excluded';
 
   private constructor() {}
 }
@@ -208,6 +210,11 @@ export class DsSnapshotKeeper extends Construct {
     if (Token.isUnresolved(tag.key)) {
       throw new Error('DsSnapshotKeeper: discoveryTag.key must be a literal string, not a token or parameter: ' +
         'CloudFormation does not substitute inside an IAM condition key');
+    }
+
+    if (!Token.isUnresolved(tag.value) && tag.value.trim() === KeeperConstants.EXCLUDED_TAG_VALUE) {
+      throw new Error(`DsSnapshotKeeper: discoveryTag.value cannot be "${KeeperConstants.EXCLUDED_TAG_VALUE}": ` +
+        `${tag.key}=${KeeperConstants.EXCLUDED_TAG_VALUE} opts a directory out, so the keeper would manage nothing`);
     }
 
     this.key = new kms.Key(this, 'Key', {

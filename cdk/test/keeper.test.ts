@@ -6,14 +6,20 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { DsSnapshotKeeper, DsSnapshotKeeperProps, NotifyLevel } from '../lib';
 
+// Everything the tests write (the stub bootstrap, each app's cdk.out) lives in one scratch
+// folder that is removed afterwards: nothing is left in the temp folder.
+const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'keeper-cdk-test-'));
+afterAll(() => fs.rmSync(scratch, { recursive: true, force: true }));
+
 function stubCode(): lambda.Code {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'keeper-'));
+  const dir = path.join(scratch, 'stub');
+  fs.mkdirSync(dir, { recursive: true });
   fs.writeFileSync(path.join(dir, 'bootstrap'), '#!/bin/sh\n');
   return lambda.Code.fromAsset(dir);
 }
 
 function synth(props: Partial<DsSnapshotKeeperProps> = {}): Template {
-  const app = new App();
+  const app = new App({ outdir: fs.mkdtempSync(path.join(scratch, 'cdk.out-')) });
   const stack = new Stack(app, 'Test', { env: { account: '123456789012', region: 'eu-west-1' } });
   new DsSnapshotKeeper(stack, 'Keeper', { code: stubCode(), ...props });
   return Template.fromStack(stack);
@@ -153,6 +159,7 @@ describe('props are validated', () => {
     [{ snapshotPrefix: '-bad' }, /snapshotPrefix/],
     [{ directoryIds: ['d-0123456789'], excludedDirectoryIds: ['d-0123456789'] }, /both in directoryIds and excludedDirectoryIds/],
     [{ discoveryTag: { key: Token.asString({ Ref: 'TagKey' }), value: 'x' } }, /must be a literal string/],
+    [{ discoveryTag: { key: 'backup', value: 'excluded' } }, /opts a directory out/],
   ])('%j is refused', (props, message) => {
     expect(() => synth(props as Partial<DsSnapshotKeeperProps>)).toThrow(message);
   });

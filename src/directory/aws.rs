@@ -4,7 +4,7 @@ use aws_sdk_directory::types as t;
 use aws_sdk_directory::Client;
 use jiff::Timestamp;
 
-use super::DirectoryService;
+use super::{DeleteOutcome, DirectoryService};
 use crate::error::{api_error, unexpected, ApiError, ErrorKind};
 use crate::model::{
     Directory, DirectoryType, Operation, Snapshot, SnapshotLimits, SnapshotStatus, SnapshotType,
@@ -14,11 +14,25 @@ use crate::model::{
 pub const PAGE_SIZE: i32 = 50;
 /// Snapshot ids asked for in one DescribeSnapshots call when polling new snapshots.
 pub const IDS_PER_CALL: usize = 50;
-/// CreateSnapshot attempts when AWS answers with a throttling error (and only then): as many
-/// as the SDK's own retries make for the other calls.
-pub const CREATE_ATTEMPTS: u32 = 12;
-const CREATE_THROTTLE_BACKOFF: std::time::Duration = std::time::Duration::from_millis(500);
-const CREATE_THROTTLE_MAX_BACKOFF: std::time::Duration = std::time::Duration::from_secs(20);
+/// Attempts of the calls the keeper retries itself (CreateSnapshot, DeleteSnapshot): as many as
+/// the SDK's own retries make for the other calls.
+pub const OWN_RETRY_ATTEMPTS: u32 = 12;
+/// The backoff of those retries: exponential from the first to the longest wait, with jitter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Backoff {
+    pub initial: std::time::Duration,
+    pub max: std::time::Duration,
+}
+
+impl Default for Backoff {
+    /// As the SDK's standard retries back off (`wiring::load_aws_config`).
+    fn default() -> Self {
+        Self {
+            initial: std::time::Duration::from_millis(500),
+            max: std::time::Duration::from_secs(20),
+        }
+    }
+}
 
 /// Exponential backoff with "full jitter" (a random wait up to the exponential bound), as the
 /// SDK's standard retry does: retries of many directories spread out instead of colliding.
@@ -29,12 +43,80 @@ fn jittered(bound: std::time::Duration) -> std::time::Duration {
     // A cheap spread in [0.5, 1.0) of the bound; cryptographic quality is not needed.
     bound.mul_f64(0.5 + f64::from(nanos % 1000) / 2000.0)
 }
+
+/// Config for one call whose retries the keeper makes itself: the SDK's are off.
+fn no_sdk_retries() -> aws_sdk_directory::config::Builder {
+    aws_sdk_directory::config::Builder::default()
+        .retry_config(aws_config::retry::RetryConfig::disabled())
+}
+
+/// Directory Service's throttle shape for the SDK's retries: a `ClientException` (or any
+/// error) whose message says "Rate exceeded" or "throttl" is a throttling error, retried with
+/// the standard backoff like the codes the SDK knows (see [`crate::error::is_throttling`]).
+/// Only the operations the keeper calls are read; other errors are left to the SDK's own
+/// classifiers.
+#[derive(Debug, Default)]
+pub struct RateExceededClassifier;
+
+impl RateExceededClassifier {
+    fn code_and_message(
+        err: &aws_smithy_runtime_api::client::interceptors::context::Error,
+    ) -> Option<(Option<&str>, Option<&str>)> {
+        use aws_sdk_directory::error::ProvideErrorMetadata;
+        use aws_sdk_directory::operation as op;
+        macro_rules! first_of {
+            ($($t:ty),*) => {
+                $(if let Some(e) = err.downcast_ref::<$t>() {
+                    return Some((e.code(), e.message()));
+                })*
+            };
+        }
+        first_of!(
+            op::describe_directories::DescribeDirectoriesError,
+            op::describe_snapshots::DescribeSnapshotsError,
+            op::get_snapshot_limits::GetSnapshotLimitsError,
+            op::list_tags_for_resource::ListTagsForResourceError,
+            op::create_snapshot::CreateSnapshotError,
+            op::delete_snapshot::DeleteSnapshotError
+        );
+        None
+    }
+}
+
+impl aws_smithy_runtime_api::client::retries::classifiers::ClassifyRetry
+    for RateExceededClassifier
+{
+    fn classify_retry(
+        &self,
+        ctx: &aws_smithy_runtime_api::client::interceptors::context::InterceptorContext,
+    ) -> aws_smithy_runtime_api::client::retries::classifiers::RetryAction {
+        use aws_smithy_runtime_api::client::retries::classifiers::RetryAction;
+        let Some(Err(err)) = ctx.output_or_error() else {
+            return RetryAction::NoActionIndicated;
+        };
+        let Some((code, message)) = err.as_operation_error().and_then(Self::code_and_message)
+        else {
+            return RetryAction::NoActionIndicated;
+        };
+        if crate::error::is_throttling(code.unwrap_or(""), message.unwrap_or("")) {
+            RetryAction::throttling_error()
+        } else {
+            RetryAction::NoActionIndicated
+        }
+    }
+
+    fn name(&self) -> &'static str {
+        "Directory Service rate exceeded"
+    }
+}
+
 /// Guard against an API that never stops returning NextToken.
 const MAX_PAGES: usize = 1_000;
 
 pub struct AwsDirectoryService {
     client: Client,
     page_size: i32,
+    backoff: Backoff,
 }
 
 impl AwsDirectoryService {
@@ -42,7 +124,41 @@ impl AwsDirectoryService {
         Self {
             client,
             page_size: PAGE_SIZE,
+            backoff: Backoff::default(),
         }
+    }
+
+    /// Back off the keeper's own retries (CreateSnapshot, DeleteSnapshot) this way; tests use
+    /// a short one so persistent throttling costs seconds, not minutes.
+    pub fn with_backoff(mut self, backoff: Backoff) -> Self {
+        self.backoff = backoff;
+        self
+    }
+
+    /// Send a call the keeper retries itself, up to [`OWN_RETRY_ATTEMPTS`] times while
+    /// `retry` says so of its error. Returns the answer and the errors of earlier attempts.
+    async fn with_own_retries<T, F, Fut>(
+        &self,
+        mut send: F,
+        retry: impl Fn(&ApiError) -> bool,
+    ) -> (Result<T, ApiError>, Vec<ApiError>)
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T, ApiError>>,
+    {
+        let mut bound = self.backoff.initial;
+        let mut earlier = Vec::new();
+        for attempt in 1.. {
+            match send().await {
+                Err(e) if retry(&e) && attempt < OWN_RETRY_ATTEMPTS => {
+                    tokio::time::sleep(jittered(bound)).await;
+                    bound = (bound * 2).min(self.backoff.max);
+                    earlier.push(e);
+                }
+                answer => return (answer, earlier),
+            }
+        }
+        unreachable!("the loop returns by its last attempt")
     }
 
     /// Use smaller pages (tests prove pagination with one item per page).
@@ -277,44 +393,61 @@ impl DirectoryService for AwsDirectoryService {
     /// back to the runner, which reconciles by name before it believes nothing was taken.
     async fn create_snapshot(&self, directory_id: &str, name: &str) -> Result<String, ApiError> {
         const OP: Operation = Operation::CreateSnapshot;
-        let mut backoff = CREATE_THROTTLE_BACKOFF;
-        let mut attempt = 1;
-        let answer = loop {
-            let sent = self
-                .client
+        let send = || async {
+            self.client
                 .create_snapshot()
                 .directory_id(directory_id)
                 .name(name)
                 .customize()
-                .config_override(
-                    aws_sdk_directory::config::Builder::default()
-                        .retry_config(aws_config::retry::RetryConfig::disabled()),
-                )
+                .config_override(no_sdk_retries())
                 .send()
                 .await
-                .map_err(|e| api_error(OP, e));
-            match sent {
-                Err(e) if e.kind == ErrorKind::Throttled && attempt < CREATE_ATTEMPTS => {
-                    tokio::time::sleep(jittered(backoff)).await;
-                    backoff = (backoff * 2).min(CREATE_THROTTLE_MAX_BACKOFF);
-                    attempt += 1;
-                }
-                other => break other?,
-            }
+                .map_err(|e| api_error(OP, e))
         };
-        answer
+        let (answer, _) = self
+            .with_own_retries(send, |e| e.kind == ErrorKind::Throttled)
+            .await;
+        answer?
             .snapshot_id()
             .map(str::to_owned)
             .ok_or_else(|| unexpected(OP, "answer without SnapshotId"))
     }
 
-    async fn delete_snapshot(&self, snapshot_id: &str) -> Result<(), ApiError> {
-        self.client
-            .delete_snapshot()
-            .snapshot_id(snapshot_id)
-            .send()
-            .await
-            .map_err(|e| api_error(Operation::DeleteSnapshot, e))?;
-        Ok(())
+    /// DeleteSnapshot is retried by the keeper, not the SDK, so that it knows when an earlier
+    /// attempt may have been carried out: a retry that finds the snapshot gone after a lost
+    /// answer (connection dropped, 5xx, unreadable answer) deleted it, and is reported so,
+    /// not as "deleted by someone else".
+    async fn delete_snapshot(&self, snapshot_id: &str) -> Result<DeleteOutcome, ApiError> {
+        const OP: Operation = Operation::DeleteSnapshot;
+        let send = || async {
+            self.client
+                .delete_snapshot()
+                .snapshot_id(snapshot_id)
+                .customize()
+                .config_override(no_sdk_retries())
+                .send()
+                .await
+                .map_err(|e| api_error(OP, e))
+        };
+        let retried = |e: &ApiError| {
+            matches!(
+                e.kind,
+                ErrorKind::Throttled | ErrorKind::Transport | ErrorKind::Service
+            )
+        };
+        let (answer, earlier) = self.with_own_retries(send, retried).await;
+        let lost = earlier
+            .iter()
+            .rev()
+            .find(|e| e.kind != ErrorKind::Throttled);
+        match (answer, lost) {
+            (Ok(_), _) => Ok(DeleteOutcome::Deleted),
+            (Err(e), Some(lost)) if e.kind == ErrorKind::NotFound => {
+                Ok(DeleteOutcome::GoneAfterLostAnswer {
+                    code: lost.code.clone(),
+                })
+            }
+            (Err(e), _) => Err(e),
+        }
     }
 }

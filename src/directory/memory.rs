@@ -10,7 +10,7 @@ use std::sync::Mutex;
 
 use jiff::Timestamp;
 
-use super::DirectoryService;
+use super::{DeleteOutcome, DirectoryService};
 use crate::error::{ApiError, ErrorKind};
 use crate::model::{Directory, Operation, Snapshot, SnapshotLimits, SnapshotStatus, SnapshotType};
 
@@ -33,6 +33,11 @@ struct State {
     tags: HashMap<String, Vec<(String, String)>>,
     /// Carry out the next N creates, then answer as if the connection dropped.
     lost_answers: u32,
+    /// Carry out the next N deletes, with their first answer lost (the AWS adapter's retry
+    /// then finds the snapshot gone).
+    lost_delete_answers: u32,
+    /// Snapshot ids every listing shows twice (pages that shifted while they were read).
+    listed_twice: Vec<String>,
     /// Added to the manual count GetSnapshotLimits reports (a count that disagrees).
     count_skew: i64,
 }
@@ -137,6 +142,18 @@ impl MemoryDirectoryService {
         self.lock().lost_answers += 1;
     }
 
+    /// The next delete is carried out, but its first answer is lost: the call ends as the AWS
+    /// adapter ends it after its retry found the snapshot gone.
+    pub fn lose_next_delete_answer(&self) {
+        self.lock().lost_delete_answers += 1;
+    }
+
+    /// Every listing of the directory shows this snapshot twice, as a listing whose pages
+    /// shifted while they were read can.
+    pub fn list_twice(&self, snapshot_id: &str) {
+        self.lock().listed_twice.push(snapshot_id.to_owned());
+    }
+
     /// GetSnapshotLimits reports the manual count plus `skew` (never below zero).
     pub fn set_count_skew(&self, skew: i64) {
         self.lock().count_skew = skew;
@@ -224,12 +241,19 @@ impl DirectoryService for MemoryDirectoryService {
             .map(|s| s.id.clone())
             .collect();
         Self::settle(&mut st, &ids);
-        Ok(st
+        let mut listed: Vec<Snapshot> = st
             .snapshots
             .iter()
             .filter(|s| s.directory_id == directory_id)
             .cloned()
-            .collect())
+            .collect();
+        let twice: Vec<Snapshot> = listed
+            .iter()
+            .filter(|s| st.listed_twice.contains(&s.id))
+            .cloned()
+            .collect();
+        listed.extend(twice);
+        Ok(listed)
     }
 
     async fn snapshots_by_id(&self, ids: &[String]) -> Result<Vec<Snapshot>, ApiError> {
@@ -349,7 +373,7 @@ impl DirectoryService for MemoryDirectoryService {
         Ok(id)
     }
 
-    async fn delete_snapshot(&self, snapshot_id: &str) -> Result<(), ApiError> {
+    async fn delete_snapshot(&self, snapshot_id: &str) -> Result<DeleteOutcome, ApiError> {
         let mut st = self.lock();
         st.calls.push("DeleteSnapshot");
         // A snapshot due to settle does so first, as the emulator settles it on delete.
@@ -364,7 +388,13 @@ impl DirectoryService for MemoryDirectoryService {
             )),
             Some(i) => {
                 st.snapshots.remove(i);
-                Ok(())
+                if st.lost_delete_answers > 0 {
+                    st.lost_delete_answers -= 1;
+                    return Ok(DeleteOutcome::GoneAfterLostAnswer {
+                        code: "ConnectionError".to_owned(),
+                    });
+                }
+                Ok(DeleteOutcome::Deleted)
             }
         }
     }

@@ -52,8 +52,21 @@ pub trait DirectoryService: Send + Sync {
         name: &str,
     ) -> impl Future<Output = Result<String, ApiError>> + Send;
 
+    /// Delete a snapshot. An answer lost on the way and a retry that found the snapshot gone
+    /// is a deletion too ([`DeleteOutcome::GoneAfterLostAnswer`]); a snapshot already gone at
+    /// the first attempt is `NotFound`.
     fn delete_snapshot(
         &self,
         snapshot_id: &str,
-    ) -> impl Future<Output = Result<(), ApiError>> + Send;
+    ) -> impl Future<Output = Result<DeleteOutcome, ApiError>> + Send;
+}
+
+/// How a `DeleteSnapshot` that did not fail ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DeleteOutcome {
+    /// AWS answered that it deleted the snapshot.
+    Deleted,
+    /// An earlier attempt's answer was lost (this error code) and a retry found the snapshot
+    /// gone: the earlier attempt deleted it.
+    GoneAfterLostAnswer { code: String },
 }

@@ -1,24 +1,28 @@
 //! When pruning may run: only after a clean run. The runner reports what happened (the run
-//! state); this decides, so every reason pruning is held back lives here, named.
+//! state); this decides, so every reason pruning is held back lives here, named. Whether the
+//! reserved headroom may be restored as well is [`super::retention::headroom_gate`]: that
+//! waits for the run's own new snapshot to complete; pruning of settled snapshots does not.
 
 use serde::Serialize;
 
-use super::guard::is_owned;
-use super::{Plan, Policy};
-use crate::model::{CreatedState, Snapshot, SnapshotStatus};
+use super::Plan;
+use crate::model::CreatedState;
 
-/// Why pruning did not run for a directory.
+/// Why pruning (or the headroom alone) did not run for a directory.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum PruneBlock {
-    /// An owned snapshot is still Creating: the keeper waits until it settles.
+    /// An owned snapshot is still Creating and the run took none: the headroom waits.
     SnapshotCreating,
     /// The plan found a quota or settings problem; nothing beyond it is changed.
     PlanProblem,
     /// An API call for this directory failed (or was cut short by the deadline).
     ApiFailure,
-    /// The run's new snapshot did not complete (still Creating, or Failed).
+    /// The run's new snapshot did not complete (still Creating, or Failed): the headroom waits.
     NewSnapshotNotCompleted,
+    /// The run took no snapshot (held back, or a `prune`): the headroom waits for one that
+    /// completes.
+    NoNewSnapshot,
 }
 
 /// What the runner observed while acting on one directory.
@@ -37,13 +41,8 @@ const BLOCKING_PROBLEMS: &[&str] = &[
     "QuotaReservedSlotsBlocked",
 ];
 
-/// Whether pruning may run on `all` (the picture at the end of the run).
-pub fn prune_gate(
-    all: &[Snapshot],
-    policy: &Policy,
-    plan: &Plan,
-    state: RunState,
-) -> Result<(), PruneBlock> {
+/// Whether pruning may run at all: not after a plan problem, not after a failed call.
+pub fn prune_gate(plan: &Plan, state: RunState) -> Result<(), PruneBlock> {
     if plan
         .problems
         .iter()
@@ -53,18 +52,6 @@ pub fn prune_gate(
     }
     if state.api_failed {
         return Err(PruneBlock::ApiFailure);
-    }
-    match state.created {
-        None | Some(CreatedState::Completed) | Some(CreatedState::Planned) => {}
-        Some(CreatedState::Creating) | Some(CreatedState::Failed) => {
-            return Err(PruneBlock::NewSnapshotNotCompleted)
-        }
-    }
-    if all
-        .iter()
-        .any(|s| is_owned(s, policy) && s.status == SnapshotStatus::Creating)
-    {
-        return Err(PruneBlock::SnapshotCreating);
     }
     Ok(())
 }

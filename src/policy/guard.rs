@@ -54,11 +54,37 @@ pub fn newest_completed(snapshots: &[Snapshot]) -> Option<&Snapshot> {
 
 /// Manual snapshots in the listing: the count the keeper plans from. `GetSnapshotLimits`
 /// reports a count too, but a deletion must never rest on a count the listing does not show.
+/// A snapshot listed twice counts once.
 pub fn manual_in_use(snapshots: &[Snapshot]) -> u32 {
-    snapshots
+    let mut ids: Vec<&str> = snapshots
         .iter()
         .filter(|s| s.kind == SnapshotType::Manual)
-        .count() as u32
+        .map(|s| s.id.as_str())
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    ids.len() as u32
+}
+
+/// The listing with each snapshot once. A listing whose pages shift while it is read (a
+/// snapshot created or deleted meanwhile) can show one snapshot twice; counted twice, it
+/// would make room that is not needed and cost a restore point. When the copies disagree, the
+/// settled status wins: a snapshot never goes back from `Completed` or `Failed` to `Creating`.
+pub fn distinct(snapshots: Vec<Snapshot>) -> Vec<Snapshot> {
+    let settledness = |s: SnapshotStatus| match s {
+        SnapshotStatus::Creating => 0,
+        SnapshotStatus::Failed => 1,
+        SnapshotStatus::Completed => 2,
+    };
+    let mut out: Vec<Snapshot> = Vec::with_capacity(snapshots.len());
+    for s in snapshots {
+        match out.iter_mut().find(|seen| seen.id == s.id) {
+            Some(seen) if settledness(s.status) > settledness(seen.status) => *seen = s,
+            Some(_) => {}
+            None => out.push(s),
+        }
+    }
+    out
 }
 
 /// The guard itself.

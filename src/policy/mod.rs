@@ -18,7 +18,8 @@
 //! | `eligibility.rs` | which directories are acted on, and a request's scope |
 //! | `mod.rs` ([`plan`]) | whether to create, and what to delete first to make room |
 //! | `gate.rs` | whether pruning may run after the create |
-//! | `retention.rs` | what pruning deletes, by which rule |
+//! | `worth.rs` | what a restore point is worth under the retention mode: the order every deleting rule follows |
+//! | `retention.rs` | what make-room, pruning and headroom delete, by which rule |
 //! | `flags.rs` | what an operator is told about the restore window |
 //! | `quota.rs` | the quota and restore reach a run leaves (the dashboard's figures) |
 
@@ -29,6 +30,7 @@ pub mod guard;
 pub mod ownership;
 pub mod quota;
 pub mod retention;
+pub mod worth;
 
 use jiff::Timestamp;
 use serde::Serialize;
@@ -36,15 +38,25 @@ use serde::Serialize;
 pub use eligibility::{skip, Skip, SkipReason};
 pub use flags::{flags, newest_completed_age_days, Flag, FlagLevel};
 pub use gate::{prune_gate, PruneBlock, RunState};
-pub use guard::{deletable, is_owned, manual_in_use, may_touch, newest_completed, Protection};
+pub use guard::{
+    deletable, distinct, is_owned, manual_in_use, may_touch, newest_completed, Protection,
+};
 pub use quota::{quota_after, Quota};
-pub use retention::{after_run, assume_completed, prune};
+pub use retention::{after_run, assume_completed, headroom_gate, prune, AfterRun};
+pub use worth::{by_worth, Retention, Worth};
 
 use crate::model::{Action, Snapshot, SnapshotLimits, SnapshotStatus};
 use flags::age_secs;
 
 /// Snapshots dated this far in the future still count as "just taken" (clock skew).
 pub const CLOCK_SKEW_TOLERANCE_SECS: i64 = 300;
+
+/// The most `MIN_INTERVAL_MINUTES` gives way to a schedule's jitter: a snapshot is "recent" only
+/// when it is younger than the interval less a tenth of it, and never less than this much. A
+/// schedule whose period equals the interval (hourly and 60 minutes) is then never skipped
+/// because AWS dated the last snapshot a few seconds after the keeper's clock, or because
+/// EventBridge fired a few seconds early.
+pub const MIN_INTERVAL_MAX_SLACK_SECS: i64 = 300;
 
 /// The settings the policy needs (built from `Settings` by the caller).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -56,6 +68,7 @@ pub struct Policy {
     pub min_interval_secs: i64,
     pub creating_timeout_secs: i64,
     pub prune_unowned: bool,
+    pub retention: Retention,
 }
 
 impl Default for Policy {
@@ -69,6 +82,7 @@ impl Default for Policy {
             min_interval_secs: 3600,
             creating_timeout_secs: 6 * 3600,
             prune_unowned: false,
+            retention: Retention::Newest,
         }
     }
 }
@@ -77,6 +91,51 @@ impl Policy {
     /// Whether retain + the new snapshot + the reserved slots fit a quota of `manual_limit`.
     pub fn fits(&self, manual_limit: u32) -> bool {
         self.retain + 1 + self.reserved_slots <= manual_limit
+    }
+
+    /// Below this age a snapshot holds the create back (see [`MIN_INTERVAL_MAX_SLACK_SECS`]).
+    pub fn recent_below_secs(&self) -> i64 {
+        self.min_interval_secs - (self.min_interval_secs / 10).min(MIN_INTERVAL_MAX_SLACK_SECS)
+    }
+
+    /// What an operator can change so that the settings fit a quota of `limit`, in words.
+    /// The keeper needs room for one restore point and the new snapshot at the very least.
+    fn fit_advice(&self, limit: u32) -> String {
+        if limit < 2 {
+            return format!(
+                "a quota of {limit} has no room for one restore point and a new snapshot beside \
+                 it, so the keeper cannot manage this directory: leave it out \
+                 (EXCLUDED_DIRECTORY_IDS, or the discovery tag value `excluded`)"
+            );
+        }
+        let room = limit - 1;
+        let mut ways = Vec::new();
+        if room > self.reserved_slots {
+            ways.push(format!(
+                "set RETAIN_COUNT to {} or less (keeping RESERVED_SLOTS={})",
+                room - self.reserved_slots,
+                self.reserved_slots
+            ));
+        }
+        if room >= self.retain {
+            let most = room - self.retain;
+            ways.push(format!(
+                "set RESERVED_SLOTS{} (keeping RETAIN_COUNT={})",
+                if most == 0 {
+                    "=0".to_owned()
+                } else {
+                    format!(" to {most} or less")
+                },
+                self.retain
+            ));
+        }
+        if ways.is_empty() {
+            ways.push(format!(
+                "set RETAIN_COUNT=1 and RESERVED_SLOTS={}",
+                room - 1
+            ));
+        }
+        ways.join(", or ")
     }
 }
 
@@ -110,15 +169,16 @@ pub enum Rule {
     MakeRoomFailed,
     /// Before a create, the quota needed a slot: an owned snapshot past 180 days went next.
     MakeRoomUnrestorable,
-    /// Before a create, the quota needed a slot: the oldest owned Completed snapshot went.
+    /// Before a create, the quota needed a slot: the owned Completed snapshot worth least went
+    /// (the oldest, in `newest` mode).
     MakeRoomOldest,
     /// An owned snapshot that Failed restores nothing.
     Failed,
     /// The snapshot this run took ended Failed.
     NewFailed,
-    /// Owned Completed snapshots beyond the retain count.
+    /// Owned Completed snapshots beyond the retain count, least worth first.
     BeyondRetain,
-    /// Keeping RESERVED_SLOTS free after the run.
+    /// Keeping RESERVED_SLOTS free after the run's new snapshot completed.
     Headroom,
 }
 
@@ -219,7 +279,7 @@ fn hold_create(all: &[Snapshot], policy: &Policy, intent: &Intent) -> Option<Str
         .filter(|s| may_touch(s, policy) && s.status != SnapshotStatus::Failed)
         .filter(|s| {
             let age = age_secs(s, now);
-            age >= -CLOCK_SKEW_TOLERANCE_SECS && age < policy.min_interval_secs
+            age >= -CLOCK_SKEW_TOLERANCE_SECS && age < policy.recent_below_secs()
         })
         .max_by_key(|s| s.start_time)?;
     Some(format!(
@@ -245,11 +305,10 @@ pub fn plan(all: &[Snapshot], limits: SnapshotLimits, policy: &Policy, intent: &
             code: "SettingsExceedQuota",
             message: format!(
                 "RETAIN_COUNT={} + 1 new + RESERVED_SLOTS={} does not fit this directory's \
-                 quota of {limit} manual snapshots; nothing was changed. Lower RETAIN_COUNT or \
-                 RESERVED_SLOTS so that their sum is at most {}",
+                 quota of {limit} manual snapshots; nothing was changed. To fix it, {}",
                 policy.retain,
                 policy.reserved_slots,
-                limit.saturating_sub(1)
+                policy.fit_advice(limit)
             ),
             snapshot_id: None,
         });
@@ -266,9 +325,13 @@ pub fn plan(all: &[Snapshot], limits: SnapshotLimits, policy: &Policy, intent: &
     let in_use = manual_in_use(all);
     let need_now = (in_use + 1).saturating_sub(limit) as usize;
     let need_with_headroom = (in_use + 1 + policy.reserved_slots).saturating_sub(limit) as usize;
-    let candidates = retention::make_room_candidates(all, policy, intent.now);
-    // Once the new snapshot completes, the current newest Completed loses its protection.
-    let freed_later = newest_completed(all).is_some_and(|n| may_touch(n, policy)) as usize;
+    let candidates = retention::cheapest_first(all, policy, intent.now, None);
+    // Once the new snapshot completes, the current newest Completed loses its protection --
+    // unless it is dated at or after now (clock skew): then it stays the newest, and a slot
+    // borrowed on the promise of deleting it would never come back.
+    let freed_later = newest_completed(all)
+        .is_some_and(|n| may_touch(n, policy) && n.start_time < intent.now)
+        as usize;
 
     if need_now > candidates.len() {
         plan.problems.push(Problem {
@@ -298,7 +361,7 @@ pub fn plan(all: &[Snapshot], limits: SnapshotLimits, policy: &Policy, intent: &
         });
         return plan;
     }
-    plan.deletions = retention::make_room(candidates, need_now, in_use, limit);
+    plan.deletions = retention::make_room(&candidates, need_now, in_use, limit);
     plan.create = Some(ownership::snapshot_name(
         &policy.prefix,
         intent.now,

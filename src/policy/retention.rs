@@ -1,14 +1,23 @@
 //! What is deleted, and by which rule: making room before a create, and pruning after it.
 //!
+//! Every rule that deletes a restore point asks the same question -- which owned snapshot is
+//! worth least ([`worth`](super::worth)) -- so make-room, beyond-retain and headroom never
+//! disagree about what to give up first.
+//!
 //! Before a create the keeper frees only the slot the create itself needs. The reserved
-//! headroom is restored *after* the new snapshot is known to be good, so a create that fails
-//! never costs a restore point it did not have to. A new snapshot that ends `Failed` is
-//! deleted in the same run, so it does not hold the slot a schema extension needs.
+//! headroom is restored *after* the run's new snapshot is known to be good, so a create that
+//! fails never costs a restore point it did not have to. A new snapshot that ends `Failed` is
+//! deleted in the same run, so it does not hold the slot a schema extension needs. Pruning of
+//! settled snapshots (owned `Failed` ones, and `Completed` ones beyond the retain count) does not
+//! wait for the run's own snapshot: it counts only `Completed` snapshots, so it never gives up a
+//! restore point for one that may still fail, and a snapshot slower than the wait budget no
+//! longer holds the quota full for good.
 
 use jiff::Timestamp;
 
-use super::guard::{deletable, manual_in_use, may_touch};
-use super::{Deletion, Policy, PruneBlock, Rule};
+use super::guard::{deletable, manual_in_use};
+use super::worth::{by_worth, Worth};
+use super::{Deletion, Policy, Problem, PruneBlock, Rule};
 use crate::model::{
     Action, CreatedState, Snapshot, SnapshotStatus, SnapshotType, RESTORE_LIMIT_DAYS,
 };
@@ -25,53 +34,83 @@ fn deletion(s: &Snapshot, rule: Rule, reason: String) -> Deletion {
     }
 }
 
-/// Snapshots that may be deleted to make room, in the order the rules take them: Failed,
-/// then unrestorable (180 days or older), then the oldest Completed.
-pub fn make_room_candidates<'a>(
+/// Why a deletable snapshot is worth little, in the order every quota rule gives them up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Cheapness {
+    /// It ended `Failed`: it restores nothing.
+    Failed,
+    /// It is 180 days old or more: it can no longer be restored.
+    Unrestorable,
+    /// A restore point; the `usize` is its place in the worth order, least worth first.
+    RestorePoint(usize),
+}
+
+/// Snapshots the guard lets the keeper delete, least worth first: owned `Failed` ones, then
+/// those past the 180-day restore limit, then restore points from least to most worth under
+/// the retention mode. `keep` (the run's own new snapshot) is left out.
+pub fn cheapest_first<'a>(
     all: &'a [Snapshot],
     policy: &Policy,
     now: Timestamp,
-) -> Vec<(&'a Snapshot, Rule)> {
-    let mut out: Vec<(&Snapshot, Rule)> = all
+    keep: Option<&str>,
+) -> Vec<(&'a Snapshot, Cheapness, Option<Worth>)> {
+    let ranked = by_worth(all, policy, now);
+    let mut out: Vec<(&Snapshot, Cheapness, Option<Worth>)> = all
         .iter()
-        .filter(|s| deletable(s, all, policy).is_ok())
+        .filter(|s| deletable(s, all, policy).is_ok() && keep != Some(s.id.as_str()))
         .map(|s| {
-            let rule = if s.status == SnapshotStatus::Failed {
-                Rule::MakeRoomFailed
+            let place = ranked.iter().position(|(r, _)| r.id == s.id);
+            let worth = place.map(|i| ranked[i].1);
+            let cheap = if s.status == SnapshotStatus::Failed {
+                Cheapness::Failed
             } else if s.age_days(now) >= RESTORE_LIMIT_DAYS {
-                Rule::MakeRoomUnrestorable
+                Cheapness::Unrestorable
             } else {
-                Rule::MakeRoomOldest
+                // Most worth is place 0, so least worth first is the highest place first.
+                Cheapness::RestorePoint(ranked.len() - place.unwrap_or(ranked.len()))
             };
-            (s, rule)
+            (s, cheap, worth)
         })
         .collect();
-    out.sort_by(|(a, ra), (b, rb)| (*ra, a.start_time, &a.id).cmp(&(*rb, b.start_time, &b.id)));
+    out.sort_by(|(a, ca, _), (b, cb, _)| {
+        (*ca, a.start_time, &a.id).cmp(&(*cb, b.start_time, &b.id))
+    });
     out
 }
 
-/// The first `count` make-room candidates, each with its rule and the numbers behind it.
+/// The words a reason uses for what a snapshot was.
+fn what(cheap: Cheapness, worth: Option<Worth>) -> String {
+    match (cheap, worth) {
+        (Cheapness::Failed, _) => "owned Failed snapshot".to_owned(),
+        (Cheapness::Unrestorable, _) => "owned snapshot past the 180-day restore limit".to_owned(),
+        (_, Some(w)) => format!("owned Completed snapshot worth least ({w})"),
+        (_, None) => "owned Completed snapshot worth least".to_owned(),
+    }
+}
+
+/// Before a create: the first `count` candidates, each with its rule and the numbers behind it.
 pub fn make_room(
-    candidates: Vec<(&Snapshot, Rule)>,
+    candidates: &[(&Snapshot, Cheapness, Option<Worth>)],
     count: usize,
     in_use: u32,
     limit: u32,
 ) -> Vec<Deletion> {
     candidates
-        .into_iter()
+        .iter()
         .take(count)
-        .map(|(s, rule)| {
-            let why = match rule {
-                Rule::MakeRoomFailed => "owned Failed snapshot",
-                Rule::MakeRoomUnrestorable => "owned snapshot past the 180-day restore limit",
-                _ => "oldest owned Completed snapshot",
+        .map(|(s, cheap, worth)| {
+            let rule = match cheap {
+                Cheapness::Failed => Rule::MakeRoomFailed,
+                Cheapness::Unrestorable => Rule::MakeRoomUnrestorable,
+                Cheapness::RestorePoint(_) => Rule::MakeRoomOldest,
             };
             deletion(
                 s,
                 rule,
                 format!(
                     "make room: {in_use} of {limit} manual snapshots in use and the new snapshot \
-                     needs one; deleted the {why}"
+                     needs one; deleted the {}",
+                    what(*cheap, *worth)
                 ),
             )
         })
@@ -97,11 +136,50 @@ pub fn assume_completed(
     picture
 }
 
+/// What the run deletes once its create (if any) has settled, and what it found wrong.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct AfterRun {
+    pub deletions: Vec<Deletion>,
+    pub problems: Vec<Problem>,
+    /// Why the reserved headroom was not restored, when the action would restore it.
+    pub headroom_held: Option<PruneBlock>,
+}
+
+/// Whether this run may restore the reserved headroom: only an action that creates, and only
+/// once the run's own new snapshot is `Completed` (or, on a dry run, planned).
+pub fn headroom_gate(
+    all: &[Snapshot],
+    policy: &Policy,
+    action: Action,
+    new: Option<CreatedState>,
+) -> Result<(), PruneBlock> {
+    if !action.creates() {
+        return Err(PruneBlock::NoNewSnapshot);
+    }
+    match new {
+        Some(CreatedState::Completed) | Some(CreatedState::Planned) => Ok(()),
+        Some(CreatedState::Creating) | Some(CreatedState::Failed) => {
+            Err(PruneBlock::NewSnapshotNotCompleted)
+        }
+        None if all
+            .iter()
+            .any(|s| super::guard::is_owned(s, policy) && s.status == SnapshotStatus::Creating) =>
+        {
+            Err(PruneBlock::SnapshotCreating)
+        }
+        None => Err(PruneBlock::NoNewSnapshot),
+    }
+}
+
 /// Deletions once the run's create (if any) has settled.
 ///
 /// * The run's own new snapshot, when it ended `Failed`: always (rule `new-failed`).
-/// * When `gate` allows pruning: for `run` and `prune`, everything [`prune`] selects; for
-///   `snapshot`, only the headroom the make-room step left used.
+/// * When `gate` allows it (no plan problem, no failed call), for `run`, `prune` and
+///   `snapshot`: owned `Failed` snapshots (rule `failed`); for `run` and `prune`, owned
+///   `Completed` snapshots beyond the retain count (rule `beyond-retain`).
+/// * For `run` and `snapshot`, once the new snapshot is `Completed` ([`headroom_gate`]): as
+///   many more as keep `RESERVED_SLOTS` free (rule `headroom`). When even that cannot free
+///   them, the problem `QuotaReservedSlotsBlocked`.
 pub fn after_run(
     all: &[Snapshot],
     manual_limit: u32,
@@ -109,12 +187,13 @@ pub fn after_run(
     action: Action,
     new: Option<(&str, CreatedState)>,
     gate: Result<(), PruneBlock>,
-) -> Vec<Deletion> {
-    let mut out = Vec::new();
+    now: Timestamp,
+) -> AfterRun {
+    let mut out = AfterRun::default();
     if let Some((id, CreatedState::Failed)) = new {
         if let Some(s) = all.iter().find(|s| s.id == id) {
             if deletable(s, all, policy).is_ok() {
-                out.push(deletion(
+                out.deletions.push(deletion(
                     s,
                     Rule::NewFailed,
                     "the snapshot this run took ended Failed: it restores nothing and would \
@@ -124,101 +203,147 @@ pub fn after_run(
             }
         }
     }
-    if gate.is_err() {
+    if gate.is_err() || action == Action::Report {
         return out;
     }
     let fresh = new.map(|(id, _)| id);
-    let more = match action {
-        Action::Run | Action::Prune => prune(all, manual_limit, policy, fresh),
-        Action::Snapshot => headroom(all, manual_limit, policy, fresh, &[]),
-        Action::Report => Vec::new(),
-    };
-    out.extend(more);
+    let failed = failed(all, policy, fresh);
+    out.deletions.extend(failed);
+    if action.prunes() {
+        let beyond = beyond_retain(all, policy, now, fresh, &out.deletions);
+        out.deletions.extend(beyond);
+    }
+    match headroom_gate(all, policy, action, new.map(|(_, state)| state)) {
+        Ok(()) => {
+            let more = headroom(all, manual_limit, policy, now, fresh, &out.deletions);
+            out.deletions.extend(more);
+            let left = (manual_in_use(all) as usize).saturating_sub(out.deletions.len());
+            let target = manual_limit.saturating_sub(policy.reserved_slots) as usize;
+            if left > target {
+                out.problems.push(Problem {
+                    code: "QuotaReservedSlotsBlocked",
+                    message: format!(
+                        "after the new snapshot completed, {left} of {manual_limit} manual \
+                         snapshots are still in use and none more may be deleted by the keeper \
+                         (the rest are Auto, not owned, Creating, the newest Completed or this \
+                         run's own): fewer than RESERVED_SLOTS={} are free, so a schema \
+                         extension or update may fail. Delete manual snapshots by hand, check \
+                         for snapshots dated in the future (clock skew), or lower RESERVED_SLOTS",
+                        policy.reserved_slots
+                    ),
+                    snapshot_id: None,
+                });
+            }
+        }
+        Err(why) if action.creates() => out.headroom_held = Some(why),
+        Err(_) => {}
+    }
     out
 }
 
-/// Prune: owned Failed snapshots, owned Completed beyond the retain count, and then as many
-/// more of the oldest owned Completed as keep `RESERVED_SLOTS` free. `just_created` (the
-/// run's own new snapshot) is always kept: deleting the snapshot a run just took, because
-/// clock skew dates another one later, would only churn the quota.
-pub fn prune(
-    all: &[Snapshot],
-    manual_limit: u32,
-    policy: &Policy,
-    just_created: Option<&str>,
-) -> Vec<Deletion> {
-    let mut out: Vec<Deletion> = Vec::new();
-    let fresh = |s: &Snapshot| just_created == Some(s.id.as_str());
-    let mut touchable: Vec<&Snapshot> = all
+/// Owned `Failed` snapshots: they restore nothing, and each holds a slot.
+fn failed(all: &[Snapshot], policy: &Policy, fresh: Option<&str>) -> Vec<Deletion> {
+    let mut failed: Vec<&Snapshot> = all
         .iter()
-        .filter(|s| deletable(s, all, policy).is_ok() && !fresh(s))
+        .filter(|s| s.status == SnapshotStatus::Failed && fresh != Some(s.id.as_str()))
+        .filter(|s| deletable(s, all, policy).is_ok())
         .collect();
-    touchable.sort_by(|a, b| (a.start_time, &a.id).cmp(&(b.start_time, &b.id)));
+    failed.sort_by(|a, b| (a.start_time, &a.id).cmp(&(b.start_time, &b.id)));
+    failed
+        .into_iter()
+        .map(|s| {
+            deletion(
+                s,
+                Rule::Failed,
+                "owned snapshot ended Failed and restores nothing".to_owned(),
+            )
+        })
+        .collect()
+}
 
-    for s in touchable
+/// Owned `Completed` snapshots beyond the retain count, by worth (the run's own new snapshot
+/// counts, and is never deleted). Least worth first, so an interrupted run has removed the
+/// least valuable ones. `Creating` snapshots do not count: they may still fail.
+fn beyond_retain(
+    all: &[Snapshot],
+    policy: &Policy,
+    now: Timestamp,
+    fresh: Option<&str>,
+    already: &[Deletion],
+) -> Vec<Deletion> {
+    let ranked = by_worth(all, policy, now);
+    ranked
         .iter()
-        .filter(|s| s.status == SnapshotStatus::Failed)
-    {
-        out.push(deletion(
-            s,
-            Rule::Failed,
-            "owned snapshot ended Failed and restores nothing".to_owned(),
-        ));
-    }
-    // Newest first, counting every owned Completed snapshot (protected ones included).
-    let mut completed: Vec<&Snapshot> = all
-        .iter()
-        .filter(|s| may_touch(s, policy) && s.status == SnapshotStatus::Completed)
-        .collect();
-    completed.sort_by(|a, b| (b.start_time, &b.id).cmp(&(a.start_time, &a.id)));
-    // Oldest first, so an interrupted run has removed the least valuable ones.
-    for s in completed.iter().skip(policy.retain as usize).rev() {
-        if deletable(s, all, policy).is_ok() && !fresh(s) {
-            out.push(deletion(
+        .skip(policy.retain as usize)
+        .rev()
+        .filter(|(s, _)| deletable(s, all, policy).is_ok() && fresh != Some(s.id.as_str()))
+        .filter(|(s, _)| !already.iter().any(|d| d.snapshot_id == s.id))
+        .map(|(s, worth)| {
+            deletion(
                 s,
                 Rule::BeyondRetain,
-                format!("oldest owned Completed beyond retain={}", policy.retain),
-            ));
-        }
-    }
-    let chosen = out.clone();
-    out.extend(headroom(all, manual_limit, policy, just_created, &chosen));
-    out
+                format!(
+                    "owned Completed beyond retain={}: {worth} under RETENTION={}",
+                    policy.retain,
+                    policy.retention.as_str()
+                ),
+            )
+        })
+        .collect()
 }
 
-/// As many of the oldest deletable Completed snapshots as keep `RESERVED_SLOTS` free,
-/// counting `already` (deletions chosen by other rules) as gone.
+/// As many of the least-worth deletable snapshots as keep `RESERVED_SLOTS` free, counting
+/// `already` (deletions chosen by other rules) as gone.
 pub fn headroom(
     all: &[Snapshot],
     manual_limit: u32,
     policy: &Policy,
-    just_created: Option<&str>,
+    now: Timestamp,
+    fresh: Option<&str>,
     already: &[Deletion],
 ) -> Vec<Deletion> {
-    let mut touchable: Vec<&Snapshot> = all
-        .iter()
-        .filter(|s| s.status == SnapshotStatus::Completed)
-        .filter(|s| deletable(s, all, policy).is_ok() && just_created != Some(s.id.as_str()))
-        .filter(|s| !already.iter().any(|d| d.snapshot_id == s.id))
-        .collect();
-    touchable.sort_by(|a, b| (a.start_time, &a.id).cmp(&(b.start_time, &b.id)));
     let target = manual_limit.saturating_sub(policy.reserved_slots) as usize;
     let mut remaining = (manual_in_use(all) as usize).saturating_sub(already.len());
     let mut out = Vec::new();
-    for s in touchable {
+    for (s, cheap, worth) in cheapest_first(all, policy, now, fresh) {
         if remaining <= target {
             break;
+        }
+        if already.iter().any(|d| d.snapshot_id == s.id) {
+            continue;
         }
         out.push(deletion(
             s,
             Rule::Headroom,
             format!(
                 "{remaining} of {manual_limit} manual snapshots in use; keeping \
-                 RESERVED_SLOTS={} free",
-                policy.reserved_slots
+                 RESERVED_SLOTS={} free: deleted the {}",
+                policy.reserved_slots,
+                what(cheap, worth)
             ),
         ));
         remaining -= 1;
     }
     out
+}
+
+/// Prune as `run` does after a clean run whose new snapshot (if any) completed: the
+/// deletions of [`after_run`] for `Action::Run`. Tests and the simulator use it directly.
+pub fn prune(
+    all: &[Snapshot],
+    manual_limit: u32,
+    policy: &Policy,
+    just_created: Option<&str>,
+    now: Timestamp,
+) -> Vec<Deletion> {
+    after_run(
+        all,
+        manual_limit,
+        policy,
+        Action::Run,
+        Some((just_created.unwrap_or(""), CreatedState::Completed)),
+        Ok(()),
+        now,
+    )
+    .deletions
 }

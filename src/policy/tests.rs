@@ -99,10 +99,8 @@ fn run_plan(all: &[Snapshot]) -> Plan {
 }
 
 /// The prune gate for a clean run that took no snapshot.
-fn clean_gate(all: &[Snapshot], p: &Plan) -> Result<(), PruneBlock> {
+fn clean_gate(p: &Plan) -> Result<(), PruneBlock> {
     prune_gate(
-        all,
-        &Policy::default(),
         p,
         RunState {
             api_failed: false,
@@ -124,7 +122,7 @@ fn empty_directory_gets_a_snapshot_named_with_the_utc_time() {
         Some(format!("keeper-20261124T060000Z-r{tag}").as_str())
     );
     assert!(p.deletions.is_empty() && p.problems.is_empty());
-    assert_eq!(clean_gate(&[], &p), Ok(()));
+    assert_eq!(clean_gate(&p), Ok(()));
 }
 
 #[test]
@@ -220,7 +218,7 @@ fn a_quota_full_of_snapshots_the_keeper_may_not_delete_is_a_failure_not_a_deleti
     let all = theirs(5);
     let p = run_plan(&all);
     assert!(p.create.is_none() && p.deletions.is_empty());
-    assert_eq!(clean_gate(&all, &p), Err(PruneBlock::PlanProblem));
+    assert_eq!(clean_gate(&p), Err(PruneBlock::PlanProblem));
     assert_eq!(p.problems[0].code, "QuotaFull");
     assert!(p.problems[0].message.contains("PRUNE_UNOWNED"));
 }
@@ -247,7 +245,7 @@ fn the_reserved_slot_may_be_borrowed_when_the_prune_will_give_it_back() {
     // after the create completes:
     let mut after = all.clone();
     after.push(owned("new", Completed, 0.0));
-    let pruned = prune(&after, 5, &Policy::default(), None);
+    let pruned = prune(&after, 5, &Policy::default(), None, now());
     assert_eq!(ids(&pruned), vec!["mine"]);
     assert_eq!(pruned[0].rule, Rule::Headroom);
 }
@@ -257,12 +255,17 @@ fn prune_keeps_retain_and_names_the_rule() {
     let all: Vec<Snapshot> = (0..5)
         .map(|i| owned(&format!("s{i}"), Completed, i as f64))
         .collect();
-    let pruned = prune(&all, 5, &Policy::default(), None);
+    let pruned = prune(&all, 5, &Policy::default(), None, now());
     assert_eq!(ids(&pruned), vec!["s4", "s3"]);
-    assert!(pruned
-        .iter()
-        .all(|d| d.rule == Rule::BeyondRetain
-            && d.reason == "oldest owned Completed beyond retain=3"));
+    let reasons: Vec<&str> = pruned.iter().map(|d| d.reason.as_str()).collect();
+    assert_eq!(
+        reasons,
+        vec![
+            "owned Completed beyond retain=3: newest #5 under RETENTION=newest",
+            "owned Completed beyond retain=3: newest #4 under RETENTION=newest"
+        ]
+    );
+    assert!(pruned.iter().all(|d| d.rule == Rule::BeyondRetain));
 }
 
 #[test]
@@ -272,7 +275,7 @@ fn prune_removes_owned_failures_but_leaves_creating_alone() {
         owned("c", Creating, 0.1),
         owned("ok", Completed, 2.0),
     ];
-    let pruned = prune(&all, 5, &Policy::default(), None);
+    let pruned = prune(&all, 5, &Policy::default(), None, now());
     assert_eq!(ids(&pruned), vec!["f"]);
     assert_eq!(pruned[0].rule, Rule::Failed);
 }
@@ -288,7 +291,7 @@ fn a_recent_owned_snapshot_skips_the_create_unless_forced() {
         .unwrap()
         .contains("within the minimum interval of 60 minutes"));
     assert_eq!(
-        clean_gate(&all, &p),
+        clean_gate(&p),
         Ok(()),
         "pruning still happens on a skipped create"
     );
@@ -329,11 +332,29 @@ fn actions_do_what_they_say() {
         .collect();
     let report = plan_for(&all, &Policy::default(), Action::Report);
     assert!(report.create.is_none() && report.deletions.is_empty());
-    let none = after_run(&all, 5, &Policy::default(), Action::Report, None, Ok(()));
+    let none = after_run(
+        &all,
+        5,
+        &Policy::default(),
+        Action::Report,
+        None,
+        Ok(()),
+        now(),
+    )
+    .deletions;
     assert!(none.is_empty(), "report deletes nothing");
     let prune_only = plan_for(&all, &Policy::default(), Action::Prune);
     assert!(prune_only.create.is_none() && prune_only.deletions.is_empty());
-    let pruned = after_run(&all, 5, &Policy::default(), Action::Prune, None, Ok(()));
+    let pruned = after_run(
+        &all,
+        5,
+        &Policy::default(),
+        Action::Prune,
+        None,
+        Ok(()),
+        now(),
+    )
+    .deletions;
     assert_eq!(ids(&pruned), vec!["s4", "s3"]);
     let snapshot = plan_for(&all, &Policy::default(), Action::Snapshot);
     assert!(snapshot.create.is_some());
@@ -352,7 +373,9 @@ fn actions_do_what_they_say() {
         Action::Snapshot,
         Some(("new", CreatedState::Completed)),
         Ok(()),
-    );
+        now(),
+    )
+    .deletions;
     assert_eq!(ids(&settled), vec!["s3"]);
     assert!(settled.iter().all(|d| d.rule == Rule::Headroom));
 }
@@ -367,12 +390,15 @@ fn settings_that_exceed_the_quota_change_nothing() {
     let p = plan_for(&all, &policy, Action::Run);
     assert_eq!(p.problems[0].code, "SettingsExceedQuota");
     assert!(
-        p.problems[0].message.contains("at most 4"),
+        p.problems[0].message.contains(
+            "set RETAIN_COUNT to 3 or less (keeping RESERVED_SLOTS=1), or set RESERVED_SLOTS=0 \
+             (keeping RETAIN_COUNT=4)"
+        ),
         "{}",
         p.problems[0].message
     );
     assert!(p.create.is_none() && p.deletions.is_empty());
-    assert_eq!(clean_gate(&all, &p), Err(PruneBlock::PlanProblem));
+    assert_eq!(clean_gate(&p), Err(PruneBlock::PlanProblem));
     // a report is still allowed
     assert!(plan_for(&all, &policy, Action::Report).problems.is_empty());
 }
@@ -388,9 +414,14 @@ fn leftovers_of_earlier_runs_are_problems() {
     let codes: Vec<&str> = p.problems.iter().map(|x| x.code).collect();
     assert_eq!(codes, vec!["SnapshotFailed", "SnapshotStuckCreating"]);
     assert_eq!(
-        clean_gate(&all, &p),
+        clean_gate(&p),
+        Ok(()),
+        "settled snapshots may be pruned beside a Creating one"
+    );
+    assert_eq!(
+        headroom_gate(&all, &Policy::default(), Action::Run, None),
         Err(PruneBlock::SnapshotCreating),
-        "an owned snapshot is still Creating"
+        "the headroom waits while an owned snapshot is Creating"
     );
 }
 
@@ -456,12 +487,12 @@ fn prune_unowned_is_an_explicit_opt_in_and_never_reaches_auto() {
         owned("b", Completed, 2.0),
         owned("c", Completed, 1.0),
     ];
-    assert!(prune(&all, 5, &Policy::default(), None).is_empty());
+    assert!(prune(&all, 5, &Policy::default(), None, now()).is_empty());
     let opt_in = Policy {
         prune_unowned: true,
         ..Policy::default()
     };
-    let pruned = prune(&all, 5, &opt_in, None);
+    let pruned = prune(&all, 5, &opt_in, None, now());
     assert_eq!(ids(&pruned), vec!["theirs-old"]);
 }
 
@@ -486,8 +517,8 @@ fn the_snapshot_a_run_just_took_is_never_pruned() {
         retain: 1,
         ..Policy::default()
     };
-    assert_eq!(ids(&prune(&all, 5, &policy, None)), vec!["fresh"]);
-    assert!(prune(&all, 5, &policy, Some("fresh")).is_empty());
+    assert_eq!(ids(&prune(&all, 5, &policy, None, now())), vec!["fresh"]);
+    assert!(prune(&all, 5, &policy, Some("fresh"), now()).is_empty());
 }
 
 // ---- Rules added in 0.2 (each failed on 0.1's policy) ----
@@ -523,7 +554,7 @@ fn ownership_means_the_exact_name_not_the_prefix() {
             Err(Protection::NotOwned)
         );
     }
-    let pruned = prune(&all, 5, &Policy::default(), None);
+    let pruned = prune(&all, 5, &Policy::default(), None, now());
     assert!(!ids(&pruned).contains(&"human") && !ids(&pruned).contains(&"prod"));
 }
 
@@ -576,7 +607,7 @@ fn make_room_frees_only_what_the_create_needs_and_a_failed_new_snapshot_is_delet
         api_failed: true,
         created: Some(CreatedState::Failed),
     };
-    let gate = prune_gate(&after, &Policy::default(), &p, state);
+    let gate = prune_gate(&p, state);
     assert_eq!(gate, Err(PruneBlock::ApiFailure));
     let settled = after_run(
         &after,
@@ -585,7 +616,9 @@ fn make_room_frees_only_what_the_create_needs_and_a_failed_new_snapshot_is_delet
         Action::Run,
         Some(("new", CreatedState::Failed)),
         gate,
-    );
+        now(),
+    )
+    .deletions;
     assert_eq!(ids(&settled), vec!["new"]);
     assert_eq!(settled[0].rule, Rule::NewFailed);
     assert!(
@@ -688,7 +721,7 @@ fn names_written_by_version_0_1_are_pruned_retained_and_flagged_like_new_ones() 
     let p = run_plan(&old);
     assert_eq!(ids(&p.deletions), vec!["s-0000000001"]);
     assert_eq!(p.deletions[0].rule, Rule::MakeRoomUnrestorable);
-    let pruned = prune(&old, 5, &Policy::default(), None);
+    let pruned = prune(&old, 5, &Policy::default(), None, now());
     assert_eq!(ids(&pruned), vec!["s-0000000001", "s-0000000002"]);
     let f = flags(&old, None, None, &Policy::default(), now());
     assert!(f
@@ -747,8 +780,8 @@ fn an_inventory_named_by_0_1_is_treated_exactly_as_the_same_inventory_named_by_0
         );
     }
     assert_eq!(
-        ids_rules(&prune(&old, 5, &Policy::default(), None)),
-        ids_rules(&prune(&new, 5, &Policy::default(), None))
+        ids_rules(&prune(&old, 5, &Policy::default(), None, now())),
+        ids_rules(&prune(&new, 5, &Policy::default(), None, now()))
     );
     let flags_of = |all: &[Snapshot]| -> Vec<(&'static str, Option<String>)> {
         flags(
@@ -764,7 +797,7 @@ fn an_inventory_named_by_0_1_is_treated_exactly_as_the_same_inventory_named_by_0
     };
     assert_eq!(flags_of(&old), flags_of(&new));
     assert!(
-        !prune(&old, 5, &Policy::default(), None).is_empty(),
+        !prune(&old, 5, &Policy::default(), None, now()).is_empty(),
         "the old snapshots are pruned, not frozen"
     );
 }
@@ -792,4 +825,158 @@ fn the_quota_after_a_run_counts_every_manual_slot_and_the_restore_reach() {
     let none = vec![owned("s1", Completed, 181.0), owned("s2", Failed, 1.0)];
     let q = quota_after(&none, limits_of(&none), now());
     assert_eq!(q.oldest_restorable_age_days, None, "nothing restorable");
+}
+
+// ---- Issue 22: each failed on the policy before it (written first, then fixed) ----
+
+/// `after_run` for a clean run of `action` whose new snapshot `new` ended `state`.
+fn settle(all: &[Snapshot], action: Action, new: Option<(&str, CreatedState)>) -> AfterRun {
+    after_run(all, 5, &Policy::default(), action, new, Ok(()), now())
+}
+
+#[test]
+fn the_snapshot_action_gives_up_a_failed_snapshot_before_a_restore_point() {
+    // 3 owned Completed, an owned Failed and the new one: 5 of 5. Restoring the headroom must
+    // take the Failed snapshot (it restores nothing), not the oldest restore point.
+    let mut all = owned_completed(&[3.0, 2.0, 1.0]);
+    all.push(owned("failed", Failed, 1.5));
+    all.push(owned("new", Completed, 0.0));
+    let after = settle(
+        &all,
+        Action::Snapshot,
+        Some(("new", CreatedState::Completed)),
+    );
+    assert_eq!(ids(&after.deletions), vec!["failed"]);
+    assert_eq!(after.deletions[0].rule, Rule::Failed);
+    assert!(after.problems.is_empty());
+}
+
+#[test]
+fn headroom_waits_for_a_new_snapshot_that_completed() {
+    // 3 unowned + 2 owned Completed: 5 of 5, the reserved slot taken. Neither `prune` nor a
+    // run whose create was held may delete inside RETAIN_COUNT for the headroom.
+    let mut all = theirs_aged(3, 5.0);
+    all.extend(owned_completed(&[2.0, 1.0]));
+    let pruned = settle(&all, Action::Prune, None);
+    assert!(pruned.deletions.is_empty(), "{:?}", pruned.deletions);
+    assert_eq!(pruned.headroom_held, None, "prune never restores headroom");
+    let held = settle(&all, Action::Run, None);
+    assert!(held.deletions.is_empty(), "{:?}", held.deletions);
+    assert_eq!(held.headroom_held, Some(PruneBlock::NoNewSnapshot));
+    // A new snapshot still Creating: the headroom waits for it too.
+    let mut pending = all.clone();
+    pending.push(owned("new", Creating, 0.0));
+    let waiting = settle(&pending, Action::Run, Some(("new", CreatedState::Creating)));
+    assert!(waiting.deletions.is_empty(), "{:?}", waiting.deletions);
+    assert_eq!(
+        waiting.headroom_held,
+        Some(PruneBlock::NewSnapshotNotCompleted)
+    );
+}
+
+#[test]
+fn settled_snapshots_are_pruned_while_the_new_one_is_still_creating() {
+    // Snapshots slower than the wait budget: every run's own snapshot is still Creating. The
+    // Completed snapshots of earlier runs beyond RETAIN_COUNT are pruned all the same.
+    let mut all = owned_completed(&[4.0, 3.0, 2.0, 1.0]);
+    all.push(owned("new", Creating, 0.0));
+    let after = settle(&all, Action::Run, Some(("new", CreatedState::Creating)));
+    assert_eq!(ids(&after.deletions), vec!["a"]);
+    assert_eq!(after.deletions[0].rule, Rule::BeyondRetain);
+    // Three Completed restore points are kept: the Creating one does not count.
+    let completed_left = all
+        .iter()
+        .filter(|s| s.status == Completed && !ids(&after.deletions).contains(&s.id.as_str()))
+        .count();
+    assert_eq!(completed_left, 3);
+}
+
+#[test]
+fn an_interval_equal_to_the_schedule_period_skips_no_run() {
+    // Hourly schedule, MIN_INTERVAL_MINUTES=60: AWS dated the last snapshot a few seconds
+    // after the keeper's clock, and EventBridge may fire a few seconds early.
+    let last = vec![owned("last", Completed, (3600.0 - 7.0) / DAY as f64)];
+    let p = run_plan(&last);
+    assert!(p.create.is_some(), "{p:?}");
+    // Well inside the interval it still holds.
+    let recent = vec![owned("recent", Completed, 40.0 / (24.0 * 60.0))];
+    assert!(run_plan(&recent).create.is_none());
+    // The slack is a tenth of the interval, at most five minutes.
+    let policy = Policy {
+        min_interval_secs: 10 * 60,
+        ..Policy::default()
+    };
+    assert_eq!(policy.recent_below_secs(), 9 * 60);
+    assert_eq!(Policy::default().recent_below_secs(), 55 * 60);
+}
+
+#[test]
+fn a_future_dated_newest_does_not_let_the_reserved_slot_be_borrowed() {
+    // 3 unowned + the keeper's newest Completed, dated a day in the future (clock skew). It
+    // stays the newest after the create, so the slot borrowed for the new snapshot would
+    // never come back: the plan refuses, as it does when nothing could be freed.
+    let mut all = theirs_aged(3, 5.0);
+    all.push(owned("future", Completed, -1.0));
+    let p = run_plan(&all);
+    assert!(p.create.is_none(), "{p:?}");
+    assert_eq!(p.problems[0].code, "QuotaReservedSlotsBlocked");
+}
+
+#[test]
+fn headroom_that_cannot_be_restored_after_the_create_is_a_problem() {
+    // The new snapshot completed, but another owned snapshot dated later protects itself as
+    // the newest: 5 of 5 and nothing more the keeper may delete.
+    let mut all = theirs_aged(3, 5.0);
+    all.push(owned("future", Completed, -1.0));
+    all.push(owned("new", Completed, 0.0));
+    let after = settle(&all, Action::Run, Some(("new", CreatedState::Completed)));
+    assert!(after.deletions.is_empty(), "{:?}", after.deletions);
+    let codes: Vec<&str> = after.problems.iter().map(|p| p.code).collect();
+    assert_eq!(codes, vec!["QuotaReservedSlotsBlocked"]);
+    assert!(after.problems[0].message.contains("clock skew"));
+}
+
+#[test]
+fn settings_advice_for_tiny_quotas_can_be_followed() {
+    for (limit, expected) in [
+        (0, "leave it out"),
+        (1, "leave it out"),
+        (2, "set RETAIN_COUNT=1 and RESERVED_SLOTS=0"),
+        (
+            3,
+            "set RETAIN_COUNT to 1 or less (keeping RESERVED_SLOTS=1)",
+        ),
+    ] {
+        let all = vec![owned("a", Completed, 1.0)];
+        let limits = SnapshotLimits {
+            manual_limit: limit,
+            manual_count: 1,
+        };
+        let p = plan(&all, limits, &Policy::default(), &intent(Action::Run));
+        assert_eq!(p.problems[0].code, "SettingsExceedQuota", "{limit}");
+        assert!(
+            p.problems[0].message.contains(expected),
+            "quota {limit}: {}",
+            p.problems[0].message
+        );
+        // Whatever it advises is accepted by the settings (RETAIN_COUNT >= 1).
+        assert!(!p.problems[0].message.contains("RETAIN_COUNT to 0"));
+    }
+}
+
+#[test]
+fn a_snapshot_listed_twice_counts_once() {
+    // 4 owned, one of them listed twice: 4 in use, not 5, so nothing makes room.
+    let mut all = owned_completed(&[4.0, 3.0, 2.0, 1.5]);
+    all.push(all[0].clone());
+    assert_eq!(manual_in_use(&all), 4);
+    let p = run_plan(&all);
+    assert!(p.deletions.is_empty(), "{:?}", p.deletions);
+    // distinct() keeps one copy, and the settled status when the copies disagree.
+    let mut creating = all[1].clone();
+    creating.status = Creating;
+    let listed = vec![creating, all[1].clone(), all[0].clone(), all[0].clone()];
+    let once = distinct(listed);
+    assert_eq!(once.len(), 2);
+    assert_eq!(once[0].status, Completed);
 }

@@ -6,7 +6,7 @@
 //! tracked, waited for and counted like any other.
 
 use super::{record_not_done, Keeper, RunCtx, Work};
-use crate::directory::DirectoryService;
+use crate::directory::{DeleteOutcome, DirectoryService};
 use crate::error::{ApiError, ErrorKind};
 use crate::model::{CreatedState, Directory, Operation, Snapshot, SnapshotStatus, SnapshotType};
 use crate::policy::{self, Deletion};
@@ -42,6 +42,7 @@ impl<D: DirectoryService> Keeper<D> {
                 return w;
             }
         };
+        let snapshots = policy::distinct(snapshots);
         w.report.snapshots_seen = snapshots.clone();
         w.listed_at_start = Some(policy::manual_in_use(&snapshots));
         w.picture = snapshots;
@@ -51,12 +52,7 @@ impl<D: DirectoryService> Keeper<D> {
         // Plan.
         w.plan = policy::plan(&w.picture, limits, &ctx.policy, &ctx.intent);
         for p in &w.plan.problems {
-            w.report.errors.push(ErrorEntry {
-                operation: Operation::Plan,
-                code: p.code.to_owned(),
-                message: p.message.clone(),
-                snapshot_id: p.snapshot_id.clone(),
-            });
+            w.report.errors.push(ErrorEntry::from_problem(p));
         }
         w.report.create_skipped = w.plan.create_skipped.clone();
 
@@ -176,7 +172,14 @@ impl<D: DirectoryService> Keeper<D> {
                 )
                 .await
             {
-                Ok(()) => {
+                Ok(outcome) => {
+                    let mut deletion = deletion;
+                    if let DeleteOutcome::GoneAfterLostAnswer { code } = outcome {
+                        deletion.reason.push_str(&format!(
+                            " (DeleteSnapshot's answer was lost ({code}) and the retry found it \
+                             gone: deleted by this run)"
+                        ));
+                    }
                     tracing::info!(directory_id = %w.report.directory_id, snapshot_id = %deletion.snapshot_id, rule = ?deletion.rule, "snapshot deleted");
                     forget(w, &deletion.snapshot_id);
                     w.report.deleted.push(Deleted {

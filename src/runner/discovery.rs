@@ -55,12 +55,19 @@ impl<D: DirectoryService> Keeper<D> {
                         "DIRECTORY_IDS, less EXCLUDED_DIRECTORY_IDS",
                     ));
                 }
-                let (found, missing) = self
+                let (found, mut missing) = self
                     .describe_named(requested, ctx)
                     .await
                     .map_err(|e| ErrorEntry::from_api(&e, None))?;
+                let (found, tags) = match scope {
+                    Scope::Discovery(Some(_)) => {
+                        let (found, tags, unread) = self.tags_of(found, ctx).await;
+                        missing.extend(unread);
+                        (found, tags)
+                    }
+                    _ => (found, HashMap::new()),
+                };
                 if let Scope::Discovery(Some(tag)) = scope {
-                    let tags = self.tags_of(&found, ctx).await?;
                     let outside: Vec<&str> = found
                         .iter()
                         .filter(|d| {
@@ -106,9 +113,9 @@ impl<D: DirectoryService> Keeper<D> {
             }
             (None, Scope::Discovery(tag)) => {
                 let all = self.describe_all(ctx).await?;
-                let tags = match tag {
-                    Some(_) => self.tags_of(&all, ctx).await?,
-                    None => HashMap::new(),
+                let (all, tags, unread) = match tag {
+                    Some(_) => self.tags_of(all, ctx).await,
+                    None => (all, HashMap::new(), Vec::new()),
                 };
                 let mut managed = Vec::new();
                 let mut unmanaged = Vec::new();
@@ -124,7 +131,7 @@ impl<D: DirectoryService> Keeper<D> {
                         Some(reason) => unmanaged.push(eligibility::unmanaged(&d, reason, now)),
                     }
                 }
-                (managed, Vec::new(), Some(Coverage::new(unmanaged)))
+                (managed, unread, Some(Coverage::new(unmanaged)))
             }
         };
 
@@ -147,12 +154,14 @@ impl<D: DirectoryService> Keeper<D> {
     }
 
     /// Every directory of the Region (DescribeDirectories, paged).
+    /// A directory listed twice (pages that shifted while they were read) is acted on once.
     async fn describe_all(&self, ctx: &RunCtx) -> Result<Vec<Directory>, ErrorEntry> {
         ctx.bounded(
             Operation::DescribeDirectories,
             self.ds.describe_directories(None),
         )
         .await
+        .map(distinct_directories)
         .map_err(|e| ErrorEntry::from_api(&e, None))
     }
 
@@ -173,7 +182,7 @@ impl<D: DirectoryService> Keeper<D> {
                 .await
             }
         };
-        match describe(ids).await {
+        match describe(ids).await.map(distinct_directories) {
             Ok(found) => {
                 let missing = ids
                     .iter()
@@ -199,31 +208,58 @@ impl<D: DirectoryService> Keeper<D> {
         }
     }
 
-    /// The tags of each directory. A lookup that fails fails the run: guessing could act on a
-    /// directory not opted in.
+    /// The tags of each directory. A directory whose tags cannot be read is not acted on
+    /// (guessing could act on a directory not opted in): it comes back as a report with the
+    /// error, so it is seen and alerted on, and the other directories carry on.
     async fn tags_of(
         &self,
-        all: &[Directory],
+        all: Vec<Directory>,
         ctx: &RunCtx,
-    ) -> Result<HashMap<String, Tags>, ErrorEntry> {
-        let tagged: Vec<Result<(String, Tags), ApiError>> = stream::iter(all)
+    ) -> (Vec<Directory>, HashMap<String, Tags>, Vec<Work>) {
+        let tagged: Vec<(Directory, Result<Tags, ApiError>)> = stream::iter(all)
             .map(|d| async move {
                 let tags = ctx
                     .bounded(
                         Operation::ListTagsForResource,
                         self.ds.directory_tags(&d.id),
                     )
-                    .await?;
-                Ok((d.id.clone(), tags))
+                    .await;
+                (d, tags)
             })
-            .buffer_unordered(self.settings.concurrency.max(1))
+            .buffered(self.settings.concurrency.max(1))
             .collect()
             .await;
-        tagged
-            .into_iter()
-            .collect::<Result<_, _>>()
-            .map_err(|e| ErrorEntry::from_api(&e, None))
+        let mut read = Vec::new();
+        let mut tags = HashMap::new();
+        let mut unread = Vec::new();
+        for (d, answer) in tagged {
+            match answer {
+                Ok(t) => {
+                    tags.insert(d.id.clone(), t);
+                    read.push(d);
+                }
+                Err(e) => {
+                    tracing::warn!(directory_id = %d.id, code = %e.code, "tags unreadable: directory left alone this run");
+                    let mut work = missing_work(&d.id, Some(&e));
+                    work.report.directory_name = Some(d.name.clone());
+                    work.report.directory_type = Some(d.kind.as_api().to_owned());
+                    unread.push(work);
+                }
+            }
+        }
+        (read, tags, unread)
     }
+}
+
+/// The listing with each directory once, in the order first seen.
+fn distinct_directories(all: Vec<Directory>) -> Vec<Directory> {
+    let mut out: Vec<Directory> = Vec::with_capacity(all.len());
+    for d in all {
+        if !out.iter().any(|seen| seen.id == d.id) {
+            out.push(d);
+        }
+    }
+    out
 }
 
 fn out_of_scope(outside: &[&str], scope: &str) -> ErrorEntry {

@@ -253,8 +253,6 @@ impl<D: DirectoryService> Keeper<D> {
         let action = ctx.intent.action;
         let created = w.created_state();
         let gate = policy::prune_gate(
-            &w.picture,
-            &ctx.policy,
             &w.plan,
             RunState {
                 api_failed: w.api_failed(),
@@ -264,34 +262,41 @@ impl<D: DirectoryService> Keeper<D> {
         if action != crate::model::Action::Report {
             w.report.prune_blocked = gate.err();
         }
-        let (picture, new) = match (&w.report.created, &w.new_id) {
-            (Some(c), _) if c.status == CreatedState::Planned => (
-                policy::assume_completed(
+        // A dry run goes on from the picture the run would leave: the planned snapshot as if
+        // it had completed, so its flags and quota are those of the real run.
+        let new = match (&w.report.created, &w.new_id) {
+            (Some(c), _) if c.status == CreatedState::Planned => {
+                w.picture = policy::assume_completed(
                     &w.picture,
                     &c.name,
                     &w.report.directory_id,
                     ctx.intent.now,
-                ),
-                Some(policy::retention::PLANNED_ID.to_owned()),
-            ),
-            (_, id) => (w.picture.clone(), id.clone()),
+                );
+                Some(policy::retention::PLANNED_ID.to_owned())
+            }
+            (_, id) => id.clone(),
         };
-        let deletions = policy::after_run(
-            &picture,
+        let after = policy::after_run(
+            &w.picture,
             limits.manual_limit,
             &ctx.policy,
             action,
             new.as_deref().zip(created),
             gate,
+            ctx.intent.now,
         );
+        w.report.headroom_held = after.headroom_held;
         if ctx.dry_run {
             // Simulated on the dry-run picture: recorded, not re-checked against the real one.
-            for deletion in deletions {
+            for deletion in after.deletions {
                 w.picture.retain(|s| s.id != deletion.snapshot_id);
                 record_not_done(&mut w, deletion);
             }
         } else {
-            self.delete_all(&mut w, deletions, ctx).await;
+            self.delete_all(&mut w, after.deletions, ctx).await;
+        }
+        for p in &after.problems {
+            w.report.errors.push(ErrorEntry::from_problem(p));
         }
         w
     }

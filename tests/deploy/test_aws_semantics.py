@@ -533,6 +533,9 @@ def rule_allows(rule: Any, params: dict[str, str]) -> bool:
             return rule_allows(arg[0], params) == rule_allows(arg[1], params)
         if fn == "Fn::Contains":
             return rule_allows(arg[1], params) in [rule_allows(a, params) for a in arg[0]]
+        if fn == "Fn::Not":
+            [inner] = arg
+            return not rule_allows(inner, params)
         raise AssertionError(f"rule function {fn} is not evaluated here")
     return rule
 
@@ -547,6 +550,16 @@ def test_the_template_refuses_retention_that_cannot_fit_the_quota():
             allowed = rule_allows(assertion["Assert"], {"RetainCount": retain, "ReservedSlots": reserved})
             assert allowed == fits, (retain, reserved)
     assert "at most 5" in assertion["AssertDescription"]
+
+
+def test_the_template_refuses_the_opt_out_value_as_the_discovery_tag():
+    # ds-snapshot-keeper=excluded opts a directory out: as the opt-in value it would manage
+    # nothing, silently (excluded directories are not counted as unmanaged).
+    template, _ = decode(str(ROOT / "template.yaml"))
+    [assertion] = template["Rules"]["DiscoveryTagIsNotTheOptOut"]["Assertions"]
+    assert not rule_allows(assertion["Assert"], {"DiscoveryTagValue": "excluded"})
+    for value in ("enabled", "", "excluded-not"):
+        assert rule_allows(assertion["Assert"], {"DiscoveryTagValue": value}), value
 
 
 # --- SAM and CDK say the same thing ----------------------------------------------------------

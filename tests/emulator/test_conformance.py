@@ -11,6 +11,7 @@ import datetime
 import json
 import re
 import threading
+import urllib.error
 import urllib.request
 from typing import Any
 
@@ -260,6 +261,43 @@ def test_errors_are_those_of_the_model(clients):
         assert_modelled_error(ds, operation, call, code)
 
 
+KEEPER_OPERATIONS = (
+    "DescribeDirectories", "DescribeSnapshots", "GetSnapshotLimits", "ListTagsForResource",
+    "CreateSnapshot", "DeleteSnapshot",
+)
+
+
+def test_the_model_has_no_throttling_error_so_the_default_throttle_is_a_client_exception(clients, endpoint):
+    """botocore's Directory Service model (ds/2015-04-16/service-2.json): none of the
+    operations the keeper calls lists a throttling error; each lists ClientException. So the
+    emulator's default throttle is ClientException "Rate exceeded", a modeled error of every
+    one of them, and ThrottlingException is available as a second shape."""
+    ds, ec2 = clients
+    for operation in KEEPER_OPERATIONS:
+        errors = [e.name for e in op_model(ds, operation).error_shapes]
+        assert "ClientException" in errors, (operation, errors)
+        assert not [e for e in errors if "hrottl" in e], (operation, errors)
+    directory = managed_ad(ds, ec2)
+    no_retry = boto3.client(
+        "ds", endpoint_url=endpoint, region_name=REGION,
+        config=botocore.config.Config(retries={"total_max_attempts": 1}),
+    )
+    control(endpoint, "POST", "faults", {"operation": "GetSnapshotLimits", "kind": "throttle", "count": 1})
+    with pytest.raises(botocore.exceptions.ClientError) as info:
+        no_retry.get_snapshot_limits(DirectoryId=directory)
+    error = info.value.response["Error"]
+    assert (error["Code"], error["Message"]) == ("ClientException", "Rate exceeded")
+    assert info.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+    control(endpoint, "POST", "faults", {
+        "operation": "GetSnapshotLimits", "kind": "throttle", "shape": "ThrottlingException", "count": 1,
+    })
+    with pytest.raises(botocore.exceptions.ClientError) as info:
+        no_retry.get_snapshot_limits(DirectoryId=directory)
+    assert info.value.response["Error"]["Code"] == "ThrottlingException"
+    with pytest.raises(urllib.error.HTTPError):
+        control(endpoint, "POST", "faults", {"operation": "*", "kind": "throttle", "shape": "SlowDown"})
+
+
 def test_non_active_directory_cannot_be_snapshotted(clients, endpoint):
     ds, ec2 = clients
     directory = managed_ad(ds, ec2)
@@ -339,7 +377,7 @@ def test_rate_limited_throttling_lets_the_rate_through(clients, endpoint):
         except botocore.exceptions.ClientError as e:
             outcomes.append(e.response["Error"]["Code"])
     assert 4 <= outcomes.count("ok") <= 7, outcomes
-    assert set(outcomes) == {"ok", "ThrottlingException"}
+    assert set(outcomes) == {"ok", "ClientException"}, "the default throttle shape"
 
 
 def test_lost_answer_carries_the_call_out_and_drops_the_reply(clients, endpoint):

@@ -84,7 +84,8 @@ impl Harness {
         payload: Value,
         request_id: &str,
     ) -> Result<RunReport, InvocationError> {
-        let mut ds = AwsDirectoryService::new(self.emu.ds(&self.config));
+        let mut ds =
+            AwsDirectoryService::new(self.emu.ds(&self.config)).with_backoff(super::TEST_BACKOFF);
         if let Some(size) = self.page_size {
             ds = ds.with_page_size(size);
         }

@@ -23,6 +23,14 @@ pub mod harness;
 
 pub const REGION: &str = "us-east-1";
 
+/// The keeper's own retries (CreateSnapshot, DeleteSnapshot) back off this way in tests, as the
+/// SDK's retries do with `sdk_config`: the same attempts and assertions, in milliseconds.
+pub const TEST_BACKOFF: ds_snapshot_keeper::directory::aws::Backoff =
+    ds_snapshot_keeper::directory::aws::Backoff {
+        initial: Duration::from_millis(5),
+        max: Duration::from_millis(40),
+    };
+
 pub struct Emulator {
     child: Child,
     pub endpoint: String,
@@ -116,8 +124,10 @@ impl Emulator {
             .await
     }
 
+    /// The Directory Service client as the keeper builds it (`wiring::directory_client`: its
+    /// retry partition and its "Rate exceeded" classifier).
     pub fn ds(&self, config: &SdkConfig) -> aws_sdk_directory::Client {
-        aws_sdk_directory::Client::new(config)
+        ds_snapshot_keeper::wiring::directory_client(config)
     }
 
     // --- control plane -------------------------------------------------------------------

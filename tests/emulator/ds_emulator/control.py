@@ -41,16 +41,23 @@ PREFIX = "/_emulator/"
 FAULT_KINDS = ("throttle", "service", "error", "latency", "disconnect", "lost_answer")
 DS_TARGET_PREFIX = "DirectoryService_20150416."
 ERROR_CODES_BY_KIND = {
-    "throttle": ("ThrottlingException", 400, "Rate exceeded"),
+    "throttle": ("ClientException", 400, "Rate exceeded"),
     "service": ("ServiceException", 500, "An internal error occurred (injected)."),
 }
+# The shapes a throttle can take. botocore's Directory Service model defines no throttling
+# error (every operation lists ClientException, ServiceException and modeled errors only), so
+# the default is what JSON services of its generation send: ClientException, "Rate exceeded".
+# ThrottlingException is the shape the SDK's code-based classifier knows.
+THROTTLE_SHAPES = ("ClientException", "ThrottlingException")
 
 
 @dataclass
 class Fault:
     """One armed fault. ``operation`` is an API name such as CreateSnapshot or Publish, or "*".
 
-    ``kind``: throttle | service | error | latency | disconnect | lost_answer. ``error`` needs
+    ``kind``: throttle | service | error | latency | disconnect | lost_answer. ``throttle``
+    answers 400 "Rate exceeded" with the error code ``shape`` (``ClientException``, the
+    default, or ``ThrottlingException``). ``error`` needs
     ``error_code`` (and optionally ``http_status``, ``message``). ``latency`` delays the call by
     ``latency_ms`` and then lets it through. ``disconnect`` drops the connection with no answer.
     ``lost_answer`` lets the call through -- moto carries it out -- and then drops the
@@ -63,6 +70,7 @@ class Fault:
 
     operation: str
     kind: str
+    shape: str = THROTTLE_SHAPES[0]
     error_code: str | None = None
     http_status: int | None = None
     message: str | None = None
@@ -247,6 +255,8 @@ def arm_fault(body: dict[str, Any]) -> dict[str, Any]:
         raise BadRequest("kind must be one of " + ", ".join(FAULT_KINDS))
     if fault.kind == "error" and not fault.error_code:
         raise BadRequest("kind=error needs error_code")
+    if fault.shape not in THROTTLE_SHAPES:
+        raise BadRequest("shape must be one of " + ", ".join(THROTTLE_SHAPES))
     with CONTROLLER.lock:
         CONTROLLER.faults.append(fault)
     return {"armed": len(CONTROLLER.faults)}
@@ -424,6 +434,8 @@ class EmulatorMiddleware:
             code, status, message = ERROR_CODES_BY_KIND.get(
                 answer.kind, (answer.error_code, answer.http_status or 400, "Injected error")
             )
+            if answer.kind == "throttle":
+                code = answer.shape
             code = answer.error_code or code
             status = answer.http_status or status
             message = answer.message or message

@@ -1,0 +1,371 @@
+//! Slow snapshots, lost answers and the service's real shapes (issue 22): each case is a
+//! defect found by running the keeper as an operator would, and each test failed before its
+//! fix. The whole runner runs, over the in-memory Directory Service where days pass, and over
+//! the emulator with the real SDK where the wire matters.
+
+mod support;
+
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use ds_snapshot_keeper::directory::memory::MemoryDirectoryService;
+use ds_snapshot_keeper::model::{CreatedState, Snapshot, SnapshotStatus, SnapshotType};
+use ds_snapshot_keeper::policy::{FlagLevel, PruneBlock, Rule};
+use ds_snapshot_keeper::report::RunReport;
+use ds_snapshot_keeper::request::{Action, Request};
+use ds_snapshot_keeper::{Keeper, Settings};
+use jiff::Timestamp;
+use serde_json::json;
+use support::harness::{scheduled, Harness};
+
+const DIR: &str = "d-0123456789";
+const DAY: i64 = 86_400;
+const START: i64 = 1_795_500_000; // 2026-11-24
+
+/// A keeper over the memory adapter whose clock the test moves.
+struct Sim {
+    keeper: Keeper<MemoryDirectoryService>,
+    clock: Arc<AtomicI64>,
+    rt: tokio::runtime::Runtime,
+    runs: u32,
+}
+
+impl Sim {
+    fn new(settings: Settings) -> Sim {
+        let clock = Arc::new(AtomicI64::new(START));
+        let c = clock.clone();
+        let settings = Settings {
+            poll_initial: Duration::from_millis(10),
+            poll_max: Duration::from_millis(10),
+            wait_budget: Duration::from_secs(2),
+            ..settings
+        };
+        let keeper = Keeper::new(
+            MemoryDirectoryService::with_directory(DIR),
+            settings,
+            "us-east-1",
+        )
+        .with_clock(Arc::new(move || {
+            Timestamp::from_second(c.load(Ordering::SeqCst)).unwrap()
+        }));
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .start_paused(true)
+            .build()
+            .unwrap();
+        Sim {
+            keeper,
+            clock,
+            rt,
+            runs: 0,
+        }
+    }
+
+    fn at(&self, secs: i64) {
+        self.clock.store(secs, Ordering::SeqCst);
+        self.keeper
+            .ds
+            .set_now(Timestamp::from_second(secs).unwrap());
+    }
+
+    fn run(&mut self, request: Request) -> RunReport {
+        self.runs += 1;
+        let id = format!("real-life-{}", self.runs);
+        self.rt.block_on(self.keeper.run(&request, &id, None))
+    }
+
+    fn manual_in_use(&self) -> usize {
+        self.keeper
+            .ds
+            .snapshots()
+            .iter()
+            .filter(|s| s.kind == SnapshotType::Manual)
+            .count()
+    }
+
+    fn add(&self, id: &str, name: &str, status: SnapshotStatus, age_days: f64) {
+        let now = self.clock.load(Ordering::SeqCst);
+        self.keeper.ds.add_snapshot(Snapshot {
+            id: id.to_owned(),
+            directory_id: DIR.to_owned(),
+            name: Some(name.to_owned()),
+            kind: SnapshotType::Manual,
+            status,
+            start_time: Timestamp::from_second(now - (age_days * DAY as f64) as i64).unwrap(),
+        });
+    }
+}
+
+/// A name the keeper writes (0.1 format), from a start `age_days` before the sim's clock.
+fn kname_at(sim: &Sim, age_days: f64) -> String {
+    let t = sim.clock.load(Ordering::SeqCst) - (age_days * DAY as f64) as i64;
+    format!(
+        "keeper-{}",
+        Timestamp::from_second(t)
+            .unwrap()
+            .strftime("%Y%m%dT%H%M%SZ")
+    )
+}
+
+#[test]
+fn snapshots_slower_than_the_wait_budget_no_longer_fill_the_quota() {
+    // Every run's own snapshot is still Creating when the run ends, and completes before the
+    // next. Before the fix, pruning waited for it every day: free slots at the start of ten
+    // daily runs were 5,4,3,2,1,0,0,0,0,0.
+    let mut sim = Sim::new(Settings::default());
+    let mut free_at_start = Vec::new();
+    for day in 0..10 {
+        sim.at(START + day * DAY);
+        sim.keeper.ds.finish_creating(SnapshotStatus::Completed);
+        free_at_start.push(5 - sim.manual_in_use());
+        sim.keeper.ds.queue_outcome(DIR, SnapshotStatus::Creating);
+        let report = sim.run(Request::manual(Action::Run));
+        let d = &report.directories[0];
+        assert_eq!(
+            d.created.as_ref().unwrap().status,
+            CreatedState::Creating,
+            "day {day}"
+        );
+        assert_eq!(
+            d.prune_blocked, None,
+            "day {day}: settled snapshots are pruned"
+        );
+        assert_eq!(
+            d.headroom_held,
+            Some(PruneBlock::NewSnapshotNotCompleted),
+            "day {day}"
+        );
+        if day >= 4 {
+            assert!(
+                5 - sim.manual_in_use() >= 1,
+                "day {day}: the reserved slot is free after the run"
+            );
+            assert!(d
+                .deleted
+                .iter()
+                .all(|x| x.done && x.deletion.rule == Rule::BeyondRetain));
+        }
+    }
+    assert_eq!(free_at_start, vec![5, 4, 3, 2, 1, 1, 1, 1, 1, 1]);
+}
+
+#[test]
+fn an_hourly_schedule_with_the_default_interval_snapshots_every_hour() {
+    // MIN_INTERVAL_MINUTES=60 on an hourly schedule: AWS dates each snapshot a second or two
+    // after the keeper's clock. Before the fix this took one snapshot every two hours.
+    let mut sim = Sim::new(Settings::default());
+    let mut created = 0;
+    for hour in 0..12 {
+        // EventBridge fires within a few seconds of the hour, and AWS stamps 2 s later.
+        let jitter = [0, 3, -2, 1][hour % 4];
+        sim.at(START + hour as i64 * 3600 + jitter + 2);
+        sim.clock
+            .store(START + hour as i64 * 3600 + jitter, Ordering::SeqCst);
+        let report = sim.run(Request::manual(Action::Run));
+        if report.directories[0].created.is_some() {
+            created += 1;
+        }
+    }
+    assert_eq!(created, 12, "one snapshot every hour");
+}
+
+#[test]
+fn a_dry_run_reports_flags_and_quota_as_the_run_would_leave_them() {
+    // Only an unrestorable snapshot: the real run would take a snapshot, so a dry run must
+    // not publish a CRITICAL no-restorable-snapshot.
+    let mut sim = Sim::new(Settings {
+        dry_run: true,
+        ..Settings::default()
+    });
+    let old = kname_at(&sim, 200.0);
+    sim.add("s-old", &old, SnapshotStatus::Completed, 200.0);
+    let report = sim.run(Request::manual(Action::Run));
+    let d = &report.directories[0];
+    assert_eq!(d.created.as_ref().unwrap().status, CreatedState::Planned);
+    assert!(
+        !d.flagged.iter().any(|f| f.code == "no-restorable-snapshot"),
+        "{:?}",
+        d.flagged
+    );
+    assert!(!d.flagged.iter().any(|f| f.level == FlagLevel::Critical));
+    let quota = d.quota.unwrap();
+    assert_eq!(quota.manual_in_use, 2, "the old one and the planned one");
+    assert_eq!(quota.oldest_restorable_age_days, Some(0.0));
+    assert!(sim.keeper.ds.calls().iter().all(|c| *c != "CreateSnapshot"));
+}
+
+#[test]
+fn a_delete_whose_answer_was_lost_is_counted_as_deleted() {
+    // Five owned: one must make room. Its DeleteSnapshot is carried out, the answer lost, and
+    // the retry finds it gone. Before the fix: "already gone: deleted by someone else", and
+    // summary.deleted under-counted.
+    let mut sim = Sim::new(Settings::default());
+    for (i, age) in [5.0, 4.0, 3.0, 2.0, 1.0].iter().enumerate() {
+        let name = kname_at(&sim, *age);
+        sim.add(&format!("s-{i}"), &name, SnapshotStatus::Completed, *age);
+    }
+    sim.keeper.ds.lose_next_delete_answer();
+    let report = sim.run(Request::manual(Action::Run));
+    let d = &report.directories[0];
+    let first = &d.deleted[0];
+    assert_eq!(first.deletion.snapshot_id, "s-0");
+    assert!(first.done, "{first:?}");
+    assert!(
+        first.deletion.reason.contains("answer was lost"),
+        "{}",
+        first.deletion.reason
+    );
+    assert!(!first.deletion.reason.contains("someone else"));
+    assert_eq!(report.summary.deleted, d.deleted.len());
+    assert_eq!(
+        report.summary.deleted, 3,
+        "make room, then two beyond retain"
+    );
+}
+
+#[test]
+fn a_snapshot_listed_twice_costs_no_restore_point() {
+    // Four owned, one of them listed twice (pages that shifted): 4 in use, not 5.
+    let mut sim = Sim::new(Settings::default());
+    for (i, age) in [4.0, 3.0, 2.0, 1.0].iter().enumerate() {
+        let name = kname_at(&sim, *age);
+        sim.add(&format!("s-{i}"), &name, SnapshotStatus::Completed, *age);
+    }
+    sim.keeper.ds.list_twice("s-2");
+    let report = sim.run(Request::manual(Action::Run));
+    let d = &report.directories[0];
+    assert!(
+        !d.deleted
+            .iter()
+            .any(|x| matches!(x.deletion.rule, Rule::MakeRoomOldest)),
+        "{:?}",
+        d.deleted
+    );
+    assert_eq!(d.snapshots_seen.len(), 4);
+    // After the create completes: 5 Completed, beyond retain=3 takes two, the oldest first.
+    let gone: Vec<&str> = d
+        .deleted
+        .iter()
+        .map(|x| x.deletion.snapshot_id.as_str())
+        .collect();
+    assert_eq!(gone, vec!["s-0", "s-1"]);
+}
+
+#[test]
+fn the_snapshot_action_keeps_restore_points_when_a_failed_one_holds_a_slot() {
+    let mut sim = Sim::new(Settings::default());
+    for (i, age) in [3.0, 2.0, 1.0].iter().enumerate() {
+        let name = kname_at(&sim, *age);
+        sim.add(&format!("s-{i}"), &name, SnapshotStatus::Completed, *age);
+    }
+    let failed = kname_at(&sim, 1.5);
+    sim.add("s-failed", &failed, SnapshotStatus::Failed, 1.5);
+    let report = sim.run(Request {
+        force: true,
+        ..Request::manual(Action::Snapshot)
+    });
+    let d = &report.directories[0];
+    assert_eq!(d.created.as_ref().unwrap().status, CreatedState::Completed);
+    let gone: Vec<(&str, Rule)> = d
+        .deleted
+        .iter()
+        .map(|x| (x.deletion.snapshot_id.as_str(), x.deletion.rule))
+        .collect();
+    assert_eq!(gone, vec![("s-failed", Rule::Failed)]);
+    assert_eq!(
+        sim.manual_in_use(),
+        4,
+        "three restore points and the new one"
+    );
+}
+
+// ---- over the emulator ----
+
+#[tokio::test]
+async fn one_directory_whose_tags_cannot_be_read_is_reported_and_the_others_carry_on() {
+    let h = Harness::new(&[("DISCOVERY_TAG", "ds-snapshot-keeper=enabled")]).await;
+    let ok = h.dir().await;
+    let unreadable = h.dir().await;
+    h.tag(&ok, "ds-snapshot-keeper", "enabled").await;
+    h.tag(&unreadable, "ds-snapshot-keeper", "enabled").await;
+    h.emu.fault(json!({
+        "operation": "ListTagsForResource", "kind": "error", "error_code": "AccessDeniedException",
+        "http_status": 400, "directory_id": unreadable,
+    }));
+    let report = h.run(scheduled()).await;
+    let by_id = |id: &str| {
+        report
+            .directories
+            .iter()
+            .find(|d| d.directory_id == id)
+            .unwrap_or_else(|| panic!("{id} is in the report: {report:?}"))
+    };
+    assert_eq!(
+        by_id(&ok).created.as_ref().unwrap().status,
+        CreatedState::Completed
+    );
+    let bad = by_id(&unreadable);
+    assert!(bad.created.is_none());
+    assert_eq!(
+        bad.errors
+            .iter()
+            .map(|e| (e.operation.as_str(), e.code.as_str()))
+            .collect::<Vec<_>>(),
+        vec![("ListTagsForResource", "AccessDeniedException")]
+    );
+    assert!(h.snapshots(&unreadable).await.is_empty(), "left alone");
+    assert_eq!(h.snapshots(&ok).await.len(), 1);
+    // It is a failure, so it reaches SNS.
+    let msgs = h.messages().await;
+    assert_eq!(msgs.len(), 1);
+    assert!(msgs[0].message.contains("AccessDeniedException"));
+}
+
+#[tokio::test]
+async fn a_delete_whose_answer_was_lost_on_the_wire_is_counted_as_deleted() {
+    let h = Harness::new(&[]).await;
+    let dir = h.dir().await;
+    let ids: Vec<String> = [5.0, 4.0, 3.0, 2.0, 1.0]
+        .iter()
+        .enumerate()
+        .map(|(i, age)| {
+            h.emu.seed(
+                &dir,
+                Some(&support::kname(i as u32)),
+                "Manual",
+                "Completed",
+                *age,
+            )
+        })
+        .collect();
+    h.emu
+        .fault(json!({"operation": "DeleteSnapshot", "kind": "lost_answer", "count": 1}));
+    let report = h.run(scheduled()).await;
+    let d = &report.directories[0];
+    assert!(d.errors.is_empty(), "{:?}", d.errors);
+    assert_eq!(d.deleted[0].deletion.snapshot_id, ids[0]);
+    assert!(d.deleted[0].done);
+    assert!(
+        d.deleted[0].deletion.reason.contains("answer was lost"),
+        "{}",
+        d.deleted[0].deletion.reason
+    );
+    assert_eq!(
+        report.summary.deleted, 3,
+        "make room, then two beyond retain"
+    );
+    assert_eq!(h.run_metrics()["RunSnapshotsDeleted"], 3);
+    let deletes: Vec<_> = h
+        .emu
+        .calls()
+        .into_iter()
+        .filter(|c| c["operation"] == "DeleteSnapshot")
+        .map(|c| c["status"].as_i64().unwrap())
+        .collect();
+    assert_eq!(
+        deletes,
+        vec![0, 400, 200, 200],
+        "lost, retried (gone), then the two pruned"
+    );
+}
