@@ -5,7 +5,8 @@
 //! folder beside its adapters ([`directory`]: AWS and in-memory; [`notify`]: SNS); [`runner`]
 //! carries out a run; [`report`] is the one record of it, and [`render`] turns that record
 //! into logs, metrics, the SNS message and the text view. [`wiring`] builds the keeper for
-//! both entry points (`main.rs` for Lambda, [`cli`] for `invoke`).
+//! both entry points (`main.rs` for Lambda, [`cli`] for `invoke`). [`simulate`] runs the real
+//! keeper over the in-memory service for years of a schedule (`examples/simulate.rs`).
 
 pub mod cli;
 pub mod directory;
@@ -21,6 +22,7 @@ pub mod report;
 pub mod request;
 pub mod runner;
 pub mod settings;
+pub mod simulate;
 pub mod wiring;
 
 pub use handler::{handle, InvocationError};

@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 use crate::log;
 use crate::model::CreatedState;
 use crate::notify::{Attribute, Notification};
-use crate::policy::FlagLevel;
+use crate::policy::{FlagLevel, Worth};
 use crate::report::{DirectoryReport, Notified, RunReport, Severity};
 use crate::settings::NotifyLevel;
 
@@ -355,6 +355,21 @@ pub fn table(report: &RunReport) -> String {
         if let Some(why) = &d.create_skipped {
             notes.push(format!("no create: {why}"));
         }
+        let tiers: Vec<String> = d
+            .kept
+            .iter()
+            .filter_map(|k| match k.worth {
+                Worth::Tier { days, previous } => Some(format!(
+                    "{}{days}d {}",
+                    if previous { "prev " } else { "this " },
+                    k.snapshot_id
+                )),
+                Worth::Recent { .. } => None,
+            })
+            .collect();
+        if !tiers.is_empty() {
+            notes.push(format!("tiers: {}", tiers.join(" | ")));
+        }
         rows.push([
             d.directory_id.clone(),
             severity_word(d.severity).to_owned(),
@@ -412,6 +427,20 @@ pub fn table(report: &RunReport) -> String {
         );
     }
     out
+}
+
+/// The restore points a directory keeps, with the tier each holds: "keeps s-1 (the newest,
+/// 0.0 d), s-2 (first of the previous 35-day period, 41.0 d)".
+fn kept_line(d: &DirectoryReport, now: jiff::Timestamp) -> String {
+    let points: Vec<String> = d
+        .kept
+        .iter()
+        .map(|k| {
+            let age = (now.as_second() - k.start_time.as_second()).max(0) as f64 / 86_400.0;
+            format!("{} ({}, {age:.1} d)", k.snapshot_id, k.worth)
+        })
+        .collect();
+    format!("Keeps {}.", points.join(", "))
 }
 
 /// A plain-text body that reads well in an e-mail.
@@ -508,6 +537,9 @@ pub fn body(report: &RunReport) -> String {
         }
         if let Some(age) = d.newest_completed_age_days {
             let _ = writeln!(out, "  Newest Completed snapshot: {age:.1} days old.");
+        }
+        if d.kept.iter().any(|k| k.worth.is_tier()) {
+            let _ = writeln!(out, "  {}", kept_line(d, report.finished_at));
         }
     }
     out

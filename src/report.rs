@@ -9,7 +9,7 @@ use serde::Serialize;
 use crate::error::ApiError;
 use crate::model::{Action, CreatedState, Operation, Snapshot, SnapshotLimits};
 use crate::policy::eligibility::Coverage;
-use crate::policy::{Deletion, Flag, FlagLevel, PruneBlock, Quota, Skip};
+use crate::policy::{Deletion, Flag, FlagLevel, PruneBlock, Quota, Skip, Worth};
 use crate::request::Trigger;
 
 /// How bad a run (or one directory of it) went. Ordered: the worst wins.
@@ -42,6 +42,16 @@ pub struct Deleted {
     pub deletion: Deletion,
     /// False on a dry run or when the delete call failed.
     pub done: bool,
+}
+
+/// A restore point the keeper keeps after the run, and why: the tier it holds, or how recent
+/// it is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Kept {
+    pub snapshot_id: String,
+    pub name: Option<String>,
+    pub start_time: Timestamp,
+    pub worth: Worth,
 }
 
 /// An error in one step, with the AWS error code.
@@ -100,6 +110,9 @@ pub struct DirectoryReport {
     pub newest_completed_age_days: Option<f64>,
     /// The quota as the run leaves it (absent when the directory was not observed).
     pub quota: Option<Quota>,
+    /// The restore points the keeper keeps after the run (its own `Completed` snapshots),
+    /// most worth first, each with the tier it holds; on a dry run, those it would keep.
+    pub kept: Vec<Kept>,
 }
 
 impl DirectoryReport {
@@ -121,6 +134,7 @@ impl DirectoryReport {
             errors: Vec::new(),
             newest_completed_age_days: None,
             quota: None,
+            kept: Vec::new(),
         }
     }
 

@@ -9,7 +9,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use crate::naming;
-use crate::policy::Policy;
+use crate::policy::{Policy, Retention};
 
 /// What a run publishes to SNS.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -46,7 +46,15 @@ pub struct Settings {
     pub discovery_tag: Option<(String, String)>,
     /// Directories deliberately left unmanaged: not snapshotted, not counted as unprotected.
     pub excluded_directory_ids: Vec<String>,
+    /// Which restore points the keeper keeps (`RETENTION`, with `TIERS`).
+    pub retention: Retention,
+    /// The tiers' periods in days (`TIERS`), used when `retention` is tiered.
+    pub tier_days: Vec<u32>,
 }
+
+/// A directory's manual snapshot quota, as AWS documents it (it cannot be raised). The plan
+/// reads each directory's real quota; settings are checked against this one at start.
+pub const MANUAL_SNAPSHOT_LIMIT: u32 = 5;
 
 impl Default for Settings {
     /// Every row's default, read through the row's own parser: the table is the one place a
@@ -456,6 +464,52 @@ pub const SETTINGS: &[Setting] = &[
             Ok(())
         },
     },
+    Setting {
+        variable: "RETENTION",
+        default: Some("newest"),
+        unset: "",
+        accepts: Accepts::OneOf {
+            values: &["newest", "tiered"],
+            what: "retention mode",
+        },
+        meaning: "`newest` keeps the newest `RETAIN_COUNT` snapshots; `tiered` keeps the newest \
+                  and, per tier of `TIERS`, the first snapshot of this period and of the previous \
+                  one, then the newest others up to `RETAIN_COUNT` (see Retention modes)",
+        apply: |s, v| {
+            s.retention = match text(v) {
+                "tiered" => Retention::Tiered { days: Vec::new() },
+                _ => Retention::Newest,
+            };
+            Ok(())
+        },
+    },
+    Setting {
+        variable: "TIERS",
+        default: Some("35"),
+        unset: "",
+        accepts: Accepts::Text("comma-separated periods in days, increasing, each 1..=89"),
+        meaning: "with `RETENTION=tiered`: each tier keeps a restore point between its period and \
+                  twice it old; `RETAIN_COUNT` must be at least 1 + 2 per tier, and twice the \
+                  longest period under `WARN_AGE_DAYS`",
+        apply: |s, v| {
+            let mut days: Vec<u32> = Vec::new();
+            for part in text(v).split(',').map(str::trim) {
+                let d: u32 = part
+                    .parse()
+                    .ok()
+                    .filter(|d| (1..=89).contains(d))
+                    .ok_or_else(|| {
+                        format!("{} is not a period of 1..=89 days", naming::escape_for_log(part, 20))
+                    })?;
+                if days.last().is_some_and(|last| *last >= d) {
+                    return Err("periods must increase".to_owned());
+                }
+                days.push(d);
+            }
+            s.tier_days = days;
+            Ok(())
+        },
+    },
 ];
 
 /// The README's settings table, rendered from [`SETTINGS`].
@@ -516,6 +570,8 @@ impl Settings {
             prune_unowned: false,
             discovery_tag: None,
             excluded_directory_ids: Vec::new(),
+            retention: Retention::Newest,
+            tier_days: Vec::new(),
         };
         for row in SETTINGS {
             let given = lookup(row.variable).filter(|v| !v.trim().is_empty());
@@ -531,6 +587,7 @@ impl Settings {
             let value = row.parse(raw).map_err(invalid)?;
             (row.apply)(&mut s, value).map_err(invalid)?;
         }
+        s.check_retention()?;
         if s.poll_max < s.poll_initial {
             let row = SETTINGS
                 .iter()
@@ -547,6 +604,78 @@ impl Settings {
     }
 }
 
+impl Settings {
+    /// The retention mode with its tiers.
+    pub fn retention(&self) -> Retention {
+        match self.retention {
+            Retention::Newest => Retention::Newest,
+            Retention::Tiered { .. } => Retention::Tiered {
+                days: self.tier_days.clone(),
+            },
+        }
+    }
+
+    /// A tiered mode that cannot keep its promise is refused at start: its roles must fit
+    /// `RETAIN_COUNT`, which with the new snapshot and `RESERVED_SLOTS` must fit a directory's
+    /// quota, and no holder may age into `WARN_AGE_DAYS`.
+    fn check_retention(&self) -> Result<(), SettingsError> {
+        let retention = self.retention();
+        let Retention::Tiered { days } = &retention else {
+            return Ok(());
+        };
+        let tiers = self
+            .tier_days
+            .iter()
+            .map(u32::to_string)
+            .collect::<Vec<_>>()
+            .join(",");
+        let refuse = |problem: String| {
+            let row = SETTINGS
+                .iter()
+                .find(|r| r.variable == "TIERS")
+                .expect("TIERS is a row");
+            Err(SettingsError {
+                variable: row.variable,
+                value: tiers.clone(),
+                problem,
+                accepted: row.accepted(),
+            })
+        };
+        let needed = retention.slots_needed();
+        if needed + 1 + self.reserved_slots > MANUAL_SNAPSHOT_LIMIT {
+            return refuse(format!(
+                "{} tier(s) need {needed} kept snapshots (the newest and two per tier); with the \
+                 new snapshot and RESERVED_SLOTS={} that is {} of a directory's \
+                 {MANUAL_SNAPSHOT_LIMIT} manual slots: use fewer tiers (one fits) or fewer \
+                 reserved slots",
+                days.len(),
+                self.reserved_slots,
+                needed + 1 + self.reserved_slots
+            ));
+        }
+        if self.retain < needed {
+            return refuse(format!(
+                "{} tier(s) need RETAIN_COUNT of at least {needed} (the newest and two per \
+                 tier), and RETAIN_COUNT={}",
+                days.len(),
+                self.retain
+            ));
+        }
+        let oldest = retention.longest_hold_days();
+        if i64::from(oldest) >= self.warn_age_days {
+            return refuse(format!(
+                "a tier of {} days keeps snapshots up to {oldest} days old, at or past \
+                 WARN_AGE_DAYS={}: every tier would warn before it rolls over; use periods under \
+                 {}",
+                oldest / 2,
+                self.warn_age_days,
+                (self.warn_age_days + 1) / 2
+            ));
+        }
+        Ok(())
+    }
+}
+
 impl From<&Settings> for Policy {
     fn from(s: &Settings) -> Self {
         Self {
@@ -557,7 +686,7 @@ impl From<&Settings> for Policy {
             min_interval_secs: s.min_interval.as_secs() as i64,
             creating_timeout_secs: s.creating_timeout.as_secs() as i64,
             prune_unowned: s.prune_unowned,
-            retention: crate::policy::Retention::Newest,
+            retention: s.retention(),
         }
     }
 }
@@ -659,6 +788,55 @@ mod tests {
     }
 
     #[test]
+    fn tiered_retention_reads_its_tiers_and_refuses_what_cannot_keep_its_promise() {
+        let s = parse(&[("RETENTION", "tiered")]).unwrap();
+        assert_eq!(s.retention(), Retention::Tiered { days: vec![35] });
+        assert_eq!(
+            Policy::from(&s).retention,
+            Retention::Tiered { days: vec![35] }
+        );
+        // The default stays `newest`, whatever TIERS says.
+        let s = parse(&[("TIERS", "7,30")]).unwrap();
+        assert_eq!(s.retention(), Retention::Newest);
+        for (pairs, says) in [
+            (
+                vec![("RETENTION", "tiered"), ("TIERS", "7,35")],
+                "of a directory's 5 manual slots",
+            ),
+            (
+                vec![("RETENTION", "tiered"), ("RETAIN_COUNT", "2")],
+                "RETAIN_COUNT of at least 3",
+            ),
+            (
+                vec![("RETENTION", "tiered"), ("TIERS", "80")],
+                "at or past WARN_AGE_DAYS=150",
+            ),
+            (
+                vec![("RETENTION", "tiered"), ("WARN_AGE_DAYS", "60")],
+                "use periods under 30",
+            ),
+            (vec![("TIERS", "35,7")], "periods must increase"),
+            (vec![("TIERS", "0")], "not a period of 1..=89 days"),
+            (vec![("TIERS", "monthly")], "not a period"),
+        ] {
+            let err = parse(&pairs).unwrap_err();
+            assert_eq!(err.variable, "TIERS", "{pairs:?}");
+            let text = err.to_string();
+            assert!(text.contains(says), "{pairs:?}: {text}");
+            assert!(text.contains("accepted: "), "{text}");
+        }
+        // Two tiers fit when nothing is reserved and RETAIN_COUNT holds them... 1 + 4 + 1 > 5:
+        // they never fit a quota of 5, which is why the refusal names the quota.
+        assert!(parse(&[
+            ("RETENTION", "tiered"),
+            ("TIERS", "7,35"),
+            ("RESERVED_SLOTS", "0"),
+            ("RETAIN_COUNT", "4")
+        ])
+        .is_err());
+    }
+
+    #[test]
     fn poll_max_below_initial_is_refused() {
         let err = parse(&[("POLL_INITIAL_SECONDS", "10"), ("POLL_MAX_SECONDS", "5")]).unwrap_err();
         assert_eq!(err.variable, "POLL_MAX_SECONDS");
@@ -679,6 +857,6 @@ mod readme_tests {
             readme.contains(&table),
             "README's settings table differs from src/settings.rs; replace it with:\n{table}"
         );
-        assert_eq!(SETTINGS.len(), 18, "every variable has a row");
+        assert_eq!(SETTINGS.len(), 20, "every variable has a row");
     }
 }

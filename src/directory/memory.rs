@@ -172,6 +172,14 @@ impl MemoryDirectoryService {
         }
     }
 
+    /// Forget failures queued for creates that did not happen (a simulation queues one per run,
+    /// and a run that took no snapshot must not pass it on to the next).
+    pub fn clear_injected(&self) {
+        let mut st = self.lock();
+        st.create_failures.clear();
+        st.outcomes.clear();
+    }
+
     pub fn fail_next_create(&self, code: &str) {
         self.lock().create_failures.push_back(code.to_owned());
     }

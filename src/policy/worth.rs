@@ -1,8 +1,19 @@
 //! What a restore point is worth: the one ordering every deleting rule follows.
 //!
 //! Make-room, beyond-retain and headroom all give up the snapshot worth least, so the
-//! retention mode is decided here and nowhere else. In `newest` mode a snapshot is worth more
-//! the newer it is.
+//! retention mode is decided here and nowhere else.
+//!
+//! * `newest`: a snapshot is worth more the newer it is. The keeper keeps the newest
+//!   `RETAIN_COUNT`.
+//! * `tiered`: each tier is a period of `days` days, counted from 1970-01-01 UTC. A tier holds
+//!   two snapshots: the first `Completed` one of the current period, and the first of the
+//!   previous period that has one. With daily runs the previous one is between `days` and
+//!   `2 × days` old, so the directory keeps a restore point that far back. The newest is worth
+//!   most, then the previous-period holders (the reach), then the current-period holders
+//!   (their successors), then the rest by recency, which fill what `RETAIN_COUNT` leaves.
+//!
+//! A tier's holder is always `Completed` (a `Creating` or `Failed` snapshot holds nothing), so
+//! a holder is only ever replaced once its successor has completed.
 
 use std::fmt;
 
@@ -13,18 +24,40 @@ use super::guard::may_touch;
 use super::Policy;
 use crate::model::{Snapshot, SnapshotStatus};
 
+const DAY_SECS: i64 = 86_400;
+
 /// The retention mode: which restore points the keeper keeps inside the quota.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase", tag = "mode")]
 pub enum Retention {
     /// Keep the newest `RETAIN_COUNT` snapshots.
     Newest,
+    /// Keep the newest, and for each tier the first snapshot of the current and of the
+    /// previous period of that many days (increasing).
+    Tiered { days: Vec<u32> },
 }
 
 impl Retention {
-    pub fn as_str(self) -> &'static str {
+    pub fn as_str(&self) -> &'static str {
         match self {
             Retention::Newest => "newest",
+            Retention::Tiered { .. } => "tiered",
+        }
+    }
+
+    /// The snapshots a mode must keep to hold all its roles: the newest, and two per tier.
+    pub fn slots_needed(&self) -> u32 {
+        match self {
+            Retention::Newest => 1,
+            Retention::Tiered { days } => 1 + 2 * days.len() as u32,
+        }
+    }
+
+    /// The oldest a tier's holder gets with daily runs: twice the longest tier (0 in `newest`).
+    pub fn longest_hold_days(&self) -> u32 {
+        match self {
+            Retention::Newest => 0,
+            Retention::Tiered { days } => 2 * days.iter().copied().max().unwrap_or(0),
         }
     }
 }
@@ -35,6 +68,16 @@ impl Retention {
 pub enum Worth {
     /// The n-th newest owned `Completed` snapshot (1 is the newest).
     Recent { rank: u32 },
+    /// The first `Completed` snapshot of the current period of a `days`-day tier, or (when
+    /// `previous`) of the latest earlier period that has one.
+    Tier { days: u32, previous: bool },
+}
+
+impl Worth {
+    /// Whether the snapshot holds a tier.
+    pub fn is_tier(self) -> bool {
+        matches!(self, Worth::Tier { .. })
+    }
 }
 
 impl fmt::Display for Worth {
@@ -42,8 +85,21 @@ impl fmt::Display for Worth {
         match self {
             Worth::Recent { rank: 1 } => f.write_str("the newest"),
             Worth::Recent { rank } => write!(f, "newest #{rank}"),
+            Worth::Tier {
+                days,
+                previous: false,
+            } => write!(f, "first of this {days}-day period"),
+            Worth::Tier {
+                days,
+                previous: true,
+            } => write!(f, "first of the previous {days}-day period"),
         }
     }
+}
+
+/// The period of a `days`-day tier that `t` falls in, counted from 1970-01-01 UTC.
+fn period(t: Timestamp, days: u32) -> i64 {
+    t.as_second().div_euclid(DAY_SECS * i64::from(days.max(1)))
 }
 
 /// The owned (or, with `PRUNE_UNOWNED`, manual) `Completed` snapshots, most worth first, each
@@ -52,18 +108,141 @@ impl fmt::Display for Worth {
 pub fn by_worth<'a>(
     all: &'a [Snapshot],
     policy: &Policy,
-    _now: Timestamp,
+    now: Timestamp,
 ) -> Vec<(&'a Snapshot, Worth)> {
-    let mut completed: Vec<&Snapshot> = all
+    let mut newest_first: Vec<&Snapshot> = all
         .iter()
         .filter(|s| may_touch(s, policy) && s.status == SnapshotStatus::Completed)
         .collect();
-    completed.sort_by(|a, b| (b.start_time, &b.id).cmp(&(a.start_time, &a.id)));
-    match policy.retention {
-        Retention::Newest => completed
+    newest_first.sort_by(|a, b| (b.start_time, &b.id).cmp(&(a.start_time, &a.id)));
+    newest_first.dedup_by(|a, b| a.id == b.id);
+    let recent = |i: usize| Worth::Recent { rank: i as u32 + 1 };
+    let Retention::Tiered { days } = &policy.retention else {
+        return newest_first
             .into_iter()
             .enumerate()
-            .map(|(i, s)| (s, Worth::Recent { rank: i as u32 + 1 }))
-            .collect(),
+            .map(|(i, s)| (s, recent(i)))
+            .collect();
+    };
+    // Roles in the order of their worth: the newest, the previous periods' firsts (longest
+    // tier first), the current periods' firsts, then the rest by recency.
+    let mut roles: Vec<(&Snapshot, Worth)> = Vec::new();
+    if let Some(newest) = newest_first.first() {
+        roles.push((newest, recent(0)));
+    }
+    let oldest_first: Vec<&Snapshot> = newest_first.iter().rev().copied().collect();
+    for previous in [true, false] {
+        for &d in days.iter().rev() {
+            let current = period(now, d);
+            let holder = if previous {
+                // The latest earlier period that has a snapshot, and its first one.
+                oldest_first
+                    .iter()
+                    .filter(|s| period(s.start_time, d) < current)
+                    .map(|s| period(s.start_time, d))
+                    .max()
+                    .and_then(|p| oldest_first.iter().find(|s| period(s.start_time, d) == p))
+            } else {
+                oldest_first
+                    .iter()
+                    .find(|s| period(s.start_time, d) == current)
+            };
+            if let Some(s) = holder {
+                roles.push((s, Worth::Tier { days: d, previous }));
+            }
+        }
+    }
+    for (i, s) in newest_first.iter().enumerate() {
+        roles.push((s, recent(i)));
+    }
+    // Each snapshot once, at its most valuable role.
+    let mut out: Vec<(&Snapshot, Worth)> = Vec::with_capacity(newest_first.len());
+    for (s, w) in roles {
+        if !out.iter().any(|(seen, _)| seen.id == s.id) {
+            out.push((s, w));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::SnapshotType;
+
+    fn at(day: i64) -> Timestamp {
+        Timestamp::from_second(day * DAY_SECS + 6 * 3600).unwrap()
+    }
+
+    fn owned(id: &str, day: i64) -> Snapshot {
+        Snapshot {
+            id: id.to_owned(),
+            directory_id: "d-0123456789".to_owned(),
+            name: Some(format!("keeper-{}", at(day).strftime("%Y%m%dT%H%M%SZ"))),
+            kind: SnapshotType::Manual,
+            status: SnapshotStatus::Completed,
+            start_time: at(day),
+        }
+    }
+
+    fn tiered(days: &[u32]) -> Policy {
+        Policy {
+            retention: Retention::Tiered {
+                days: days.to_vec(),
+            },
+            ..Policy::default()
+        }
+    }
+
+    #[test]
+    fn a_tier_holds_the_first_of_this_and_of_the_previous_period() {
+        // Day 70 falls in the 35-day period [70, 105); the previous one is [35, 70).
+        let all: Vec<Snapshot> = (30..=71).map(|d| owned(&format!("d{d}"), d)).collect();
+        let ranked = by_worth(&all, &tiered(&[35]), at(71));
+        let top: Vec<(&str, String)> = ranked[..4]
+            .iter()
+            .map(|(s, w)| (s.id.as_str(), w.to_string()))
+            .collect();
+        assert_eq!(
+            top,
+            vec![
+                ("d71", "the newest".to_owned()),
+                ("d35", "first of the previous 35-day period".to_owned()),
+                ("d70", "first of this 35-day period".to_owned()),
+                ("d69", "newest #3".to_owned()),
+            ]
+        );
+        assert_eq!(ranked.len(), all.len(), "every snapshot ranked once");
+    }
+
+    #[test]
+    fn a_period_with_no_snapshot_hands_the_role_to_the_latest_earlier_one() {
+        // Nothing in [35, 70) (an outage): the previous holder is the first of [0, 35).
+        let all = vec![owned("d3", 3), owned("d10", 10), owned("d72", 72)];
+        let ranked = by_worth(&all, &tiered(&[35]), at(72));
+        assert_eq!(ranked[1].0.id, "d3");
+        assert_eq!(
+            ranked[1].1,
+            Worth::Tier {
+                days: 35,
+                previous: true
+            }
+        );
+    }
+
+    #[test]
+    fn newest_mode_ranks_by_recency_only() {
+        let all = vec![owned("a", 1), owned("b", 50), owned("c", 30)];
+        let ranked = by_worth(&all, &Policy::default(), at(51));
+        let ids: Vec<&str> = ranked.iter().map(|(s, _)| s.id.as_str()).collect();
+        assert_eq!(ids, vec!["b", "c", "a"]);
+    }
+
+    #[test]
+    fn slots_and_reach_of_a_mode() {
+        let r = Retention::Tiered { days: vec![7, 35] };
+        assert_eq!(r.slots_needed(), 5);
+        assert_eq!(r.longest_hold_days(), 70);
+        assert_eq!(Retention::Newest.slots_needed(), 1);
     }
 }

@@ -29,7 +29,9 @@ use crate::directory::DirectoryService;
 use crate::error::{ApiError, ErrorKind};
 use crate::model::{CreatedState, Operation, Snapshot, SnapshotLimits};
 use crate::policy::{self, Intent, Plan, Policy, RunState};
-use crate::report::{Deleted, DirectoryReport, ErrorEntry, Notified, RunReport, Severity, Summary};
+use crate::report::{
+    Deleted, DirectoryReport, ErrorEntry, Kept, Notified, RunReport, Severity, Summary,
+};
 use crate::request::Request;
 use crate::settings::Settings;
 
@@ -311,6 +313,15 @@ fn finish(w: &mut Work, policy: &Policy, now: Timestamp) {
     w.report.flagged = policy::flags(&w.picture, w.limits, w.listed_at_start, policy, now);
     w.report.newest_completed_age_days = policy::newest_completed_age_days(&w.picture, now);
     w.report.quota = w.limits.map(|l| policy::quota_after(&w.picture, l, now));
+    w.report.kept = policy::by_worth(&w.picture, policy, now)
+        .into_iter()
+        .map(|(s, worth)| Kept {
+            snapshot_id: s.id.clone(),
+            name: s.name.clone(),
+            start_time: s.start_time,
+            worth,
+        })
+        .collect();
     w.report.settle_severity();
 }
 
