@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use ds_snapshot_keeper::directory::memory::MemoryDirectoryService;
 use ds_snapshot_keeper::model::{Snapshot, SnapshotLimits, SnapshotStatus, SnapshotType};
-use ds_snapshot_keeper::policy::{self, Intent, Policy, Rule};
+use ds_snapshot_keeper::policy::{self, Intent, Policy, Retention, Rule, Worth};
 use ds_snapshot_keeper::report::RunReport;
 use ds_snapshot_keeper::request::{Action, Request};
 use ds_snapshot_keeper::{Keeper, Settings};
@@ -38,6 +38,8 @@ struct Case {
     count_skew: i64,
     /// The new snapshot stays Creating (stuck).
     new_sticks: bool,
+    /// `RETENTION=tiered` with this one tier (days), or `newest`.
+    tier: Option<u32>,
 }
 
 /// The request id every generated run uses; some snapshots carry its tag (a retried request).
@@ -109,13 +111,17 @@ fn case_strategy() -> impl Strategy<Value = Case> {
             prop::bool::weighted(0.15),
             prop_oneof![6 => Just(0i64), 1 => Just(-2i64), 1 => Just(2i64), 1 => Just(1i64)],
             prop::bool::weighted(0.1),
+            prop_oneof![3 => Just(None), 1 => Just(Some(1u32)), 1 => Just(Some(7)), 2 => Just(Some(35))],
         ),
     )
         .prop_map(
             |(
                 (raw, retain, reserved, prune_unowned, min_interval_minutes, action, force),
-                (dry_run, new_fails, create_errors, lost_answer, count_skew, new_sticks),
+                (dry_run, new_fails, create_errors, lost_answer, count_skew, new_sticks, tier),
             )| {
+                // A tier needs three kept snapshots; with the new one and the reserved slot
+                // that is the whole quota of 5.
+                let retain = if tier.is_some() { 3 } else { retain };
                 let tag = policy::ownership::request_tag(REQUEST_ID);
                 let mut snapshots = Vec::new();
                 let mut manual = 0;
@@ -180,6 +186,7 @@ fn case_strategy() -> impl Strategy<Value = Case> {
                     lost_answer,
                     count_skew,
                     new_sticks,
+                    tier,
                 }
             },
         )
@@ -195,6 +202,11 @@ fn settings(c: &Case) -> Settings {
         poll_initial: Duration::from_millis(10),
         poll_max: Duration::from_millis(10),
         wait_budget: Duration::from_secs(5),
+        retention: match c.tier {
+            Some(_) => Retention::Tiered { days: Vec::new() },
+            None => Retention::Newest,
+        },
+        tier_days: c.tier.into_iter().collect(),
         ..Settings::default()
     }
 }
@@ -314,6 +326,27 @@ proptest! {
         prop_assert_eq!(reported, actual);
         for x in &d.deleted {
             prop_assert!(!x.deletion.reason.is_empty());
+        }
+        // Tiered: every deleting rule follows the worth order. Beyond-retain never takes a
+        // snapshot that holds a tier; make-room and headroom take one only once every
+        // restore point worth less (a plain recent one) is gone too.
+        if c.tier.is_some() {
+            let policy = Policy::from(&settings(&c));
+            let before = policy::by_worth(&c.snapshots, &policy, now);
+            let held = |id: &str| before.iter().any(|(s, w)| s.id == id && w.is_tier());
+            for x in d.deleted.iter().filter(|x| x.done) {
+                if x.deletion.rule == Rule::BeyondRetain {
+                    prop_assert!(!held(&x.deletion.snapshot_id), "beyond-retain took a tier holder: {:?}", x);
+                }
+            }
+            if d.deleted.iter().any(|x| x.done && held(&x.deletion.snapshot_id)) {
+                for (s, w) in &before {
+                    if matches!(w, Worth::Recent { rank } if *rank > 1) && policy::may_touch(s, &policy) {
+                        prop_assert!(!after_ids.contains(s.id.as_str()),
+                            "a tier holder went before the plain restore point {:?}: {:?}", s.id, d.deleted);
+                    }
+                }
+            }
         }
         // Dry runs and reports change nothing.
         if c.dry_run || c.action == Action::Report {

@@ -369,3 +369,117 @@ async fn a_delete_whose_answer_was_lost_on_the_wire_is_counted_as_deleted() {
         "lost, retried (gone), then the two pruned"
     );
 }
+
+#[tokio::test]
+async fn a_tiered_run_keeps_the_firsts_of_this_and_the_previous_period_and_says_so() {
+    let h = Harness::new(&[("RETENTION", "tiered"), ("TIERS", "35")]).await;
+    let dir = h.dir().await;
+    let ages = [65.0, 45.0, 30.0, 12.0, 1.0];
+    let seeded: Vec<String> = ages
+        .iter()
+        .enumerate()
+        .map(|(i, age)| {
+            h.emu.seed(
+                &dir,
+                Some(&support::kname(i as u32)),
+                "Manual",
+                "Completed",
+                *age,
+            )
+        })
+        .collect();
+    // Which seeded snapshots hold the 35-day tier, worked out here from the periods (counted
+    // from 1970-01-01 UTC) and not by the keeper's code: the first of the current period and
+    // the first of the latest earlier one that has a snapshot.
+    let now = Timestamp::now().as_second();
+    let period = |age: f64| (now - (age * DAY as f64) as i64).div_euclid(35 * DAY);
+    let current = period(0.0);
+    let first_in = |p: i64| {
+        ages.iter()
+            .position(|a| period(*a) == p)
+            .map(|i| seeded[i].clone())
+    };
+    let previous = ages
+        .iter()
+        .map(|a| period(*a))
+        .filter(|p| *p < current)
+        .max();
+    let prev_holder = previous.and_then(first_in).unwrap();
+    let cur_holder = first_in(current);
+    let report = h.run(scheduled()).await;
+    let d = &report.directories[0];
+    let new_id = d.created.as_ref().unwrap().snapshot_id.clone().unwrap();
+    assert_eq!(d.created.as_ref().unwrap().status, CreatedState::Completed);
+    // Kept: the new snapshot (the newest), both tier holders, and (when the current period had
+    // no snapshot before, so the new one is its first) the next newest, the 1-day-old one.
+    let mut expected_kept = vec![new_id.clone(), prev_holder.clone()];
+    expected_kept.push(cur_holder.clone().unwrap_or_else(|| seeded[4].clone()));
+    let mut left = h.ids(&dir).await;
+    left.sort();
+    expected_kept.sort();
+    assert_eq!(left, expected_kept, "{:?}", d.deleted);
+    for x in &d.deleted {
+        assert!(
+            matches!(x.deletion.rule, Rule::MakeRoomOldest | Rule::BeyondRetain),
+            "{x:?}"
+        );
+        assert_ne!(x.deletion.snapshot_id, prev_holder);
+        if x.deletion.rule == Rule::BeyondRetain {
+            assert!(
+                x.deletion.reason.contains("under RETENTION=tiered"),
+                "{}",
+                x.deletion.reason
+            );
+        }
+    }
+    // The report names the tier each kept snapshot holds.
+    let worth_of = |id: &str| d.kept.iter().find(|k| k.snapshot_id == id).map(|k| k.worth);
+    assert_eq!(
+        worth_of(&prev_holder),
+        Some(ds_snapshot_keeper::policy::Worth::Tier {
+            days: 35,
+            previous: true
+        })
+    );
+    assert_eq!(
+        worth_of(&new_id),
+        Some(ds_snapshot_keeper::policy::Worth::Recent { rank: 1 })
+    );
+    let text = ds_snapshot_keeper::render::text(&report);
+    assert!(
+        text.contains("first of the previous 35-day period"),
+        "{text}"
+    );
+    // Switch to newest: the next run deletes nothing the newest mode keeps (its three newest).
+    let mut h = h;
+    h.settings.retention = ds_snapshot_keeper::policy::Retention::Newest;
+    h.settings.min_interval = Duration::ZERO;
+    let before: Vec<(String, i64)> = h
+        .snapshots(&dir)
+        .await
+        .iter()
+        .map(|s| {
+            (
+                s.snapshot_id().unwrap().to_owned(),
+                s.start_time().unwrap().secs(),
+            )
+        })
+        .collect();
+    let report = h.run(scheduled()).await;
+    let d = &report.directories[0];
+    let new_id = d.created.as_ref().unwrap().snapshot_id.clone().unwrap();
+    let mut newest_first = before.clone();
+    newest_first.sort_by_key(|(_, t)| std::cmp::Reverse(*t));
+    let newest_keeps: Vec<&str> = std::iter::once(new_id.as_str())
+        .chain(newest_first.iter().map(|(id, _)| id.as_str()))
+        .take(3)
+        .collect();
+    for x in d.deleted.iter().filter(|x| x.done) {
+        assert!(
+            !newest_keeps.contains(&x.deletion.snapshot_id.as_str()),
+            "{x:?}"
+        );
+    }
+    assert_eq!(d.deleted.len(), 1, "one beyond retain=3, as newest deletes");
+    assert!(d.kept.iter().all(|k| !k.worth.is_tier()));
+}

@@ -13,9 +13,13 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { DsSnapshotKeeper, DsSnapshotKeeperProps } from '../lib';
 
 const variants: Record<string, Omit<DsSnapshotKeeperProps, 'code'>> = JSON.parse(process.argv[2] ?? '{}');
-const codeDir = process.env.KEEPER_CODE_DIR ?? fs.mkdtempSync(path.join(os.tmpdir(), 'keeper-code-'));
+// Everything written here goes in one scratch folder, removed on exit: nothing is left behind.
+const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'keeper-cdk-variants-'));
+process.on('exit', () => fs.rmSync(scratch, { recursive: true, force: true }));
+const codeDir = process.env.KEEPER_CODE_DIR ?? path.join(scratch, 'code');
+fs.mkdirSync(codeDir, { recursive: true });
 if (!fs.existsSync(path.join(codeDir, 'bootstrap'))) fs.writeFileSync(path.join(codeDir, 'bootstrap'), '#!/bin/sh\n');
-const app = new App({ outdir: fs.mkdtempSync(path.join(os.tmpdir(), 'keeper-cdk-')) });
+const app = new App({ outdir: path.join(scratch, 'cdk.out') });
 for (const [name, props] of Object.entries(variants)) {
   const stack = new Stack(app, name, {
     env: { account: process.env.KEEPER_ACCOUNT ?? '123456789012', region: process.env.KEEPER_REGION ?? 'eu-west-1' },

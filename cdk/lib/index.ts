@@ -47,6 +47,17 @@ const MANUAL_SNAPSHOT_LIMIT = KeeperConstants.MANUAL_SNAPSHOT_LIMIT;
 const RESTORE_LIMIT_DAYS = KeeperConstants.RESTORE_LIMIT_DAYS;
 const METRIC_NAMESPACE = KeeperConstants.METRIC_NAMESPACE;
 
+/** Which restore points the keeper keeps inside a directory's 5 manual slots. */
+export enum Retention {
+  /** The newest `retainCount` snapshots (about 3 days back with daily runs). */
+  NEWEST = 'newest',
+  /**
+   * The newest, and per tier the first snapshot of this period and of the previous one: a
+   * restore point between the period and twice it old (see `tiers`).
+   */
+  TIERED = 'tiered',
+}
+
 /** What a run publishes to the alert topic. */
 export enum NotifyLevel {
   /** Only runs with failures (and critical flags). */
@@ -100,6 +111,16 @@ export interface DsSnapshotKeeperProps {
   readonly scheduleTimezone?: string;
   /** Owned Completed snapshots to keep per directory. @default 3 */
   readonly retainCount?: number;
+  /** Which restore points to keep. @default Retention.NEWEST */
+  readonly retention?: Retention;
+  /**
+   * With `Retention.TIERED`, the tiers' periods in days, increasing, each 1..89. Each tier
+   * keeps the first snapshot of this period and of the previous one, so `retainCount` must be
+   * at least 1 + 2 per tier, and `warnAgeDays` over twice the longest period. One tier is what
+   * fits a directory's 5 manual slots.
+   * @default [35]
+   */
+  readonly tiers?: number[];
   /** Slots kept free for the snapshot AWS takes before schema extensions. @default 1 */
   readonly reservedSlots?: number;
   /** Flag snapshots older than this many days (the restore limit is 180). @default 150 */
@@ -182,6 +203,37 @@ export class DsSnapshotKeeper extends Construct {
       );
     }
     const warnAge = checkRange('warnAgeDays', props.warnAgeDays ?? 150, 1, 179);
+    const retention = props.retention ?? Retention.NEWEST;
+    const tiers = props.tiers ?? [35];
+    tiers.forEach((d, i) => {
+      checkRange('tiers', d, 1, 89);
+      if (i > 0 && d <= tiers[i - 1]) {
+        throw new Error(`DsSnapshotKeeper: tiers=${tiers.join(',')} is invalid; the periods must increase`);
+      }
+    });
+    if (tiers.length === 0) {
+      throw new Error('DsSnapshotKeeper: tiers=[] is invalid; accepted: one or more periods in days');
+    }
+    if (retention === Retention.TIERED) {
+      const needed = 1 + 2 * tiers.length;
+      if (needed + 1 + reserved > MANUAL_SNAPSHOT_LIMIT) {
+        throw new Error(
+          `DsSnapshotKeeper: tiers=${tiers.join(',')} need ${needed} kept snapshots (the newest and two per tier); ` +
+            `with the new snapshot and reservedSlots=${reserved} that is ${needed + 1 + reserved} of a directory's ` +
+            `${MANUAL_SNAPSHOT_LIMIT} manual slots`,
+        );
+      }
+      if (retain < needed) {
+        throw new Error(`DsSnapshotKeeper: tiers=${tiers.join(',')} need retainCount of at least ${needed}, and retainCount=${retain}`);
+      }
+      const longest = Math.max(...tiers);
+      if (2 * longest >= warnAge) {
+        throw new Error(
+          `DsSnapshotKeeper: a tier of ${longest} days keeps snapshots up to ${2 * longest} days old, at or past ` +
+            `warnAgeDays=${warnAge}; use periods under ${Math.ceil(warnAge / 2)}`,
+        );
+      }
+    }
     const minInterval = checkRange('minIntervalMinutes', props.minIntervalMinutes ?? 60, 0, 43200);
     const concurrency = checkRange('concurrency', props.concurrency ?? 4, 1, 32);
     const freshness = checkRange('freshnessAlarmDays', props.freshnessAlarmDays ?? 2, 1, 170);
@@ -365,6 +417,8 @@ export class DsSnapshotKeeper extends Construct {
         DIRECTORY_IDS: ids.join(','),
         DISCOVERY_TAG: ids.length > 0 ? '' : `${tag.key}=${tag.value}`,
         RETAIN_COUNT: String(retain),
+        RETENTION: retention,
+        TIERS: tiers.join(','),
         RESERVED_SLOTS: String(reserved),
         WARN_AGE_DAYS: String(warnAge),
         SNAPSHOT_PREFIX: prefix,

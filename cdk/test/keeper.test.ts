@@ -4,7 +4,7 @@ import * as path from 'path';
 import { App, Stack, Token } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { DsSnapshotKeeper, DsSnapshotKeeperProps, NotifyLevel } from '../lib';
+import { DsSnapshotKeeper, DsSnapshotKeeperProps, NotifyLevel, Retention } from '../lib';
 
 // Everything the tests write (the stub bootstrap, each app's cdk.out) lives in one scratch
 // folder that is removed afterwards: nothing is left in the temp folder.
@@ -150,6 +150,14 @@ describe('encryption', () => {
   });
 });
 
+describe('retention', () => {
+  test('newest by default, tiered with its tiers when asked', () => {
+    const env = (t: Template) => Object.values(t.findResources('AWS::Lambda::Function'))[0].Properties.Environment.Variables;
+    expect(env(synth())).toMatchObject({ RETENTION: 'newest', TIERS: '35' });
+    expect(env(synth({ retention: Retention.TIERED, tiers: [30] }))).toMatchObject({ RETENTION: 'tiered', TIERS: '30' });
+  });
+});
+
 describe('props are validated', () => {
   test.each([
     [{ retainCount: 4, reservedSlots: 1 }, /exceeds the quota/],
@@ -160,6 +168,12 @@ describe('props are validated', () => {
     [{ directoryIds: ['d-0123456789'], excludedDirectoryIds: ['d-0123456789'] }, /both in directoryIds and excludedDirectoryIds/],
     [{ discoveryTag: { key: Token.asString({ Ref: 'TagKey' }), value: 'x' } }, /must be a literal string/],
     [{ discoveryTag: { key: 'backup', value: 'excluded' } }, /opts a directory out/],
+    [{ retention: Retention.TIERED, tiers: [7, 35] }, /of a directory's 5 manual slots/],
+    [{ retention: Retention.TIERED, retainCount: 2 }, /retainCount of at least 3/],
+    [{ retention: Retention.TIERED, tiers: [80] }, /at or past warnAgeDays=150/],
+    [{ retention: Retention.TIERED, warnAgeDays: 60 }, /use periods under 30/],
+    [{ tiers: [35, 7] }, /must increase/],
+    [{ tiers: [0] }, /tiers=0 is invalid/],
   ])('%j is refused', (props, message) => {
     expect(() => synth(props as Partial<DsSnapshotKeeperProps>)).toThrow(message);
   });

@@ -360,13 +360,15 @@ def cases(emulators: list) -> list[Case]:
     made = {name: deployment(*tags) for name, tags in specs.items()}
     managed = {name: m[2] for name, m in made.items()}
     rendered = {
-        "sam discovery, default tag": render_sam({"NotifyLevel": "all"}),
+        # Tiered retention in the default pair (and the Python app): its settings must reach
+        # the function's environment, and the binary runs with them below.
+        "sam discovery, default tag": render_sam({"NotifyLevel": "all", "Retention": "tiered", "TierDays": "35"}),
         "sam discovery, custom tag value": render_sam({"NotifyLevel": "all", "DiscoveryTagValue": "prod"}),
         "sam one id": render_sam({"NotifyLevel": "all", "DirectoryIds": managed["sam one id"]}),
         "sam 25 ids": render_sam({"NotifyLevel": "all", "DirectoryIds": ",".join([managed["sam 25 ids"]] + FAKE_IDS)}),
     }
     cdk = render_cdk({
-        "cdkDefault": {"notifyLevel": "all"},
+        "cdkDefault": {"notifyLevel": "all", "retention": "tiered", "tiers": [35]},
         "cdkCustomKey": {"notifyLevel": "all", "discoveryTag": {"key": "backup-policy", "value": "ds-daily"}},
         "cdkOneId": {"notifyLevel": "all", "directoryIds": [managed["cdk one id"]]},
         "cdk25Ids": {"notifyLevel": "all", "directoryIds": [managed["cdk 25 ids"]] + FAKE_IDS},
@@ -552,6 +554,37 @@ def test_the_template_refuses_retention_that_cannot_fit_the_quota():
     assert "at most 5" in assertion["AssertDescription"]
 
 
+def rules_allow(template: dict[str, Any], rule: str, params: dict[str, str]) -> bool:
+    """One rule of the template as CloudFormation applies it: every assertion must hold,
+    when its RuleCondition (if any) holds."""
+    body = template["Rules"][rule]
+    if "RuleCondition" in body and not rule_allows(body["RuleCondition"], params):
+        return True
+    return all(rule_allows(a["Assert"], params) for a in body["Assertions"])
+
+
+def test_the_template_refuses_tiers_that_cannot_keep_their_promise():
+    # The keeper's own check at start (settings.rs, check_retention): the newest and two
+    # snapshots per tier must fit RetainCount, and twice the period must stay under WarnAgeDays.
+    template, _ = decode(str(ROOT / "template.yaml"))
+    params = template["Parameters"]
+    checked = 0
+    for retention in params["Retention"]["AllowedValues"]:
+        for tier in params["TierDays"]["AllowedValues"]:
+            for retain in params["RetainCount"]["AllowedValues"]:
+                for warn in range(params["WarnAgeDays"]["MinValue"], params["WarnAgeDays"]["MaxValue"] + 1):
+                    p = {"Retention": retention, "TierDays": tier, "RetainCount": retain,
+                         "WarnAgeDays": str(warn), "ReservedSlots": "1"}
+                    keeps_promise = retention == "newest" or (int(retain) >= 3 and 2 * int(tier) < warn)
+                    assert rules_allow(template, "TieredRetentionFits", p) == keeps_promise, p
+                    checked += 1
+    assert checked == 2 * len(params["TierDays"]["AllowedValues"]) * 4 * 179
+    # The defaults keep it, and the recommended tier fits the default WarnAgeDays.
+    assert rules_allow(template, "TieredRetentionFits", {
+        "Retention": "tiered", "TierDays": params["TierDays"]["Default"],
+        "RetainCount": params["RetainCount"]["Default"], "WarnAgeDays": str(params["WarnAgeDays"]["Default"])})
+
+
 def test_the_template_refuses_the_opt_out_value_as_the_discovery_tag():
     # ds-snapshot-keeper=excluded opts a directory out: as the opt-in value it would manage
     # nothing, silently (excluded directories are not counted as unmanaged).
@@ -611,6 +644,15 @@ def features(case: Case) -> dict[str, Any]:
 
 # Differences between the two that are expected, each with its reason.
 EXPECTED_DIFFERENCES: dict[str, str] = {}
+
+
+def test_retention_settings_reach_the_function(cases: list[Case]):
+    by_name = {c.name: c for c in cases}
+    for name in ("sam discovery, default tag", "cdk discovery, default tag", "cdk python, discovery, default tag"):
+        env = function_env(by_name[name].resources)
+        assert (env["RETENTION"], env["TIERS"]) == ("tiered", "35"), name
+    for name in ("sam one id", "cdk one id"):
+        assert function_env(by_name[name].resources)["RETENTION"] == "newest", name
 
 
 @pytest.mark.parametrize("sam_name,cdk_name", [

@@ -12,7 +12,7 @@ import os
 
 import aws_cdk as cdk
 from aws_cdk import aws_lambda as lambda_
-from ds_snapshot_keeper_cdk import DiscoveryTag, DsSnapshotKeeper, KeeperConstants, LogLevel, NotifyLevel
+from ds_snapshot_keeper_cdk import DiscoveryTag, DsSnapshotKeeper, KeeperConstants, LogLevel, NotifyLevel, Retention
 
 app = cdk.App(outdir=os.environ.get("CDK_OUTDIR", "cdk.out.python"))
 stack = cdk.Stack(
@@ -27,6 +27,10 @@ keeper = DsSnapshotKeeper(
     discovery_tag=DiscoveryTag(key=KeeperConstants.DEFAULT_DISCOVERY_TAG_KEY, value="enabled"),
     notify_level=NotifyLevel.ALL,
     log_level=LogLevel.INFO,
+    # Restore points spread over time: the newest, and the first of this and of the previous
+    # 35-day period (a point 35 to 70 days old).
+    retention=Retention.TIERED,
+    tiers=[35],
 )
 cdk.CfnOutput(stack, "DashboardName", value=keeper.dashboard.ref if keeper.dashboard else "none")
 app.synth()

@@ -1,0 +1,314 @@
+//! Restore reach over years (issue 21): the real keeper over the in-memory service, through the
+//! simulator users run (`src/simulate`), with the targets asserted on the simulated outcome.
+//!
+//! Targets (two simulated years, daily runs, quota 5, `RESERVED_SLOTS=1`):
+//! * `newest` is unchanged: its oldest restore point is about 3 days old;
+//! * the recommended `tiered` (`TIERS=35`): after the first 60 days the oldest restorable point
+//!   is never under 30 days old, the newest never over 1 day old after a run that succeeded,
+//!   and no kept snapshot ever reaches `WARN_AGE_DAYS`;
+//! * with 10% of runs failing: the same, but the newest point's age follows the failures; no
+//!   run leaves more owned snapshots than the mode retains, and the reserved slot is free after
+//!   every clean run.
+
+use std::collections::HashMap;
+
+use ds_snapshot_keeper::model::{CreatedState, SnapshotStatus};
+use ds_snapshot_keeper::policy::{self, Policy, Rule};
+use ds_snapshot_keeper::request::{Action, Request};
+use ds_snapshot_keeper::settings::Settings;
+use ds_snapshot_keeper::simulate::{simulate, Failure, Schedule, Simulation, XorShift};
+use jiff::Timestamp;
+
+const DAY: i64 = 86_400;
+const WARM_UP: i64 = 60 * DAY;
+
+fn start() -> Timestamp {
+    "2027-01-01T05:00:00Z".parse().unwrap()
+}
+
+fn settings(pairs: &[(&str, &str)]) -> Settings {
+    let map: HashMap<String, String> = pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    Settings::from_lookup(|k| map.get(k).cloned()).expect("valid settings")
+}
+
+fn tiered() -> Settings {
+    settings(&[("RETENTION", "tiered")])
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .start_paused(true)
+        .build()
+        .unwrap()
+}
+
+fn two_years(settings: Settings, fail_percent: u32, seed: u64) -> Simulation {
+    let schedule = Schedule {
+        days: 730,
+        every_hours: 24,
+        fail_percent,
+        seed,
+    };
+    runtime().block_on(simulate(settings, start(), &schedule))
+}
+
+#[test]
+fn newest_is_the_baseline_it_always_was() {
+    let sim = two_years(Settings::default(), 0, 1);
+    let reach = sim.reach(WARM_UP);
+    let oldest = reach.oldest.unwrap();
+    assert!(
+        (2.0..=3.0).contains(&oldest.min) && oldest.max <= 3.0 + 1e-9,
+        "{oldest:?}"
+    );
+    assert!(reach.newest.unwrap().max <= 1.0);
+    assert_eq!(reach.unrestorable_samples, 0);
+}
+
+#[test]
+fn recommended_tiers_keep_a_point_at_least_30_days_old_and_never_warn() {
+    let sim = two_years(tiered(), 0, 1);
+    let reach = sim.reach(WARM_UP);
+    let oldest = reach.oldest.unwrap();
+    assert!(oldest.min >= 30.0, "oldest restorable point: {oldest:?}");
+    assert!(oldest.max <= 70.0 + 1e-9, "{oldest:?}");
+    for s in sim.samples.iter().filter(|s| s.after_run) {
+        assert!(
+            s.newest_days.unwrap() <= 1.0,
+            "day {}: newest {:?}",
+            s.at / DAY,
+            s.newest_days
+        );
+    }
+    for s in &sim.samples {
+        assert!(
+            s.oldest_owned_days.unwrap_or(0.0) < 150.0,
+            "day {}: a kept snapshot reached WARN_AGE_DAYS",
+            s.at / DAY
+        );
+        assert!(s.newest_days.unwrap_or(2.0) <= 1.0 || !s.after_run);
+    }
+    // The reach is real: it is not the newest mode's.
+    assert!(oldest.median > 10.0 * 3.0);
+}
+
+#[test]
+fn with_ten_percent_of_runs_failing_the_targets_hold() {
+    for seed in [1u64, 2, 3, 7, 42] {
+        for (mode, s) in [("newest", Settings::default()), ("tiered", tiered())] {
+            let retain = s.retain as usize;
+            let sim = two_years(s, 10, seed);
+            if mode == "tiered" {
+                let oldest = sim.reach(WARM_UP).oldest.unwrap();
+                assert!(oldest.min >= 30.0, "seed {seed}: {oldest:?}");
+            }
+            let mut last_success: Option<i64> = None;
+            for s in &sim.samples {
+                assert!(s.manual_in_use as u32 <= s.manual_limit);
+                assert!(
+                    s.oldest_owned_days.unwrap_or(0.0) < 150.0,
+                    "{mode} seed {seed}"
+                );
+                if s.after_run {
+                    assert!(
+                        s.owned <= retain,
+                        "{mode} seed {seed} day {}: {} owned, retain {retain}",
+                        s.at / DAY,
+                        s.owned
+                    );
+                }
+                if s.after_clean_run {
+                    last_success = Some(s.at);
+                    assert!(
+                        s.manual_limit as usize - s.manual_in_use >= 1,
+                        "{mode} seed {seed} day {}: the reserved slot is taken",
+                        s.at / DAY
+                    );
+                    assert!(s.newest_days.unwrap() <= 1.0);
+                }
+                // The newest point's age follows the failures: never older than the last
+                // clean run.
+                if let (Some(t), Some(newest)) = (last_success, s.newest_days) {
+                    assert!(newest <= (s.at - t) as f64 / DAY as f64 + 1.0 + 1e-9);
+                }
+            }
+        }
+    }
+}
+
+/// The owned snapshots the run's deletions came from, and which rules chose them.
+fn deleted(report: &ds_snapshot_keeper::RunReport) -> Vec<(String, Rule)> {
+    report
+        .directories
+        .iter()
+        .flat_map(|d| d.deleted.iter().filter(|x| x.done))
+        .map(|x| (x.deletion.snapshot_id.clone(), x.deletion.rule))
+        .collect()
+}
+
+/// The snapshots `settings` would keep of the inventory, if the run's new snapshot (now)
+/// completed: its `RETAIN_COUNT` most worth.
+fn would_keep(sim: &Simulation, settings: &Settings, now: Timestamp) -> Vec<String> {
+    let mut all = sim.keeper.ds.snapshots();
+    all.push(ds_snapshot_keeper::model::Snapshot {
+        id: "(new)".to_owned(),
+        directory_id: ds_snapshot_keeper::simulate::DIRECTORY_ID.to_owned(),
+        name: Some(format!("keeper-{}", now.strftime("%Y%m%dT%H%M%SZ"))),
+        kind: ds_snapshot_keeper::model::SnapshotType::Manual,
+        status: SnapshotStatus::Completed,
+        start_time: now,
+    });
+    let policy = Policy::from(settings);
+    policy::by_worth(&all, &policy, now)
+        .into_iter()
+        .take(settings.retain as usize)
+        .map(|(s, _)| s.id.clone())
+        .collect()
+}
+
+#[test]
+fn real_life_outages_bursts_manual_snapshots_schedule_and_mode_changes() {
+    let rt = runtime();
+    let mut sim = Simulation::new(Settings::default(), start());
+    let mut rng = XorShift::new(9);
+    let run = Request::manual(Action::Run);
+    let mut last_created: Option<i64> = None;
+    let mut check = |sim: &Simulation, t: i64, report: &ds_snapshot_keeper::RunReport| {
+        let all = sim.keeper.ds.snapshots();
+        let manual = all
+            .iter()
+            .filter(|s| s.kind == ds_snapshot_keeper::model::SnapshotType::Manual)
+            .count();
+        assert!(manual <= 5, "day {}: quota exceeded", t / DAY);
+        // Someone else's snapshot is never deleted.
+        assert!(
+            deleted(report)
+                .iter()
+                .all(|(id, _)| !id.starts_with("s-00e")),
+            "day {}",
+            t / DAY
+        );
+        if let Some(c) = &report.directories[0].created {
+            if c.status == CreatedState::Completed {
+                last_created = Some(t);
+            }
+        }
+        // A restore point at least as fresh as the last snapshot the keeper completed.
+        let newest = sim.samples.last().unwrap().newest_days.unwrap();
+        assert!(newest <= (t - last_created.unwrap()) as f64 / DAY as f64 + 1e-9);
+        assert!(sim.samples.last().unwrap().oldest_owned_days.unwrap() < 150.0);
+    };
+    let mut t = 0;
+    // Days 0-99: newest, daily, 10% failing.
+    while t < 100 * DAY {
+        let failure = rng.chance(10).then_some(Failure::CreateRefused);
+        let r = rt.block_on(sim.run_at(t, &run, failure));
+        check(&sim, t, &r);
+        t += DAY;
+    }
+    // Day 100: switch to tiered. The switch deletes nothing tiered would keep, and no more
+    // than newest would have deleted on the same inventory.
+    let tiered_settings = tiered();
+    let keep = would_keep(&sim, &tiered_settings, sim.time(t));
+    let newest_would = {
+        let mut shadow = Simulation::new(Settings::default(), start());
+        for s in sim.keeper.ds.snapshots() {
+            shadow.keeper.ds.add_snapshot(s);
+        }
+        let r = rt.block_on(shadow.run_at(t, &run, None));
+        deleted(&r).len()
+    };
+    sim.reconfigure(|s| *s = tiered_settings.clone());
+    let r = rt.block_on(sim.run_at(t, &run, None));
+    check(&sim, t, &r);
+    let gone = deleted(&r);
+    assert!(
+        gone.iter().all(|(id, _)| !keep.contains(id)),
+        "{gone:?} {keep:?}"
+    );
+    assert!(gone.len() <= newest_would + 1, "{gone:?} vs {newest_would}");
+    t += DAY;
+    // Days 101-199: tiered, daily, with a week's outage, bursts, a manual snapshot, dry runs
+    // and someone else's manual snapshot.
+    while t < 200 * DAY {
+        let day = t / DAY;
+        if (150..157).contains(&day) {
+            sim.observe(t);
+            t += DAY;
+            continue;
+        }
+        if day == 180 {
+            sim.add_unowned(t - 3600, "before-upgrade");
+        }
+        if day == 170 {
+            // Before a schema extension: a forced `snapshot` in the afternoon.
+            let manual = Request {
+                force: true,
+                ..Request::manual(Action::Snapshot)
+            };
+            let r = rt.block_on(sim.run_at(t + 8 * 3600, &manual, None));
+            check(&sim, t + 8 * 3600, &r);
+            assert!(deleted(&r)
+                .iter()
+                .all(|(_, rule)| matches!(rule, Rule::Failed | Rule::Headroom)));
+        }
+        let dry = (175..178).contains(&day);
+        if dry {
+            sim.reconfigure(|s| s.dry_run = true);
+        }
+        let before = sim.keeper.ds.snapshots();
+        // Several runs a day for a while (every 6 hours).
+        let runs = if (160..166).contains(&day) { 4 } else { 1 };
+        for i in 0..runs {
+            let at = t + i * 6 * 3600;
+            let failure = rng.chance(10).then_some(Failure::SnapshotFailed);
+            let r = rt.block_on(sim.run_at(at, &run, failure));
+            check(&sim, at, &r);
+        }
+        if dry {
+            assert_eq!(
+                sim.keeper.ds.snapshots(),
+                before,
+                "day {day}: a dry run changed something"
+            );
+            sim.reconfigure(|s| s.dry_run = false);
+        }
+        t += DAY;
+    }
+    // The tiered reach held through it all once built (35 days after the switch plus the
+    // outage): a point at least 28 days old (the outage and bursts shift the firsts by days).
+    let reach = sim.reach(170 * DAY);
+    assert!(reach.oldest.unwrap().min >= 28.0, "{:?}", reach.oldest);
+    // Days 200-339: weekly.
+    sim.reconfigure(|s| s.min_interval = std::time::Duration::from_secs(3600));
+    while t < 340 * DAY {
+        let r = rt.block_on(sim.run_at(t, &run, None));
+        check(&sim, t, &r);
+        sim.observe(t + 7 * DAY - 1);
+        t += 7 * DAY;
+    }
+    let weekly = sim.reach(250 * DAY);
+    assert!(weekly.oldest.unwrap().min >= 28.0, "{:?}", weekly.oldest);
+    assert!(weekly.newest.unwrap().max <= 7.0 + 1e-9);
+    // Day 340: back to newest, daily. Nothing the newest mode keeps is deleted, and the
+    // deletions are those of newest: the owned snapshots beyond RETAIN_COUNT.
+    let newest = Settings::default();
+    let keep = would_keep(&sim, &newest, sim.time(t));
+    sim.reconfigure(|s| *s = newest.clone());
+    let r = rt.block_on(sim.run_at(t, &run, None));
+    check(&sim, t, &r);
+    assert!(deleted(&r).iter().all(|(id, _)| !keep.contains(id)));
+    t += DAY;
+    while t < 400 * DAY {
+        let r = rt.block_on(sim.run_at(t, &run, None));
+        check(&sim, t, &r);
+        t += DAY;
+    }
+    let back = sim.reach(350 * DAY);
+    assert!(back.oldest.unwrap().max <= 180.0);
+    assert_eq!(back.unrestorable_samples, 0);
+}
