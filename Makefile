@@ -18,7 +18,7 @@ DEPLOY_STAMP := $(DEPLOY_VENV)/.installed
 CDK_TEMPLATE := cdk/cdk.out/DsSnapshotKeeperExample.template.json
 export CDK_DISABLE_CLI_TELEMETRY := true
 
-.PHONY: bench all build test demo emulator emulator-venv emulator-test rust-test fmt-check lint clean \
+.PHONY: simulate bench all build test demo emulator emulator-venv emulator-test rust-test fmt-check lint clean \
 	deploy-venv deploy-check cdk-test cdk-synth cdk-jsii cdk-python keeper-bin local-venv local-lambda-test sam-venv
 
 all: build
@@ -129,10 +129,18 @@ demo: $(STAMP)
 	cargo build --quiet --locked --bins
 	DS_EMULATOR_PYTHON=$(CURDIR)/$(VENV_PY) cargo run --quiet --locked --example demo
 
+## The restore-reach simulator: two simulated years of daily runs, newest against tiered, with
+## the real keeper over the in-memory service; prints the reach and writes the picture.
+## SIMULATE_ARGS adds options (`--fail-percent 10`, `--every-hours 168`, `--tiers 30`...).
+SIMULATE_ARGS ?=
+simulate:
+	cargo run --quiet --locked --example simulate -- --svg docs/restore-reach.svg $(SIMULATE_ARGS)
+
 ## Benchmarks: figures, not tests. Builds the release binaries (the keeper, the hello-world
 ## floor and the harness baseline), writes docs/benchmarks.md.
 bench: $(STAMP) $(LOCAL_STAMP)
 	cargo build --release --locked --features bench-floor --bins
+	cargo build --release --locked --example simulate
 	@# The same keeper linked non-PIE, for one comparison row (not shipped). Its own target
 	@# dir and an explicit --target keep the flag off build scripts and proc macros.
 	RUSTFLAGS="-C relocation-model=static" CARGO_TARGET_DIR=target/nopie cargo build --release --locked \

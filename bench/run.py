@@ -330,6 +330,21 @@ def mb(n: int) -> str:
 # --- the report -------------------------------------------------------------------------------
 
 
+SIMULATOR = ROOT / "target" / "release" / "examples" / "simulate"
+
+
+def simulator() -> list[str]:
+    """The simulator's own figures: two simulated years per mode, the time each took
+    (release build), and the same with 10% of runs failing."""
+    out = ["`target/release/examples/simulate` (the real keeper over the in-memory service; the",
+           "last column is the wall time of one directory's two simulated years):", ""]
+    for args in ([], ["--fail-percent", "10", "--seed", "3"]):
+        done = subprocess.run([str(SIMULATOR), *args], capture_output=True, text=True, check=True, timeout=600)
+        table = [l for l in done.stdout.splitlines() if l.startswith("|")]
+        out += [f"`{' '.join(['simulate', *args])}`:", ""] + table + [""]
+    return out
+
+
 def main() -> None:
     for binary in (KEEPER, FLOOR, NULL, TIMER):
         if not binary.exists():
@@ -647,6 +662,7 @@ def main() -> None:
         lines.append(f"| `cargo lambda build --release --arm64 --output-format zip` | {mb(size['arm64_zip'])} |")
     else:
         lines.append("| arm64 zip | not built in this run: `cargo lambda build` failed (see `make bench`'s output) |")
+    lines += ["", "## The restore-reach simulator", ""] + simulator()
     lines += [
         "",
         "## What closed the gaps",

@@ -13,6 +13,7 @@ use ds_snapshot_keeper::model::{Snapshot, SnapshotLimits, SnapshotStatus, Snapsh
 use ds_snapshot_keeper::policy::{self, Intent, Policy, Retention, Rule, Worth};
 use ds_snapshot_keeper::report::RunReport;
 use ds_snapshot_keeper::request::{Action, Request};
+use ds_snapshot_keeper::simulate::XorShift;
 use ds_snapshot_keeper::{Keeper, Settings};
 use jiff::Timestamp;
 use proptest::prelude::*;
@@ -396,24 +397,10 @@ proptest! {
     }
 }
 
-/// A small deterministic generator for the long simulation.
-struct XorShift(u64);
-impl XorShift {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn chance(&mut self, percent: u64) -> bool {
-        self.next() % 100 < percent
-    }
-}
-
 #[test]
 fn years_of_daily_runs_with_random_faults_never_lapse_the_restore_window() {
     for seed in [1u64, 7, 42, 1234, 99_999] {
-        let mut rng = XorShift(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
+        let mut rng = XorShift::new(seed);
         let clock = Arc::new(AtomicI64::new(NOW));
         let ds = MemoryDirectoryService::with_directory(DIR);
         let c2 = clock.clone();
@@ -439,7 +426,7 @@ fn years_of_daily_runs_with_random_faults_never_lapse_the_restore_window() {
         let mut stuck_for: i64 = 86_400;
         let mut request_id = String::new();
         for day in 0..(3 * 365) {
-            let now = NOW + day * 86_400 + (rng.next() % 3600) as i64; // runs drift within the hour
+            let now = NOW + day * 86_400 + (rng.next_u64() % 3600) as i64; // runs drift within the hour
             let at = Timestamp::from_second(now).unwrap();
             clock.store(now, Ordering::SeqCst);
             keeper.ds.set_now(at);
@@ -460,13 +447,13 @@ fn years_of_daily_runs_with_random_faults_never_lapse_the_restore_window() {
                 keeper.ds.queue_outcome(DIR, SnapshotStatus::Failed);
             } else if rng.chance(5) {
                 keeper.ds.queue_outcome(DIR, SnapshotStatus::Creating);
-                stuck_for = (1 + (rng.next() % 3) as i64) * 86_400;
+                stuck_for = (1 + (rng.next_u64() % 3) as i64) * 86_400;
             } else if rng.chance(5) {
                 keeper.ds.lose_next_create_answer();
             }
             keeper
                 .ds
-                .set_count_skew([0, 0, 0, 1, -1, 2][(rng.next() % 6) as usize]);
+                .set_count_skew([0, 0, 0, 1, -1, 2][(rng.next_u64() % 6) as usize]);
             if day % 30 == 0 {
                 keeper.ds.add_snapshot(Snapshot {
                     id: format!("s-{:010x}", 0xf000_0000u64 + day as u64),

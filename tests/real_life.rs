@@ -326,19 +326,7 @@ async fn one_directory_whose_tags_cannot_be_read_is_reported_and_the_others_carr
 async fn a_delete_whose_answer_was_lost_on_the_wire_is_counted_as_deleted() {
     let h = Harness::new(&[]).await;
     let dir = h.dir().await;
-    let ids: Vec<String> = [5.0, 4.0, 3.0, 2.0, 1.0]
-        .iter()
-        .enumerate()
-        .map(|(i, age)| {
-            h.emu.seed(
-                &dir,
-                Some(&support::kname(i as u32)),
-                "Manual",
-                "Completed",
-                *age,
-            )
-        })
-        .collect();
+    let ids = h.emu.seed_owned(&dir, &[5.0, 4.0, 3.0, 2.0, 1.0]);
     h.emu
         .fault(json!({"operation": "DeleteSnapshot", "kind": "lost_answer", "count": 1}));
     let report = h.run(scheduled()).await;
@@ -375,19 +363,7 @@ async fn a_tiered_run_keeps_the_firsts_of_this_and_the_previous_period_and_says_
     let h = Harness::new(&[("RETENTION", "tiered"), ("TIERS", "35")]).await;
     let dir = h.dir().await;
     let ages = [65.0, 45.0, 30.0, 12.0, 1.0];
-    let seeded: Vec<String> = ages
-        .iter()
-        .enumerate()
-        .map(|(i, age)| {
-            h.emu.seed(
-                &dir,
-                Some(&support::kname(i as u32)),
-                "Manual",
-                "Completed",
-                *age,
-            )
-        })
-        .collect();
+    let seeded = h.emu.seed_owned(&dir, &ages);
     // Which seeded snapshots hold the 35-day tier, worked out here from the periods (counted
     // from 1970-01-01 UTC) and not by the keeper's code: the first of the current period and
     // the first of the latest earlier one that has a snapshot.

@@ -23,14 +23,7 @@ async fn ownership_is_the_exact_name_a_person_or_another_deployment_keeps_theirs
     let prod = h
         .emu
         .seed_manual(&dir, "keeper-prod-20260101T060000Z", 80.0);
-    let mine: Vec<String> = [3.0, 2.0, 1.5]
-        .iter()
-        .enumerate()
-        .map(|(i, age)| {
-            h.emu
-                .seed(&dir, Some(&kname(i as u32)), "Manual", "Completed", *age)
-        })
-        .collect();
+    let mine = h.emu.seed_owned(&dir, &[3.0, 2.0, 1.5]);
     let report = h.run(scheduled()).await;
     let d = &report.directories[0];
     let ids = h.ids(&dir).await;
@@ -50,14 +43,7 @@ async fn ownership_is_the_exact_name_a_person_or_another_deployment_keeps_theirs
 async fn an_owned_snapshot_still_creating_holds_the_create_and_make_room() {
     let h = Harness::new(&[]).await;
     let dir = h.dir().await;
-    let seeded: Vec<String> = [4.0, 3.0, 2.0, 1.5]
-        .iter()
-        .enumerate()
-        .map(|(i, age)| {
-            h.emu
-                .seed(&dir, Some(&kname(i as u32)), "Manual", "Completed", *age)
-        })
-        .collect();
+    let seeded = h.emu.seed_owned(&dir, &[4.0, 3.0, 2.0, 1.5]);
     let before_oldest = seeded[0].clone();
     // Older than MIN_INTERVAL_MINUTES (60) and younger than CREATING_TIMEOUT_HOURS (6).
     let creating = h

@@ -168,6 +168,22 @@ impl Emulator {
     }
 
     /// Seed a Completed manual snapshot named `name`, `age_days` old; returns its id.
+    /// Completed snapshots the keeper owns, named `kname(0)`, `kname(1)`..., with these ages.
+    pub fn seed_owned(&self, directory_id: &str, ages: &[f64]) -> Vec<String> {
+        ages.iter()
+            .enumerate()
+            .map(|(i, age)| {
+                self.seed(
+                    directory_id,
+                    Some(&kname(i as u32)),
+                    "Manual",
+                    "Completed",
+                    *age,
+                )
+            })
+            .collect()
+    }
+
     pub fn seed_manual(&self, directory_id: &str, name: &str, age_days: f64) -> String {
         self.seed(directory_id, Some(name), "Manual", "Completed", age_days)
     }
