@@ -611,7 +611,7 @@ def main() -> None:
         "## Scale under a throttle",
         "",
         f"One invocation over N Managed Microsoft AD directories, 50 ms added latency per call, Directory Service",
-        f"throttled to {THROTTLE_RATE} calls per second (excess calls get `ThrottlingException`), `CONCURRENCY=8`,",
+        f"throttled to {THROTTLE_RATE} calls per second (excess calls get `ClientException` \"Rate exceeded\", Directory Service's throttle shape), `CONCURRENCY=8`,",
         "`POLL_INITIAL_SECONDS=1`. The throttle's floor is the accepted calls divided by the rate:",
         "no client can finish sooner. Call counts come from the emulator's call log. Peak RSS from",
         "`/usr/bin/time`, in MiB. One run per size (each takes up to minutes).",

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ds_snapshot_keeper::directory::memory::MemoryDirectoryService;
+use ds_snapshot_keeper::directory::DirectoryService;
 use ds_snapshot_keeper::model::{CreatedState, Snapshot, SnapshotStatus, SnapshotType};
 use ds_snapshot_keeper::policy::{FlagLevel, PruneBlock, Rule};
 use ds_snapshot_keeper::report::RunReport;
@@ -253,6 +254,27 @@ fn a_snapshot_listed_twice_costs_no_restore_point() {
 }
 
 #[test]
+fn a_directory_listed_twice_is_acted_on_once() {
+    let mut sim = Sim::new(Settings::default());
+    let twin = sim
+        .rt
+        .block_on(sim.keeper.ds.describe_directories(None))
+        .unwrap();
+    sim.keeper.ds.add_directory(twin[0].clone());
+    let report = sim.run(Request::manual(Action::Run));
+    assert_eq!(report.directories.len(), 1, "{:?}", report.directories);
+    let creates = sim
+        .keeper
+        .ds
+        .calls()
+        .iter()
+        .filter(|c| **c == "CreateSnapshot")
+        .count();
+    assert_eq!(creates, 1);
+    assert_eq!(sim.manual_in_use(), 1);
+}
+
+#[test]
 fn the_snapshot_action_keeps_restore_points_when_a_failed_one_holds_a_slot() {
     let mut sim = Sim::new(Settings::default());
     for (i, age) in [3.0, 2.0, 1.0].iter().enumerate() {
@@ -382,6 +404,20 @@ async fn a_tiered_run_keeps_the_firsts_of_this_and_the_previous_period_and_says_
         .max();
     let prev_holder = previous.and_then(first_in).unwrap();
     let cur_holder = first_in(current);
+    // A dry run first: it says what it would keep, the planned snapshot and the tiers, and
+    // changes nothing.
+    let before = h.ids(&dir).await;
+    let dry = h.run(json!({"action": "run", "dry_run": true})).await;
+    let planned = &dry.directories[0];
+    assert_eq!(planned.kept.len(), 3, "{:?}", planned.kept);
+    assert_eq!(planned.kept[0].snapshot_id, "(planned)");
+    assert!(planned.kept.iter().any(|k| k.snapshot_id == prev_holder
+        && k.worth
+            == ds_snapshot_keeper::policy::Worth::Tier {
+                days: 35,
+                previous: true
+            }));
+    assert_eq!(h.ids(&dir).await, before);
     let report = h.run(scheduled()).await;
     let d = &report.directories[0];
     let new_id = d.created.as_ref().unwrap().snapshot_id.clone().unwrap();
