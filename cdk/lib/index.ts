@@ -566,7 +566,8 @@ export class DsSnapshotKeeper extends Construct {
     if (props.dashboard ?? true) {
       this.dashboard = new cloudwatch.CfnDashboard(this, 'Dashboard', {
         dashboardBody: stack.toJsonString(
-          dashboardBody(stack.region, this.function.functionName, logGroup.logGroupName, warnAge, reserved),
+          dashboardBody(stack.region, this.function.functionName, logGroup.logGroupName, warnAge, reserved,
+            retention === Retention.TIERED ? Math.max(...tiers) : undefined),
         ),
       });
     }
@@ -602,7 +603,8 @@ function search(metric: string, stat: string, id: string): Record<string, unknow
  * The dashboard, widget for widget the one of the SAM template (a deployment test compares
  * the two after CloudFormation's substitutions).
  */
-function dashboardBody(region: string, functionName: string, logGroupName: string, warnAge: number, reserved: number) {
+function dashboardBody(region: string, functionName: string, logGroupName: string, warnAge: number, reserved: number,
+  tierReach?: number) {
   const daily = (name: string, label: string, extra: Record<string, string> = {}) =>
     [METRIC_NAMESPACE, name, 'FunctionName', functionName, { label, ...extra }];
   const limit = { label: `restore limit (${RESTORE_LIMIT_DAYS} days)`, value: RESTORE_LIMIT_DAYS, color: '#d62728' };
@@ -633,7 +635,9 @@ function dashboardBody(region: string, functionName: string, logGroupName: strin
         title: 'Oldest restorable snapshot age per directory (days): how far back a restore reaches',
         region, view: 'timeSeries', stat: 'Maximum', period: 86400,
         metrics: [[search('OldestRestorableSnapshotAgeDays', 'Maximum', 'oldest')]],
-        annotations: { horizontal: [limit] } } },
+        // Tiered retention promises a point at least its longest period old: the line shows it.
+        annotations: { horizontal: tierReach === undefined ? [limit]
+          : [{ label: `tier reach (${tierReach} days)`, value: tierReach, color: '#2ca02c' }, limit] } } },
       { type: 'log', x: 0, y: 12, width: 24, height: 6, properties: {
         title: 'Latest failed runs', region, view: 'table',
         query: `SOURCE '${logGroupName}' | filter message = "run report" and report.severity = "failure" | ` +

@@ -651,8 +651,17 @@ def test_retention_settings_reach_the_function(cases: list[Case]):
     for name in ("sam discovery, default tag", "cdk discovery, default tag", "cdk python, discovery, default tag"):
         env = function_env(by_name[name].resources)
         assert (env["RETENTION"], env["TIERS"]) == ("tiered", "35"), name
+        # The restore-reach widget draws the reach the tier promises.
+        [body] = [json.loads(d["Properties"]["DashboardBody"])
+                  for d in of_type(by_name[name].resources, "AWS::CloudWatch::Dashboard").values()]
+        lines = [a for w in body["widgets"] for a in w["properties"].get("annotations", {}).get("horizontal", [])]
+        assert {"label": "tier reach (35 days)", "value": 35, "color": "#2ca02c"} in lines, name
     for name in ("sam one id", "cdk one id"):
-        assert function_env(by_name[name].resources)["RETENTION"] == "newest", name
+        resources = by_name[name].resources
+        assert function_env(resources)["RETENTION"] == "newest", name
+        dashboards = json.dumps([d["Properties"]["DashboardBody"]
+                                 for d in of_type(resources, "AWS::CloudWatch::Dashboard").values()])
+        assert "tier reach" not in dashboards, name
 
 
 @pytest.mark.parametrize("sam_name,cdk_name", [
