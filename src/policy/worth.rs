@@ -13,7 +13,8 @@
 //!   (their successors), then the rest by recency, which fill what `RETAIN_COUNT` leaves.
 //!
 //! A tier's holder is always `Completed` (a `Creating` or `Failed` snapshot holds nothing), so
-//! a holder is only ever replaced once its successor has completed.
+//! a holder is only ever replaced once its successor has completed; and always restorable (a
+//! snapshot 180 days old or more holds nothing either).
 
 use std::fmt;
 
@@ -130,7 +131,13 @@ pub fn by_worth<'a>(
     if let Some(newest) = newest_first.first() {
         roles.push((newest, recent(0)));
     }
-    let oldest_first: Vec<&Snapshot> = newest_first.iter().rev().copied().collect();
+    // A snapshot past the 180-day restore limit restores nothing: it holds no tier.
+    let oldest_first: Vec<&Snapshot> = newest_first
+        .iter()
+        .rev()
+        .copied()
+        .filter(|s| s.is_restorable(now))
+        .collect();
     for previous in [true, false] {
         for &d in days.iter().rev() {
             let current = period(now, d);
@@ -227,6 +234,18 @@ mod tests {
                 days: 35,
                 previous: true
             }
+        );
+    }
+
+    #[test]
+    fn a_snapshot_past_the_restore_limit_holds_no_tier() {
+        // The only snapshot of an earlier period is 200 days old: it restores nothing, so the
+        // previous role stays empty rather than keep it.
+        let all = vec![owned("old", 0), owned("d199", 199), owned("d200", 200)];
+        let ranked = by_worth(&all, &tiered(&[35]), at(200));
+        assert!(
+            ranked.iter().all(|(s, w)| !(s.id == "old" && w.is_tier())),
+            "{ranked:?}"
         );
     }
 
