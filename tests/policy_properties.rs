@@ -256,124 +256,258 @@ fn strictly_owned(s: &Snapshot) -> bool {
     s.kind == SnapshotType::Manual && s.name.as_deref().is_some_and(written_by_keeper)
 }
 
+/// The rules that must never break, checked on one case (every generated one, and the
+/// regressions below).
+fn check_nothing_is_lost(c: &Case) -> Result<(), TestCaseError> {
+    let c = c.clone();
+    let (report, after, calls) = run_case(&c);
+    let now = Timestamp::from_second(NOW).unwrap();
+    let before_ids: HashSet<&str> = c.snapshots.iter().map(|s| s.id.as_str()).collect();
+    let after_ids: HashSet<&str> = after.iter().map(|s| s.id.as_str()).collect();
+    let gone: Vec<&Snapshot> = c
+        .snapshots
+        .iter()
+        .filter(|s| !after_ids.contains(s.id.as_str()))
+        .collect();
+    let new: Vec<&Snapshot> = after
+        .iter()
+        .filter(|s| !before_ids.contains(s.id.as_str()))
+        .collect();
+    let d = &report.directories[0];
+    let tag = policy::ownership::request_tag(REQUEST_ID);
+
+    // Never deleted: Auto, unowned (by exact name), Creating.
+    for s in &gone {
+        prop_assert!(
+            s.kind == SnapshotType::Manual,
+            "deleted an Auto snapshot {:?}",
+            s
+        );
+        prop_assert!(owned(s, &c), "deleted a snapshot it does not own {:?}", s);
+        prop_assert!(
+            s.status != SnapshotStatus::Creating,
+            "deleted a Creating snapshot {:?}",
+            s
+        );
+    }
+    // The newest Completed survives unless a newer Completed one replaced it.
+    if let Some(newest) = policy::newest_completed(&c.snapshots) {
+        if gone.iter().any(|s| s.id == newest.id) {
+            prop_assert!(
+                new.iter()
+                    .any(|s| s.status == SnapshotStatus::Completed
+                        && s.start_time >= newest.start_time),
+                "deleted the newest Completed {:?} without a Completed replacement",
+                newest
+            );
+        }
+    }
+    // A restorable snapshot exists whenever one existed before.
+    if c.snapshots.iter().any(|s| s.is_restorable(now)) {
+        prop_assert!(
+            after.iter().any(|s| s.is_restorable(now)),
+            "restore window lost"
+        );
+    }
+    // An owned snapshot Creating: nothing is made room for and nothing created; only
+    // settled snapshots are pruned (Failed ones, Completed ones beyond the retain count),
+    // never the headroom, and at least `retain` Completed restore points stay.
+    if c.snapshots
+        .iter()
+        .any(|s| strictly_owned(s) && s.status == SnapshotStatus::Creating)
+    {
+        prop_assert!(
+            new.is_empty(),
+            "created beside a Creating snapshot: {:?}",
+            new
+        );
+        prop_assert!(
+            d.deleted
+                .iter()
+                .all(|x| matches!(x.deletion.rule, Rule::Failed | Rule::BeyondRetain)),
+            "deleted by another rule beside a Creating snapshot: {:?}",
+            d.deleted
+        );
+        let completed = |list: &[Snapshot]| {
+            list.iter()
+                .filter(|s| owned(s, &c) && s.status == SnapshotStatus::Completed)
+                .count()
+        };
+        prop_assert!(
+            completed(&after) >= completed(&c.snapshots).min(c.retain as usize),
+            "fewer than retain={} restore points left beside a Creating snapshot",
+            c.retain
+        );
+    }
+    // One request, at most one live snapshot, whatever force and the interval say.
+    let for_request = |s: &&Snapshot| {
+        s.status != SnapshotStatus::Failed
+            && s.name
+                .as_deref()
+                .is_some_and(|n| n.ends_with(&format!("-r{tag}")))
+    };
+    let live_before = c.snapshots.iter().filter(for_request).count();
+    let live_new = new.iter().filter(|s| for_request(s)).count();
+    prop_assert!(
+        live_new <= 1 && (live_before == 0 || live_new == 0),
+        "{} live snapshots for one request before, {} more after",
+        live_before,
+        live_new
+    );
+    // Every snapshot the run took is tracked in the report, lost answers included.
+    for s in &new {
+        prop_assert_eq!(
+            d.created.as_ref().and_then(|x| x.snapshot_id.as_deref()),
+            Some(s.id.as_str()),
+            "untracked new snapshot {:?}",
+            s
+        );
+    }
+    // A failed new snapshot does not outlive the run.
+    prop_assert!(
+        !new.iter().any(|s| s.status == SnapshotStatus::Failed),
+        "failed new snapshot kept: {:?}",
+        new
+    );
+    // Make-room never acts on a count the listing does not support.
+    let listed = c
+        .snapshots
+        .iter()
+        .filter(|s| s.kind == SnapshotType::Manual)
+        .count();
+    if listed < 5 {
+        prop_assert!(
+            !d.deleted.iter().any(|x| matches!(
+                x.deletion.rule,
+                Rule::MakeRoomFailed | Rule::MakeRoomOldest | Rule::MakeRoomUnrestorable
+            )),
+            "made room with {} listed: {:?}",
+            listed,
+            d.deleted
+        );
+    }
+    // Every deletion names its rule, and the report matches what happened.
+    let reported: HashSet<&str> = d
+        .deleted
+        .iter()
+        .filter(|x| x.done)
+        .map(|x| x.deletion.snapshot_id.as_str())
+        .collect();
+    let created_and_gone = d
+        .created
+        .as_ref()
+        .and_then(|x| x.snapshot_id.as_deref())
+        .filter(|id| !after_ids.contains(id));
+    let actual: HashSet<&str> = gone
+        .iter()
+        .map(|s| s.id.as_str())
+        .chain(created_and_gone)
+        .collect();
+    prop_assert_eq!(reported, actual);
+    for x in &d.deleted {
+        prop_assert!(!x.deletion.reason.is_empty());
+    }
+    // Tiered: a snapshot that holds a tier is only given up to beyond-retain once its
+    // role is held by another Completed snapshot (its successor), and make-room takes one
+    // only once every restore point worth less (a plain recent one) is gone too.
+    if c.tier.is_some() {
+        let policy = Policy::from(&settings(&c));
+        let before = policy::by_worth(&c.snapshots, &policy, now);
+        let after_roles = policy::by_worth(&after, &policy, now);
+        let role_of = |id: &str| {
+            before
+                .iter()
+                .find(|(s, _)| s.id == id)
+                .map(|(_, w)| *w)
+                .filter(|w| w.is_tier())
+        };
+        for x in d.deleted.iter().filter(|x| x.done) {
+            let Some(role) = role_of(&x.deletion.snapshot_id) else {
+                continue;
+            };
+            if x.deletion.rule == Rule::BeyondRetain {
+                prop_assert!(
+                    after_roles.iter().any(|(_, w)| *w == role),
+                    "beyond-retain took {:?}, the {} holder, and nothing Completed holds it now",
+                    x.deletion.snapshot_id,
+                    role
+                );
+            }
+            if matches!(x.deletion.rule, Rule::MakeRoomOldest) {
+                for (s, w) in &before {
+                    if matches!(w, Worth::Recent { rank } if *rank > 1)
+                        && policy::deletable(s, &c.snapshots, &policy).is_ok()
+                    {
+                        prop_assert!(!after_ids.contains(s.id.as_str()),
+                            "make-room took the {} holder before the plain restore point {:?}: {:?}", role, s.id, d.deleted);
+                    }
+                }
+            }
+        }
+    }
+    // Dry runs and reports change nothing.
+    if c.dry_run || c.action == Action::Report {
+        prop_assert!(
+            !calls.contains(&"CreateSnapshot") && !calls.contains(&"DeleteSnapshot"),
+            "{:?}",
+            calls
+        );
+        prop_assert!(gone.is_empty() && new.is_empty());
+    }
+    // Quota: never above the hard limit, and within limit - reserved whenever reachable.
+    let manual_after = after
+        .iter()
+        .filter(|s| s.kind == SnapshotType::Manual)
+        .count();
+    let manual_before = listed;
+    prop_assert!(manual_after <= 5.max(manual_before));
+    // Protected for the whole run: unowned, Creating, and (with the run's own new snapshot
+    // kept) any Completed snapshot dated at or after it, one of which is the newest.
+    let protected_manual = c
+        .snapshots
+        .iter()
+        .filter(|s| {
+            s.kind == SnapshotType::Manual
+                && (!owned(s, &c)
+                    || s.status == SnapshotStatus::Creating
+                    || (s.status == SnapshotStatus::Completed && s.start_time >= now))
+        })
+        .count();
+    let target = 5 - c.reserved as usize;
+    let clean = d.errors.iter().all(|e| e.code == "SnapshotFailed")
+        && !c.dry_run
+        && d.created
+            .as_ref()
+            .is_some_and(|x| x.status == CreatedState::Completed)
+        && !c
+            .snapshots
+            .iter()
+            .any(|s| strictly_owned(s) && s.status == SnapshotStatus::Creating);
+    if c.action == Action::Run && clean && protected_manual < target {
+        prop_assert!(
+            manual_after <= target,
+            "{} manual left, target {}: {:?}",
+            manual_after,
+            target,
+            d
+        );
+    }
+    if manual_after > target && !c.dry_run && c.action != Action::Report {
+        prop_assert!(
+            d.flagged.iter().any(|f| f.code == "reserved-slots-in-use") || !d.errors.is_empty(),
+            "over the reserved slots without saying so: {:?}",
+            d
+        );
+    }
+    Ok(())
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 10_000, failure_persistence: None, .. ProptestConfig::default() })]
 
     #[test]
     fn nothing_is_lost(c in case_strategy()) {
-        let (report, after, calls) = run_case(&c);
-        let now = Timestamp::from_second(NOW).unwrap();
-        let before_ids: HashSet<&str> = c.snapshots.iter().map(|s| s.id.as_str()).collect();
-        let after_ids: HashSet<&str> = after.iter().map(|s| s.id.as_str()).collect();
-        let gone: Vec<&Snapshot> = c.snapshots.iter().filter(|s| !after_ids.contains(s.id.as_str())).collect();
-        let new: Vec<&Snapshot> = after.iter().filter(|s| !before_ids.contains(s.id.as_str())).collect();
-        let d = &report.directories[0];
-        let tag = policy::ownership::request_tag(REQUEST_ID);
-
-        // Never deleted: Auto, unowned (by exact name), Creating.
-        for s in &gone {
-            prop_assert!(s.kind == SnapshotType::Manual, "deleted an Auto snapshot {:?}", s);
-            prop_assert!(owned(s, &c), "deleted a snapshot it does not own {:?}", s);
-            prop_assert!(s.status != SnapshotStatus::Creating, "deleted a Creating snapshot {:?}", s);
-        }
-        // The newest Completed survives unless a newer Completed one replaced it.
-        if let Some(newest) = policy::newest_completed(&c.snapshots) {
-            if gone.iter().any(|s| s.id == newest.id) {
-                prop_assert!(new.iter().any(|s| s.status == SnapshotStatus::Completed && s.start_time >= newest.start_time),
-                    "deleted the newest Completed {:?} without a Completed replacement", newest);
-            }
-        }
-        // A restorable snapshot exists whenever one existed before.
-        if c.snapshots.iter().any(|s| s.is_restorable(now)) {
-            prop_assert!(after.iter().any(|s| s.is_restorable(now)), "restore window lost");
-        }
-        // An owned snapshot Creating: nothing is made room for and nothing created; only
-        // settled snapshots are pruned (Failed ones, Completed ones beyond the retain count),
-        // never the headroom, and at least `retain` Completed restore points stay.
-        if c.snapshots.iter().any(|s| strictly_owned(s) && s.status == SnapshotStatus::Creating) {
-            prop_assert!(new.is_empty(), "created beside a Creating snapshot: {:?}", new);
-            prop_assert!(d.deleted.iter().all(|x| matches!(x.deletion.rule, Rule::Failed | Rule::BeyondRetain)),
-                "deleted by another rule beside a Creating snapshot: {:?}", d.deleted);
-            let completed = |list: &[Snapshot]| list.iter()
-                .filter(|s| owned(s, &c) && s.status == SnapshotStatus::Completed).count();
-            prop_assert!(completed(&after) >= completed(&c.snapshots).min(c.retain as usize),
-                "fewer than retain={} restore points left beside a Creating snapshot", c.retain);
-        }
-        // One request, at most one live snapshot, whatever force and the interval say.
-        let for_request = |s: &&Snapshot| s.status != SnapshotStatus::Failed
-            && s.name.as_deref().is_some_and(|n| n.ends_with(&format!("-r{tag}")));
-        let live_before = c.snapshots.iter().filter(for_request).count();
-        let live_new = new.iter().filter(|s| for_request(s)).count();
-        prop_assert!(live_new <= 1 && (live_before == 0 || live_new == 0),
-            "{} live snapshots for one request before, {} more after", live_before, live_new);
-        // Every snapshot the run took is tracked in the report, lost answers included.
-        for s in &new {
-            prop_assert_eq!(d.created.as_ref().and_then(|x| x.snapshot_id.as_deref()), Some(s.id.as_str()),
-                "untracked new snapshot {:?}", s);
-        }
-        // A failed new snapshot does not outlive the run.
-        prop_assert!(!new.iter().any(|s| s.status == SnapshotStatus::Failed), "failed new snapshot kept: {:?}", new);
-        // Make-room never acts on a count the listing does not support.
-        let listed = c.snapshots.iter().filter(|s| s.kind == SnapshotType::Manual).count();
-        if listed < 5 {
-            prop_assert!(!d.deleted.iter().any(|x| matches!(x.deletion.rule, Rule::MakeRoomFailed | Rule::MakeRoomOldest | Rule::MakeRoomUnrestorable)),
-                "made room with {} listed: {:?}", listed, d.deleted);
-        }
-        // Every deletion names its rule, and the report matches what happened.
-        let reported: HashSet<&str> = d.deleted.iter().filter(|x| x.done).map(|x| x.deletion.snapshot_id.as_str()).collect();
-        let created_and_gone = d.created.as_ref().and_then(|x| x.snapshot_id.as_deref())
-            .filter(|id| !after_ids.contains(id));
-        let actual: HashSet<&str> = gone.iter().map(|s| s.id.as_str()).chain(created_and_gone).collect();
-        prop_assert_eq!(reported, actual);
-        for x in &d.deleted {
-            prop_assert!(!x.deletion.reason.is_empty());
-        }
-        // Tiered: every deleting rule follows the worth order. Beyond-retain never takes a
-        // snapshot that holds a tier; make-room and headroom take one only once every
-        // restore point worth less (a plain recent one) is gone too.
-        if c.tier.is_some() {
-            let policy = Policy::from(&settings(&c));
-            let before = policy::by_worth(&c.snapshots, &policy, now);
-            let held = |id: &str| before.iter().any(|(s, w)| s.id == id && w.is_tier());
-            for x in d.deleted.iter().filter(|x| x.done) {
-                if x.deletion.rule == Rule::BeyondRetain {
-                    prop_assert!(!held(&x.deletion.snapshot_id), "beyond-retain took a tier holder: {:?}", x);
-                }
-            }
-            if d.deleted.iter().any(|x| x.done && held(&x.deletion.snapshot_id)) {
-                for (s, w) in &before {
-                    if matches!(w, Worth::Recent { rank } if *rank > 1) && policy::may_touch(s, &policy) {
-                        prop_assert!(!after_ids.contains(s.id.as_str()),
-                            "a tier holder went before the plain restore point {:?}: {:?}", s.id, d.deleted);
-                    }
-                }
-            }
-        }
-        // Dry runs and reports change nothing.
-        if c.dry_run || c.action == Action::Report {
-            prop_assert!(!calls.contains(&"CreateSnapshot") && !calls.contains(&"DeleteSnapshot"), "{:?}", calls);
-            prop_assert!(gone.is_empty() && new.is_empty());
-        }
-        // Quota: never above the hard limit, and within limit - reserved whenever reachable.
-        let manual_after = after.iter().filter(|s| s.kind == SnapshotType::Manual).count();
-        let manual_before = listed;
-        prop_assert!(manual_after <= 5.max(manual_before));
-        // Protected for the whole run: unowned, Creating, and (with the run's own new snapshot
-        // kept) any Completed snapshot dated at or after it, one of which is the newest.
-        let protected_manual = c.snapshots.iter().filter(|s| s.kind == SnapshotType::Manual
-            && (!owned(s, &c) || s.status == SnapshotStatus::Creating
-                || (s.status == SnapshotStatus::Completed && s.start_time >= now))).count();
-        let target = 5 - c.reserved as usize;
-        let clean = d.errors.iter().all(|e| e.code == "SnapshotFailed") && !c.dry_run
-            && d.created.as_ref().is_some_and(|x| x.status == CreatedState::Completed)
-            && !c.snapshots.iter().any(|s| strictly_owned(s) && s.status == SnapshotStatus::Creating);
-        if c.action == Action::Run && clean && protected_manual < target {
-            prop_assert!(manual_after <= target, "{} manual left, target {}: {:?}", manual_after, target, d);
-        }
-        if manual_after > target && !c.dry_run && c.action != Action::Report {
-            prop_assert!(d.flagged.iter().any(|f| f.code == "reserved-slots-in-use") || !d.errors.is_empty(),
-                "over the reserved slots without saying so: {:?}", d);
-        }
+        check_nothing_is_lost(&c)?;
     }
 
     #[test]
@@ -525,4 +659,61 @@ fn years_of_daily_runs_with_random_faults_never_lapse_the_restore_window() {
         }
         assert!(last_success.is_some());
     }
+}
+
+/// Found by the property test in CI: the run's new snapshot is dated the same second as the
+/// current period's first, so it takes that role (a Completed successor), and beyond-retain
+/// gives the old holder up. The rule allows it; the property must too.
+#[test]
+fn a_holder_may_go_once_a_completed_snapshot_of_the_same_second_holds_its_role() {
+    let at = |s: &str| s.parse::<Timestamp>().unwrap();
+    let snap = |id: &str, name: &str, start: &str| Snapshot {
+        id: id.to_owned(),
+        directory_id: DIR.to_owned(),
+        name: Some(name.to_owned()),
+        kind: SnapshotType::Manual,
+        status: SnapshotStatus::Completed,
+        start_time: at(start),
+    };
+    let c = Case {
+        snapshots: vec![
+            snap(
+                "s-00a0000000",
+                "keeper-20261124T060000Z",
+                "2026-11-24T06:00:00Z",
+            ),
+            snap(
+                "s-00a0000100",
+                "keeper-before-schema-ext-1",
+                "2026-11-24T06:00:00Z",
+            ),
+            snap(
+                "s-00a0000200",
+                "keeper-before-schema-ext-2",
+                "2026-10-28T23:59:00Z",
+            ),
+        ],
+        retain: 3,
+        reserved: 0,
+        prune_unowned: true,
+        min_interval_minutes: 0,
+        action: Action::Run,
+        force: false,
+        dry_run: false,
+        new_fails: false,
+        create_errors: false,
+        lost_answer: false,
+        count_skew: 0,
+        new_sticks: false,
+        tier: Some(1),
+    };
+    check_nothing_is_lost(&c).unwrap();
+    let (report, _, _) = run_case(&c);
+    assert!(
+        report.directories[0]
+            .deleted
+            .iter()
+            .any(|x| x.deletion.snapshot_id == "s-00a0000000"
+                && x.deletion.rule == Rule::BeyondRetain)
+    );
 }
