@@ -5,8 +5,6 @@
 
 mod support;
 
-use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::Arc;
 use std::time::Duration;
 
 use ds_snapshot_keeper::directory::memory::MemoryDirectoryService;
@@ -15,98 +13,68 @@ use ds_snapshot_keeper::model::{CreatedState, Snapshot, SnapshotStatus, Snapshot
 use ds_snapshot_keeper::policy::{FlagLevel, PruneBlock, Rule};
 use ds_snapshot_keeper::report::RunReport;
 use ds_snapshot_keeper::request::{Action, Request};
-use ds_snapshot_keeper::{Keeper, Settings};
+use ds_snapshot_keeper::simulate::Simulation;
+use ds_snapshot_keeper::Settings;
 use jiff::Timestamp;
 use serde_json::json;
 use support::harness::{scheduled, Harness};
 
-const DIR: &str = "d-0123456789";
+const DIR: &str = ds_snapshot_keeper::simulate::DIRECTORY_ID;
 const DAY: i64 = 86_400;
 const START: i64 = 1_795_500_000; // 2026-11-24
 
-/// A keeper over the memory adapter whose clock the test moves.
+/// The simulator's directory (`simulate::Simulation`: the real keeper over the memory
+/// adapter), with a clock the test moves and a runtime whose time is paused.
 struct Sim {
-    keeper: Keeper<MemoryDirectoryService>,
-    clock: Arc<AtomicI64>,
+    sim: Simulation,
+    keeper_now: i64,
     rt: tokio::runtime::Runtime,
-    runs: u32,
 }
 
 impl Sim {
     fn new(settings: Settings) -> Sim {
-        let clock = Arc::new(AtomicI64::new(START));
-        let c = clock.clone();
-        let settings = Settings {
-            poll_initial: Duration::from_millis(10),
-            poll_max: Duration::from_millis(10),
-            wait_budget: Duration::from_secs(2),
-            ..settings
-        };
-        let keeper = Keeper::new(
-            MemoryDirectoryService::with_directory(DIR),
-            settings,
-            "us-east-1",
-        )
-        .with_clock(Arc::new(move || {
-            Timestamp::from_second(c.load(Ordering::SeqCst)).unwrap()
-        }));
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_time()
-            .start_paused(true)
-            .build()
-            .unwrap();
         Sim {
-            keeper,
-            clock,
-            rt,
-            runs: 0,
+            sim: Simulation::new(settings, Timestamp::from_second(START).unwrap()),
+            keeper_now: START,
+            rt: tokio::runtime::Builder::new_current_thread()
+                .enable_time()
+                .start_paused(true)
+                .build()
+                .unwrap(),
         }
     }
 
-    fn at(&self, secs: i64) {
-        self.clock.store(secs, Ordering::SeqCst);
-        self.keeper
-            .ds
-            .set_now(Timestamp::from_second(secs).unwrap());
+    fn keeper(&self) -> &ds_snapshot_keeper::Keeper<MemoryDirectoryService> {
+        &self.sim.keeper
+    }
+
+    /// The next run happens at `secs` (seconds since the epoch).
+    fn at(&mut self, secs: i64) {
+        self.keeper_now = secs;
     }
 
     fn run(&mut self, request: Request) -> RunReport {
-        self.runs += 1;
-        let id = format!("real-life-{}", self.runs);
-        self.rt.block_on(self.keeper.run(&request, &id, None))
+        self.rt
+            .block_on(self.sim.run_at(self.keeper_now - START, &request, None))
     }
 
     fn manual_in_use(&self) -> usize {
-        self.keeper
-            .ds
-            .snapshots()
-            .iter()
-            .filter(|s| s.kind == SnapshotType::Manual)
-            .count()
+        self.sim.samples.last().map_or(0, |s| s.manual_in_use)
     }
 
-    fn add(&self, id: &str, name: &str, status: SnapshotStatus, age_days: f64) {
-        let now = self.clock.load(Ordering::SeqCst);
-        self.keeper.ds.add_snapshot(Snapshot {
+    /// A manual snapshot `age_days` before the clock, named as the keeper names its own.
+    fn add(&self, id: &str, status: SnapshotStatus, age_days: f64) {
+        let start =
+            Timestamp::from_second(self.keeper_now - (age_days * DAY as f64) as i64).unwrap();
+        self.keeper().ds.add_snapshot(Snapshot {
             id: id.to_owned(),
             directory_id: DIR.to_owned(),
-            name: Some(name.to_owned()),
+            name: Some(format!("keeper-{}", start.strftime("%Y%m%dT%H%M%SZ"))),
             kind: SnapshotType::Manual,
             status,
-            start_time: Timestamp::from_second(now - (age_days * DAY as f64) as i64).unwrap(),
+            start_time: start,
         });
     }
-}
-
-/// A name the keeper writes (0.1 format), from a start `age_days` before the sim's clock.
-fn kname_at(sim: &Sim, age_days: f64) -> String {
-    let t = sim.clock.load(Ordering::SeqCst) - (age_days * DAY as f64) as i64;
-    format!(
-        "keeper-{}",
-        Timestamp::from_second(t)
-            .unwrap()
-            .strftime("%Y%m%dT%H%M%SZ")
-    )
 }
 
 #[test]
@@ -118,9 +86,9 @@ fn snapshots_slower_than_the_wait_budget_no_longer_fill_the_quota() {
     let mut free_at_start = Vec::new();
     for day in 0..10 {
         sim.at(START + day * DAY);
-        sim.keeper.ds.finish_creating(SnapshotStatus::Completed);
+        sim.keeper().ds.finish_creating(SnapshotStatus::Completed);
         free_at_start.push(5 - sim.manual_in_use());
-        sim.keeper.ds.queue_outcome(DIR, SnapshotStatus::Creating);
+        sim.keeper().ds.queue_outcome(DIR, SnapshotStatus::Creating);
         let report = sim.run(Request::manual(Action::Run));
         let d = &report.directories[0];
         assert_eq!(
@@ -156,13 +124,12 @@ fn an_hourly_schedule_with_the_default_interval_snapshots_every_hour() {
     // MIN_INTERVAL_MINUTES=60 on an hourly schedule: AWS dates each snapshot a second or two
     // after the keeper's clock. Before the fix this took one snapshot every two hours.
     let mut sim = Sim::new(Settings::default());
+    sim.sim.aws_lag_secs = 2;
     let mut created = 0;
     for hour in 0..12 {
         // EventBridge fires within a few seconds of the hour, and AWS stamps 2 s later.
         let jitter = [0, 3, -2, 1][hour % 4];
-        sim.at(START + hour as i64 * 3600 + jitter + 2);
-        sim.clock
-            .store(START + hour as i64 * 3600 + jitter, Ordering::SeqCst);
+        sim.at(START + hour as i64 * 3600 + jitter);
         let report = sim.run(Request::manual(Action::Run));
         if report.directories[0].created.is_some() {
             created += 1;
@@ -179,8 +146,7 @@ fn a_dry_run_reports_flags_and_quota_as_the_run_would_leave_them() {
         dry_run: true,
         ..Settings::default()
     });
-    let old = kname_at(&sim, 200.0);
-    sim.add("s-old", &old, SnapshotStatus::Completed, 200.0);
+    sim.add("s-old", SnapshotStatus::Completed, 200.0);
     let report = sim.run(Request::manual(Action::Run));
     let d = &report.directories[0];
     assert_eq!(d.created.as_ref().unwrap().status, CreatedState::Planned);
@@ -193,7 +159,12 @@ fn a_dry_run_reports_flags_and_quota_as_the_run_would_leave_them() {
     let quota = d.quota.unwrap();
     assert_eq!(quota.manual_in_use, 2, "the old one and the planned one");
     assert_eq!(quota.oldest_restorable_age_days, Some(0.0));
-    assert!(sim.keeper.ds.calls().iter().all(|c| *c != "CreateSnapshot"));
+    assert!(sim
+        .keeper()
+        .ds
+        .calls()
+        .iter()
+        .all(|c| *c != "CreateSnapshot"));
 }
 
 #[test]
@@ -203,10 +174,9 @@ fn a_delete_whose_answer_was_lost_is_counted_as_deleted() {
     // summary.deleted under-counted.
     let mut sim = Sim::new(Settings::default());
     for (i, age) in [5.0, 4.0, 3.0, 2.0, 1.0].iter().enumerate() {
-        let name = kname_at(&sim, *age);
-        sim.add(&format!("s-{i}"), &name, SnapshotStatus::Completed, *age);
+        sim.add(&format!("s-{i}"), SnapshotStatus::Completed, *age);
     }
-    sim.keeper.ds.lose_next_delete_answer();
+    sim.keeper().ds.lose_next_delete_answer();
     let report = sim.run(Request::manual(Action::Run));
     let d = &report.directories[0];
     let first = &d.deleted[0];
@@ -230,10 +200,9 @@ fn a_snapshot_listed_twice_costs_no_restore_point() {
     // Four owned, one of them listed twice (pages that shifted): 4 in use, not 5.
     let mut sim = Sim::new(Settings::default());
     for (i, age) in [4.0, 3.0, 2.0, 1.0].iter().enumerate() {
-        let name = kname_at(&sim, *age);
-        sim.add(&format!("s-{i}"), &name, SnapshotStatus::Completed, *age);
+        sim.add(&format!("s-{i}"), SnapshotStatus::Completed, *age);
     }
-    sim.keeper.ds.list_twice("s-2");
+    sim.keeper().ds.list_twice("s-2");
     let report = sim.run(Request::manual(Action::Run));
     let d = &report.directories[0];
     assert!(
@@ -258,13 +227,13 @@ fn a_directory_listed_twice_is_acted_on_once() {
     let mut sim = Sim::new(Settings::default());
     let twin = sim
         .rt
-        .block_on(sim.keeper.ds.describe_directories(None))
+        .block_on(sim.keeper().ds.describe_directories(None))
         .unwrap();
-    sim.keeper.ds.add_directory(twin[0].clone());
+    sim.keeper().ds.add_directory(twin[0].clone());
     let report = sim.run(Request::manual(Action::Run));
     assert_eq!(report.directories.len(), 1, "{:?}", report.directories);
     let creates = sim
-        .keeper
+        .keeper()
         .ds
         .calls()
         .iter()
@@ -278,11 +247,9 @@ fn a_directory_listed_twice_is_acted_on_once() {
 fn the_snapshot_action_keeps_restore_points_when_a_failed_one_holds_a_slot() {
     let mut sim = Sim::new(Settings::default());
     for (i, age) in [3.0, 2.0, 1.0].iter().enumerate() {
-        let name = kname_at(&sim, *age);
-        sim.add(&format!("s-{i}"), &name, SnapshotStatus::Completed, *age);
+        sim.add(&format!("s-{i}"), SnapshotStatus::Completed, *age);
     }
-    let failed = kname_at(&sim, 1.5);
-    sim.add("s-failed", &failed, SnapshotStatus::Failed, 1.5);
+    sim.add("s-failed", SnapshotStatus::Failed, 1.5);
     let report = sim.run(Request {
         force: true,
         ..Request::manual(Action::Snapshot)

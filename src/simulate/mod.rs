@@ -137,6 +137,9 @@ pub struct Simulation {
     start: i64,
     pub samples: Vec<Sample>,
     pub lives: BTreeMap<String, Life>,
+    /// How much later than the keeper's clock AWS dates a new snapshot (a second or two in
+    /// real life; 0 by default).
+    pub aws_lag_secs: i64,
     runs: u64,
 }
 
@@ -166,6 +169,7 @@ impl Simulation {
             start: start.as_second(),
             samples: Vec::new(),
             lives: BTreeMap::new(),
+            aws_lag_secs: 0,
             runs: 0,
         }
     }
@@ -177,7 +181,7 @@ impl Simulation {
 
     fn set_clock(&self, secs: i64) {
         self.clock.store(self.start + secs, Ordering::SeqCst);
-        self.keeper.ds.set_now(self.time(secs));
+        self.keeper.ds.set_now(self.time(secs + self.aws_lag_secs));
     }
 
     /// Change settings from the next run on (a mode switch, a new schedule's interval...).
