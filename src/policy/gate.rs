@@ -6,7 +6,6 @@
 use serde::Serialize;
 
 use super::Plan;
-use crate::model::CreatedState;
 
 /// Why pruning (or the headroom alone) did not run for a directory.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -30,8 +29,6 @@ pub enum PruneBlock {
 pub struct RunState {
     /// Any API call for this directory failed, or was not started for lack of time.
     pub api_failed: bool,
-    /// Where the run's own snapshot stands, if it took (or planned) one.
-    pub created: Option<CreatedState>,
 }
 
 /// Plan problems that stop pruning too (leftovers of earlier runs do not).

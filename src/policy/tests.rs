@@ -100,13 +100,7 @@ fn run_plan(all: &[Snapshot]) -> Plan {
 
 /// The prune gate for a clean run that took no snapshot.
 fn clean_gate(p: &Plan) -> Result<(), PruneBlock> {
-    prune_gate(
-        p,
-        RunState {
-            api_failed: false,
-            created: None,
-        },
-    )
+    prune_gate(p, RunState { api_failed: false })
 }
 
 fn ids(d: &[Deletion]) -> Vec<&str> {
@@ -603,10 +597,7 @@ fn make_room_frees_only_what_the_create_needs_and_a_failed_new_snapshot_is_delet
     let mut failed = owned("new", Failed, 0.0);
     failed.name = Some(name);
     after.push(failed);
-    let state = RunState {
-        api_failed: true,
-        created: Some(CreatedState::Failed),
-    };
+    let state = RunState { api_failed: true };
     let gate = prune_gate(&p, state);
     assert_eq!(gate, Err(PruneBlock::ApiFailure));
     let settled = after_run(

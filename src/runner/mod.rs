@@ -258,7 +258,6 @@ impl<D: DirectoryService> Keeper<D> {
             &w.plan,
             RunState {
                 api_failed: w.api_failed(),
-                created,
             },
         );
         if action != crate::model::Action::Report {
