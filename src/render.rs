@@ -811,6 +811,51 @@ mod tests {
     }
 
     #[test]
+    fn the_tiers_a_directory_keeps_are_named_in_the_table_and_the_email() {
+        let mut d = dir("d-0123456789");
+        let kept = |id: &str, days_ago: i64, worth: Worth| crate::report::Kept {
+            snapshot_id: id.to_owned(),
+            name: None,
+            start_time: jiff::Timestamp::from_second(1_795_500_000 - days_ago * 86_400).unwrap(),
+            worth,
+        };
+        d.kept = vec![
+            kept("s-1", 0, Worth::Recent { rank: 1 }),
+            kept(
+                "s-2",
+                40,
+                Worth::Tier {
+                    days: 35,
+                    previous: true,
+                },
+            ),
+            kept(
+                "s-3",
+                5,
+                Worth::Tier {
+                    days: 35,
+                    previous: false,
+                },
+            ),
+        ];
+        let mut r = report(vec![d]);
+        r.finished_at = jiff::Timestamp::from_second(1_795_500_000).unwrap();
+        let t = table(&r);
+        assert!(t.contains("tiers: prev 35d s-2 | this 35d s-3"), "{t}");
+        let b = body(&r);
+        assert!(
+            b.contains("Keeps s-1 (the newest, 0.0 d), s-2 (first of the previous 35-day period, 40.0 d), s-3 (first of this 35-day period, 5.0 d)."),
+            "{b}"
+        );
+        // In newest mode nothing holds a tier, and the e-mail stays as it was.
+        let mut plain = dir("d-0123456789");
+        plain.kept = vec![kept("s-1", 0, Worth::Recent { rank: 1 })];
+        let r = report(vec![plain]);
+        assert!(!body(&r).contains("Keeps"));
+        assert!(!table(&r).contains("tiers:"));
+    }
+
+    #[test]
     fn quota_metrics_per_directory_and_the_fewest_free_slots_per_run() {
         let quota = |in_use, oldest| crate::policy::Quota {
             manual_in_use: in_use,
