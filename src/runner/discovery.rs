@@ -55,19 +55,14 @@ impl<D: DirectoryService> Keeper<D> {
                         "DIRECTORY_IDS, less EXCLUDED_DIRECTORY_IDS",
                     ));
                 }
-                let (found, mut missing) = self
+                let (mut found, mut missing) = self
                     .describe_named(requested, ctx)
                     .await
                     .map_err(|e| ErrorEntry::from_api(&e, None))?;
-                let (found, tags) = match scope {
-                    Scope::Discovery(Some(_)) => {
-                        let (found, tags, unread) = self.tags_of(found, ctx).await;
-                        missing.extend(unread);
-                        (found, tags)
-                    }
-                    _ => (found, HashMap::new()),
-                };
                 if let Scope::Discovery(Some(tag)) = scope {
+                    let (read, tags, unread) = self.tags_of(found, ctx).await;
+                    missing.extend(unread);
+                    found = read;
                     let outside: Vec<&str> = found
                         .iter()
                         .filter(|d| {
