@@ -151,14 +151,7 @@ fn main() {
     let mut sims: Vec<(String, Simulation)> = Vec::new();
     for (mode, s) in lanes {
         let label = match mode {
-            "tiered" => format!(
-                "tiered, TIERS={}",
-                s.tier_days
-                    .iter()
-                    .map(u32::to_string)
-                    .collect::<Vec<_>>()
-                    .join(",")
-            ),
+            "tiered" => format!("tiered, TIERS={}", s.retention.tiers_setting()),
             _ => format!("newest, RETAIN_COUNT={}", s.retain),
         };
         let began = Instant::now();

@@ -46,10 +46,8 @@ pub struct Settings {
     pub discovery_tag: Option<(String, String)>,
     /// Directories deliberately left unmanaged: not snapshotted, not counted as unprotected.
     pub excluded_directory_ids: Vec<String>,
-    /// Which restore points the keeper keeps (`RETENTION`, with `TIERS`).
+    /// Which restore points the keeper keeps (`RETENTION`, with the days of `TIERS`).
     pub retention: Retention,
-    /// The tiers' periods in days (`TIERS`), used when `retention` is tiered.
-    pub tier_days: Vec<u32>,
 }
 
 /// A directory's manual snapshot quota, as AWS documents it (it cannot be raised). The plan
@@ -506,7 +504,11 @@ pub const SETTINGS: &[Setting] = &[
                 }
                 days.push(d);
             }
-            s.tier_days = days;
+            // RETENTION's row comes first: its tiers are these. Under `newest` they are only
+            // checked, so a typo is refused before anyone switches mode.
+            if let Retention::Tiered { days: tiers } = &mut s.retention {
+                *tiers = days;
+            }
             Ok(())
         },
     },
@@ -571,7 +573,6 @@ impl Settings {
             discovery_tag: None,
             excluded_directory_ids: Vec::new(),
             retention: Retention::Newest,
-            tier_days: Vec::new(),
         };
         for row in SETTINGS {
             let given = lookup(row.variable).filter(|v| !v.trim().is_empty());
@@ -589,57 +590,47 @@ impl Settings {
         }
         s.check_retention()?;
         if s.poll_max < s.poll_initial {
-            let row = SETTINGS
-                .iter()
-                .find(|r| r.variable == "POLL_MAX_SECONDS")
-                .expect("POLL_MAX_SECONDS is a row");
-            return Err(SettingsError {
-                variable: row.variable,
-                value: format!("{}", s.poll_max.as_secs_f64()),
-                problem: "smaller than POLL_INITIAL_SECONDS".to_owned(),
-                accepted: row.accepted(),
-            });
+            return Err(SettingsError::of(
+                "POLL_MAX_SECONDS",
+                format!("{}", s.poll_max.as_secs_f64()),
+                "smaller than POLL_INITIAL_SECONDS".to_owned(),
+            ));
         }
         Ok(s)
     }
 }
 
-impl Settings {
-    /// The retention mode with its tiers.
-    pub fn retention(&self) -> Retention {
-        match self.retention {
-            Retention::Newest => Retention::Newest,
-            Retention::Tiered { .. } => Retention::Tiered {
-                days: self.tier_days.clone(),
-            },
+impl SettingsError {
+    /// A value of `variable` that the checks across rows refuse, with what its row accepts.
+    fn of(variable: &'static str, value: String, problem: String) -> Self {
+        let row = SETTINGS
+            .iter()
+            .find(|r| r.variable == variable)
+            .expect("every variable checked is a row");
+        SettingsError {
+            variable: row.variable,
+            value,
+            problem,
+            accepted: row.accepted(),
         }
     }
+}
 
+impl Settings {
     /// A tiered mode that cannot keep its promise is refused at start: its roles must fit
     /// `RETAIN_COUNT`, which with the new snapshot and `RESERVED_SLOTS` must fit a directory's
     /// quota, and no holder may age into `WARN_AGE_DAYS`.
     fn check_retention(&self) -> Result<(), SettingsError> {
-        let retention = self.retention();
-        let Retention::Tiered { days } = &retention else {
+        let retention = &self.retention;
+        let Retention::Tiered { days } = retention else {
             return Ok(());
         };
-        let tiers = self
-            .tier_days
-            .iter()
-            .map(u32::to_string)
-            .collect::<Vec<_>>()
-            .join(",");
         let refuse = |problem: String| {
-            let row = SETTINGS
-                .iter()
-                .find(|r| r.variable == "TIERS")
-                .expect("TIERS is a row");
-            Err(SettingsError {
-                variable: row.variable,
-                value: tiers.clone(),
+            Err(SettingsError::of(
+                "TIERS",
+                retention.tiers_setting(),
                 problem,
-                accepted: row.accepted(),
-            })
+            ))
         };
         let needed = retention.slots_needed();
         if needed + 1 + self.reserved_slots > MANUAL_SNAPSHOT_LIMIT {
@@ -686,7 +677,7 @@ impl From<&Settings> for Policy {
             min_interval_secs: s.min_interval.as_secs() as i64,
             creating_timeout_secs: s.creating_timeout.as_secs() as i64,
             prune_unowned: s.prune_unowned,
-            retention: s.retention(),
+            retention: s.retention.clone(),
         }
     }
 }
@@ -790,14 +781,14 @@ mod tests {
     #[test]
     fn tiered_retention_reads_its_tiers_and_refuses_what_cannot_keep_its_promise() {
         let s = parse(&[("RETENTION", "tiered")]).unwrap();
-        assert_eq!(s.retention(), Retention::Tiered { days: vec![35] });
+        assert_eq!(s.retention, Retention::Tiered { days: vec![35] });
         assert_eq!(
             Policy::from(&s).retention,
             Retention::Tiered { days: vec![35] }
         );
         // The default stays `newest`, whatever TIERS says.
         let s = parse(&[("TIERS", "7,30")]).unwrap();
-        assert_eq!(s.retention(), Retention::Newest);
+        assert_eq!(s.retention, Retention::Newest);
         for (pairs, says) in [
             (
                 vec![("RETENTION", "tiered"), ("TIERS", "7,35")],

@@ -204,10 +204,9 @@ fn settings(c: &Case) -> Settings {
         poll_max: Duration::from_millis(10),
         wait_budget: Duration::from_secs(5),
         retention: match c.tier {
-            Some(_) => Retention::Tiered { days: Vec::new() },
+            Some(days) => Retention::Tiered { days: vec![days] },
             None => Retention::Newest,
         },
-        tier_days: c.tier.into_iter().collect(),
         ..Settings::default()
     }
 }

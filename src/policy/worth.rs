@@ -46,6 +46,18 @@ impl Retention {
         }
     }
 
+    /// The tiers as `TIERS` writes them (`7,35`); empty in `newest` mode.
+    pub fn tiers_setting(&self) -> String {
+        match self {
+            Retention::Newest => String::new(),
+            Retention::Tiered { days } => days
+                .iter()
+                .map(u32::to_string)
+                .collect::<Vec<_>>()
+                .join(","),
+        }
+    }
+
     /// The snapshots a mode must keep to hold all its roles: the newest, and two per tier.
     pub fn slots_needed(&self) -> u32 {
         match self {
