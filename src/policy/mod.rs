@@ -42,7 +42,7 @@ pub use guard::{
     deletable, distinct, is_owned, manual_in_use, may_touch, newest_completed, Protection,
 };
 pub use quota::{quota_after, Quota};
-pub use retention::{after_run, assume_completed, headroom_gate, prune, AfterRun};
+pub use retention::{after_run, assume_completed, headroom_gate, AfterRun};
 pub use worth::{by_worth, Retention, Worth};
 
 use crate::model::{Action, Snapshot, SnapshotLimits, SnapshotStatus};

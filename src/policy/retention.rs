@@ -326,24 +326,3 @@ pub fn headroom(
     }
     out
 }
-
-/// Prune as `run` does after a clean run whose new snapshot (if any) completed: the
-/// deletions of [`after_run`] for `Action::Run`. Tests and the simulator use it directly.
-pub fn prune(
-    all: &[Snapshot],
-    manual_limit: u32,
-    policy: &Policy,
-    just_created: Option<&str>,
-    now: Timestamp,
-) -> Vec<Deletion> {
-    after_run(
-        all,
-        manual_limit,
-        policy,
-        Action::Run,
-        Some((just_created.unwrap_or(""), CreatedState::Completed)),
-        Ok(()),
-        now,
-    )
-    .deletions
-}

@@ -103,6 +103,29 @@ fn clean_gate(p: &Plan) -> Result<(), PruneBlock> {
     prune_gate(p, RunState { api_failed: false })
 }
 
+/// What `run` deletes after a clean run whose new snapshot completed (`just_created`, when the
+/// inventory holds it).
+fn prune(
+    all: &[Snapshot],
+    manual_limit: u32,
+    policy: &Policy,
+    just_created: Option<&str>,
+    now: Timestamp,
+) -> Vec<Deletion> {
+    // An id no snapshot has stands for a new snapshot outside the inventory.
+    let new = just_created.unwrap_or("(not in the inventory)");
+    after_run(
+        all,
+        manual_limit,
+        policy,
+        Action::Run,
+        Some((new, CreatedState::Completed)),
+        Ok(()),
+        now,
+    )
+    .deletions
+}
+
 fn ids(d: &[Deletion]) -> Vec<&str> {
     d.iter().map(|x| x.snapshot_id.as_str()).collect()
 }
