@@ -415,8 +415,8 @@ impl DirectoryService for AwsDirectoryService {
 
     /// DeleteSnapshot is retried by the keeper, not the SDK, so that it knows when an earlier
     /// attempt may have been carried out: a retry that finds the snapshot gone after a lost
-    /// answer (connection dropped, 5xx, unreadable answer) deleted it, and is reported so,
-    /// not as "deleted by someone else".
+    /// answer (connection dropped or timed out, 5xx) deleted it, and is reported so, not as
+    /// "deleted by someone else". Throttles are retried too; any other error is not.
     async fn delete_snapshot(&self, snapshot_id: &str) -> Result<DeleteOutcome, ApiError> {
         const OP: Operation = Operation::DeleteSnapshot;
         let send = || async {
