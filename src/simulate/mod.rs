@@ -246,7 +246,7 @@ impl Simulation {
             .map(|w| {
                 (w[1].start_time.as_second() - w[0].start_time.as_second()) as f64 / DAY as f64
             })
-            .fold(None, |m: Option<f64>, g| Some(m.map_or(g, |m| m.max(g))));
+            .reduce(f64::max);
         let owned: Vec<&Snapshot> = all
             .iter()
             .filter(|s| policy::is_owned(s, &policy))
@@ -260,7 +260,7 @@ impl Simulation {
                 .iter()
                 .filter(|s| s.status == SnapshotStatus::Completed)
                 .map(|s| days(s))
-                .fold(None, |m: Option<f64>, d| Some(m.map_or(d, |m| m.max(d)))),
+                .reduce(f64::max),
             owned: owned.len(),
             manual_in_use: policy::manual_in_use(&all) as usize,
             manual_limit: self.keeper.ds.manual_limit,
@@ -283,21 +283,18 @@ impl Simulation {
         Reach {
             newest: Spread::of(s.iter().filter_map(|x| x.newest_days)),
             oldest: Spread::of(s.iter().filter_map(|x| x.oldest_days)),
-            largest_gap_days: s
-                .iter()
-                .filter_map(|x| x.largest_gap_days)
-                .fold(None, |m: Option<f64>, g| Some(m.map_or(g, |m| m.max(g)))),
+            largest_gap_days: s.iter().filter_map(|x| x.largest_gap_days).reduce(f64::max),
             oldest_owned_days: s
                 .iter()
                 .filter_map(|x| x.oldest_owned_days)
-                .fold(None, |m: Option<f64>, g| Some(m.map_or(g, |m| m.max(g)))),
+                .reduce(f64::max),
             unrestorable_samples: s.iter().filter(|x| x.newest_days.is_none()).count(),
             samples: s.len(),
         }
     }
 }
 
-/// What [`daily`] runs.
+/// What [`simulate`] runs.
 #[derive(Debug, Clone)]
 pub struct Schedule {
     pub days: u32,
