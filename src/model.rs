@@ -106,10 +106,11 @@ pub struct SnapshotLimits {
 pub enum Action {
     /// Snapshot (unless one is recent), make room, prune beyond retention, flag.
     Run,
-    /// Snapshot (making room if the quota needs it), restore the headroom, flag; prune nothing
-    /// else.
+    /// Snapshot (making room if the quota needs it), remove owned Failed snapshots, restore the
+    /// headroom once the snapshot completed, flag; prune nothing beyond retention.
     Snapshot,
-    /// Prune beyond retention and flag; take no snapshot.
+    /// Remove owned Failed snapshots, prune beyond retention and flag; take no snapshot and
+    /// restore no headroom.
     Prune,
     /// Observe and flag only; change nothing.
     Report,
