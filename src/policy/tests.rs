@@ -349,29 +349,11 @@ fn actions_do_what_they_say() {
         .collect();
     let report = plan_for(&all, &Policy::default(), Action::Report);
     assert!(report.create.is_none() && report.deletions.is_empty());
-    let none = after_run(
-        &all,
-        5,
-        &Policy::default(),
-        Action::Report,
-        None,
-        Ok(()),
-        now(),
-    )
-    .deletions;
+    let none = settle(&all, Action::Report, None).deletions;
     assert!(none.is_empty(), "report deletes nothing");
     let prune_only = plan_for(&all, &Policy::default(), Action::Prune);
     assert!(prune_only.create.is_none() && prune_only.deletions.is_empty());
-    let pruned = after_run(
-        &all,
-        5,
-        &Policy::default(),
-        Action::Prune,
-        None,
-        Ok(()),
-        now(),
-    )
-    .deletions;
+    let pruned = settle(&all, Action::Prune, None).deletions;
     assert_eq!(ids(&pruned), vec!["s4", "s3"]);
     let snapshot = plan_for(&all, &Policy::default(), Action::Snapshot);
     assert!(snapshot.create.is_some());
@@ -383,14 +365,10 @@ fn actions_do_what_they_say() {
     // After a completed create, `snapshot` restores the headroom and prunes nothing else.
     let mut after: Vec<Snapshot> = all.iter().filter(|s| s.id != "s4").cloned().collect();
     after.push(owned("new", Completed, 0.0));
-    let settled = after_run(
+    let settled = settle(
         &after,
-        5,
-        &Policy::default(),
         Action::Snapshot,
         Some(("new", CreatedState::Completed)),
-        Ok(()),
-        now(),
     )
     .deletions;
     assert_eq!(ids(&settled), vec!["s3"]);
