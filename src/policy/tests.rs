@@ -126,6 +126,11 @@ fn prune(
     .deletions
 }
 
+/// `after_run` for a clean run of `action` whose new snapshot `new` ended `state`.
+fn settle(all: &[Snapshot], action: Action, new: Option<(&str, CreatedState)>) -> AfterRun {
+    after_run(all, 5, &Policy::default(), action, new, Ok(()), now())
+}
+
 fn ids(d: &[Deletion]) -> Vec<&str> {
     d.iter().map(|x| x.snapshot_id.as_str()).collect()
 }
@@ -820,11 +825,6 @@ fn the_quota_after_a_run_counts_every_manual_slot_and_the_restore_reach() {
 }
 
 // ---- Issue 22: each failed on the policy before it (written first, then fixed) ----
-
-/// `after_run` for a clean run of `action` whose new snapshot `new` ended `state`.
-fn settle(all: &[Snapshot], action: Action, new: Option<(&str, CreatedState)>) -> AfterRun {
-    after_run(all, 5, &Policy::default(), action, new, Ok(()), now())
-}
 
 #[test]
 fn the_snapshot_action_gives_up_a_failed_snapshot_before_a_restore_point() {
