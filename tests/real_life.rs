@@ -1,7 +1,8 @@
 //! Slow snapshots, lost answers and the service's real shapes (issue 22): each case is a
 //! defect found by running the keeper as an operator would, and each test failed before its
 //! fix. The whole runner runs, over the in-memory Directory Service where days pass, and over
-//! the emulator with the real SDK where the wire matters.
+//! the emulator with the real SDK where the wire matters. The last test runs tiered retention
+//! (issue 21) over the emulator, and a switch back to newest.
 
 mod support;
 
