@@ -9,6 +9,11 @@ use serde::{Deserialize, Serialize};
 /// The documented restore window: a snapshot can be restored only while it is under 180 days old.
 pub const RESTORE_LIMIT_DAYS: i64 = 180;
 
+/// A directory's manual snapshot quota, as AWS documents it (it cannot be raised). The plan
+/// reads each directory's real quota (`GetSnapshotLimits`); settings are checked against this
+/// one at start, and the in-memory service enforces it.
+pub const MANUAL_SNAPSHOT_LIMIT: u32 = 5;
+
 /// Who took a snapshot: AWS on its own schedule, or someone (maybe us) by hand.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum SnapshotType {

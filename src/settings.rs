@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use crate::model::MANUAL_SNAPSHOT_LIMIT;
 use crate::naming;
 use crate::policy::{Policy, Retention};
 
@@ -49,10 +50,6 @@ pub struct Settings {
     /// Which restore points the keeper keeps (`RETENTION`, with the days of `TIERS`).
     pub retention: Retention,
 }
-
-/// A directory's manual snapshot quota, as AWS documents it (it cannot be raised). The plan
-/// reads each directory's real quota; settings are checked against this one at start.
-pub const MANUAL_SNAPSHOT_LIMIT: u32 = 5;
 
 impl Default for Settings {
     /// Every row's default, read through the row's own parser: the table is the one place a

@@ -68,7 +68,7 @@ impl MemoryDirectoryService {
     pub fn new() -> Self {
         Self {
             state: Mutex::default(),
-            manual_limit: 5,
+            manual_limit: crate::model::MANUAL_SNAPSHOT_LIMIT,
         }
     }
 
