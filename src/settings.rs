@@ -585,6 +585,16 @@ impl Settings {
             let value = row.parse(raw).map_err(invalid)?;
             (row.apply)(&mut s, value).map_err(invalid)?;
         }
+        if let Some(why) = Policy::from(&s).misfit(MANUAL_SNAPSHOT_LIMIT) {
+            return Err(SettingsError::of(
+                "RETAIN_COUNT",
+                s.retain.to_string(),
+                format!(
+                    "{why} (every directory type that has snapshots has a quota of \
+                     {MANUAL_SNAPSHOT_LIMIT}, so every run would fail)"
+                ),
+            ));
+        }
         s.check_retention()?;
         if s.poll_max < s.poll_initial {
             return Err(SettingsError::of(
@@ -743,11 +753,22 @@ mod tests {
     }
 
     #[test]
-    fn settings_that_cannot_fit_the_quota_do_not_fit() {
-        let s = parse(&[("RETAIN_COUNT", "4"), ("RESERVED_SLOTS", "1")]).unwrap();
-        assert!(!Policy::from(&s).fits(5));
+    fn settings_that_cannot_fit_the_quota_are_refused_at_start() {
+        // Before, these started and every run then failed with SettingsExceedQuota.
+        for pairs in [
+            &[("RETAIN_COUNT", "4"), ("RESERVED_SLOTS", "1")][..],
+            &[("RETAIN_COUNT", "9")][..],
+            &[("RETENTION", "tiered"), ("RETAIN_COUNT", "4"), ("RESERVED_SLOTS", "1")][..],
+        ] {
+            let err = parse(pairs).unwrap_err();
+            assert_eq!(err.variable, "RETAIN_COUNT", "{pairs:?}");
+            assert!(err.problem.contains("does not fit a quota of 5"), "{err}");
+            assert!(err.problem.contains("To fix it, set RETAIN_COUNT to"), "{err}");
+        }
         let s = parse(&[("RETAIN_COUNT", "4"), ("RESERVED_SLOTS", "0")]).unwrap();
         assert!(Policy::from(&s).fits(5));
+        // The plan still checks each directory's own quota, should AWS report another.
+        assert!(Policy::from(&s).misfit(4).is_some());
     }
 
     #[test]

@@ -425,16 +425,23 @@ async fn malformed_events_touch_nothing() {
 }
 
 #[tokio::test]
-async fn settings_that_do_not_fit_the_quota_fail_that_directory_and_change_nothing() {
-    let h = Harness::new(&[("RETAIN_COUNT", "4"), ("RESERVED_SLOTS", "1")]).await;
+async fn settings_that_do_not_fit_a_quota_aws_reports_smaller_fail_that_directory_only() {
+    // The settings fit the documented quota of 5 (refused at start otherwise), but this
+    // directory's GetSnapshotLimits answers 4: the plan checks the real quota too.
+    let h = Harness::new(&[("RETAIN_COUNT", "3"), ("RESERVED_SLOTS", "1")]).await;
     let dir = h.dir().await;
+    h.emu.control(
+        "POST",
+        "limits",
+        serde_json::json!({"directory_id": dir, "limit": 4}),
+    );
     h.emu
         .seed(&dir, Some(&support::kname(5)), "Manual", "Completed", 1.0);
     let report = h.run(scheduled()).await;
     assert_eq!(report.directories[0].errors[0].code, "SettingsExceedQuota");
     assert!(report.directories[0].errors[0]
         .message
-        .contains("RETAIN_COUNT=4"));
+        .contains("RETAIN_COUNT=3 + 1 new + RESERVED_SLOTS=1 does not fit a quota of 4"));
     assert_eq!(
         h.emu.count_calls("CreateSnapshot") + h.emu.count_calls("DeleteSnapshot"),
         0

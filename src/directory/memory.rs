@@ -40,6 +40,18 @@ struct State {
     listed_twice: Vec<String>,
     /// Added to the manual count GetSnapshotLimits reports (a count that disagrees).
     count_skew: i64,
+    /// Changes someone else makes while the keeper waits: carried out at the next poll of
+    /// snapshots by id (the wait's), before it is answered.
+    during_wait: Vec<Meanwhile>,
+}
+
+/// What someone else does to a directory while the keeper waits for its new snapshot.
+#[derive(Debug, Clone)]
+pub enum Meanwhile {
+    /// They take a manual snapshot.
+    Take(Snapshot),
+    /// They delete a snapshot.
+    Delete(String),
 }
 
 /// A Directory Service in a mutex. Quota is 5 manual snapshots, as in AWS.
@@ -188,6 +200,11 @@ impl MemoryDirectoryService {
         self.lock().snapshots.clone()
     }
 
+    /// Someone else changes the directory while the keeper waits (at its next poll).
+    pub fn meanwhile(&self, change: Meanwhile) {
+        self.lock().during_wait.push(change);
+    }
+
     pub fn remove_snapshot(&self, id: &str) {
         self.lock().snapshots.retain(|s| s.id != id);
     }
@@ -267,6 +284,12 @@ impl DirectoryService for MemoryDirectoryService {
     async fn snapshots_by_id(&self, ids: &[String]) -> Result<Vec<Snapshot>, ApiError> {
         let mut st = self.lock();
         st.calls.push("DescribeSnapshots");
+        for change in std::mem::take(&mut st.during_wait) {
+            match change {
+                Meanwhile::Take(s) => st.snapshots.push(s),
+                Meanwhile::Delete(id) => st.snapshots.retain(|s| s.id != id),
+            }
+        }
         for id in ids {
             if !st.snapshots.iter().any(|s| &s.id == id) {
                 return Err(not_found(Operation::DescribeSnapshots, id));

@@ -43,7 +43,7 @@ pub use guard::{
 };
 pub use quota::{quota_after, Quota};
 pub use retention::{after_run, assume_completed, headroom_gate, AfterRun};
-pub use worth::{by_worth, Retention, Worth};
+pub use worth::{by_worth, worthless, Retention, Worth, Worthless};
 
 use crate::model::{Action, Snapshot, SnapshotLimits, SnapshotStatus};
 use flags::age_secs;
@@ -88,9 +88,25 @@ impl Default for Policy {
 }
 
 impl Policy {
-    /// Whether retain + the new snapshot + the reserved slots fit a quota of `manual_limit`.
+    /// Whether retain + the new snapshot + the reserved slots fit a quota of `manual_limit`:
+    /// the one fit rule, checked at start against [`crate::model::MANUAL_SNAPSHOT_LIMIT`] (settings) and by
+    /// every plan against the directory's real quota.
     pub fn fits(&self, manual_limit: u32) -> bool {
         self.retain + 1 + self.reserved_slots <= manual_limit
+    }
+
+    /// Why the settings do not fit a quota of `manual_limit`, with what to change; `None`
+    /// when they fit.
+    pub fn misfit(&self, manual_limit: u32) -> Option<String> {
+        (!self.fits(manual_limit)).then(|| {
+            format!(
+                "RETAIN_COUNT={} + 1 new + RESERVED_SLOTS={} does not fit a quota of \
+                 {manual_limit} manual snapshots. To fix it, {}",
+                self.retain,
+                self.reserved_slots,
+                self.fit_advice(manual_limit)
+            )
+        })
     }
 
     /// Below this age a snapshot holds the create back (see [`MIN_INTERVAL_MAX_SLACK_SECS`]).
@@ -169,16 +185,24 @@ pub enum Rule {
     MakeRoomFailed,
     /// Before a create, the quota needed a slot: an owned snapshot past 180 days went next.
     MakeRoomUnrestorable,
+    /// Before a create, the quota needed a slot: under `tiered`, an owned snapshot past
+    /// `WARN_AGE_DAYS` (it holds no tier) went next.
+    MakeRoomPastWarnAge,
     /// Before a create, the quota needed a slot: the owned Completed snapshot worth least went
-    /// (the oldest, in `newest` mode).
+    /// (the oldest in `newest` mode; under `tiered`, the one holding the least valuable role).
+    /// The wire name is kept from the releases where it was always the oldest.
     MakeRoomOldest,
     /// An owned snapshot that Failed restores nothing.
     Failed,
+    /// An owned snapshot past the 180-day restore limit restores nothing.
+    Unrestorable,
+    /// Under `tiered`, an owned snapshot past `WARN_AGE_DAYS` holds no tier.
+    PastWarnAge,
     /// The snapshot this run took ended Failed.
     NewFailed,
     /// Owned Completed snapshots beyond the retain count, least worth first.
     BeyondRetain,
-    /// Keeping RESERVED_SLOTS free after the run's new snapshot completed.
+    /// Keeping RESERVED_SLOTS free, paid for by a newer Completed restore point.
     Headroom,
 }
 
@@ -300,16 +324,13 @@ pub fn plan(all: &[Snapshot], limits: SnapshotLimits, policy: &Policy, intent: &
         ..Plan::default()
     };
     let limit = limits.manual_limit;
-    if !policy.fits(limit) && intent.action.changes_anything() {
+    if let Some(why) = policy
+        .misfit(limit)
+        .filter(|_| intent.action.changes_anything())
+    {
         plan.problems.push(Problem {
             code: "SettingsExceedQuota",
-            message: format!(
-                "RETAIN_COUNT={} + 1 new + RESERVED_SLOTS={} does not fit this directory's \
-                 quota of {limit} manual snapshots; nothing was changed. To fix it, {}",
-                policy.retain,
-                policy.reserved_slots,
-                policy.fit_advice(limit)
-            ),
+            message: format!("{why}; nothing was changed in this directory"),
             snapshot_id: None,
         });
         return plan;
@@ -361,7 +382,7 @@ pub fn plan(all: &[Snapshot], limits: SnapshotLimits, policy: &Policy, intent: &
         });
         return plan;
     }
-    plan.deletions = retention::make_room(&candidates, need_now, in_use, limit);
+    plan.deletions = retention::make_room(&candidates, need_now, in_use, limit, policy);
     plan.create = Some(ownership::snapshot_name(
         &policy.prefix,
         intent.now,

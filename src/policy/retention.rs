@@ -16,11 +16,9 @@
 use jiff::Timestamp;
 
 use super::guard::{deletable, manual_in_use};
-use super::worth::{by_worth, Worth};
+use super::worth::{by_worth, worthless, Worth, Worthless};
 use super::{Deletion, Policy, Problem, PruneBlock, Rule};
-use crate::model::{
-    Action, CreatedState, Snapshot, SnapshotStatus, SnapshotType, RESTORE_LIMIT_DAYS,
-};
+use crate::model::{Action, CreatedState, Snapshot, SnapshotStatus, SnapshotType};
 
 /// The id the dry-run simulation gives the snapshot it would take.
 pub const PLANNED_ID: &str = "(planned)";
@@ -37,17 +35,16 @@ fn deletion(s: &Snapshot, rule: Rule, reason: String) -> Deletion {
 /// Why a deletable snapshot is worth little, in the order every quota rule gives them up.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Cheapness {
-    /// It ended `Failed`: it restores nothing.
-    Failed,
-    /// It is 180 days old or more: it can no longer be restored.
-    Unrestorable,
+    /// It restores nothing the keeper promises to keep ([`Worthless`]).
+    Worthless(Worthless),
     /// A restore point; the `usize` is its place in the worth order, least worth first.
     RestorePoint(usize),
 }
 
-/// Snapshots the guard lets the keeper delete, least worth first: owned `Failed` ones, then
-/// those past the 180-day restore limit, then restore points from least to most worth under
-/// the retention mode. `keep` (the run's own new snapshot) is left out.
+/// Snapshots the guard lets the keeper delete, least worth first: the worthless ones (owned
+/// `Failed`, past the 180-day restore limit, and under `tiered` past `WARN_AGE_DAYS`), then
+/// restore points from least to most worth under the retention mode. `keep` (the run's own
+/// new snapshot) is left out.
 pub fn cheapest_first<'a>(
     all: &'a [Snapshot],
     policy: &Policy,
@@ -61,13 +58,11 @@ pub fn cheapest_first<'a>(
         .map(|s| {
             let place = ranked.iter().position(|(r, _)| r.id == s.id);
             let worth = place.map(|i| ranked[i].1);
-            let cheap = if s.status == SnapshotStatus::Failed {
-                Cheapness::Failed
-            } else if s.age_days(now) >= RESTORE_LIMIT_DAYS {
-                Cheapness::Unrestorable
-            } else {
+            let cheap = match (worthless(s, policy, now), place) {
+                (Some(why), _) => Cheapness::Worthless(why),
                 // Most worth is place 0, so least worth first is the highest place first.
-                Cheapness::RestorePoint(ranked.len() - place.unwrap_or(ranked.len()))
+                (None, Some(i)) => Cheapness::RestorePoint(ranked.len() - i),
+                (None, None) => Cheapness::RestorePoint(ranked.len() + 1),
             };
             (s, cheap, worth)
         })
@@ -79,10 +74,16 @@ pub fn cheapest_first<'a>(
 }
 
 /// The words a reason uses for what a snapshot was.
-fn what(cheap: Cheapness, worth: Option<Worth>) -> String {
+fn what(cheap: Cheapness, worth: Option<Worth>, policy: &Policy) -> String {
     match (cheap, worth) {
-        (Cheapness::Failed, _) => "owned Failed snapshot".to_owned(),
-        (Cheapness::Unrestorable, _) => "owned snapshot past the 180-day restore limit".to_owned(),
+        (Cheapness::Worthless(Worthless::Failed), _) => "owned Failed snapshot".to_owned(),
+        (Cheapness::Worthless(Worthless::Unrestorable), _) => {
+            "owned snapshot past the 180-day restore limit".to_owned()
+        }
+        (Cheapness::Worthless(Worthless::PastWarnAge), _) => format!(
+            "owned snapshot past WARN_AGE_DAYS={} (it holds no tier)",
+            policy.warn_age_days
+        ),
         (_, Some(w)) => format!("owned Completed snapshot worth least ({w})"),
         (_, None) => "owned Completed snapshot worth least".to_owned(),
     }
@@ -94,14 +95,16 @@ pub fn make_room(
     count: usize,
     in_use: u32,
     limit: u32,
+    policy: &Policy,
 ) -> Vec<Deletion> {
     candidates
         .iter()
         .take(count)
         .map(|(s, cheap, worth)| {
             let rule = match cheap {
-                Cheapness::Failed => Rule::MakeRoomFailed,
-                Cheapness::Unrestorable => Rule::MakeRoomUnrestorable,
+                Cheapness::Worthless(Worthless::Failed) => Rule::MakeRoomFailed,
+                Cheapness::Worthless(Worthless::Unrestorable) => Rule::MakeRoomUnrestorable,
+                Cheapness::Worthless(Worthless::PastWarnAge) => Rule::MakeRoomPastWarnAge,
                 Cheapness::RestorePoint(_) => Rule::MakeRoomOldest,
             };
             deletion(
@@ -110,7 +113,7 @@ pub fn make_room(
                 format!(
                     "make room: {in_use} of {limit} manual snapshots in use and the new snapshot \
                      needs one; deleted the {}",
-                    what(*cheap, *worth)
+                    what(*cheap, *worth, policy)
                 ),
             )
         })
@@ -145,8 +148,23 @@ pub struct AfterRun {
     pub headroom_held: Option<PruneBlock>,
 }
 
-/// Whether this run may restore the reserved headroom: only an action that creates, and only
-/// once the run's own new snapshot is `Completed` (or, on a dry run, planned).
+/// Whether this run may restore the reserved headroom, and from what.
+///
+/// Only an action that creates restores it (`prune` and `report` never do). It is paid for by
+/// a newer restore point that is `Completed`, whichever run took it: the guard keeps the newest
+/// `Completed` snapshot, so what the headroom gives up is always older than a restore point
+/// that stays.
+///
+/// * The run's own snapshot `Completed` (or, on a dry run, planned): restore it in full.
+/// * The run's own snapshot still `Creating` (slower than the wait): restore it from the
+///   settled snapshots. The previous run's snapshot, `Completed` by now, pays for the slot
+///   that run borrowed; were the headroom to wait for this run's own, a directory whose
+///   snapshots outlast the wait would hold the reserved slot for good.
+/// * No new snapshot (the create was held by the interval or by this request's own earlier
+///   snapshot): restore it too, since the snapshot that held the create is settled. But while
+///   an owned snapshot is still `Creating` (an earlier run's), wait for it: it has not paid
+///   for the slot it borrowed, and may still fail.
+/// * The run's own snapshot `Failed`: wait (its slot is freed by rule `new-failed`).
 pub fn headroom_gate(
     all: &[Snapshot],
     policy: &Policy,
@@ -157,17 +175,15 @@ pub fn headroom_gate(
         return Err(PruneBlock::NoNewSnapshot);
     }
     match new {
-        Some(CreatedState::Completed) | Some(CreatedState::Planned) => Ok(()),
-        Some(CreatedState::Creating) | Some(CreatedState::Failed) => {
-            Err(PruneBlock::NewSnapshotNotCompleted)
-        }
+        Some(CreatedState::Completed | CreatedState::Planned | CreatedState::Creating) => Ok(()),
+        Some(CreatedState::Failed) => Err(PruneBlock::NewSnapshotNotCompleted),
         None if all
             .iter()
             .any(|s| super::guard::is_owned(s, policy) && s.status == SnapshotStatus::Creating) =>
         {
             Err(PruneBlock::SnapshotCreating)
         }
-        None => Err(PruneBlock::NoNewSnapshot),
+        None => Ok(()),
     }
 }
 
@@ -175,11 +191,14 @@ pub fn headroom_gate(
 ///
 /// * The run's own new snapshot, when it ended `Failed`: always (rule `new-failed`).
 /// * When `gate` allows it (no plan problem, no failed call), for `run`, `prune` and
-///   `snapshot`: owned `Failed` snapshots (rule `failed`); for `run` and `prune`, owned
-///   `Completed` snapshots beyond the retain count (rule `beyond-retain`).
-/// * For `run` and `snapshot`, once the new snapshot is `Completed` ([`headroom_gate`]): as
-///   many more as keep `RESERVED_SLOTS` free (rule `headroom`). When even that cannot free
-///   them, the problem `QuotaReservedSlotsBlocked`.
+///   `snapshot`: owned snapshots that restore nothing the keeper promises ([`Worthless`]:
+///   rules `failed`, `unrestorable`, `past-warn-age`); for `run` and `prune`, owned `Completed`
+///   snapshots beyond the retain count (rule `beyond-retain`).
+/// * For `run` and `snapshot`, when [`headroom_gate`] allows it: as many more as keep
+///   `RESERVED_SLOTS` free (rule `headroom`). When the run's own snapshot completed and even
+///   that cannot free them, the problem `QuotaReservedSlotsBlocked`; when it is still
+///   `Creating` and only the newest `Completed` snapshot stands in the way, the headroom waits
+///   for it (`headroom_held`).
 pub fn after_run(
     all: &[Snapshot],
     manual_limit: u32,
@@ -207,32 +226,41 @@ pub fn after_run(
         return out;
     }
     let fresh = new.map(|(id, _)| id);
-    let failed = failed(all, policy, fresh);
-    out.deletions.extend(failed);
+    let worthless = worthless_ones(all, policy, now, fresh);
+    out.deletions.extend(worthless);
     if action.prunes() {
         let beyond = beyond_retain(all, policy, now, fresh, &out.deletions);
         out.deletions.extend(beyond);
     }
-    match headroom_gate(all, policy, action, new.map(|(_, state)| state)) {
+    let state = new.map(|(_, state)| state);
+    match headroom_gate(all, policy, action, state) {
         Ok(()) => {
             let more = headroom(all, manual_limit, policy, now, fresh, &out.deletions);
             out.deletions.extend(more);
             let left = (manual_in_use(all) as usize).saturating_sub(out.deletions.len());
             let target = manual_limit.saturating_sub(policy.reserved_slots) as usize;
-            if left > target {
-                out.problems.push(Problem {
-                    code: "QuotaReservedSlotsBlocked",
-                    message: format!(
-                        "after the new snapshot completed, {left} of {manual_limit} manual \
-                         snapshots are still in use and none more may be deleted by the keeper \
-                         (the rest are Auto, not owned, Creating, the newest Completed or this \
-                         run's own): fewer than RESERVED_SLOTS={} are free, so a schema \
-                         extension or update may fail. Delete manual snapshots by hand, check \
-                         for snapshots dated in the future (clock skew), or lower RESERVED_SLOTS",
-                        policy.reserved_slots
-                    ),
-                    snapshot_id: None,
-                });
+            let short = left > target;
+            match state {
+                Some(CreatedState::Completed | CreatedState::Planned) if short => {
+                    out.problems.push(Problem {
+                        code: "QuotaReservedSlotsBlocked",
+                        message: format!(
+                            "after the new snapshot completed, {left} of {manual_limit} manual \
+                             snapshots are still in use and none more may be deleted by the \
+                             keeper (the rest are Auto, not owned, Creating, the newest \
+                             Completed or this run's own): fewer than RESERVED_SLOTS={} are \
+                             free, so a schema extension or update may fail. Delete manual \
+                             snapshots by hand, check for snapshots dated in the future (clock \
+                             skew), or lower RESERVED_SLOTS",
+                            policy.reserved_slots
+                        ),
+                        snapshot_id: None,
+                    });
+                }
+                Some(CreatedState::Creating) if short => {
+                    out.headroom_held = Some(PruneBlock::NewSnapshotNotCompleted);
+                }
+                _ => {}
             }
         }
         Err(why) if action.creates() => out.headroom_held = Some(why),
@@ -241,22 +269,49 @@ pub fn after_run(
     out
 }
 
-/// Owned `Failed` snapshots: they restore nothing, and each holds a slot.
-fn failed(all: &[Snapshot], policy: &Policy, fresh: Option<&str>) -> Vec<Deletion> {
-    let mut failed: Vec<&Snapshot> = all
+/// Owned snapshots that restore nothing the keeper promises to keep, in the order they are
+/// given up (`Failed`, then past 180 days, then past `WARN_AGE_DAYS` under `tiered`), oldest
+/// first within each.
+fn worthless_ones(
+    all: &[Snapshot],
+    policy: &Policy,
+    now: Timestamp,
+    fresh: Option<&str>,
+) -> Vec<Deletion> {
+    let mut found: Vec<(Worthless, &Snapshot)> = all
         .iter()
-        .filter(|s| s.status == SnapshotStatus::Failed && fresh != Some(s.id.as_str()))
-        .filter(|s| deletable(s, all, policy).is_ok())
+        .filter(|s| fresh != Some(s.id.as_str()) && deletable(s, all, policy).is_ok())
+        .filter_map(|s| worthless(s, policy, now).map(|why| (why, s)))
         .collect();
-    failed.sort_by(|a, b| (a.start_time, &a.id).cmp(&(b.start_time, &b.id)));
-    failed
+    found.sort_by(|(wa, a), (wb, b)| (wa, a.start_time, &a.id).cmp(&(wb, b.start_time, &b.id)));
+    found
         .into_iter()
-        .map(|s| {
-            deletion(
+        .map(|(why, s)| match why {
+            Worthless::Failed => deletion(
                 s,
                 Rule::Failed,
                 "owned snapshot ended Failed and restores nothing".to_owned(),
-            )
+            ),
+            Worthless::Unrestorable => deletion(
+                s,
+                Rule::Unrestorable,
+                format!(
+                    "owned snapshot is {} days old, past the 180-day restore limit: it restores \
+                     nothing",
+                    s.age_days(now)
+                ),
+            ),
+            Worthless::PastWarnAge => deletion(
+                s,
+                Rule::PastWarnAge,
+                format!(
+                    "owned snapshot is {} days old, past WARN_AGE_DAYS={}: under \
+                     RETENTION=tiered it holds no tier (kept through missed runs), and a newer \
+                     Completed snapshot stays",
+                    s.age_days(now),
+                    policy.warn_age_days
+                ),
+            ),
         })
         .collect()
 }
@@ -319,7 +374,7 @@ pub fn headroom(
                 "{remaining} of {manual_limit} manual snapshots in use; keeping \
                  RESERVED_SLOTS={} free: deleted the {}",
                 policy.reserved_slots,
-                what(cheap, worth)
+                what(cheap, worth, policy)
             ),
         ));
         remaining -= 1;

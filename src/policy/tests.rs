@@ -844,26 +844,64 @@ fn the_snapshot_action_gives_up_a_failed_snapshot_before_a_restore_point() {
 }
 
 #[test]
-fn headroom_waits_for_a_new_snapshot_that_completed() {
-    // 3 unowned + 2 owned Completed: 5 of 5, the reserved slot taken. Neither `prune` nor a
-    // run whose create was held may delete inside RETAIN_COUNT for the headroom.
+fn prune_never_restores_the_headroom() {
+    // 3 unowned + 2 owned Completed: 5 of 5, the reserved slot taken.
     let mut all = theirs_aged(3, 5.0);
     all.extend(owned_completed(&[2.0, 1.0]));
     let pruned = settle(&all, Action::Prune, None);
     assert!(pruned.deletions.is_empty(), "{:?}", pruned.deletions);
     assert_eq!(pruned.headroom_held, None, "prune never restores headroom");
+}
+
+#[test]
+fn the_headroom_is_paid_by_a_newer_completed_restore_point_whichever_run_took_it() {
+    // 3 unowned + 2 owned Completed: 5 of 5. A run whose create was held (the newest is
+    // recent) gives up the older one: the newer one is Completed and stays.
+    let mut all = theirs_aged(3, 5.0);
+    all.extend(owned_completed(&[2.0, 1.0]));
     let held = settle(&all, Action::Run, None);
-    assert!(held.deletions.is_empty(), "{:?}", held.deletions);
-    assert_eq!(held.headroom_held, Some(PruneBlock::NoNewSnapshot));
-    // A new snapshot still Creating: the headroom waits for it too.
+    assert_eq!(ids(&held.deletions), vec!["a"]);
+    assert_eq!(held.deletions[0].rule, Rule::Headroom);
+    assert_eq!(held.headroom_held, None);
+    assert!(held.problems.is_empty(), "{:?}", held.problems);
+    // The run's own snapshot still Creating: the settled ones pay all the same, but never the
+    // newest Completed; with only that one left in the way, the headroom waits for the new one.
     let mut pending = all.clone();
     pending.push(owned("new", Creating, 0.0));
     let waiting = settle(&pending, Action::Run, Some(("new", CreatedState::Creating)));
-    assert!(waiting.deletions.is_empty(), "{:?}", waiting.deletions);
+    assert_eq!(ids(&waiting.deletions), vec!["a"]);
     assert_eq!(
         waiting.headroom_held,
         Some(PruneBlock::NewSnapshotNotCompleted)
     );
+    assert!(waiting.problems.is_empty(), "{:?}", waiting.problems);
+}
+
+#[test]
+fn an_earlier_runs_snapshot_still_creating_holds_the_headroom() {
+    // The snapshot that borrowed the slot has not completed: nothing newer pays for it.
+    let mut all = theirs_aged(2, 5.0);
+    all.extend(owned_completed(&[2.0, 1.0]));
+    all.push(owned("earlier", Creating, 0.1));
+    let held = settle(&all, Action::Run, None);
+    assert!(held.deletions.is_empty(), "{:?}", held.deletions);
+    assert_eq!(held.headroom_held, Some(PruneBlock::SnapshotCreating));
+}
+
+#[test]
+fn a_slow_snapshot_beside_someone_elses_leaves_the_reserved_slot_free() {
+    // One unowned snapshot, three owned Completed (the last one taken by the previous run, slower
+    // than its wait), and this run's own still Creating: 5 of 5. The previous run's snapshot
+    // pays for the slot: the least worth goes, the newest Completed and the new one stay.
+    let mut all = theirs_aged(1, 9.0);
+    all.extend(owned_completed(&[3.0, 2.0, 1.0]));
+    all.push(owned("new", Creating, 0.0));
+    let after = settle(&all, Action::Run, Some(("new", CreatedState::Creating)));
+    assert_eq!(ids(&after.deletions), vec!["a"]);
+    assert_eq!(after.deletions[0].rule, Rule::Headroom);
+    assert_eq!(after.headroom_held, None);
+    let left = manual_in_use(&all) as usize - after.deletions.len();
+    assert_eq!(left, 4, "one slot free for a schema extension");
 }
 
 #[test]
@@ -971,4 +1009,74 @@ fn a_snapshot_listed_twice_counts_once() {
     let once = distinct(listed);
     assert_eq!(once.len(), 2);
     assert_eq!(once[0].status, Completed);
+}
+
+#[test]
+fn an_unrestorable_snapshot_is_no_restore_point_in_newest_mode() {
+    // The demo's day 1: an owned snapshot 185 days old beside three restorable ones. It counts
+    // neither towards RETAIN_COUNT nor `kept`: it goes by its own rule, and the three stay.
+    let all = owned_completed(&[185.0, 3.0, 2.0, 1.0]);
+    let ranked = by_worth(&all, &Policy::default(), now());
+    let kept: Vec<&str> = ranked.iter().map(|(s, _)| s.id.as_str()).collect();
+    assert_eq!(kept, vec!["d", "c", "b"]);
+    let after = settle(&all, Action::Prune, None);
+    assert_eq!(ids(&after.deletions), vec!["a"]);
+    assert_eq!(after.deletions[0].rule, Rule::Unrestorable);
+    // Before a create it is the first to make room, by its own rule.
+    let mut five = all.clone();
+    five.push(owned("e", Completed, 0.5));
+    let p = run_plan(&five);
+    assert_eq!(ids(&p.deletions), vec!["a"]);
+    assert_eq!(p.deletions[0].rule, Rule::MakeRoomUnrestorable);
+}
+
+#[test]
+fn the_newest_completed_is_kept_however_old_it_is() {
+    // Only snapshots past 180 days: the newest of them is still never deleted.
+    let all = owned_completed(&[200.0, 190.0]);
+    let after = settle(&all, Action::Prune, None);
+    assert_eq!(ids(&after.deletions), vec!["a"]);
+    assert!(by_worth(&all, &Policy::default(), now()).is_empty());
+}
+
+fn tiered_policy(days: &[u32], warn: i64) -> Policy {
+    Policy {
+        retention: Retention::Tiered {
+            days: days.to_vec(),
+        },
+        warn_age_days: warn,
+        ..Policy::default()
+    }
+}
+
+#[test]
+fn under_tiered_a_snapshot_at_warn_age_holds_no_tier_and_goes() {
+    // TIERS=35, WARN_AGE_DAYS=71: two failed runs at a boundary left the previous holder 72
+    // days old. It holds no tier, and goes before it can warn; the newer ones stay.
+    let policy = tiered_policy(&[35], 71);
+    let all = owned_completed(&[72.0, 30.0, 1.0]);
+    let ranked = by_worth(&all, &policy, now());
+    assert!(ranked.iter().all(|(s, _)| s.id != "a"), "{ranked:?}");
+    let after = after_run(&all, 5, &policy, Action::Run, None, Ok(()), now());
+    assert_eq!(ids(&after.deletions), vec!["a"]);
+    assert_eq!(after.deletions[0].rule, Rule::PastWarnAge);
+    // `newest` keeps warning about it instead: there the warning is the point.
+    let newest = Policy {
+        warn_age_days: 71,
+        ..Policy::default()
+    };
+    let after = after_run(&all, 5, &newest, Action::Run, None, Ok(()), now());
+    assert!(after.deletions.is_empty(), "{:?}", after.deletions);
+}
+
+#[test]
+fn under_tiered_the_newest_completed_stays_even_past_warn_age() {
+    // After an outage, the newest Completed is past WARN_AGE_DAYS: the guard keeps it, and
+    // the flags say so (newest-completed-aging).
+    let policy = tiered_policy(&[35], 150);
+    let all = owned_completed(&[170.0, 160.0]);
+    let after = after_run(&all, 5, &policy, Action::Prune, None, Ok(()), now());
+    assert_eq!(ids(&after.deletions), vec!["a"]);
+    let flagged = flags(&all[1..], None, None, &policy, now());
+    assert!(flagged.iter().any(|f| f.code == "newest-completed-aging"));
 }

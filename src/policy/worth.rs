@@ -115,9 +115,44 @@ fn period(t: Timestamp, days: u32) -> i64 {
     t.as_second().div_euclid(DAY_SECS * i64::from(days.max(1)))
 }
 
-/// The owned (or, with `PRUNE_UNOWNED`, manual) `Completed` snapshots, most worth first, each
-/// with why it is worth what it is. Protected snapshots are ranked too: they count towards the
-/// retain count although no rule may delete them.
+/// Why a snapshot the keeper may delete restores nothing it promises to keep: such a snapshot
+/// holds no role, counts towards neither `RETAIN_COUNT` nor `kept`, and is given up before any
+/// restore point. The order is the order they are given up in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Worthless {
+    /// It ended `Failed`.
+    Failed,
+    /// It is 180 days old or more: AWS no longer restores it.
+    Unrestorable,
+    /// `tiered` only: it is `WARN_AGE_DAYS` old or more. Every tier's holder is younger than
+    /// that when runs succeed; one this old was kept through missed runs or an outage, and
+    /// keeping it would only raise an `expiring` warning about a snapshot the keeper chose.
+    PastWarnAge,
+}
+
+/// Whether `s` is worthless under `policy` at `now` (see [`Worthless`]); `None` for a
+/// `Creating` snapshot and for a restore point.
+pub fn worthless(s: &Snapshot, policy: &Policy, now: Timestamp) -> Option<Worthless> {
+    match s.status {
+        SnapshotStatus::Creating => None,
+        SnapshotStatus::Failed => Some(Worthless::Failed),
+        SnapshotStatus::Completed if !s.is_restorable(now) => Some(Worthless::Unrestorable),
+        SnapshotStatus::Completed
+            if matches!(policy.retention, Retention::Tiered { .. })
+                && s.age_days(now) >= policy.warn_age_days =>
+        {
+            Some(Worthless::PastWarnAge)
+        }
+        SnapshotStatus::Completed => None,
+    }
+}
+
+/// The owned (or, with `PRUNE_UNOWNED`, manual) restore points, most worth first, each with
+/// why it is worth what it is. Protected snapshots are ranked too: they count towards the
+/// retain count although no rule may delete them. A [`worthless`] snapshot is not a restore
+/// point and is not ranked, in any mode (the guard still keeps the newest `Completed` one,
+/// whatever its age; every snapshot older than it is worthless too).
 pub fn by_worth<'a>(
     all: &'a [Snapshot],
     policy: &Policy,
@@ -126,6 +161,7 @@ pub fn by_worth<'a>(
     let mut newest_first: Vec<&Snapshot> = all
         .iter()
         .filter(|s| may_touch(s, policy) && s.status == SnapshotStatus::Completed)
+        .filter(|s| worthless(s, policy, now).is_none())
         .collect();
     newest_first.sort_by(|a, b| (b.start_time, &b.id).cmp(&(a.start_time, &a.id)));
     newest_first.dedup_by(|a, b| a.id == b.id);
@@ -143,13 +179,7 @@ pub fn by_worth<'a>(
     if let Some(newest) = newest_first.first() {
         roles.push((newest, recent(0)));
     }
-    // A snapshot past the 180-day restore limit restores nothing: it holds no tier.
-    let oldest_first: Vec<&Snapshot> = newest_first
-        .iter()
-        .rev()
-        .copied()
-        .filter(|s| s.is_restorable(now))
-        .collect();
+    let oldest_first: Vec<&Snapshot> = newest_first.iter().rev().copied().collect();
     for previous in [true, false] {
         for &d in days.iter().rev() {
             let current = period(now, d);

@@ -111,6 +111,8 @@ struct Work {
     plan: Plan,
     /// The snapshot this run created, while it matters.
     new_id: Option<String>,
+    /// The worth order the after-create deletions were chosen from (see [`finish`]).
+    ranking: Option<Vec<Kept>>,
 }
 
 impl Work {
@@ -122,6 +124,7 @@ impl Work {
             listed_at_start: None,
             plan: Plan::default(),
             new_id: None,
+            ranking: None,
         }
     }
 
@@ -227,7 +230,10 @@ impl<D: DirectoryService> Keeper<D> {
         // Wait for the new snapshots, all together, within the budget and the stop instant.
         let budget = started + self.settings.wait_budget;
         let wait_until = ctx.stop_at.map_or(budget, |stop| budget.min(stop));
-        self.wait_for_new(&mut acted, wait_until, &ctx).await;
+        let waited = self.wait_for_new(&mut acted, wait_until, &ctx).await;
+        if waited {
+            acted = self.relist(acted, &ctx).await;
+        }
 
         // Delete what the policy selects once the create has settled, then flag what is left.
         let settled: Vec<Work> = stream::iter(acted)
@@ -239,7 +245,7 @@ impl<D: DirectoryService> Keeper<D> {
 
         let end = (self.clock)();
         for w in &mut works {
-            finish(w, &ctx.policy, end);
+            finish(w, &ctx.policy, end, ctx.intent.now);
         }
         works.sort_by(|a, b| a.report.directory_id.cmp(&b.report.directory_id));
         run.directories = works.into_iter().map(|w| w.report).collect();
@@ -277,6 +283,7 @@ impl<D: DirectoryService> Keeper<D> {
             }
             (_, id) => id.clone(),
         };
+        w.ranking = Some(kept(&w.picture, &ctx.policy, ctx.intent.now));
         let after = policy::after_run(
             &w.picture,
             limits.manual_limit,
@@ -303,8 +310,10 @@ impl<D: DirectoryService> Keeper<D> {
     }
 }
 
-/// Flags and freshness on the final picture.
-fn finish(w: &mut Work, policy: &Policy, now: Timestamp) {
+/// Flags and freshness on the final picture, at `now`. What is kept is the ranking the
+/// deletions were chosen from (at the run's `decided_at`), less what was deleted: ranked once,
+/// so a run that crosses a period boundary reports the roles it chose by.
+fn finish(w: &mut Work, policy: &Policy, now: Timestamp, decided_at: Timestamp) {
     if w.report.skipped.is_some() || w.limits.is_none() {
         w.report.settle_severity();
         return;
@@ -312,7 +321,20 @@ fn finish(w: &mut Work, policy: &Policy, now: Timestamp) {
     w.report.flagged = policy::flags(&w.picture, w.limits, w.listed_at_start, policy, now);
     w.report.newest_completed_age_days = policy::newest_completed_age_days(&w.picture, now);
     w.report.quota = w.limits.map(|l| policy::quota_after(&w.picture, l, now));
-    w.report.kept = policy::by_worth(&w.picture, policy, now)
+    let ranking = w
+        .ranking
+        .take()
+        .unwrap_or_else(|| kept(&w.picture, policy, decided_at));
+    w.report.kept = ranking
+        .into_iter()
+        .filter(|k| w.picture.iter().any(|s| s.id == k.snapshot_id))
+        .collect();
+    w.report.settle_severity();
+}
+
+/// The restore points of `picture`, most worth first, as the report lists them.
+fn kept(picture: &[Snapshot], policy: &Policy, now: Timestamp) -> Vec<Kept> {
+    policy::by_worth(picture, policy, now)
         .into_iter()
         .map(|(s, worth)| Kept {
             snapshot_id: s.id.clone(),
@@ -320,8 +342,7 @@ fn finish(w: &mut Work, policy: &Policy, now: Timestamp) {
             start_time: s.start_time,
             worth,
         })
-        .collect();
-    w.report.settle_severity();
+        .collect()
 }
 
 /// Record deletions that were only simulated (dry run) or are otherwise not done.

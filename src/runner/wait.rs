@@ -1,19 +1,29 @@
 //! Waiting for the run's new snapshots: polled together, in batches, with backoff, until they
 //! settle or time runs out. Snapshots still Creating at the end are reported pending; the
-//! next run checks them (and takes no new snapshot while they are Creating).
+//! next run checks them (and takes no new snapshot while they are Creating). After a wait,
+//! every directory is listed again, so that what follows is decided from what is there now.
 
+use futures::stream::{self, StreamExt};
 use tokio::time::Instant;
 
 use super::{Keeper, RunCtx, Work};
 use crate::directory::DirectoryService;
 use crate::error::ErrorKind;
 use crate::model::{CreatedState, Operation, Snapshot, SnapshotStatus};
+use crate::policy;
 use crate::report::ErrorEntry;
 
 impl<D: DirectoryService> Keeper<D> {
-    /// Poll the run's new snapshots together until they settle or `until` comes.
-    pub(super) async fn wait_for_new(&self, works: &mut [Work], until: Instant, ctx: &RunCtx) {
+    /// Poll the run's new snapshots together until they settle or `until` comes. Returns
+    /// whether it waited at all (then the directories are listed again: see [`Self::relist`]).
+    pub(super) async fn wait_for_new(
+        &self,
+        works: &mut [Work],
+        until: Instant,
+        ctx: &RunCtx,
+    ) -> bool {
         let mut interval = self.settings.poll_initial;
+        let mut waited = false;
         loop {
             // Each directory's own new snapshot, while its picture still says Creating.
             let pending: Vec<String> = works
@@ -27,12 +37,13 @@ impl<D: DirectoryService> Keeper<D> {
                 })
                 .collect();
             if pending.is_empty() {
-                return;
+                return waited;
             }
             let now = Instant::now();
             if now >= until {
-                return;
+                return waited;
             }
+            waited = true;
             tokio::time::sleep(interval.min(until - now)).await;
             interval = (interval * 2).min(self.settings.poll_max);
             match ctx
@@ -71,6 +82,74 @@ impl<D: DirectoryService> Keeper<D> {
             }
         }
     }
+}
+
+impl<D: DirectoryService> Keeper<D> {
+    /// After a wait, list each observed directory again, so that the deletions after the
+    /// create and the quota reported are decided from what is there now, not from a listing
+    /// up to `WAIT_BUDGET_SECONDS` old: someone may have taken or deleted a snapshot meanwhile.
+    /// One `DescribeSnapshots` per directory. A directory whose listing fails keeps its old
+    /// picture and reports the error, which holds its pruning back (`api-failure`).
+    pub(super) async fn relist(&self, works: Vec<Work>, ctx: &RunCtx) -> Vec<Work> {
+        stream::iter(works)
+            .map(|mut w| async move {
+                if w.limits.is_none() {
+                    return w;
+                }
+                let id = w.report.directory_id.clone();
+                match ctx
+                    .bounded(Operation::DescribeSnapshots, self.ds.describe_snapshots(&id))
+                    .await
+                {
+                    Ok(listed) => refresh(&mut w, listed),
+                    Err(e) => w.error(&e, None),
+                }
+                w
+            })
+            .buffer_unordered(self.settings.concurrency.max(1))
+            .collect()
+            .await
+    }
+}
+
+/// Take a fresh listing as the directory's picture. Snapshots this run deleted stay gone (a
+/// listing may lag a deletion), and the run's own new snapshot stays known even if the listing
+/// does not show it yet; its status is the listing's when that is newer.
+fn refresh(w: &mut Work, listed: Vec<Snapshot>) {
+    let gone: Vec<&str> = w
+        .report
+        .deleted
+        .iter()
+        .map(|d| d.deletion.snapshot_id.as_str())
+        .collect();
+    let mut fresh: Vec<Snapshot> = policy::distinct(listed)
+        .into_iter()
+        .filter(|s| !gone.contains(&s.id.as_str()))
+        .collect();
+    if let Some(new_id) = w.new_id.clone() {
+        let known = w.picture.iter().find(|s| s.id == new_id).cloned();
+        let listed = fresh.iter().find(|s| s.id == new_id).cloned();
+        match (known, listed) {
+            (Some(known), None) => fresh.push(known),
+            (Some(known), Some(listed))
+                if known.status == SnapshotStatus::Creating
+                    && listed.status != SnapshotStatus::Creating =>
+            {
+                fresh.retain(|s| s.id != new_id);
+                fresh.push(known);
+                w.picture = fresh;
+                apply_statuses(std::slice::from_mut(w), &[listed], &[new_id]);
+                return;
+            }
+            (Some(known), Some(_)) => {
+                // The wait's answer is as new as the listing's; keep one copy.
+                fresh.retain(|s| s.id != new_id);
+                fresh.push(known);
+            }
+            (None, _) => {}
+        }
+    }
+    w.picture = fresh;
 }
 
 fn apply_statuses(works: &mut [Work], seen: &[Snapshot], asked: &[String]) {
