@@ -11,7 +11,7 @@ use std::time::Duration;
 use ds_snapshot_keeper::directory::memory::MemoryDirectoryService;
 use ds_snapshot_keeper::directory::DirectoryService;
 use ds_snapshot_keeper::model::{CreatedState, Snapshot, SnapshotStatus, SnapshotType};
-use ds_snapshot_keeper::policy::{FlagLevel, PruneBlock, Rule};
+use ds_snapshot_keeper::policy::{FlagLevel, Rule};
 use ds_snapshot_keeper::report::RunReport;
 use ds_snapshot_keeper::request::{Action, Request};
 use ds_snapshot_keeper::simulate::Simulation;
@@ -101,11 +101,8 @@ fn snapshots_slower_than_the_wait_budget_no_longer_fill_the_quota() {
             d.prune_blocked, None,
             "day {day}: settled snapshots are pruned"
         );
-        assert_eq!(
-            d.headroom_held,
-            Some(PruneBlock::NewSnapshotNotCompleted),
-            "day {day}"
-        );
+        // The settled snapshots pay for the headroom; nothing holds it back.
+        assert_eq!(d.headroom_held, None, "day {day}");
         if day >= 4 {
             assert!(
                 5 - sim.manual_in_use() >= 1,
@@ -157,8 +154,15 @@ fn a_dry_run_reports_flags_and_quota_as_the_run_would_leave_them() {
         d.flagged
     );
     assert!(!d.flagged.iter().any(|f| f.level == FlagLevel::Critical));
+    // The old one restores nothing: it would go by its own rule, and the planned one stays.
+    let gone: Vec<(&str, Rule, bool)> = d
+        .deleted
+        .iter()
+        .map(|x| (x.deletion.snapshot_id.as_str(), x.deletion.rule, x.done))
+        .collect();
+    assert_eq!(gone, vec![("s-old", Rule::Unrestorable, false)]);
     let quota = d.quota.unwrap();
-    assert_eq!(quota.manual_in_use, 2, "the old one and the planned one");
+    assert_eq!(quota.manual_in_use, 1, "the planned one");
     assert_eq!(quota.oldest_restorable_age_days, Some(0.0));
     assert!(sim
         .keeper()
@@ -462,4 +466,163 @@ async fn a_tiered_run_keeps_the_firsts_of_this_and_the_previous_period_and_says_
     }
     assert_eq!(d.deleted.len(), 1, "one beyond retain=3, as newest deletes");
     assert!(d.kept.iter().all(|k| !k.worth.is_tier()));
+}
+
+// Decide from what is there now: slow snapshots beside someone else's, and a directory that
+// changes while the keeper waits.
+
+/// Nine daily runs whose own snapshots outlast the wait (each completes before the next run),
+/// beside one manual snapshot the keeper does not own. Returns the manual snapshots in use
+/// after each run.
+fn slow_runs_beside_one_unowned(settings: Settings) -> Vec<usize> {
+    let mut sim = Sim::new(settings);
+    sim.sim.add_unowned(-30 * DAY, "before-schema-change");
+    let mut in_use = Vec::new();
+    for day in 0..9 {
+        sim.at(START + day * DAY);
+        sim.keeper().ds.finish_creating(SnapshotStatus::Completed);
+        sim.keeper().ds.queue_outcome(DIR, SnapshotStatus::Creating);
+        let report = sim.run(Request::manual(Action::Run));
+        let d = &report.directories[0];
+        assert_eq!(report.summary.failures, 0, "day {day}: {:?}", d.errors);
+        let newest_completed = sim
+            .keeper()
+            .ds
+            .snapshots()
+            .into_iter()
+            .filter(|s| s.status == SnapshotStatus::Completed)
+            .max_by_key(|s| s.start_time);
+        assert!(newest_completed.is_some(), "day {day}: a restore point stays");
+        in_use.push(sim.manual_in_use());
+        if day >= 3 {
+            assert!(
+                !d.flagged.iter().any(|f| f.code == "reserved-slots-in-use"),
+                "day {day}: {:?}",
+                d.flagged
+            );
+        }
+    }
+    in_use
+}
+
+#[test]
+fn slow_snapshots_beside_someone_elses_leave_the_reserved_slot_free_in_newest_mode() {
+    // Before the fix: 2,3,4,5,5,5,5,5,5 (the headroom waited for each run's own snapshot, and
+    // the previous run's, Completed by then, never paid for it).
+    assert_eq!(
+        slow_runs_beside_one_unowned(Settings::default()),
+        vec![2, 3, 4, 4, 4, 4, 4, 4, 4]
+    );
+}
+
+#[test]
+fn slow_snapshots_beside_someone_elses_leave_the_reserved_slot_free_in_tiered_mode() {
+    let tiered = support::harness::settings(&[("RETENTION", "tiered")]);
+    assert_eq!(
+        slow_runs_beside_one_unowned(tiered),
+        vec![2, 3, 4, 4, 4, 4, 4, 4, 4]
+    );
+}
+
+/// Three owned restore points, `extra_unowned` manual snapshots of someone else's, and a
+/// `snapshot` request (the schema-extension case: headroom, no beyond-retain).
+fn three_owned(extra_unowned: usize) -> Sim {
+    let mut sim = Sim::new(Settings::default());
+    sim.at(START);
+    for (i, age) in [3.0, 2.0, 1.0].iter().enumerate() {
+        sim.add(&format!("s-own{i}"), SnapshotStatus::Completed, *age);
+    }
+    for i in 0..extra_unowned {
+        sim.sim
+            .add_unowned(-(10 + i as i64) * DAY, &format!("ops-{i}"));
+    }
+    sim
+}
+
+#[test]
+fn a_snapshot_deleted_by_someone_else_during_the_wait_costs_no_restore_point() {
+    // 3 owned + 1 unowned; the new snapshot makes 5 of 5. While the keeper waits, the owner of
+    // the unowned one deletes it: 4 of 5, the reserved slot is free without the headroom rule.
+    // Before the fix the keeper deleted one of its restore points anyway (decided from the
+    // listing taken before the wait), left 3 in use, and reported 1 free.
+    let mut sim = three_owned(1);
+    let theirs = sim
+        .keeper()
+        .ds
+        .snapshots()
+        .into_iter()
+        .find(|s| s.name.as_deref() == Some("ops-0"))
+        .unwrap()
+        .id;
+    sim.keeper()
+        .ds
+        .meanwhile(ds_snapshot_keeper::directory::memory::Meanwhile::Delete(theirs));
+    let report = sim.run(Request::manual(Action::Snapshot));
+    let d = &report.directories[0];
+    assert_eq!(d.created.as_ref().unwrap().status, CreatedState::Completed);
+    assert!(d.deleted.is_empty(), "{:?}", d.deleted);
+    let quota = d.quota.unwrap();
+    assert_eq!((quota.manual_in_use, quota.free_slots), (4, 1));
+    assert_eq!(sim.keeper().ds.snapshots().len(), 4);
+}
+
+#[test]
+fn a_snapshot_taken_by_someone_else_during_the_wait_is_seen_and_the_headroom_kept() {
+    // 3 owned; the new snapshot makes 4 of 5. While the keeper waits, someone takes one: 5 of
+    // 5. Before the fix the report said 1 free while 0 were, and raised no warning; now the
+    // listing after the wait shows it, and the headroom rule frees the slot.
+    let mut sim = three_owned(0);
+    sim.keeper()
+        .ds
+        .meanwhile(ds_snapshot_keeper::directory::memory::Meanwhile::Take(Snapshot {
+            id: "s-theirs".to_owned(),
+            directory_id: DIR.to_owned(),
+            name: Some("before-os-update".to_owned()),
+            kind: SnapshotType::Manual,
+            status: SnapshotStatus::Completed,
+            start_time: Timestamp::from_second(START).unwrap(),
+        }));
+    let report = sim.run(Request::manual(Action::Snapshot));
+    let d = &report.directories[0];
+    let gone: Vec<(&str, Rule)> = d
+        .deleted
+        .iter()
+        .map(|x| (x.deletion.snapshot_id.as_str(), x.deletion.rule))
+        .collect();
+    assert_eq!(gone, vec![("s-own0", Rule::Headroom)]);
+    let quota = d.quota.unwrap();
+    assert_eq!((quota.manual_in_use, quota.free_slots), (4, 1));
+    assert!(sim
+        .keeper()
+        .ds
+        .snapshots()
+        .iter()
+        .any(|s| s.id == "s-theirs"));
+}
+
+#[test]
+fn the_quota_reported_after_a_wait_is_the_listings_even_when_nothing_can_be_deleted() {
+    // 4 unowned + nothing owned: the keeper's snapshot makes 5 of 5. During the wait nothing
+    // changes; the report must say 0 free and warn.
+    let mut sim = Sim::new(Settings::default());
+    sim.at(START);
+    for i in 0..3 {
+        sim.sim.add_unowned(-(10 + i) * DAY, &format!("ops-{i}"));
+    }
+    sim.keeper()
+        .ds
+        .meanwhile(ds_snapshot_keeper::directory::memory::Meanwhile::Take(Snapshot {
+            id: "s-theirs".to_owned(),
+            directory_id: DIR.to_owned(),
+            name: Some("during-the-wait".to_owned()),
+            kind: SnapshotType::Manual,
+            status: SnapshotStatus::Completed,
+            start_time: Timestamp::from_second(START).unwrap(),
+        }));
+    let report = sim.run(Request::manual(Action::Snapshot));
+    let d = &report.directories[0];
+    let quota = d.quota.unwrap();
+    assert_eq!((quota.manual_in_use, quota.free_slots), (5, 0));
+    assert!(d.flagged.iter().any(|f| f.code == "reserved-slots-in-use"));
+    assert!(d.deleted.is_empty(), "the only owned one is the newest Completed");
 }

@@ -312,3 +312,72 @@ fn real_life_outages_bursts_manual_snapshots_schedule_and_mode_changes() {
     assert!(back.oldest.unwrap().max <= 180.0);
     assert_eq!(back.unrestorable_samples, 0);
 }
+
+/// Two years of daily tiered runs (`TIERS=35`) beside `theirs` manual snapshots someone else
+/// took before the first run. Returns the oldest owned restore point's age over the samples
+/// after the warm-up (after each run and just before the next), and every run's
+/// `tiers-short-of-room` flag messages.
+fn tiered_beside(theirs: usize) -> (policy::Policy, ds_snapshot_keeper::simulate::Spread, Vec<String>) {
+    let rt = runtime();
+    let settings = tiered();
+    let mut sim = Simulation::new(settings.clone(), start());
+    for i in 0..theirs {
+        sim.add_unowned(-(i as i64 + 1) * DAY, &format!("ops-{i}"));
+    }
+    let request = Request::manual(Action::Run);
+    let mut messages = Vec::new();
+    for day in 0..730 {
+        let report = rt.block_on(sim.run_at(day * DAY, &request, None));
+        assert_eq!(report.summary.failures, 0, "day {day}");
+        messages.extend(
+            report.directories[0]
+                .flagged
+                .iter()
+                .filter(|f| f.code == "tiers-short-of-room")
+                .map(|f| f.message.clone()),
+        );
+        sim.observe(day * DAY + DAY - 1);
+    }
+    let oldest = ds_snapshot_keeper::simulate::Spread::of(
+        sim.samples
+            .iter()
+            .filter(|s| s.at >= WARM_UP)
+            .filter_map(|s| s.oldest_owned_days),
+    )
+    .unwrap();
+    (Policy::from(&settings), oldest, messages)
+}
+
+#[test]
+fn tiered_reach_beside_others_snapshots_is_what_the_keeper_states() {
+    // The quota is 5 and RESERVED_SLOTS=1: the tier needs 3 restore points (the newest and the
+    // firsts of this and the previous 35-day period). 0 or 1 snapshots of someone else's leave
+    // that room; 2 leave room for two, 3 for one. The keeper states the reach it gets
+    // (Retention::reach_with_room, in the flag) and the simulation holds it to it.
+    for theirs in 0..=3usize {
+        let (policy, oldest, messages) = tiered_beside(theirs);
+        let room = (5 - 1 - theirs as u32).min(policy.retain);
+        let (min, max) = policy.retention.reach_with_room(room).unwrap();
+        println!("{theirs} unowned: stated {min}..{max}, simulated {oldest:?}");
+        assert!(
+            oldest.min >= f64::from(min) - 1e-9 && oldest.max <= f64::from(max) + 1.0 + 1e-9,
+            "{theirs} unowned: stated {min}..{max}, simulated {oldest:?}"
+        );
+        // The statement is tight, not just safe: the simulated extremes are within a day.
+        assert!(
+            oldest.min <= f64::from(min) + 1.0 && oldest.max >= f64::from(max) - 1.0,
+            "{theirs} unowned: stated {min}..{max}, simulated {oldest:?}"
+        );
+        if theirs <= 1 {
+            assert!(messages.is_empty(), "{theirs} unowned: {messages:?}");
+            assert_eq!((min, max), (35, 70));
+        } else {
+            assert_eq!(messages.len(), 730, "every run says it");
+            assert!(
+                messages[0].contains(&format!("{min} to {max} days old instead of 35 to 70")),
+                "{}",
+                messages[0]
+            );
+        }
+    }
+}

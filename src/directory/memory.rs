@@ -40,9 +40,11 @@ struct State {
     listed_twice: Vec<String>,
     /// Added to the manual count GetSnapshotLimits reports (a count that disagrees).
     count_skew: i64,
-    /// Changes someone else makes while the keeper waits: carried out at the next poll of
-    /// snapshots by id (the wait's), before it is answered.
+    /// Changes someone else makes while the keeper waits: carried out at the first describe
+    /// after a create (the wait's poll), before it is answered.
     during_wait: Vec<Meanwhile>,
+    /// A create happened since `during_wait` was filled: the keeper is waiting now.
+    created_since_meanwhile: bool,
 }
 
 /// What someone else does to a directory while the keeper waits for its new snapshot.
@@ -200,9 +202,11 @@ impl MemoryDirectoryService {
         self.lock().snapshots.clone()
     }
 
-    /// Someone else changes the directory while the keeper waits (at its next poll).
+    /// Someone else changes the directory while the keeper waits (at its first poll).
     pub fn meanwhile(&self, change: Meanwhile) {
-        self.lock().during_wait.push(change);
+        let mut st = self.lock();
+        st.during_wait.push(change);
+        st.created_since_meanwhile = false;
     }
 
     pub fn remove_snapshot(&self, id: &str) {
@@ -211,6 +215,19 @@ impl MemoryDirectoryService {
 
     pub fn calls(&self) -> Vec<&'static str> {
         self.lock().calls.clone()
+    }
+
+    /// After a create, the next describe first carries out what others do meanwhile.
+    fn meanwhile_now(st: &mut State) {
+        if !st.created_since_meanwhile {
+            return;
+        }
+        for change in std::mem::take(&mut st.during_wait) {
+            match change {
+                Meanwhile::Take(s) => st.snapshots.push(s),
+                Meanwhile::Delete(id) => st.snapshots.retain(|s| s.id != id),
+            }
+        }
     }
 
     fn settle(state: &mut State, ids: &[String]) {
@@ -256,6 +273,7 @@ impl DirectoryService for MemoryDirectoryService {
     async fn describe_snapshots(&self, directory_id: &str) -> Result<Vec<Snapshot>, ApiError> {
         let mut st = self.lock();
         st.calls.push("DescribeSnapshots");
+        Self::meanwhile_now(&mut st);
         if !st.directories.iter().any(|d| d.id == directory_id) {
             return Err(not_found(Operation::DescribeSnapshots, directory_id));
         }
@@ -284,12 +302,7 @@ impl DirectoryService for MemoryDirectoryService {
     async fn snapshots_by_id(&self, ids: &[String]) -> Result<Vec<Snapshot>, ApiError> {
         let mut st = self.lock();
         st.calls.push("DescribeSnapshots");
-        for change in std::mem::take(&mut st.during_wait) {
-            match change {
-                Meanwhile::Take(s) => st.snapshots.push(s),
-                Meanwhile::Delete(id) => st.snapshots.retain(|s| s.id != id),
-            }
-        }
+        Self::meanwhile_now(&mut st);
         for id in ids {
             if !st.snapshots.iter().any(|s| &s.id == id) {
                 return Err(not_found(Operation::DescribeSnapshots, id));
@@ -330,6 +343,7 @@ impl DirectoryService for MemoryDirectoryService {
     async fn create_snapshot(&self, directory_id: &str, name: &str) -> Result<String, ApiError> {
         let mut st = self.lock();
         st.calls.push("CreateSnapshot");
+        st.created_since_meanwhile = true;
         if !crate::naming::is_valid_snapshot_name(name) {
             return Err(ApiError::new(
                 Operation::CreateSnapshot,

@@ -5,9 +5,9 @@
 use jiff::Timestamp;
 use serde::Serialize;
 
-use super::guard::{manual_in_use, newest_completed};
+use super::guard::{manual_in_use, may_touch, newest_completed};
 use super::{Policy, CLOCK_SKEW_TOLERANCE_SECS};
-use crate::model::{Snapshot, SnapshotLimits, SnapshotStatus, RESTORE_LIMIT_DAYS};
+use crate::model::{Snapshot, SnapshotLimits, SnapshotStatus, SnapshotType, RESTORE_LIMIT_DAYS};
 
 /// How serious a flag is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -101,6 +101,9 @@ pub fn flags(
             ));
         }
     }
+    if let Some(flag) = limits.and_then(|l| tiers_short_of_room(all, l, policy)) {
+        out.push(flag);
+    }
     let mut sorted: Vec<&Snapshot> = all.iter().collect();
     sorted.sort_by(|a, b| (a.start_time, &a.id).cmp(&(b.start_time, &b.id)));
     for s in sorted {
@@ -173,4 +176,39 @@ pub fn flags(
         ));
     }
     out
+}
+
+/// Under `tiered`: others' manual snapshots leave too little room for the tiers' promise.
+/// Says what reach the directory gets instead ([`super::Retention::reach_with_room`]).
+fn tiers_short_of_room(all: &[Snapshot], limits: SnapshotLimits, policy: &Policy) -> Option<Flag> {
+    let needed = policy.retention.slots_needed();
+    let theirs = all
+        .iter()
+        .filter(|s| s.kind == SnapshotType::Manual && !may_touch(s, policy))
+        .count() as u32;
+    let room = limits
+        .manual_limit
+        .saturating_sub(policy.reserved_slots)
+        .saturating_sub(theirs)
+        .min(policy.retain);
+    let (min, max) = policy.retention.reach_with_room(room)?;
+    let (promised_min, promised_max) = policy.retention.reach_with_room(needed)?;
+    if room >= needed || (min, max) == (promised_min, promised_max) {
+        return None;
+    }
+    Some(flag(
+        FlagLevel::Warning,
+        "tiers-short-of-room",
+        None,
+        None,
+        format!(
+            "{theirs} manual snapshot(s) the keeper does not own take this directory's slots: \
+             with RESERVED_SLOTS={} there is room for {room} of the keeper's restore points, and \
+             TIERS={} needs {needed}. With daily runs the oldest restore point is {min} to {max} \
+             days old instead of {promised_min} to {promised_max}. Delete manual snapshots that \
+             are no longer needed, or let the keeper own them (PRUNE_UNOWNED=true)",
+            policy.reserved_slots,
+            policy.retention.tiers_setting(),
+        ),
+    ))
 }

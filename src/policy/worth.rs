@@ -66,6 +66,28 @@ impl Retention {
         }
     }
 
+    /// The reach (the age of the oldest restore point, in days, from least to most over a
+    /// period) that daily runs give a directory with room for `room` restore points at rest,
+    /// `None` in `newest` mode. Others' manual snapshots take the room the tiers need:
+    ///
+    /// * room for the newest and both holders of the longest tier: `days` to `2 × days`;
+    /// * room for two: the newest and one holder, which must give way to the newest at each
+    ///   boundary: 1 day to `days + 1`;
+    /// * room for one: the newest only, 0 to 1 day.
+    ///
+    /// No ordering does better with two: the one holder can only be replaced by the newest.
+    pub fn reach_with_room(&self, room: u32) -> Option<(u32, u32)> {
+        let Retention::Tiered { days } = self else {
+            return None;
+        };
+        let longest = days.iter().copied().max().unwrap_or(0);
+        Some(match room {
+            0 | 1 => (0, 1),
+            2 => (1, longest + 1),
+            _ => (longest, 2 * longest),
+        })
+    }
+
     /// The oldest a tier's holder gets with daily runs: twice the longest tier (0 in `newest`).
     pub fn longest_hold_days(&self) -> u32 {
         match self {

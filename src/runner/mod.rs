@@ -113,6 +113,8 @@ struct Work {
     new_id: Option<String>,
     /// The worth order the after-create deletions were chosen from (see [`finish`]).
     ranking: Option<Vec<Kept>>,
+    /// The picture is a listing the wait's last poll took: no listing after the wait.
+    listed_fresh: bool,
 }
 
 impl Work {
@@ -125,6 +127,7 @@ impl Work {
             plan: Plan::default(),
             new_id: None,
             ranking: None,
+            listed_fresh: false,
         }
     }
 

@@ -46,6 +46,28 @@ impl<D: DirectoryService> Keeper<D> {
             waited = true;
             tokio::time::sleep(interval.min(until - now)).await;
             interval = (interval * 2).min(self.settings.poll_max);
+            if let [only] = pending.as_slice() {
+                // One snapshot left: list its directory instead, which costs the same call and
+                // leaves a fresh listing, so that directory needs no listing after the wait.
+                let Some(w) = works.iter_mut().find(|w| w.new_id.as_ref() == Some(only)) else {
+                    return waited;
+                };
+                let dir = w.report.directory_id.clone();
+                match ctx
+                    .bounded(Operation::DescribeSnapshots, self.ds.describe_snapshots(&dir))
+                    .await
+                {
+                    Ok(listed) => {
+                        apply_statuses(std::slice::from_mut(w), &listed, &pending);
+                        refresh(w, listed);
+                        w.listed_fresh = true;
+                    }
+                    Err(e) => {
+                        tracing::warn!(code = %e.code, "polling new snapshots failed; will retry");
+                    }
+                }
+                continue;
+            }
             match ctx
                 .bounded(
                     Operation::DescribeSnapshots,
@@ -88,12 +110,13 @@ impl<D: DirectoryService> Keeper<D> {
     /// After a wait, list each observed directory again, so that the deletions after the
     /// create and the quota reported are decided from what is there now, not from a listing
     /// up to `WAIT_BUDGET_SECONDS` old: someone may have taken or deleted a snapshot meanwhile.
-    /// One `DescribeSnapshots` per directory. A directory whose listing fails keeps its old
+    /// One `DescribeSnapshots` per directory, less the one whose own snapshot the wait's last
+    /// poll listed with its directory (a run over one directory costs nothing more). A directory whose listing fails keeps its old
     /// picture and reports the error, which holds its pruning back (`api-failure`).
     pub(super) async fn relist(&self, works: Vec<Work>, ctx: &RunCtx) -> Vec<Work> {
         stream::iter(works)
             .map(|mut w| async move {
-                if w.limits.is_none() {
+                if w.limits.is_none() || w.listed_fresh {
                     return w;
                 }
                 let id = w.report.directory_id.clone();
