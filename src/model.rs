@@ -96,6 +96,83 @@ pub struct Directory {
     pub primary_region: Option<String>,
     /// When the directory was created (`LaunchTime`), if the API said.
     pub launch_time: Option<Timestamp>,
+    /// Why the directory is in its stage (`StageReason`), if the API said.
+    #[serde(default)]
+    pub stage_reason: Option<String>,
+    /// When the stage last changed (`StageLastUpdatedDateTime`), if the API said.
+    #[serde(default)]
+    pub stage_since: Option<Timestamp>,
+}
+
+impl Directory {
+    /// The stage, typed.
+    pub fn stage(&self) -> Stage {
+        Stage::from_api(&self.stage)
+    }
+}
+
+/// A directory's stage, as `DescribeDirectories` names it. Stages are an open set (`Updating`
+/// arrived in 2024): one the keeper does not know is `Unknown` with its name, and is never
+/// treated as `Active`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Stage {
+    Requested,
+    Creating,
+    Created,
+    Active,
+    Inoperable,
+    Impaired,
+    Restoring,
+    RestoreFailed,
+    Deleting,
+    Deleted,
+    Failed,
+    Updating,
+    Unknown(String),
+}
+
+impl Stage {
+    pub fn from_api(raw: &str) -> Self {
+        match raw {
+            "Requested" => Self::Requested,
+            "Creating" => Self::Creating,
+            "Created" => Self::Created,
+            "Active" => Self::Active,
+            "Inoperable" => Self::Inoperable,
+            "Impaired" => Self::Impaired,
+            "Restoring" => Self::Restoring,
+            "RestoreFailed" => Self::RestoreFailed,
+            "Deleting" => Self::Deleting,
+            "Deleted" => Self::Deleted,
+            "Failed" => Self::Failed,
+            "Updating" => Self::Updating,
+            other => Self::Unknown(other.to_owned()),
+        }
+    }
+
+    pub fn as_api(&self) -> &str {
+        match self {
+            Self::Requested => "Requested",
+            Self::Creating => "Creating",
+            Self::Created => "Created",
+            Self::Active => "Active",
+            Self::Inoperable => "Inoperable",
+            Self::Impaired => "Impaired",
+            Self::Restoring => "Restoring",
+            Self::RestoreFailed => "RestoreFailed",
+            Self::Deleting => "Deleting",
+            Self::Deleted => "Deleted",
+            Self::Failed => "Failed",
+            Self::Updating => "Updating",
+            Self::Unknown(raw) => raw,
+        }
+    }
+}
+
+impl std::fmt::Display for Stage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_api())
+    }
 }
 
 /// The manual snapshot quota of one directory.

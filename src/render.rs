@@ -66,11 +66,23 @@ fn level(severity: Severity) -> log::Level {
 /// (`"message": "run report"`) in all but huge runs. When that line would exceed what
 /// CloudWatch Logs keeps whole, the run is logged as one `run report` line without the
 /// directories plus one `run report: directory` line per directory, all with the request id.
+///
+/// A run with failures also carries `failing` on its `run report` line: every failing
+/// directory (and the run itself, for run-level errors) with its error codes, in one string.
+/// Logs Insights flattens arrays by position (`report.directories.1.errors.0.code`), so a query
+/// can only name fixed positions; one top-level string names them all, whatever the position
+/// and whether or not the report is logged in parts (the dashboard's "Latest failed runs").
 pub fn log_lines(report: &RunReport) -> Vec<String> {
     let context = log_context(report);
+    let failing = failing(report);
     let line = |level: log::Level, message: &str, key: &str, value: Value| {
         let mut fields = serde_json::Map::new();
         fields.insert(key.to_owned(), value);
+        if message == "run report" {
+            if let Some(f) = &failing {
+                fields.insert("failing".to_owned(), json!(f));
+            }
+        }
         log::line(&context, level, message, fields, report.finished_at)
     };
     let whole = line(
@@ -97,6 +109,31 @@ pub fn log_lines(report: &RunReport) -> Vec<String> {
         ));
     }
     lines
+}
+
+/// `d-1 (SnapshotFailed), d-2 (EntityDoesNotExistException, RefusedByGuard), run (Code)`:
+/// each failing directory once, with its distinct codes in the order they happened; `None`
+/// when nothing failed.
+pub fn failing(report: &RunReport) -> Option<String> {
+    fn codes(errors: &[crate::report::ErrorEntry]) -> String {
+        let mut seen: Vec<&str> = Vec::new();
+        for e in errors {
+            if !seen.contains(&e.code.as_str()) {
+                seen.push(&e.code);
+            }
+        }
+        seen.join(", ")
+    }
+    let mut parts: Vec<String> = report
+        .directories
+        .iter()
+        .filter(|d| !d.errors.is_empty())
+        .map(|d| format!("{} ({})", d.directory_id, codes(&d.errors)))
+        .collect();
+    if !report.errors.is_empty() {
+        parts.push(format!("run ({})", codes(&report.errors)));
+    }
+    (!parts.is_empty()).then(|| parts.join(", "))
 }
 
 /// Who wrote the report's lines: its function and invocation.
@@ -921,6 +958,14 @@ mod tests {
         }
         let head: serde_json::Value = serde_json::from_str(&lines[0]).unwrap();
         assert_eq!(head["report"]["summary"]["directories"], 3000);
+        // The run line still names every failing directory, the last one too (the dashboard's
+        // "Latest failed runs" reads it).
+        let named = head["failing"].as_str().unwrap();
+        assert!(
+            named.contains("d-0000000bb7 (ServiceException)"),
+            "{named:.200}"
+        );
+        assert_eq!(named.matches(" (ServiceException)").count(), 3000);
         let one: serde_json::Value = serde_json::from_str(&lines[1]).unwrap();
         assert_eq!(one["message"], "run report: directory");
         assert_eq!(one["requestId"], "req-1");

@@ -758,12 +758,19 @@ mod tests {
         for pairs in [
             &[("RETAIN_COUNT", "4"), ("RESERVED_SLOTS", "1")][..],
             &[("RETAIN_COUNT", "9")][..],
-            &[("RETENTION", "tiered"), ("RETAIN_COUNT", "4"), ("RESERVED_SLOTS", "1")][..],
+            &[
+                ("RETENTION", "tiered"),
+                ("RETAIN_COUNT", "4"),
+                ("RESERVED_SLOTS", "1"),
+            ][..],
         ] {
             let err = parse(pairs).unwrap_err();
             assert_eq!(err.variable, "RETAIN_COUNT", "{pairs:?}");
             assert!(err.problem.contains("does not fit a quota of 5"), "{err}");
-            assert!(err.problem.contains("To fix it, set RETAIN_COUNT to"), "{err}");
+            assert!(
+                err.problem.contains("To fix it, set RETAIN_COUNT to"),
+                "{err}"
+            );
         }
         let s = parse(&[("RETAIN_COUNT", "4"), ("RESERVED_SLOTS", "0")]).unwrap();
         assert!(Policy::from(&s).fits(5));

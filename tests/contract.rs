@@ -78,6 +78,8 @@ impl Backend for Memory {
             stage: "Active".to_owned(),
             primary_region: None,
             launch_time: None,
+            stage_reason: None,
+            stage_since: None,
         });
         id
     }

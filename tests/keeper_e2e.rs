@@ -188,10 +188,10 @@ async fn aged_snapshots_are_flagged_and_unrestorable_ones_pruned_first() {
         .expect("clean");
     let d = &report.directories[0];
     assert_eq!(d.deleted.len(), 1, "{:?}", d.deleted);
-    // 4 + 1 new fits the quota: nothing is deleted before the create. Once the new snapshot
-    // is Completed, the reserved slot is restored, taking the oldest (unrestorable) first.
+    // 4 + 1 new fits the quota: nothing is deleted before the create. The unrestorable one
+    // restores nothing: it goes by its own rule, which also frees the reserved slot.
     assert_eq!(d.deleted[0].deletion.snapshot_id, s200);
-    assert_eq!(d.deleted[0].deletion.rule, Rule::Headroom);
+    assert_eq!(d.deleted[0].deletion.rule, Rule::Unrestorable);
     let expiring: Vec<_> = d.flagged.iter().filter(|f| f.code == "expiring").collect();
     assert_eq!(expiring.len(), 1);
     assert_eq!(expiring[0].snapshot_id.as_deref(), Some(s170.as_str()));
@@ -619,5 +619,212 @@ async fn discovery_with_an_opt_in_tag_manages_only_tagged_directories() {
         h.emu.count_calls("DescribeDirectories"),
         1,
         "one DescribeDirectories for the whole batch"
+    );
+}
+
+/// The subscription attributes the README gives for "failures only" (docs/...json).
+const FAILURES_AND_ALARMS: &str = include_str!("../docs/sns-filter-failures-and-alarms.json");
+
+/// A CloudWatch alarm notification as CloudWatch publishes it to SNS: a JSON body and no
+/// message attributes (AWS's "Amazon SNS message format" for alarm state changes).
+fn cloudwatch_alarm_body() -> String {
+    json!({
+        "AlarmName": "ds-snapshot-keeper-UnreportedFailureAlarm",
+        "AlarmDescription": "The keeper failed without publishing",
+        "AWSAccountId": "123456789012",
+        "NewStateValue": "ALARM",
+        "NewStateReason": "Threshold Crossed: 1 datapoint [1.0] was greater than the threshold (0.0).",
+        "StateChangeTime": "2026-12-03T06:00:00.000+0000",
+        "Region": "US East (N. Virginia)",
+        "OldStateValue": "OK",
+        "Trigger": {"MetricName": "Errors", "Namespace": "AWS/Lambda", "Threshold": 0.0}
+    })
+    .to_string()
+}
+
+#[tokio::test]
+async fn the_readmes_failures_only_subscription_hears_failures_and_every_alarm() {
+    // Before: the README's filter matched `severity` only, and CloudWatch alarm notifications
+    // carry no message attributes, so the subscriber never heard UnreportedFailureAlarm,
+    // FreshnessAlarm or DeadLetterAlarm. moto's SNS validates and applies the filter policy
+    // (it reads an array's matchers in order and gives up at the first value matcher on a
+    // missing attribute, so `exists: false` comes first; SNS ORs them in any order).
+    let h = Harness::new(&[("NOTIFY_LEVEL", "all")]).await;
+    let sns = aws_sdk_sns::Client::new(&h.config);
+    let sqs = aws_sdk_sqs::Client::new(&h.config);
+    let queue_url = sqs
+        .create_queue()
+        .queue_name("oncall")
+        .send()
+        .await
+        .unwrap()
+        .queue_url()
+        .unwrap()
+        .to_owned();
+    let queue_arn = sqs
+        .get_queue_attributes()
+        .queue_url(&queue_url)
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .unwrap()
+        .attributes()
+        .unwrap()[&aws_sdk_sqs::types::QueueAttributeName::QueueArn]
+        .clone();
+    let attributes: HashMap<String, String> = serde_json::from_str(FAILURES_AND_ALARMS).unwrap();
+    let mut subscribe = sns
+        .subscribe()
+        .topic_arn(&h.topic)
+        .protocol("sqs")
+        .endpoint(queue_arn);
+    for (k, v) in &attributes {
+        subscribe = subscribe.attributes(k, v);
+    }
+    subscribe.send().await.unwrap();
+
+    let dir = h.dir().await;
+    let ok = h.run(scheduled()).await;
+    assert_eq!(ok.severity, Severity::Ok);
+    let failed = h
+        .run(json!({"action": "snapshot", "directory_ids": ["d-9999999999"]}))
+        .await;
+    assert_eq!(failed.severity, Severity::Failure);
+    sns.publish()
+        .topic_arn(&h.topic)
+        .subject("ALARM: \"ds-snapshot-keeper-UnreportedFailureAlarm\" in US East (N. Virginia)")
+        .message(cloudwatch_alarm_body())
+        .send()
+        .await
+        .unwrap();
+
+    let everything = h.emu.received(&h.config, &h.queue).await;
+    assert_eq!(
+        everything.len(),
+        3,
+        "the unfiltered subscriber hears all three"
+    );
+    let heard = h.emu.received(&h.config, &queue_url).await;
+    let subjects: Vec<&str> = heard.iter().map(|m| m.subject.as_str()).collect();
+    assert_eq!(heard.len(), 2, "{subjects:?}");
+    assert!(
+        heard
+            .iter()
+            .any(|m| m.attributes.get("severity").map(|(_, v)| v.as_str()) == Some("failure")),
+        "{subjects:?}"
+    );
+    assert!(
+        heard
+            .iter()
+            .any(|m| m.message.contains("UnreportedFailureAlarm")),
+        "{subjects:?}"
+    );
+    assert!(
+        !heard
+            .iter()
+            .any(|m| m.attributes.get("severity").map(|(_, v)| v.as_str()) == Some("ok")),
+        "{subjects:?}"
+    );
+    let _ = dir;
+}
+
+/// A log event's fields as CloudWatch Logs Insights discovers them in a JSON event:
+/// "CloudWatch Logs Insights automatically discovers fields in logs [in JSON format] ...
+/// nested JSON fields are flattened using the dot notation ... arrays are flattened into a
+/// list of field names and values" with the index as the name (`a.0.b`), and "a maximum of
+/// 200 fields" per event (Logs Insights: "Supported logs and discovered fields").
+fn logs_insights_fields(line: &str) -> HashMap<String, Value> {
+    fn walk(prefix: &str, v: &Value, out: &mut Vec<(String, Value)>) {
+        let name = |k: &str| {
+            if prefix.is_empty() {
+                k.to_owned()
+            } else {
+                format!("{prefix}.{k}")
+            }
+        };
+        match v {
+            Value::Object(map) => map.iter().for_each(|(k, v)| walk(&name(k), v, out)),
+            Value::Array(items) => items
+                .iter()
+                .enumerate()
+                .for_each(|(i, v)| walk(&name(&i.to_string()), v, out)),
+            scalar => out.push((prefix.to_owned(), scalar.clone())),
+        }
+    }
+    let mut out = Vec::new();
+    walk("", &serde_json::from_str(line).unwrap(), &mut out);
+    out.into_iter().take(200).collect()
+}
+
+/// The dashboard's "Latest failed runs" query, from the SAM template: its filter and fields.
+fn latest_failed_runs_query() -> String {
+    let template = include_str!("../template.yaml");
+    let start = template.find("\"title\": \"Latest failed runs\"").unwrap();
+    let query = &template[start..];
+    let q = query.find("\"query\": \"").unwrap() + "\"query\": \"".len();
+    let end = query[q..].find("\"}").unwrap();
+    query[q..q + end].replace("\\\"", "\"")
+}
+
+#[tokio::test]
+async fn the_dashboards_latest_failed_runs_names_every_failing_directory_at_any_position() {
+    // Before: the query read report.directories.0 only, so a run whose *second* directory
+    // failed showed the first one's id and no code.
+    let h = Harness::new(&[]).await;
+    let healthy = h.dir().await;
+    let mut ids = vec![healthy.clone(), "d-9999999999".to_owned()];
+    ids.sort();
+    let report = h
+        .run(json!({"action": "snapshot", "directory_ids": ids}))
+        .await;
+    assert_eq!(report.severity, Severity::Failure);
+    let position = report
+        .directories
+        .iter()
+        .position(|d| d.directory_id == "d-9999999999")
+        .unwrap();
+    assert!(position > 0 || report.directories.len() == 1);
+    let query = latest_failed_runs_query();
+    assert!(
+        query.contains("filter message = \"run report\" and report.severity = \"failure\""),
+        "{query}"
+    );
+    let fields = query
+        .split("| fields ")
+        .nth(1)
+        .unwrap()
+        .split(" |")
+        .next()
+        .unwrap()
+        .to_owned();
+    let lines = h.lines.lock().unwrap().clone();
+    let run_line = lines
+        .iter()
+        .find(|l| l.contains("\"message\":\"run report\""))
+        .expect("a run report line");
+    let flat = logs_insights_fields(run_line);
+    assert_eq!(flat["message"], "run report");
+    assert_eq!(flat["report.severity"], "failure");
+    // Every field the query names exists in the event, and the one that names the failure
+    // says which directory and why.
+    let mut shown = Vec::new();
+    for f in fields.split(',').map(str::trim) {
+        let name = f.split(" as ").next().unwrap();
+        if name.starts_with('@') || name == "requestId" {
+            continue;
+        }
+        shown.push(
+            flat.get(name)
+                .cloned()
+                .unwrap_or_else(|| panic!("no field {name}: {flat:?}")),
+        );
+    }
+    let text = serde_json::to_string(&shown).unwrap();
+    assert!(
+        text.contains("d-9999999999 (EntityDoesNotExistException)"),
+        "{text}"
+    );
+    assert!(
+        !text.contains(&format!("{healthy} (")),
+        "the healthy one is not named: {text}"
     );
 }

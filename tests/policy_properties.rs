@@ -321,15 +321,20 @@ fn check_nothing_is_lost(c: &Case) -> Result<(), TestCaseError> {
             new
         );
         prop_assert!(
-            d.deleted
-                .iter()
-                .all(|x| matches!(x.deletion.rule, Rule::Failed | Rule::BeyondRetain)),
+            d.deleted.iter().all(|x| matches!(
+                x.deletion.rule,
+                Rule::Failed | Rule::Unrestorable | Rule::PastWarnAge | Rule::BeyondRetain
+            )),
             "deleted by another rule beside a Creating snapshot: {:?}",
             d.deleted
         );
+        // Restore points: Completed and not worthless (past 180 days, or under tiered past
+        // WARN_AGE_DAYS, a snapshot holds no role).
+        let policy = ds_snapshot_keeper::policy::Policy::from(&settings(&c));
         let completed = |list: &[Snapshot]| {
             list.iter()
                 .filter(|s| owned(s, &c) && s.status == SnapshotStatus::Completed)
+                .filter(|s| ds_snapshot_keeper::policy::worthless(s, &policy, now).is_none())
                 .count()
         };
         prop_assert!(

@@ -492,7 +492,10 @@ fn slow_runs_beside_one_unowned(settings: Settings) -> Vec<usize> {
             .into_iter()
             .filter(|s| s.status == SnapshotStatus::Completed)
             .max_by_key(|s| s.start_time);
-        assert!(newest_completed.is_some(), "day {day}: a restore point stays");
+        assert!(
+            newest_completed.is_some(),
+            "day {day}: a restore point stays"
+        );
         in_use.push(sim.manual_in_use());
         if day >= 3 {
             assert!(
@@ -556,7 +559,9 @@ fn a_snapshot_deleted_by_someone_else_during_the_wait_costs_no_restore_point() {
         .id;
     sim.keeper()
         .ds
-        .meanwhile(ds_snapshot_keeper::directory::memory::Meanwhile::Delete(theirs));
+        .meanwhile(ds_snapshot_keeper::directory::memory::Meanwhile::Delete(
+            theirs,
+        ));
     let report = sim.run(Request::manual(Action::Snapshot));
     let d = &report.directories[0];
     assert_eq!(d.created.as_ref().unwrap().status, CreatedState::Completed);
@@ -574,14 +579,16 @@ fn a_snapshot_taken_by_someone_else_during_the_wait_is_seen_and_the_headroom_kep
     let mut sim = three_owned(0);
     sim.keeper()
         .ds
-        .meanwhile(ds_snapshot_keeper::directory::memory::Meanwhile::Take(Snapshot {
-            id: "s-theirs".to_owned(),
-            directory_id: DIR.to_owned(),
-            name: Some("before-os-update".to_owned()),
-            kind: SnapshotType::Manual,
-            status: SnapshotStatus::Completed,
-            start_time: Timestamp::from_second(START).unwrap(),
-        }));
+        .meanwhile(ds_snapshot_keeper::directory::memory::Meanwhile::Take(
+            Snapshot {
+                id: "s-theirs".to_owned(),
+                directory_id: DIR.to_owned(),
+                name: Some("before-os-update".to_owned()),
+                kind: SnapshotType::Manual,
+                status: SnapshotStatus::Completed,
+                start_time: Timestamp::from_second(START).unwrap(),
+            },
+        ));
     let report = sim.run(Request::manual(Action::Snapshot));
     let d = &report.directories[0];
     let gone: Vec<(&str, Rule)> = d
@@ -611,18 +618,23 @@ fn the_quota_reported_after_a_wait_is_the_listings_even_when_nothing_can_be_dele
     }
     sim.keeper()
         .ds
-        .meanwhile(ds_snapshot_keeper::directory::memory::Meanwhile::Take(Snapshot {
-            id: "s-theirs".to_owned(),
-            directory_id: DIR.to_owned(),
-            name: Some("during-the-wait".to_owned()),
-            kind: SnapshotType::Manual,
-            status: SnapshotStatus::Completed,
-            start_time: Timestamp::from_second(START).unwrap(),
-        }));
+        .meanwhile(ds_snapshot_keeper::directory::memory::Meanwhile::Take(
+            Snapshot {
+                id: "s-theirs".to_owned(),
+                directory_id: DIR.to_owned(),
+                name: Some("during-the-wait".to_owned()),
+                kind: SnapshotType::Manual,
+                status: SnapshotStatus::Completed,
+                start_time: Timestamp::from_second(START).unwrap(),
+            },
+        ));
     let report = sim.run(Request::manual(Action::Snapshot));
     let d = &report.directories[0];
     let quota = d.quota.unwrap();
     assert_eq!((quota.manual_in_use, quota.free_slots), (5, 0));
     assert!(d.flagged.iter().any(|f| f.code == "reserved-slots-in-use"));
-    assert!(d.deleted.is_empty(), "the only owned one is the newest Completed");
+    assert!(
+        d.deleted.is_empty(),
+        "the only owned one is the newest Completed"
+    );
 }

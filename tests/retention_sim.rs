@@ -317,7 +317,13 @@ fn real_life_outages_bursts_manual_snapshots_schedule_and_mode_changes() {
 /// took before the first run. Returns the oldest owned restore point's age over the samples
 /// after the warm-up (after each run and just before the next), and every run's
 /// `tiers-short-of-room` flag messages.
-fn tiered_beside(theirs: usize) -> (policy::Policy, ds_snapshot_keeper::simulate::Spread, Vec<String>) {
+fn tiered_beside(
+    theirs: usize,
+) -> (
+    policy::Policy,
+    ds_snapshot_keeper::simulate::Spread,
+    Vec<String>,
+) {
     let rt = runtime();
     let settings = tiered();
     let mut sim = Simulation::new(settings.clone(), start());
@@ -380,4 +386,86 @@ fn tiered_reach_beside_others_snapshots_is_what_the_keeper_states() {
             );
         }
     }
+}
+
+/// Two years of daily tiered runs where runs fail in streaks: a streak starts on a clean day
+/// with `start_percent` chance and goes on with two chances in three (mean length 3); at
+/// `outage`, if set, no run happens at all for that many days. Returns the oldest owned
+/// restore point's spread after the warm-up and the longest stretch without a clean run, in
+/// days.
+fn tiered_with_streaks(seed: u64, start_percent: u32, outage: Option<(i64, i64)>) -> (f64, f64) {
+    let rt = runtime();
+    let mut sim = Simulation::new(tiered(), start());
+    let mut rng = XorShift::new(seed);
+    let request = Request::manual(Action::Run);
+    let mut in_streak = false;
+    let mut last_clean = 0i64;
+    let mut longest_gap = 0i64;
+    for day in 0..730i64 {
+        in_streak = if in_streak {
+            rng.chance(67)
+        } else {
+            rng.chance(start_percent)
+        };
+        let out = outage.is_some_and(|(from, days)| day >= from && day < from + days);
+        if !out {
+            let failure = in_streak.then(|| {
+                if rng.chance(50) {
+                    Failure::CreateRefused
+                } else {
+                    Failure::SnapshotFailed
+                }
+            });
+            let report = rt.block_on(sim.run_at(day * DAY, &request, failure));
+            if report.summary.failures == 0 {
+                longest_gap = longest_gap.max(day - last_clean);
+                last_clean = day;
+            }
+            // No kept snapshot ever warns: nothing the keeper chose to keep is flagged.
+            let d = &report.directories[0];
+            assert!(
+                !d.flagged.iter().any(|f| f.code == "expiring"),
+                "seed {seed} day {day}: {:?}",
+                d.flagged
+            );
+        }
+        sim.observe(day * DAY + DAY - 1);
+    }
+    let oldest = sim
+        .samples
+        .iter()
+        .filter(|s| s.at >= WARM_UP)
+        .filter_map(|s| s.oldest_owned_days)
+        .reduce(f64::min)
+        .unwrap();
+    (oldest, longest_gap as f64)
+}
+
+#[test]
+fn failure_streaks_and_an_outage_cost_the_reach_at_most_the_days_missed() {
+    // 10% of runs failing, in streaks of mean length 3 (a streak starts on 4% of clean
+    // days, about 11% of runs), five seeds; then a two-week outage just after a period boundary (day 71 is the
+    // second day of a 35-day period counted from 1970). The tier's promise, "35 days back, less
+    // the days missed", holds with the days missed counted as the longest stretch without a
+    // clean run.
+    let mut rows = Vec::new();
+    for seed in [1u64, 2, 3, 7, 42] {
+        let (oldest, gap) = tiered_with_streaks(seed, 4, None);
+        rows.push((seed, oldest, gap));
+        assert!(
+            oldest >= 35.0 - gap - 1.0,
+            "seed {seed}: oldest {oldest:.1} days with {gap} days missed"
+        );
+    }
+    let boundary = {
+        // The first day of a 35-day period after the warm-up, in simulated days.
+        let period = 35 * DAY;
+        let t0 = start().as_second();
+        ((t0 / period + 3) * period - t0) / DAY
+    };
+    let (oldest, gap) = tiered_with_streaks(5, 0, Some((boundary + 1, 14)));
+    println!("streaks (seed, oldest kept min, longest days without a clean run): {rows:?}");
+    println!("two-week outage after a boundary: oldest kept min {oldest:.1}, gap {gap}");
+    assert!(gap >= 14.0);
+    assert!(oldest >= 35.0 - gap - 1.0, "{oldest} with {gap} missed");
 }

@@ -641,8 +641,8 @@ function dashboardBody(region: string, functionName: string, logGroupName: strin
       { type: 'log', x: 0, y: 12, width: 24, height: 6, properties: {
         title: 'Latest failed runs', region, view: 'table',
         query: `SOURCE '${logGroupName}' | filter message = "run report" and report.severity = "failure" | ` +
-          'fields @timestamp, requestId, report.summary.failures as failures, report.directories.0.directory_id as directory, ' +
-          'report.directories.0.errors.0.code as code | sort @timestamp desc | limit 20' } },
+          'fields @timestamp, requestId, report.summary.failures as failures, failing ' +
+          '| sort @timestamp desc | limit 20' } },
     ],
   };
 }

@@ -255,6 +255,10 @@ fn to_directory(d: &t::DirectoryDescription) -> Result<Directory, ApiError> {
         launch_time: d
             .launch_time()
             .and_then(|t| Timestamp::new(t.secs(), t.subsec_nanos() as i32).ok()),
+        stage_reason: d.stage_reason().map(str::to_owned),
+        stage_since: d
+            .stage_last_updated_date_time()
+            .and_then(|t| Timestamp::new(t.secs(), t.subsec_nanos() as i32).ok()),
     })
 }
 

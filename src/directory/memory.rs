@@ -100,6 +100,8 @@ impl MemoryDirectoryService {
             stage: "Active".to_owned(),
             primary_region: None,
             launch_time: None,
+            stage_reason: None,
+            stage_since: None,
         });
         ds
     }

@@ -260,6 +260,8 @@ mod tests {
             stage: "Active".to_owned(),
             primary_region: None,
             launch_time: None,
+            stage_reason: None,
+            stage_since: None,
         }
     }
 

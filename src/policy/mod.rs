@@ -29,6 +29,7 @@ pub mod gate;
 pub mod guard;
 pub mod ownership;
 pub mod quota;
+pub mod restore;
 pub mod retention;
 pub mod worth;
 

@@ -54,7 +54,10 @@ impl<D: DirectoryService> Keeper<D> {
                 };
                 let dir = w.report.directory_id.clone();
                 match ctx
-                    .bounded(Operation::DescribeSnapshots, self.ds.describe_snapshots(&dir))
+                    .bounded(
+                        Operation::DescribeSnapshots,
+                        self.ds.describe_snapshots(&dir),
+                    )
                     .await
                 {
                     Ok(listed) => {
@@ -121,7 +124,10 @@ impl<D: DirectoryService> Keeper<D> {
                 }
                 let id = w.report.directory_id.clone();
                 match ctx
-                    .bounded(Operation::DescribeSnapshots, self.ds.describe_snapshots(&id))
+                    .bounded(
+                        Operation::DescribeSnapshots,
+                        self.ds.describe_snapshots(&id),
+                    )
                     .await
                 {
                     Ok(listed) => refresh(&mut w, listed),
