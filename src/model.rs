@@ -220,6 +220,7 @@ pub enum Operation {
     GetSnapshotLimits,
     CreateSnapshot,
     DeleteSnapshot,
+    RestoreFromSnapshot,
     Publish,
     /// The policy found a problem before any API write (quota full, settings too large...).
     Plan,
@@ -236,6 +237,7 @@ impl Operation {
             Operation::GetSnapshotLimits => "GetSnapshotLimits",
             Operation::CreateSnapshot => "CreateSnapshot",
             Operation::DeleteSnapshot => "DeleteSnapshot",
+            Operation::RestoreFromSnapshot => "RestoreFromSnapshot",
             Operation::Publish => "Publish",
             Operation::Plan => "Plan",
             Operation::Scope => "Scope",

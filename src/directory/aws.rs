@@ -454,4 +454,17 @@ impl DirectoryService for AwsDirectoryService {
             (Err(e), _) => Err(e),
         }
     }
+
+    async fn restore_from_snapshot(&self, snapshot_id: &str) -> Result<(), ApiError> {
+        const OP: Operation = Operation::RestoreFromSnapshot;
+        self.client
+            .restore_from_snapshot()
+            .snapshot_id(snapshot_id)
+            .customize()
+            .config_override(no_sdk_retries())
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| api_error(OP, e))
+    }
 }

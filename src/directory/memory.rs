@@ -45,6 +45,11 @@ struct State {
     during_wait: Vec<Meanwhile>,
     /// A create happened since `during_wait` was filled: the keeper is waiting now.
     created_since_meanwhile: bool,
+    /// Restores under way: directory id -> (describes left before it ends, final stage).
+    restoring: HashMap<String, (u32, String)>,
+    /// How the next restore ends: after this many describes, in this stage (default: the
+    /// second describe, Active).
+    restore_outcome: Option<(u32, String)>,
 }
 
 /// What someone else does to a directory while the keeper waits for its new snapshot.
@@ -204,6 +209,12 @@ impl MemoryDirectoryService {
         self.lock().snapshots.clone()
     }
 
+    /// The next restore ends after `describes` DescribeDirectories answers, in `stage`
+    /// (`Active`, or `RestoreFailed`).
+    pub fn restore_ends(&self, describes: u32, stage: &str) {
+        self.lock().restore_outcome = Some((describes, stage.to_owned()));
+    }
+
     /// Someone else changes the directory while the keeper waits (at its first poll).
     pub fn meanwhile(&self, change: Meanwhile) {
         let mut st = self.lock();
@@ -255,6 +266,19 @@ impl DirectoryService for MemoryDirectoryService {
     ) -> Result<Vec<Directory>, ApiError> {
         let mut st = self.lock();
         st.calls.push("DescribeDirectories");
+        let st = &mut *st;
+        for (id, (left, stage)) in st.restoring.iter_mut() {
+            *left = left.saturating_sub(1);
+            if *left == 0 {
+                if let Some(d) = st.directories.iter_mut().find(|d| &d.id == id) {
+                    d.stage = stage.clone();
+                    d.stage_reason = (stage == "RestoreFailed")
+                        .then(|| "The restore from snapshot failed".to_owned());
+                    d.stage_since = st.now;
+                }
+            }
+        }
+        st.restoring.retain(|_, (left, _)| *left > 0);
         match ids {
             None => Ok(st.directories.clone()),
             Some(ids) => {
@@ -444,5 +468,33 @@ impl DirectoryService for MemoryDirectoryService {
                 Ok(DeleteOutcome::Deleted)
             }
         }
+    }
+
+    async fn restore_from_snapshot(&self, snapshot_id: &str) -> Result<(), ApiError> {
+        const OP: Operation = Operation::RestoreFromSnapshot;
+        let mut st = self.lock();
+        st.calls.push("RestoreFromSnapshot");
+        let s = st
+            .snapshots
+            .iter()
+            .find(|s| s.id == snapshot_id)
+            .cloned()
+            .ok_or_else(|| not_found(OP, snapshot_id))?;
+        let (describes, stage) = st
+            .restore_outcome
+            .take()
+            .unwrap_or((2, "Active".to_owned()));
+        let now = st.now;
+        let d = st
+            .directories
+            .iter_mut()
+            .find(|d| d.id == s.directory_id)
+            .ok_or_else(|| not_found(OP, &s.directory_id))?;
+        d.stage = "Restoring".to_owned();
+        d.stage_reason = None;
+        d.stage_since = now;
+        st.restoring
+            .insert(s.directory_id.clone(), (describes.max(1), stage));
+        Ok(())
     }
 }

@@ -59,6 +59,14 @@ pub trait DirectoryService: Send + Sync {
         &self,
         snapshot_id: &str,
     ) -> impl Future<Output = Result<DeleteOutcome, ApiError>> + Send;
+
+    /// Start restoring the snapshot's directory from it (`RestoreFromSnapshot`). Sent once,
+    /// never retried: it answers as soon as the restore has started, and a lost answer is
+    /// resolved by reading the directory's stage, not by sending it again.
+    fn restore_from_snapshot(
+        &self,
+        snapshot_id: &str,
+    ) -> impl Future<Output = Result<(), ApiError>> + Send;
 }
 
 /// How a `DeleteSnapshot` that did not fail ended.

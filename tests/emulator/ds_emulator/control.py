@@ -14,6 +14,8 @@ Endpoints (all JSON):
 ``POST /_emulator/outcomes``       {"directory_id", "outcomes": [{"status", "after_describes",
                                    "after_seconds"}]}: how the next creates finish
 ``POST /_emulator/limits``         {"directory_id", "limit"}: the manual snapshot quota
+``POST /_emulator/restore-outcome`` {"directory_id", "stage", "reason", "after_describes"|"after_seconds"}:
+                                   how the directory's next RestoreFromSnapshot ends
 ``POST /_emulator/directory``      {"directory_id", "stage"?, "type"?, "regions_info"?}
 ``POST /_emulator/faults``         arm a fault (see ``Fault``); ``DELETE`` disarms all
 ``GET  /_emulator/calls``          the AWS calls received, oldest first
@@ -230,6 +232,12 @@ def set_limit(body: dict[str, Any]) -> dict[str, Any]:
     return {}
 
 
+def set_restore_outcome(body: dict[str, Any]) -> dict[str, Any]:
+    """How the directory's next restore ends (see ``snapshots.RestoreOutcome``)."""
+    STORE.restore_outcomes[_require(body, "directory_id")] = snapshots.RestoreOutcome.from_json(body)
+    return {}
+
+
 def set_directory(body: dict[str, Any]) -> dict[str, Any]:
     directory_id = _require(body, "directory_id")
     try:
@@ -376,6 +384,7 @@ class EmulatorMiddleware:
                 ("POST", "age"): lambda: age(body),
                 ("POST", "outcomes"): lambda: queue_outcomes(body),
                 ("POST", "limits"): lambda: set_limit(body),
+                ("POST", "restore-outcome"): lambda: set_restore_outcome(body),
                 ("POST", "directory"): lambda: set_directory(body),
                 ("POST", "faults"): lambda: arm_fault(body),
                 ("DELETE", "faults"): lambda: CONTROLLER.faults.clear() or {},

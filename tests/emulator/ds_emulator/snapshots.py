@@ -145,6 +145,39 @@ class Snapshot:
         return item
 
 
+@dataclass
+class RestoreOutcome:
+    """How a restore ends: ``stage`` (``Active`` or ``RestoreFailed``, with ``reason``) at the
+    ``after_describes``-th DescribeDirectories answer that shows the directory, or once
+    ``after_seconds`` have passed. Default: Active at the second describe."""
+
+    stage: str = "Active"
+    reason: str | None = None
+    after_describes: int | None = 2
+    after_seconds: float | None = None
+
+    @classmethod
+    def from_json(cls, raw: dict[str, Any]) -> "RestoreOutcome":
+        stage = raw.get("stage", "Active")
+        if stage not in ("Active", "RestoreFailed"):
+            raise ValueError(f"restore outcome stage {stage!r}: expected Active or RestoreFailed")
+        return cls(
+            stage=stage,
+            reason=raw.get("reason"),
+            after_describes=raw.get("after_describes", None if "after_seconds" in raw else 2),
+            after_seconds=raw.get("after_seconds"),
+        )
+
+
+@dataclass
+class Restore:
+    """A restore under way."""
+
+    outcome: RestoreOutcome
+    started: float = field(default_factory=time.monotonic)
+    describes_seen: int = 0
+
+
 class SnapshotStore:
     """Per-process snapshot state: every account and region, plus test-queued outcomes.
 
@@ -158,9 +191,14 @@ class SnapshotStore:
         self.outcomes: dict[str, deque[Outcome]] = {}
         self.limits: dict[str, int] = {}
         self.directory_overrides: dict[str, dict[str, Any]] = {}
+        # directory id -> how its next restore ends, and the restores under way.
+        self.restore_outcomes: dict[str, RestoreOutcome] = {}
+        self.restoring: dict[str, Restore] = {}
 
     def reset(self) -> None:
         with self.lock:
+            self.restore_outcomes.clear()
+            self.restoring.clear()
             self.snapshots.clear()
             self.outcomes.clear()
             self.limits.clear()
@@ -372,12 +410,74 @@ def _get_snapshot_limits_response(self: DirectoryServiceResponse) -> ActionResul
 
 
 def _directory_description_with_overrides(directory: Any) -> dict[str, Any]:
-    """moto's directory description plus what tests may override: RegionsInfo (multi-Region)."""
+    """moto's directory description plus what tests may override (RegionsInfo, for
+    multi-Region) and a restore's progress: Stage ``Restoring`` until the queued outcome, then
+    ``Active`` or ``RestoreFailed`` with ``StageReason``; ``StageLastUpdatedDateTime`` moves
+    with each change."""
+    with STORE.lock:
+        restore = STORE.restoring.get(directory.directory_id)
+        if restore is not None:
+            restore.describes_seen += 1
+            out = restore.outcome
+            by_count = out.after_describes is not None and restore.describes_seen >= out.after_describes
+            by_time = out.after_seconds is not None and time.monotonic() - restore.started >= out.after_seconds
+            if by_count or by_time:
+                directory.stage = out.stage
+                _stage_changed(directory, out.reason)
+                del STORE.restoring[directory.directory_id]
+        override = dict(STORE.directory_overrides.get(directory.directory_id, {}))
     description = _ORIGINAL_DESCRIPTION(directory)
-    override = STORE.directory_overrides.get(directory.directory_id, {})
-    if "RegionsInfo" in override:
-        description["RegionsInfo"] = override["RegionsInfo"]
+    for key in ("RegionsInfo", "StageReason"):
+        if key in override:
+            description[key] = override[key]
     return description
+
+
+def _stage_changed(directory: Any, reason: str | None) -> None:
+    directory.stage_last_updated_date_time = utcnow()
+    override = STORE.directory_overrides.setdefault(directory.directory_id, {})
+    if reason:
+        override["StageReason"] = reason
+    else:
+        override.pop("StageReason", None)
+
+
+def restore_from_snapshot(self: DirectoryServiceBackend, snapshot_id: str | None) -> None:
+    """RestoreFromSnapshot: {SnapshotId} -> {}. Errors as botocore's model lists them:
+    EntityDoesNotExistException, InvalidParameterException, ClientException, ServiceException.
+
+    What AWS answers for a snapshot 180 days old or more is not documented; the emulator
+    refuses it with a ClientException (the conservative shape: the restore does not start),
+    and the keeper never sends such a request (``policy::restore`` refuses it first)."""
+    if not snapshot_id or not SNAPSHOT_ID_PATTERN.match(snapshot_id):
+        raise InvalidParameterException(f"Invalid snapshot id {snapshot_id!r}.")
+    with STORE.lock:
+        snapshot = STORE.snapshots.get(snapshot_id)
+        if snapshot is None or snapshot.directory_id not in self.directories:
+            raise EntityDoesNotExistException(f"Snapshot {snapshot_id} does not exist.")
+        directory = self.directories[snapshot.directory_id]
+        if directory.directory_type not in ("MicrosoftAD", "SimpleAD"):
+            raise ClientException(
+                f"Directory {directory.directory_id} of type {directory.directory_type} cannot be restored."
+            )
+        if directory.stage not in ("Active", "RestoreFailed"):
+            raise ClientException(
+                f"Directory {directory.directory_id} is in stage {directory.stage} and cannot be restored."
+            )
+        snapshot.settle(describing=False)
+        if snapshot.status != "Completed":
+            raise InvalidParameterException(f"Snapshot {snapshot_id} is {snapshot.status}, not Completed.")
+        if (utcnow() - snapshot.start_time).total_seconds() >= 180 * 86400:
+            raise ClientException(f"Snapshot {snapshot_id} is older than 180 days and cannot be restored.")
+        directory.stage = "Restoring"
+        _stage_changed(directory, None)
+        outcome = STORE.restore_outcomes.pop(directory.directory_id, None) or RestoreOutcome()
+        STORE.restoring[directory.directory_id] = Restore(outcome=outcome)
+
+
+def _restore_from_snapshot_response(self: DirectoryServiceResponse) -> ActionResult:
+    self.ds_backend.restore_from_snapshot(snapshot_id=self._get_param("SnapshotId"))
+    return ActionResult({})
 
 
 _ORIGINAL_DESCRIPTION = ds_responses._directory_description
@@ -397,6 +497,8 @@ def install() -> None:
     DirectoryServiceResponse.describe_snapshots = _describe_snapshots_response
     DirectoryServiceResponse.delete_snapshot = _delete_snapshot_response
     DirectoryServiceResponse.get_snapshot_limits = _get_snapshot_limits_response
+    DirectoryServiceBackend.restore_from_snapshot = restore_from_snapshot
+    DirectoryServiceResponse.restore_from_snapshot = _restore_from_snapshot_response
     ds_responses._directory_description = _directory_description_with_overrides
 
     original_delete_directory = DirectoryServiceBackend.delete_directory
@@ -424,6 +526,7 @@ def find_directory(directory_id: str) -> Any:
 __all__ = [
     "STORE",
     "Outcome",
+    "RestoreOutcome",
     "Snapshot",
     "install",
     "find_directory",
