@@ -16,7 +16,7 @@ use crate::wiring;
 
 /// The usage of the whole command.
 pub const USAGE: &str =
-    "usage: ds-snapshot-keeper [invoke [--event FILE|-] [--timeout SECONDS] [--format auto|json|table|text] | help]\n\
+    "usage: ds-snapshot-keeper [invoke [--event FILE|-] [--timeout SECONDS] [--format auto|json|table|text] | restore ... | help]\n\
   Under AWS Lambda (AWS_LAMBDA_RUNTIME_API set) it serves invocations; outside, `invoke`\n\
   runs one invocation and prints the run report.\n\
   --event FILE   the event to handle (default: read it from stdin; '-' also means stdin)\n\
@@ -86,6 +86,8 @@ pub enum Command {
     Lambda,
     /// Run one invocation locally, with these arguments.
     Invoke(Vec<String>),
+    /// Restore a directory from a snapshot (see [`restore`]).
+    Restore(Vec<String>),
     /// Print the usage and exit with this code (0 when asked for, 2 on a mistake).
     Usage { code: i32, problem: Option<String> },
 }
@@ -103,6 +105,7 @@ pub fn command(args: &[String], in_lambda: bool) -> Command {
             ),
         },
         Some("invoke") => Command::Invoke(args[1..].to_vec()),
+        Some("restore") => Command::Restore(args[1..].to_vec()),
         Some("help" | "-h" | "--help") => Command::Usage {
             code: 0,
             problem: None,
@@ -234,4 +237,204 @@ pub async fn invoke(args: &[String]) -> i32 {
             }
         }
     }
+}
+
+/// The usage of `restore`.
+pub const RESTORE_USAGE: &str = "usage: ds-snapshot-keeper restore --directory d-... (--snapshot s-... | --before TIME)\n\
+  [--dry-run] [--yes] [--no-safety-snapshot] [--no-wait] [--timeout-hours H] [--format auto|json|text]\n\
+  Restores the directory from the snapshot, with the operator's own AWS credentials (AWS_PROFILE,\n\
+  AWS_REGION: the directory's primary Region). It checks the snapshot, says what is lost, takes a\n\
+  safety snapshot of the present, restores, and follows the restore until it ends.\n\
+  --before TIME          the newest restorable snapshot taken before TIME (RFC 3339)\n\
+  --dry-run              the checks and the plan only: the restore drill, safe on production\n\
+  --yes                  confirm without a terminal (on a terminal, type the directory id)\n\
+  --no-safety-snapshot   restore without keeping the present state\n\
+  --no-wait              return once the restore has started\n\
+  --timeout-hours H      follow the restore this long (default 4)\n\
+  Exit codes: 0 restored (or planned, or started), 1 failed, 2 refused or not confirmed\n\
+  (nothing changed), 4 still restoring when the wait ended (the restore goes on).";
+
+struct RestoreArgs {
+    options: crate::restore::RestoreOptions,
+    yes: bool,
+    json: Option<bool>,
+}
+
+fn parse_restore_args(args: &[String], settings: &Settings) -> Result<RestoreArgs, String> {
+    use crate::policy::restore::Target;
+    let mut directory = None;
+    let mut target = None;
+    let mut out = RestoreArgs {
+        options: crate::restore::RestoreOptions {
+            directory_id: String::new(),
+            target: Target::Snapshot(String::new()),
+            dry_run: false,
+            no_safety_snapshot: false,
+            no_wait: false,
+            timeout: Duration::from_secs(4 * 3600),
+            safety_timeout: Duration::from_secs(3600),
+            poll_initial: settings.poll_initial,
+            poll_max: settings.poll_max,
+        },
+        yes: false,
+        json: None,
+    };
+    let mut it = args.iter();
+    while let Some(arg) = it.next() {
+        let mut value = |what: &str| {
+            it.next()
+                .cloned()
+                .ok_or_else(|| format!("{arg} needs {what}"))
+        };
+        match arg.as_str() {
+            "--directory" => directory = Some(value("a directory id (d-...)")?),
+            "--snapshot" => {
+                if target.is_some() {
+                    return Err("give one of --snapshot and --before".to_owned());
+                }
+                target = Some(Target::Snapshot(value("a snapshot id (s-...)")?))
+            }
+            "--before" => {
+                if target.is_some() {
+                    return Err("give one of --snapshot and --before".to_owned());
+                }
+                let raw = value("a time (RFC 3339, e.g. 2026-11-20T05:00:00Z)")?;
+                let t = raw.parse::<jiff::Timestamp>().map_err(|e| {
+                    format!(
+                        "--before {raw:?}: not an RFC 3339 time such as 2026-11-20T05:00:00Z ({e})"
+                    )
+                })?;
+                target = Some(Target::Before(t))
+            }
+            "--dry-run" => out.options.dry_run = true,
+            "--yes" => out.yes = true,
+            "--no-safety-snapshot" => out.options.no_safety_snapshot = true,
+            "--no-wait" => out.options.no_wait = true,
+            "--timeout-hours" => {
+                let raw = value("a number of hours")?;
+                let hours: f64 = raw
+                    .parse()
+                    .ok()
+                    .filter(|h: &f64| h.is_finite() && *h > 0.0 && *h <= 48.0)
+                    .ok_or_else(|| format!("--timeout-hours {raw:?}: expected a number of hours, more than 0 and at most 48"))?;
+                out.options.timeout = Duration::from_secs_f64(hours * 3600.0);
+            }
+            "--format" => {
+                out.json = match value("auto, json or text")?.as_str() {
+                    "auto" => None,
+                    "json" => Some(true),
+                    "text" => Some(false),
+                    other => {
+                        return Err(format!(
+                            "--format {}: expected auto, json or text",
+                            crate::naming::escape_for_log(other, 20)
+                        ))
+                    }
+                }
+            }
+            "-h" | "--help" => return Err(String::new()),
+            other => {
+                return Err(format!(
+                    "unknown argument {}",
+                    crate::naming::escape_for_log(other, 40)
+                ))
+            }
+        }
+    }
+    out.options.directory_id = directory.ok_or("--directory d-... is required")?;
+    if !crate::naming::is_directory_id(&out.options.directory_id) {
+        return Err(format!(
+            "--directory {}: not a directory id (d- and 10 hexadecimal digits)",
+            crate::naming::escape_for_log(&out.options.directory_id, 40)
+        ));
+    }
+    out.options.target =
+        target.ok_or("give the snapshot to restore: --snapshot s-... or --before TIME")?;
+    Ok(out)
+}
+
+/// The `restore` subcommand; returns the process exit code.
+pub async fn restore(args: &[String]) -> i32 {
+    use std::io::{BufRead, IsTerminal, Write};
+    let settings = match Settings::from_env() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return 2;
+        }
+    };
+    let args = match parse_restore_args(args, &settings) {
+        Ok(a) => a,
+        Err(problem) if problem.is_empty() => {
+            println!("{RESTORE_USAGE}");
+            return 0;
+        }
+        Err(problem) => {
+            eprintln!("error: {problem}\n{RESTORE_USAGE}");
+            return 2;
+        }
+    };
+    let interactive = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
+    if !args.options.dry_run && !args.yes && !interactive {
+        eprintln!(
+            "error: a restore overwrites the whole directory and cannot be undone; without a \
+             terminal to confirm on, pass --yes (or --dry-run to see the plan)"
+        );
+        return 2;
+    }
+    wiring::init_logging(true);
+    let config = wiring::load_aws_config().await;
+    let Some(region) = config.region().map(|r| r.to_string()) else {
+        eprintln!("error: no AWS region: set AWS_REGION to the directory's primary Region");
+        return 2;
+    };
+    let ds = crate::directory::aws::AwsDirectoryService::new(wiring::directory_client(&config));
+    let policy = crate::policy::Policy::from(&settings);
+    let yes = args.yes;
+    let confirm = |plan: &crate::policy::restore::RestorePlan| {
+        eprint!("{}", crate::restore::plan_text(plan));
+        if yes {
+            return true;
+        }
+        eprint!(
+            "Type the directory id ({}) to restore it: ",
+            plan.directory_id
+        );
+        let _ = std::io::stderr().flush();
+        let mut line = String::new();
+        let _ = std::io::stdin().lock().read_line(&mut line);
+        line.trim() == plan.directory_id
+    };
+    let progress = |line: &str| {
+        if interactive {
+            eprint!("\r\x1b[2K{line}");
+        } else {
+            eprintln!("{line}");
+        }
+    };
+    let report = crate::restore::restore(
+        &ds,
+        &region,
+        &policy,
+        &args.options,
+        jiff::Timestamp::now(),
+        confirm,
+        progress,
+    )
+    .await;
+    if interactive {
+        eprintln!();
+    }
+    let json = args.json.unwrap_or(!std::io::stdout().is_terminal());
+    if json {
+        // The words go to stderr, for the person watching; the record to stdout.
+        eprint!("{}", report.text());
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report).unwrap_or_default()
+        );
+    } else {
+        print!("{}", report.text());
+    }
+    report.outcome.exit_code()
 }

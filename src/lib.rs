@@ -20,6 +20,7 @@ pub mod policy;
 pub mod render;
 pub mod report;
 pub mod request;
+pub mod restore;
 pub mod runner;
 pub mod settings;
 pub mod simulate;

@@ -828,3 +828,215 @@ async fn the_dashboards_latest_failed_runs_names_every_failing_directory_at_any_
         "the healthy one is not named: {text}"
     );
 }
+
+// --- restore: the real binary against the emulator ------------------------------------------
+
+/// `ds-snapshot-keeper restore ARGS` with no terminal, against `emu`.
+fn restore_binary(emu: &Emulator, args: &[&str]) -> (i32, Value, String) {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_ds-snapshot-keeper"));
+    cmd.arg("restore")
+        .args(args)
+        .env("AWS_ENDPOINT_URL", &emu.endpoint)
+        .env("AWS_REGION", support::REGION)
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("POLL_INITIAL_SECONDS", "0.05")
+        .env("POLL_MAX_SECONDS", "0.2")
+        .stdin(std::process::Stdio::null());
+    let out = cmd.output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    (
+        out.status.code().unwrap_or(-1),
+        serde_json::from_str(&stdout).unwrap_or(Value::Null),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Writes the emulator logged, by operation name.
+fn writes(emu: &Emulator) -> Vec<String> {
+    emu.calls()
+        .iter()
+        .filter_map(|c| c["operation"].as_str().map(str::to_owned))
+        .filter(|op| {
+            ["CreateSnapshot", "DeleteSnapshot", "RestoreFromSnapshot"].contains(&op.as_str())
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_restore_keeps_the_present_restores_and_follows_it_to_active() {
+    let h = Harness::new(&[]).await;
+    let dir = h.dir().await;
+    let target = h
+        .emu
+        .seed(&dir, Some(&support::kname(1)), "Manual", "Completed", 3.0);
+    h.emu
+        .seed(&dir, Some(&support::kname(2)), "Manual", "Completed", 1.0);
+    h.emu.control(
+        "POST",
+        "restore-outcome",
+        json!({"directory_id": dir, "stage": "Active", "after_describes": 3}),
+    );
+    // The drill first: the plan, exit 0, no write call at all.
+    let (code, report, stderr) = restore_binary(
+        &h.emu,
+        &["--directory", &dir, "--snapshot", &target, "--dry-run"],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(report["outcome"]["kind"], "planned");
+    assert!(stderr.contains("Everything changed since"), "{stderr}");
+    assert!(stderr.contains("about 2 to 3 hours"), "{stderr}");
+    assert!(writes(&h.emu).is_empty(), "{:?}", writes(&h.emu));
+    // Without a terminal and without --yes: refused, nothing written.
+    let (code, _, stderr) = restore_binary(&h.emu, &["--directory", &dir, "--snapshot", &target]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("pass --yes"), "{stderr}");
+    assert!(writes(&h.emu).is_empty());
+    // The restore.
+    let (code, report, stderr) = restore_binary(
+        &h.emu,
+        &["--directory", &dir, "--snapshot", &target, "--yes"],
+    );
+    assert_eq!(code, 0, "{stderr}\n{report}");
+    assert_eq!(report["outcome"]["kind"], "restored");
+    assert_eq!(report["final_stage"], "Active");
+    assert_eq!(
+        writes(&h.emu),
+        vec!["CreateSnapshot", "RestoreFromSnapshot"],
+        "a safety snapshot, then one restore"
+    );
+    let safety = report["safety_snapshot_id"].as_str().unwrap().to_owned();
+    let after = h.snapshots(&dir).await;
+    let status = |id: &str| {
+        after
+            .iter()
+            .find(|s| s.snapshot_id() == Some(id))
+            .and_then(|s| s.status().map(|x| x.as_str().to_owned()))
+    };
+    assert_eq!(status(&safety).as_deref(), Some("Completed"));
+    assert_eq!(
+        status(&target).as_deref(),
+        Some("Completed"),
+        "target untouched"
+    );
+    assert!(
+        stderr.contains(&format!("--snapshot {safety}")),
+        "how to undo: {stderr}"
+    );
+    // The keeper's next scheduled run never deletes the safety snapshot.
+    h.emu.age(1.0);
+    for _ in 0..4 {
+        h.emu.age(1.0);
+        h.run(scheduled()).await;
+    }
+    assert!(
+        h.snapshots(&dir)
+            .await
+            .iter()
+            .any(|s| s.snapshot_id() == Some(safety.as_str())),
+        "the safety snapshot is held until the operator deletes it"
+    );
+}
+
+#[tokio::test]
+async fn a_failed_restore_exits_1_with_the_reason_and_awss_advice() {
+    let h = Harness::new(&[]).await;
+    let dir = h.dir().await;
+    let target = h
+        .emu
+        .seed(&dir, Some(&support::kname(1)), "Manual", "Completed", 3.0);
+    h.emu.control(
+        "POST",
+        "restore-outcome",
+        json!({"directory_id": dir, "stage": "RestoreFailed", "reason": "Snapshot restore failed", "after_describes": 2}),
+    );
+    let (code, report, stderr) = restore_binary(
+        &h.emu,
+        &[
+            "--directory",
+            &dir,
+            "--snapshot",
+            &target,
+            "--yes",
+            "--no-safety-snapshot",
+        ],
+    );
+    assert_eq!(code, 1, "{stderr}");
+    assert_eq!(report["outcome"]["kind"], "restore-failed");
+    assert_eq!(report["outcome"]["reason"], "Snapshot restore failed");
+    assert!(stderr.contains("retry the restore operation"), "{stderr}");
+    assert_eq!(writes(&h.emu), vec!["RestoreFromSnapshot"]);
+}
+
+#[tokio::test]
+async fn every_refusal_changes_nothing() {
+    let h = Harness::new(&[]).await;
+    let dir = h.dir().await;
+    let other = h.dir().await;
+    let old = h
+        .emu
+        .seed(&dir, Some(&support::kname(1)), "Manual", "Completed", 181.0);
+    let failed = h
+        .emu
+        .seed(&dir, Some(&support::kname(2)), "Manual", "Failed", 2.0);
+    let creating = h
+        .emu
+        .seed(&dir, Some(&support::kname(3)), "Manual", "Creating", 0.0);
+    let theirs = h
+        .emu
+        .seed(&other, Some(&support::kname(4)), "Manual", "Completed", 1.0);
+    let ok = h
+        .emu
+        .seed(&dir, Some(&support::kname(5)), "Manual", "Completed", 1.0);
+    for (snapshot, code) in [
+        (old.as_str(), "too-old"),
+        (failed.as_str(), "not-completed"),
+        (creating.as_str(), "not-completed"),
+        (theirs.as_str(), "no-such-snapshot"),
+    ] {
+        let (exit, report, stderr) = restore_binary(
+            &h.emu,
+            &["--directory", &dir, "--snapshot", snapshot, "--yes"],
+        );
+        assert_eq!(exit, 2, "{snapshot}: {stderr}");
+        assert_eq!(report["outcome"]["refusal"]["code"], code, "{report}");
+    }
+    // A full quota of snapshots the keeper may not delete: no room for the safety snapshot.
+    for i in 0..3 {
+        h.emu.seed_manual(&dir, &format!("ops-{i}"), 5.0 + i as f64);
+    }
+    let (exit, report, _) =
+        restore_binary(&h.emu, &["--directory", &dir, "--snapshot", &ok, "--yes"]);
+    assert_eq!(exit, 2);
+    assert_eq!(report["outcome"]["refusal"]["code"], "no-room-for-safety");
+    // Impaired, and a replica of a directory whose primary Region is elsewhere.
+    h.emu.set_directory(&dir, json!({"stage": "Impaired"}));
+    let (exit, report, _) = restore_binary(
+        &h.emu,
+        &[
+            "--directory",
+            &dir,
+            "--snapshot",
+            &ok,
+            "--yes",
+            "--no-safety-snapshot",
+        ],
+    );
+    assert_eq!(exit, 2);
+    assert_eq!(report["outcome"]["refusal"]["code"], "stage");
+    h.emu.set_directory(&dir, json!({"stage": "Active", "regions_info": {"PrimaryRegion": "eu-central-1", "AdditionalRegions": [support::REGION]}}));
+    let (exit, report, _) = restore_binary(
+        &h.emu,
+        &[
+            "--directory",
+            &dir,
+            "--snapshot",
+            &ok,
+            "--yes",
+            "--no-safety-snapshot",
+        ],
+    );
+    assert_eq!(exit, 2);
+    assert_eq!(report["outcome"]["refusal"]["code"], "not-primary");
+    assert!(writes(&h.emu).is_empty(), "{:?}", writes(&h.emu));
+}

@@ -1,0 +1,420 @@
+//! Carrying out a restore: observe the directory, ask [`crate::policy::restore`] for the plan,
+//! confirm, keep a safety snapshot of the present, send `RestoreFromSnapshot` once, and follow
+//! the directory's stage to the end. It makes no decision of its own; the command line
+//! (`ds-snapshot-keeper restore`) wires it to a terminal, and tests drive it over the emulator
+//! and the in-memory service.
+//!
+//! `RestoreFromSnapshot` is never retried: it answers once the restore has started, and an
+//! answer lost on the way is resolved by reading the stage (a directory in `Restoring` has
+//! started), not by sending it again.
+
+use std::time::Duration;
+
+use jiff::Timestamp;
+use serde::Serialize;
+use tokio::time::Instant;
+
+use crate::directory::DirectoryService;
+use crate::error::{ApiError, ErrorKind};
+use crate::model::{Snapshot, SnapshotStatus, Stage};
+use crate::policy::restore::{self as decide, Refusal, RestorePlan, Target};
+use crate::policy::{Deletion, Policy};
+
+/// What the operator asked for.
+#[derive(Debug, Clone)]
+pub struct RestoreOptions {
+    pub directory_id: String,
+    pub target: Target,
+    /// Stop after the plan: the restore drill, safe on production.
+    pub dry_run: bool,
+    /// Restore without keeping a snapshot of the present first.
+    pub no_safety_snapshot: bool,
+    /// Return once the restore has started.
+    pub no_wait: bool,
+    /// How long to follow the restore (default 4 hours).
+    pub timeout: Duration,
+    /// How long to wait for the safety snapshot to complete.
+    pub safety_timeout: Duration,
+    pub poll_initial: Duration,
+    pub poll_max: Duration,
+}
+
+/// How a restore ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case", tag = "kind")]
+pub enum Outcome {
+    /// `--dry-run`: the plan, and nothing changed.
+    Planned,
+    /// A check failed; nothing changed.
+    Refused { refusal: Refusal },
+    /// The operator did not confirm; nothing changed.
+    NotConfirmed,
+    /// The safety snapshot could not be taken or did not complete: not restored.
+    SafetyFailed { code: String, message: String },
+    /// `RestoreFromSnapshot` failed (and the directory is not restoring): not restored.
+    NotStarted { code: String, message: String },
+    /// `--no-wait`: the restore started; the keeper's runs and `points` follow it.
+    Started,
+    /// The directory is `Active` again, restored.
+    Restored,
+    /// The directory ended `RestoreFailed`.
+    RestoreFailed { reason: Option<String> },
+    /// Still restoring when the time ran out.
+    TimedOut { stage: String },
+}
+
+impl Outcome {
+    /// The process exit code: 0 restored (or planned, or started), 1 failed, 2 refused or not
+    /// confirmed (nothing changed), 4 timed out (the restore goes on).
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Outcome::Planned | Outcome::Started | Outcome::Restored => 0,
+            Outcome::Refused { .. } | Outcome::NotConfirmed => 2,
+            Outcome::SafetyFailed { .. }
+            | Outcome::NotStarted { .. }
+            | Outcome::RestoreFailed { .. } => 1,
+            Outcome::TimedOut { .. } => 4,
+        }
+    }
+}
+
+/// The record of one restore, rendered as JSON or words.
+#[derive(Debug, Clone, Serialize)]
+pub struct RestoreReport {
+    pub directory_id: String,
+    pub region: String,
+    pub started_at: Timestamp,
+    pub plan: Option<RestorePlan>,
+    /// Deletions made to free a slot for the safety snapshot, each with its rule.
+    pub deleted: Vec<Deletion>,
+    pub safety_snapshot_id: Option<String>,
+    /// Whether `RestoreFromSnapshot` was sent (it is sent at most once).
+    pub restore_sent: bool,
+    pub outcome: Outcome,
+    /// The directory's stage when the command ended.
+    pub final_stage: Option<String>,
+    /// `DescribeDirectories` calls made while following the restore.
+    pub polls: u32,
+    pub elapsed_secs: u64,
+}
+
+impl RestoreReport {
+    /// The restore in words, for a person.
+    pub fn text(&self) -> String {
+        let mut out = String::new();
+        if let Some(p) = &self.plan {
+            out.push_str(&plan_text(p));
+        }
+        for d in &self.deleted {
+            out.push_str(&format!(
+                "Deleted {} [{}] to make room for the safety snapshot.\n",
+                d.snapshot_id,
+                serde_json::to_value(d.rule)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_default()
+            ));
+        }
+        if let Some(id) = &self.safety_snapshot_id {
+            out.push_str(&format!(
+                "Safety snapshot {id} is Completed. To undo the restore, restore it:\n  \
+                 ds-snapshot-keeper restore --directory {} --snapshot {id}\n\
+                 The keeper never deletes it (it is not named as the keeper's own): delete it by \
+                 hand once you no longer need it.\n",
+                self.directory_id
+            ));
+        }
+        out.push_str(&match &self.outcome {
+            Outcome::Planned => "Dry run: nothing was changed.\n".to_owned(),
+            Outcome::Refused { refusal } => format!("Refused: {refusal}. Nothing was changed.\n"),
+            Outcome::NotConfirmed => "Not confirmed: nothing was changed.\n".to_owned(),
+            Outcome::SafetyFailed { code, message } => format!(
+                "The safety snapshot failed ({code}: {message}); the directory was NOT restored. \
+                 Retry, or pass --no-safety-snapshot.\n"
+            ),
+            Outcome::NotStarted { code, message } => {
+                format!("RestoreFromSnapshot failed ({code}: {message}); the directory was not restored.\n")
+            }
+            Outcome::Started => format!(
+                "The restore has started. Follow it with:\n  ds-snapshot-keeper points --directory {}\n",
+                self.directory_id
+            ),
+            Outcome::Restored => format!(
+                "Restored: directory {} is Active again ({} s).\n",
+                self.directory_id, self.elapsed_secs
+            ),
+            Outcome::RestoreFailed { reason } => format!(
+                "The restore FAILED{}. AWS's advice: retry the restore operation; if this \
+                 continues, try a different snapshot, or contact AWS Support.\n",
+                reason
+                    .as_deref()
+                    .map(|r| format!(": {r}"))
+                    .unwrap_or_default()
+            ),
+            Outcome::TimedOut { stage } => format!(
+                "Stopped waiting after {} s with the directory still {stage}; the restore goes \
+                 on in AWS. Check it later with:\n  ds-snapshot-keeper points --directory {}\n",
+                self.elapsed_secs, self.directory_id
+            ),
+        });
+        out
+    }
+}
+
+/// The plan in words, before anything changes.
+pub fn plan_text(p: &RestorePlan) -> String {
+    let t = &p.target;
+    let mut out = format!(
+        "Restore directory {} ({}) from snapshot {} ({:?}, {}, taken {}).\n\
+         Everything changed since {} is lost: {:.1} days of changes, schema included.\n\
+         During the restore {}.\n",
+        p.directory_id,
+        p.directory_name,
+        t.id,
+        t.kind,
+        t.name.as_deref().unwrap_or("no name"),
+        t.start_time.strftime("%Y-%m-%d %H:%M UTC"),
+        t.start_time.strftime("%Y-%m-%d %H:%M UTC"),
+        p.lost_days,
+        p.outage,
+    );
+    match &p.safety {
+        Some(s) => {
+            out.push_str(&format!(
+                "First a safety snapshot of the present is taken ({}), and the restore waits for \
+                 it to complete.\n",
+                s.name
+            ));
+            for d in &s.make_room {
+                out.push_str(&format!(
+                    "To make room for it, {} is deleted: {}.\n",
+                    d.snapshot_id, d.reason
+                ));
+            }
+        }
+        None => out.push_str(
+            "No safety snapshot is taken (--no-safety-snapshot): the present state cannot be \
+             brought back.\n",
+        ),
+    }
+    out
+}
+
+fn api_outcome(e: &ApiError) -> (String, String) {
+    (e.code.clone(), e.message.clone())
+}
+
+/// Run one restore over `ds` in `region`. `confirm` sees the plan and answers whether to go
+/// on; `progress` hears a line at each poll (the stage and the time elapsed).
+pub async fn restore<D: DirectoryService>(
+    ds: &D,
+    region: &str,
+    policy: &Policy,
+    opts: &RestoreOptions,
+    now: Timestamp,
+    confirm: impl FnOnce(&RestorePlan) -> bool,
+    mut progress: impl FnMut(&str),
+) -> RestoreReport {
+    let started = Instant::now();
+    let mut report = RestoreReport {
+        directory_id: opts.directory_id.clone(),
+        region: region.to_owned(),
+        started_at: now,
+        plan: None,
+        deleted: Vec::new(),
+        safety_snapshot_id: None,
+        restore_sent: false,
+        outcome: Outcome::Planned,
+        final_stage: None,
+        polls: 0,
+        elapsed_secs: 0,
+    };
+    let finish = |mut r: RestoreReport, outcome: Outcome| {
+        r.outcome = outcome;
+        r.elapsed_secs = started.elapsed().as_secs();
+        r
+    };
+    // Observe.
+    let ids = [opts.directory_id.clone()];
+    let observed = async {
+        let d = ds
+            .describe_directories(Some(&ids))
+            .await?
+            .into_iter()
+            .next()
+            .ok_or_else(|| {
+                ApiError::new(
+                    crate::model::Operation::DescribeDirectories,
+                    ErrorKind::NotFound,
+                    "EntityDoesNotExistException",
+                    format!("directory {} does not exist", opts.directory_id),
+                )
+            })?;
+        if decide::preflight(&d, region).is_err() {
+            return Ok((d, Vec::new(), None));
+        }
+        let snapshots = ds.describe_snapshots(&d.id).await?;
+        let limits = ds.snapshot_limits(&d.id).await?;
+        Ok::<_, ApiError>((d, snapshots, Some(limits)))
+    };
+    let (directory, snapshots, limits) = match observed.await {
+        Ok(o) => o,
+        Err(e) => {
+            let (code, message) = api_outcome(&e);
+            return finish(report, Outcome::NotStarted { code, message });
+        }
+    };
+    report.final_stage = Some(directory.stage.clone());
+    let limits = limits.unwrap_or(crate::model::SnapshotLimits {
+        manual_limit: crate::model::MANUAL_SNAPSHOT_LIMIT,
+        manual_count: 0,
+    });
+    let snapshots = crate::policy::distinct(snapshots);
+    // Decide.
+    let plan = match decide::plan(
+        &directory,
+        region,
+        &snapshots,
+        limits,
+        policy,
+        &opts.target,
+        !opts.no_safety_snapshot,
+        now,
+    ) {
+        Ok(p) => p,
+        Err(refusal) => return finish(report, Outcome::Refused { refusal }),
+    };
+    report.plan = Some(plan.clone());
+    if opts.dry_run {
+        return finish(report, Outcome::Planned);
+    }
+    if !confirm(&plan) {
+        return finish(report, Outcome::NotConfirmed);
+    }
+    // Keep the present.
+    if let Some(safety) = &plan.safety {
+        for d in &safety.make_room {
+            match ds.delete_snapshot(&d.snapshot_id).await {
+                Ok(_) => report.deleted.push(d.clone()),
+                Err(e) if e.kind == ErrorKind::NotFound => {}
+                Err(e) => {
+                    let (code, message) = api_outcome(&e);
+                    return finish(report, Outcome::SafetyFailed { code, message });
+                }
+            }
+        }
+        let id = match ds.create_snapshot(&directory.id, &safety.name).await {
+            Ok(id) => id,
+            Err(e) => {
+                let (code, message) = api_outcome(&e);
+                return finish(report, Outcome::SafetyFailed { code, message });
+            }
+        };
+        progress(&format!(
+            "safety snapshot {id} started; waiting for it to complete"
+        ));
+        match wait_for_snapshot(ds, &id, opts, &mut progress).await {
+            Ok(()) => report.safety_snapshot_id = Some(id),
+            Err((code, message)) => return finish(report, Outcome::SafetyFailed { code, message }),
+        }
+    }
+    // Restore: sent once.
+    report.restore_sent = true;
+    if let Err(e) = ds.restore_from_snapshot(&plan.target.id).await {
+        // A lost answer may have started it: read the stage rather than send it again.
+        let restoring = match ds.describe_directories(Some(&ids)).await {
+            Ok(d) => d.first().map(|d| d.stage()) == Some(Stage::Restoring),
+            Err(_) => false,
+        };
+        if !restoring {
+            let (code, message) = api_outcome(&e);
+            return finish(report, Outcome::NotStarted { code, message });
+        }
+        progress(&format!(
+            "RestoreFromSnapshot's answer was lost ({}), but the directory is Restoring: not resent",
+            e.code
+        ));
+    }
+    if opts.no_wait {
+        report.final_stage = Some("Restoring".to_owned());
+        return finish(report, Outcome::Started);
+    }
+    // Follow it to the end.
+    let deadline = started + opts.timeout;
+    let mut interval = opts.poll_initial;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            let stage = report.final_stage.clone().unwrap_or_default();
+            return finish(report, Outcome::TimedOut { stage });
+        }
+        tokio::time::sleep(interval.min(left)).await;
+        interval = (interval * 2).min(opts.poll_max);
+        report.polls += 1;
+        let Ok(found) = ds.describe_directories(Some(&ids)).await else {
+            progress("DescribeDirectories failed; will retry");
+            continue;
+        };
+        let Some(d) = found.into_iter().next() else {
+            continue;
+        };
+        report.final_stage = Some(d.stage.clone());
+        progress(&format!(
+            "stage {} after {} s",
+            d.stage,
+            started.elapsed().as_secs()
+        ));
+        match d.stage() {
+            Stage::Active => return finish(report, Outcome::Restored),
+            Stage::RestoreFailed => {
+                let reason = d.stage_reason.clone();
+                return finish(report, Outcome::RestoreFailed { reason });
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Poll one snapshot until it is `Completed`; a `Failed` one, or one still `Creating` when
+/// `safety_timeout` runs out, is an error.
+async fn wait_for_snapshot<D: DirectoryService>(
+    ds: &D,
+    id: &str,
+    opts: &RestoreOptions,
+    progress: &mut impl FnMut(&str),
+) -> Result<(), (String, String)> {
+    let until = Instant::now() + opts.safety_timeout;
+    let mut interval = opts.poll_initial;
+    let ids = [id.to_owned()];
+    loop {
+        let left = until.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err((
+                "SafetySnapshotTimedOut".to_owned(),
+                format!("snapshot {id} was still Creating when the wait ended"),
+            ));
+        }
+        tokio::time::sleep(interval.min(left)).await;
+        interval = (interval * 2).min(opts.poll_max);
+        let seen: Vec<Snapshot> = match ds.snapshots_by_id(&ids).await {
+            Ok(s) => s,
+            Err(e) => {
+                progress(&format!(
+                    "polling the safety snapshot failed ({}); will retry",
+                    e.code
+                ));
+                continue;
+            }
+        };
+        match seen.first().map(|s| s.status) {
+            Some(SnapshotStatus::Completed) => return Ok(()),
+            Some(SnapshotStatus::Failed) => {
+                return Err((
+                    "SnapshotFailed".to_owned(),
+                    format!("safety snapshot {id} ended Failed"),
+                ))
+            }
+            _ => {}
+        }
+    }
+}
