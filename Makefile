@@ -18,7 +18,7 @@ DEPLOY_STAMP := $(DEPLOY_VENV)/.installed
 CDK_TEMPLATE := cdk/cdk.out/DsSnapshotKeeperExample.template.json
 export CDK_DISABLE_CLI_TELEMETRY := true
 
-.PHONY: simulate bench all build test demo emulator emulator-venv emulator-test rust-test fmt-check lint clean \
+.PHONY: simulate bench bench-calls all build test demo emulator emulator-venv emulator-test rust-test fmt-check lint clean \
 	deploy-venv deploy-check cdk-test cdk-synth cdk-jsii cdk-python keeper-bin local-venv local-lambda-test sam-venv
 
 all: build
@@ -150,6 +150,11 @@ bench: $(STAMP) $(LOCAL_STAMP)
 	PATH=$(CURDIR)/$(LOCAL_VENV)/bin:$$PATH cargo lambda build --release --arm64 --output-format zip \
 		--bin ds-snapshot-keeper || echo "cargo lambda build failed: the benchmark reports the x86_64 zip instead"
 	$(VENV_PY) bench/run.py
+
+## The calls per operation of scheduled runs over 1, 10 and 100 directories (figures, with the
+## debug binary: call counts do not depend on the profile).
+bench-calls: $(STAMP) keeper-bin
+	BENCH_KEEPER=$(CURDIR)/target/debug/ds-snapshot-keeper $(VENV_PY) bench/run.py --calls
 
 lint:
 	cargo clippy --locked --all-targets -- -D warnings

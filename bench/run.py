@@ -49,7 +49,7 @@ sys.path.insert(0, str(ROOT / "tests" / "support"))
 from local_aws import Emulator, QuietHandler, RuntimeApi, lambda_env  # noqa: E402
 
 RELEASE = ROOT / "target" / "release"
-KEEPER = RELEASE / "ds-snapshot-keeper"
+KEEPER = Path(os.environ.get("BENCH_KEEPER", RELEASE / "ds-snapshot-keeper"))
 FLOOR = RELEASE / "hello-floor"
 NULL = RELEASE / "null-client"
 TIMER = RELEASE / "exec-timer"
@@ -237,15 +237,48 @@ def by_operation(calls: list[dict[str, Any]]) -> dict[str, dict[str, int]]:
 def minimum(operation: str, n: int, ops: dict[str, dict[str, int]]) -> int | None:
     """The fewest calls of ``operation`` a run over n empty directories can make:
     DescribeDirectories as many pages as the service served; per directory one
-    DescribeSnapshots, one GetSnapshotLimits and one CreateSnapshot; and one DescribeSnapshots
-    per 50 new snapshots (the API's most ids per call) to see them complete."""
+    DescribeSnapshots, one GetSnapshotLimits and one CreateSnapshot; one DescribeSnapshots
+    per 50 new snapshots (the API's most ids per call) to see them complete; and one listing
+    per directory after the wait, so that the after-create deletions and the quota are decided
+    from what is there now (none for a lone directory: the wait's last poll lists it)."""
     if operation == "DescribeDirectories":
         return ops.get(operation, {}).get("accepted", 0)
     if operation == "DescribeSnapshots":
-        return n + math.ceil(n / 50)
+        return n + math.ceil(n / 50) + after_wait_listings(n)
     if operation in ("GetSnapshotLimits", "CreateSnapshot"):
         return n
     return None
+
+
+def after_wait_listings(n: int) -> int:
+    """DescribeSnapshots a run over n directories spends listing them again after the wait."""
+    return n if n > 1 else 0
+
+
+def calls_only() -> None:
+    """`make bench-calls`: the calls per operation of a scheduled run over 1, 10 and 100 empty
+    directories (no throttle, no latency), against the minimum, with the after-wait listings
+    apart. Call counts do not depend on the build profile: it runs ``BENCH_KEEPER`` (the debug
+    binary, by the Makefile)."""
+    with Emulator(directory_limit=1000) as emu:
+        print("| directories | DescribeSnapshots | of which listings after the wait | GetSnapshotLimits | CreateSnapshot |")
+        print("|---|---|---|---|---|")
+        for n in (1, 10, 100):
+            emu.reset()
+            emu.directories(n)
+            before = len(emu.calls())
+            env = lambda_env(None, {"AWS_ENDPOINT_URL": emu.endpoint, "POLL_INITIAL_SECONDS": "0.05",
+                                    "POLL_MAX_SECONDS": "0.2", "CONCURRENCY": "8", "RUST_LOG": "warn"})
+            done = subprocess.run([str(KEEPER), "invoke", "--event", str(ROOT / "events" / "scheduler-default.json")],
+                                  env=env, capture_output=True)
+            if done.returncode != 0:
+                raise SystemExit(done.stderr.decode()[-2000:])
+            ops = by_operation(emu.calls()[before:])
+            got = {op: ops.get(op, {}).get("accepted", 0) for op in ("DescribeSnapshots", "GetSnapshotLimits", "CreateSnapshot")}
+            least = {op: minimum(op, n, ops) for op in got}
+            print(f"| {n} | {got['DescribeSnapshots']} (min {least['DescribeSnapshots']}) | {after_wait_listings(n)} "
+                  f"| {got['GetSnapshotLimits']} (min {least['GetSnapshotLimits']}) "
+                  f"| {got['CreateSnapshot']} (min {least['CreateSnapshot']}) |", flush=True)
 
 
 def scale_run(emu: Emulator, n: int, throttle: bool) -> dict[str, Any]:
@@ -629,7 +662,8 @@ def main() -> None:
         "",
         "Accepted calls per operation against the minimum a run over empty directories needs",
         "(DescribeDirectories: the pages the service served; per directory one DescribeSnapshots,",
-        "one GetSnapshotLimits and one CreateSnapshot; one DescribeSnapshots per 50 new snapshots):",
+        "one GetSnapshotLimits and one CreateSnapshot; one DescribeSnapshots per 50 new snapshots;",
+        "one listing per directory after the wait, none for a lone directory):",
         "",
         "| directories | " + " | ".join(sorted({op for s in scale for op in s["ops"]})) + " |",
         "|---|" + "---|" * len({op for s in scale for op in s["ops"]}),
@@ -691,4 +725,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:] == ["--calls"]:
+        calls_only()
+    else:
+        main()

@@ -70,6 +70,11 @@ async fn main() -> Result<(), lambda_runtime::Error> {
             return Err(e.into());
         }
     };
+    if let Some(reach) = ds_snapshot_keeper::policy::Policy::from(&settings)
+        .reach_statement(ds_snapshot_keeper::model::MANUAL_SNAPSHOT_LIMIT)
+    {
+        tracing::info!("{reach}");
+    }
     // Before any thread exists (the runtime is current-thread): it sets SSL_CERT_FILE.
     if let Some(bundle) = wiring::pin_ca_bundle() {
         tracing::debug!(bundle = %bundle.display(), "trust store: the platform's CA bundle");

@@ -638,3 +638,83 @@ fn the_quota_reported_after_a_wait_is_the_listings_even_when_nothing_can_be_dele
         "the only owned one is the newest Completed"
     );
 }
+
+#[test]
+fn a_run_that_crosses_a_period_boundary_reports_kept_by_the_roles_it_chose_by() {
+    // TIERS=35. The run starts an hour before a period boundary and ends an hour after it.
+    // Before the fix, `kept` was ranked again at the end: the run deleted X as "newest #2"
+    // and then labelled P, which it had kept as the previous period's first, "newest #3".
+    use std::sync::atomic::{AtomicU32, Ordering};
+    use std::sync::Arc;
+    let period = 35 * DAY;
+    let boundary = (START / period + 2) * period;
+    let t0 = boundary - 3600;
+    let ds = MemoryDirectoryService::with_directory(DIR);
+    ds.set_now(Timestamp::from_second(t0).unwrap());
+    let owned = |id: &str, at: i64| {
+        let start = Timestamp::from_second(at).unwrap();
+        Snapshot {
+            id: id.to_owned(),
+            directory_id: DIR.to_owned(),
+            name: Some(format!("keeper-{}", start.strftime("%Y%m%dT%H%M%SZ"))),
+            kind: SnapshotType::Manual,
+            status: SnapshotStatus::Completed,
+            start_time: start,
+        }
+    };
+    ds.add_snapshot(owned("s-p", boundary - 69 * DAY));
+    ds.add_snapshot(owned("s-c", boundary - 35 * DAY + 3600));
+    ds.add_snapshot(owned("s-x", boundary - DAY));
+    let calls = Arc::new(AtomicU32::new(0));
+    let clock = {
+        let calls = calls.clone();
+        Arc::new(move || {
+            let n = calls.fetch_add(1, Ordering::SeqCst);
+            Timestamp::from_second(if n == 0 { t0 } else { t0 + 7200 }).unwrap()
+        })
+    };
+    let mut settings = support::harness::settings(&[("RETENTION", "tiered")]);
+    settings.poll_initial = Duration::from_millis(1);
+    let keeper = ds_snapshot_keeper::Keeper::new(ds, settings, "sim-1").with_clock(clock);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .start_paused(true)
+        .build()
+        .unwrap();
+    let report = rt.block_on(keeper.run(&Request::manual(Action::Run), "cross", None));
+    let d = &report.directories[0];
+    assert!(
+        calls.load(Ordering::SeqCst) >= 2,
+        "the run read the clock at its end too"
+    );
+    let rank = |label: &str| -> Option<u32> {
+        label
+            .split("newest #")
+            .nth(1)
+            .and_then(|r| r.split(|c: char| !c.is_ascii_digit()).next())
+            .and_then(|r| r.parse().ok())
+    };
+    let deleted: Vec<(&str, Option<u32>)> = d
+        .deleted
+        .iter()
+        .map(|x| (x.deletion.snapshot_id.as_str(), rank(&x.deletion.reason)))
+        .collect();
+    assert_eq!(deleted, vec![("s-x", Some(2))], "{:?}", d.deleted);
+    let kept: Vec<(String, String)> = d
+        .kept
+        .iter()
+        .map(|k| (k.snapshot_id.clone(), k.worth.to_string()))
+        .collect();
+    let new_id = d.created.as_ref().unwrap().snapshot_id.clone().unwrap();
+    assert_eq!(
+        kept,
+        vec![
+            (new_id, "the newest".to_owned()),
+            (
+                "s-p".to_owned(),
+                "first of the previous 35-day period".to_owned()
+            ),
+            ("s-c".to_owned(), "first of this 35-day period".to_owned()),
+        ]
+    );
+}

@@ -469,3 +469,70 @@ fn failure_streaks_and_an_outage_cost_the_reach_at_most_the_days_missed() {
     assert!(gap >= 14.0);
     assert!(oldest >= 35.0 - gap - 1.0, "{oldest} with {gap} missed");
 }
+
+/// Daily tiered runs with `pairs` as settings for `days` days: runs on `failing` days fail
+/// (the snapshot ends Failed), and no run happens on `outage` days. Returns every `expiring`
+/// flag a run raised, with its day.
+fn expiring_flags(
+    pairs: &[(&str, &str)],
+    days: i64,
+    failing: &[i64],
+    outage: std::ops::Range<i64>,
+) -> Vec<(i64, String)> {
+    let rt = runtime();
+    let mut sim = Simulation::new(settings(pairs), start());
+    let request = Request::manual(Action::Run);
+    let mut out = Vec::new();
+    for day in 0..days {
+        if outage.contains(&day) {
+            continue;
+        }
+        let failure = failing.contains(&day).then_some(Failure::SnapshotFailed);
+        let report = rt.block_on(sim.run_at(day * DAY, &request, failure));
+        for f in &report.directories[0].flagged {
+            if f.code == "expiring" {
+                out.push((day, f.message.clone()));
+            }
+        }
+    }
+    out
+}
+
+/// The first day (since the start) of a `period`-day period, at or after `after` days.
+fn first_day_of_a_period(period: i64, after: i64) -> i64 {
+    let p = period * DAY;
+    let t0 = start().as_second();
+    let first = ((t0 + after * DAY) / p + 1) * p;
+    (first - t0) / DAY
+}
+
+#[test]
+fn no_kept_snapshot_warns_at_the_edges_the_start_check_accepts() {
+    // Issue 25's cases, each of which flagged a kept snapshot before holders past
+    // WARN_AGE_DAYS held no tier.
+    // TIERS=35, WARN_AGE_DAYS=71, two failed runs at a period boundary.
+    let b = first_day_of_a_period(35, 100);
+    let flags = expiring_flags(
+        &[
+            ("RETENTION", "tiered"),
+            ("TIERS", "35"),
+            ("WARN_AGE_DAYS", "71"),
+        ],
+        b + 120,
+        &[b, b + 1],
+        0..0,
+    );
+    assert!(flags.is_empty(), "{flags:?}");
+    // TIERS=74 with the default 150: three failed runs at a rollover.
+    let b = first_day_of_a_period(74, 160);
+    let flags = expiring_flags(
+        &[("RETENTION", "tiered"), ("TIERS", "74")],
+        b + 200,
+        &[b, b + 1, b + 2],
+        0..0,
+    );
+    assert!(flags.is_empty(), "{flags:?}");
+    // A 120-day outage, then clean runs.
+    let flags = expiring_flags(&[("RETENTION", "tiered")], 260, &[], 100..220);
+    assert!(flags.is_empty(), "{flags:?}");
+}

@@ -110,6 +110,46 @@ impl Policy {
         })
     }
 
+    /// Under `tiered`: the restore reach the settings promise, and what it becomes when others'
+    /// manual snapshots take the tiers' room, in words (logged at start). `None` in `newest`.
+    pub fn reach_statement(&self, manual_limit: u32) -> Option<String> {
+        let needed = self.retention.slots_needed();
+        let room = |theirs: u32| {
+            manual_limit
+                .saturating_sub(self.reserved_slots)
+                .saturating_sub(theirs)
+                .min(self.retain)
+        };
+        let (min, max) = self.retention.reach_with_room(room(0))?;
+        let mut out = format!(
+            "RETENTION=tiered TIERS={} keeps a restore point {min} to {max} days back with daily \
+             runs (the newest and two per tier: {needed} of a directory's {manual_limit} manual \
+             slots, beside the new snapshot and RESERVED_SLOTS={})",
+            self.retention.tiers_setting(),
+            self.reserved_slots
+        );
+        let mut shorter = Vec::new();
+        for theirs in 1..=manual_limit {
+            if room(theirs) >= needed {
+                continue;
+            }
+            if let Some((lo, hi)) = self.retention.reach_with_room(room(theirs)) {
+                shorter.push(format!("{theirs}: {lo} to {hi} days"));
+            }
+            if room(theirs) <= 1 {
+                break;
+            }
+        }
+        if !shorter.is_empty() {
+            out.push_str(&format!(
+                "; a directory where others' manual snapshots take slots gets less (manual \
+                 snapshots of someone else's: reach) {}, flagged tiers-short-of-room",
+                shorter.join(", ")
+            ));
+        }
+        Some(out)
+    }
+
     /// Below this age a snapshot holds the create back (see [`MIN_INTERVAL_MAX_SLACK_SECS`]).
     pub fn recent_below_secs(&self) -> i64 {
         self.min_interval_secs - (self.min_interval_secs / 10).min(MIN_INTERVAL_MAX_SLACK_SECS)

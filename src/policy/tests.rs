@@ -1080,3 +1080,16 @@ fn under_tiered_the_newest_completed_stays_even_past_warn_age() {
     let flagged = flags(&all[1..], None, None, &policy, now());
     assert!(flagged.iter().any(|f| f.code == "newest-completed-aging"));
 }
+
+#[test]
+fn the_tiered_reach_is_stated_with_what_others_snapshots_cost_it() {
+    let policy = tiered_policy(&[35], 150);
+    let said = policy.reach_statement(5).unwrap();
+    assert!(said.contains("35 to 70 days back"), "{said}");
+    assert!(said.contains("2: 1 to 36 days, 3: 0 to 1 days"), "{said}");
+    assert!(
+        !said.contains("1: "),
+        "one of someone else's still fits: {said}"
+    );
+    assert_eq!(Policy::default().reach_statement(5), None);
+}
