@@ -263,6 +263,79 @@ impl PartialEq<&str> for Operation {
     }
 }
 
+/// The codes the keeper raises itself, as the report, the metrics and the e-mail name them
+/// (AWS's own error codes stay the strings AWS sends). One enum says each once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum KeeperCode {
+    /// A snapshot the keeper took ended `Failed`.
+    SnapshotFailed,
+    /// An owned snapshot has been `Creating` past `CREATING_TIMEOUT_MINUTES`.
+    SnapshotStuckCreating,
+    /// The settings do not fit the directory's quota.
+    SettingsExceedQuota,
+    /// No slot for the new snapshot that the keeper may free.
+    QuotaFull,
+    /// The reserved slots cannot be kept free.
+    QuotaReservedSlotsBlocked,
+    /// A call was not started, or cut short, at the invocation deadline (minus the margin).
+    DeadlineReached,
+    /// A deletion the plan chose that the guard refused right before the call.
+    RefusedByGuard,
+    /// A request named a directory outside the configured scope.
+    OutOfScope,
+}
+
+impl KeeperCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeeperCode::SnapshotFailed => "SnapshotFailed",
+            KeeperCode::SnapshotStuckCreating => "SnapshotStuckCreating",
+            KeeperCode::SettingsExceedQuota => "SettingsExceedQuota",
+            KeeperCode::QuotaFull => "QuotaFull",
+            KeeperCode::QuotaReservedSlotsBlocked => "QuotaReservedSlotsBlocked",
+            KeeperCode::DeadlineReached => "DeadlineReached",
+            KeeperCode::RefusedByGuard => "RefusedByGuard",
+            KeeperCode::OutOfScope => "OutOfScope",
+        }
+    }
+
+    /// Whether a plan problem with this code stops pruning too (leftovers of earlier runs,
+    /// a Failed or stuck snapshot, do not).
+    pub fn blocks_pruning(self) -> bool {
+        matches!(
+            self,
+            KeeperCode::SettingsExceedQuota
+                | KeeperCode::QuotaFull
+                | KeeperCode::QuotaReservedSlotsBlocked
+        )
+    }
+}
+
+impl std::fmt::Display for KeeperCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for KeeperCode {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+/// Lets tests and callers compare with the name operators search for.
+impl PartialEq<&str> for KeeperCode {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+impl PartialEq<KeeperCode> for String {
+    fn eq(&self, other: &KeeperCode) -> bool {
+        self == other.as_str()
+    }
+}
+
 /// Where the snapshot a run took stands at the end of the run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum CreatedState {

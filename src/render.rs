@@ -388,7 +388,7 @@ pub fn table(report: &RunReport) -> String {
             notes.push(format!("skipped: {}", wire_name(skip.reason)));
         }
         notes.extend(d.errors.iter().map(|e| e.code.clone()));
-        notes.extend(d.flagged.iter().map(|f| f.code.to_owned()));
+        notes.extend(d.flagged.iter().map(|f| f.code.to_string()));
         if let Some(why) = &d.create_skipped {
             notes.push(format!("no create: {why}"));
         }
@@ -762,7 +762,7 @@ mod tests {
         });
         d.flagged.push(Flag {
             level: crate::policy::FlagLevel::Warning,
-            code: "expiring",
+            code: crate::policy::FlagCode::Expiring,
             snapshot_id: Some("s-3".to_owned()),
             days_left: Some(9),
             message: "9 days left".to_owned(),

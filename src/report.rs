@@ -68,7 +68,7 @@ impl ErrorEntry {
     pub fn from_problem(p: &crate::policy::Problem) -> Self {
         Self {
             operation: Operation::Plan,
-            code: p.code.to_owned(),
+            code: p.code.as_str().to_owned(),
             message: p.message.clone(),
             snapshot_id: p.snapshot_id.clone(),
         }

@@ -410,7 +410,7 @@ async fn wait_for_snapshot<D: DirectoryService>(
             Some(SnapshotStatus::Completed) => return Ok(()),
             Some(SnapshotStatus::Failed) => {
                 return Err((
-                    "SnapshotFailed".to_owned(),
+                    crate::model::KeeperCode::SnapshotFailed.as_str().to_owned(),
                     format!("safety snapshot {id} ended Failed"),
                 ))
             }

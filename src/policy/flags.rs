@@ -17,11 +17,70 @@ pub enum FlagLevel {
     Critical,
 }
 
+/// What a flag is about. Each code knows its level, and serialises to the name the report,
+/// the e-mail and the README use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FlagCode {
+    /// GetSnapshotLimits' count and the listing disagree.
+    QuotaCountDisagrees,
+    /// Fewer than RESERVED_SLOTS slots are free.
+    ReservedSlotsInUse,
+    /// Under `tiered`, others' snapshots leave too little room for the tiers.
+    TiersShortOfRoom,
+    /// A snapshot dated in the future (clock skew).
+    FutureDated,
+    /// A Completed snapshot past the 180-day restore limit.
+    Unrestorable,
+    /// A Completed snapshot at or past WARN_AGE_DAYS.
+    Expiring,
+    /// The newest Completed snapshot is at or past WARN_AGE_DAYS.
+    NewestCompletedAging,
+    /// Nothing restorable.
+    NoRestorableSnapshot,
+}
+
+impl FlagCode {
+    pub fn level(self) -> FlagLevel {
+        match self {
+            FlagCode::NewestCompletedAging | FlagCode::NoRestorableSnapshot => FlagLevel::Critical,
+            _ => FlagLevel::Warning,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FlagCode::QuotaCountDisagrees => "quota-count-disagrees",
+            FlagCode::ReservedSlotsInUse => "reserved-slots-in-use",
+            FlagCode::TiersShortOfRoom => "tiers-short-of-room",
+            FlagCode::FutureDated => "future-dated",
+            FlagCode::Unrestorable => "unrestorable",
+            FlagCode::Expiring => "expiring",
+            FlagCode::NewestCompletedAging => "newest-completed-aging",
+            FlagCode::NoRestorableSnapshot => "no-restorable-snapshot",
+        }
+    }
+}
+
+impl std::fmt::Display for FlagCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Lets tests compare with the wire name.
+impl PartialEq<&str> for FlagCode {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
 /// Something an operator should know about a directory's restore window.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Flag {
+    /// The code's level ([`FlagCode::level`]), serialised beside it for readers of the report.
     pub level: FlagLevel,
-    pub code: &'static str,
+    pub code: FlagCode,
     pub snapshot_id: Option<String>,
     /// Days left before the snapshot passes the 180-day restore limit (0 when past it).
     pub days_left: Option<i64>,
@@ -42,14 +101,13 @@ pub fn newest_completed_age_days(all: &[Snapshot], now: Timestamp) -> Option<f64
 }
 
 fn flag(
-    level: FlagLevel,
-    code: &'static str,
+    code: FlagCode,
     snapshot: Option<&Snapshot>,
     days_left: Option<i64>,
     message: String,
 ) -> Flag {
     Flag {
-        level,
+        level: code.level(),
         code,
         snapshot_id: snapshot.map(|s| s.id.clone()),
         days_left,
@@ -71,8 +129,7 @@ pub fn flags(
     if let (Some(l), Some(listed)) = (limits, listed_at_start) {
         if l.manual_count != listed {
             out.push(flag(
-                FlagLevel::Warning,
-                "quota-count-disagrees",
+                FlagCode::QuotaCountDisagrees,
                 None,
                 None,
                 format!(
@@ -89,8 +146,7 @@ pub fn flags(
         let free = l.manual_limit.saturating_sub(in_use);
         if free < policy.reserved_slots {
             out.push(flag(
-                FlagLevel::Warning,
-                "reserved-slots-in-use",
+                FlagCode::ReservedSlotsInUse,
                 None,
                 None,
                 format!(
@@ -109,8 +165,7 @@ pub fn flags(
     for s in sorted {
         if age_secs(s, now) < -CLOCK_SKEW_TOLERANCE_SECS {
             out.push(flag(
-                FlagLevel::Warning,
-                "future-dated",
+                FlagCode::FutureDated,
                 Some(s),
                 None,
                 format!(
@@ -125,8 +180,7 @@ pub fn flags(
         let age = s.age_days(now);
         if age >= RESTORE_LIMIT_DAYS {
             out.push(flag(
-                FlagLevel::Warning,
-                "unrestorable",
+                FlagCode::Unrestorable,
                 Some(s),
                 Some(0),
                 format!(
@@ -136,8 +190,7 @@ pub fn flags(
             ));
         } else if age >= policy.warn_age_days {
             out.push(flag(
-                FlagLevel::Warning,
-                "expiring",
+                FlagCode::Expiring,
                 Some(s),
                 Some(RESTORE_LIMIT_DAYS - age),
                 format!(
@@ -153,8 +206,7 @@ pub fn flags(
     {
         let left = RESTORE_LIMIT_DAYS - n.age_days(now);
         out.push(flag(
-            FlagLevel::Critical,
-            "newest-completed-aging",
+            FlagCode::NewestCompletedAging,
             Some(n),
             Some(left),
             format!(
@@ -167,8 +219,7 @@ pub fn flags(
     }
     if !all.iter().any(|s| s.is_restorable(now)) {
         out.push(flag(
-            FlagLevel::Critical,
-            "no-restorable-snapshot",
+            FlagCode::NoRestorableSnapshot,
             None,
             None,
             "no Completed snapshot under 180 days old: this directory cannot be restored"
@@ -197,8 +248,7 @@ fn tiers_short_of_room(all: &[Snapshot], limits: SnapshotLimits, policy: &Policy
         return None;
     }
     Some(flag(
-        FlagLevel::Warning,
-        "tiers-short-of-room",
+        FlagCode::TiersShortOfRoom,
         None,
         None,
         format!(

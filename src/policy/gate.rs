@@ -31,20 +31,9 @@ pub struct RunState {
     pub api_failed: bool,
 }
 
-/// Plan problems that stop pruning too (leftovers of earlier runs do not).
-const BLOCKING_PROBLEMS: &[&str] = &[
-    "SettingsExceedQuota",
-    "QuotaFull",
-    "QuotaReservedSlotsBlocked",
-];
-
 /// Whether pruning may run at all: not after a plan problem, not after a failed call.
 pub fn prune_gate(plan: &Plan, state: RunState) -> Result<(), PruneBlock> {
-    if plan
-        .problems
-        .iter()
-        .any(|p| BLOCKING_PROBLEMS.contains(&p.code))
-    {
+    if plan.problems.iter().any(|p| p.code.blocks_pruning()) {
         return Err(PruneBlock::PlanProblem);
     }
     if state.api_failed {

@@ -37,7 +37,7 @@ use jiff::Timestamp;
 use serde::Serialize;
 
 pub use eligibility::{skip, Skip, SkipReason};
-pub use flags::{flags, newest_completed_age_days, Flag, FlagLevel};
+pub use flags::{flags, newest_completed_age_days, Flag, FlagCode, FlagLevel};
 pub use gate::{prune_gate, PruneBlock, RunState};
 pub use guard::{
     deletable, distinct, is_owned, manual_in_use, may_touch, newest_completed, Protection,
@@ -46,7 +46,7 @@ pub use quota::{quota_after, Quota};
 pub use retention::{after_run, assume_completed, headroom_gate, AfterRun};
 pub use worth::{by_worth, worthless, Retention, Worth, Worthless};
 
-use crate::model::{Action, Snapshot, SnapshotLimits, SnapshotStatus};
+use crate::model::{Action, KeeperCode, Snapshot, SnapshotLimits, SnapshotStatus};
 use flags::age_secs;
 
 /// Snapshots dated this far in the future still count as "just taken" (clock skew).
@@ -260,7 +260,7 @@ pub struct Deletion {
 /// Something the plan found wrong: reported as a failure of the directory.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Problem {
-    pub code: &'static str,
+    pub code: KeeperCode,
     pub message: String,
     pub snapshot_id: Option<String>,
 }
@@ -283,13 +283,13 @@ pub fn leftover_problems(all: &[Snapshot], policy: &Policy, now: Timestamp) -> V
     for s in all.iter().filter(|s| is_owned(s, policy)) {
         match s.status {
             SnapshotStatus::Failed => problems.push(Problem {
-                code: "SnapshotFailed",
+                code: KeeperCode::SnapshotFailed,
                 message: format!("snapshot {} ended Failed", s.id),
                 snapshot_id: Some(s.id.clone()),
             }),
             SnapshotStatus::Creating if age_secs(s, now) > policy.creating_timeout_secs => problems
                 .push(Problem {
-                    code: "SnapshotStuckCreating",
+                    code: KeeperCode::SnapshotStuckCreating,
                     message: format!(
                         "snapshot {} has been Creating for {} minutes (limit {} minutes); the \
                          keeper takes no new snapshot and deletes nothing to make room until it \
@@ -370,7 +370,7 @@ pub fn plan(all: &[Snapshot], limits: SnapshotLimits, policy: &Policy, intent: &
         .filter(|_| intent.action.changes_anything())
     {
         plan.problems.push(Problem {
-            code: "SettingsExceedQuota",
+            code: KeeperCode::SettingsExceedQuota,
             message: format!("{why}; nothing was changed in this directory"),
             snapshot_id: None,
         });
@@ -397,7 +397,7 @@ pub fn plan(all: &[Snapshot], limits: SnapshotLimits, policy: &Policy, intent: &
 
     if need_now > candidates.len() {
         plan.problems.push(Problem {
-            code: "QuotaFull",
+            code: KeeperCode::QuotaFull,
             message: format!(
                 "{in_use} of {limit} manual snapshots are in use and only {} may be deleted by \
                  the keeper (the rest are Auto, not owned, Creating or the newest Completed); \
@@ -410,7 +410,7 @@ pub fn plan(all: &[Snapshot], limits: SnapshotLimits, policy: &Policy, intent: &
     }
     if need_with_headroom > candidates.len() + freed_later {
         plan.problems.push(Problem {
-            code: "QuotaReservedSlotsBlocked",
+            code: KeeperCode::QuotaReservedSlotsBlocked,
             message: format!(
                 "taking a snapshot would leave fewer than RESERVED_SLOTS={} free slots ({in_use} \
                  of {limit} in use, {} deletable by the keeper); no snapshot was taken so that \

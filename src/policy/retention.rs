@@ -243,7 +243,7 @@ pub fn after_run(
             match state {
                 Some(CreatedState::Completed | CreatedState::Planned) if short => {
                     out.problems.push(Problem {
-                        code: "QuotaReservedSlotsBlocked",
+                        code: crate::model::KeeperCode::QuotaReservedSlotsBlocked,
                         message: format!(
                             "after the new snapshot completed, {left} of {manual_limit} manual \
                              snapshots are still in use and none more may be deleted by the \

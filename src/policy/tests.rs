@@ -411,7 +411,7 @@ fn leftovers_of_earlier_runs_are_problems() {
         owned("young", Creating, 0.01),
     ];
     let p = run_plan(&all);
-    let codes: Vec<&str> = p.problems.iter().map(|x| x.code).collect();
+    let codes: Vec<&str> = p.problems.iter().map(|x| x.code.as_str()).collect();
     assert_eq!(codes, vec!["SnapshotFailed", "SnapshotStuckCreating"]);
     assert_eq!(
         clean_gate(&p),
@@ -445,7 +445,7 @@ fn flags_warn_near_180_days_and_go_critical_when_the_window_closes() {
     let critical: Vec<&str> = f
         .iter()
         .filter(|f| f.level == FlagLevel::Critical)
-        .map(|f| f.code)
+        .map(|f| f.code.as_str())
         .collect();
     assert_eq!(critical, vec!["newest-completed-aging"]);
 
@@ -789,7 +789,7 @@ fn an_inventory_named_by_0_1_is_treated_exactly_as_the_same_inventory_named_by_0
             now(),
         )
         .into_iter()
-        .map(|f| (f.code, f.snapshot_id))
+        .map(|f| (f.code.as_str(), f.snapshot_id))
         .collect()
     };
     assert_eq!(flags_of(&old), flags_of(&new));
@@ -961,7 +961,7 @@ fn headroom_that_cannot_be_restored_after_the_create_is_a_problem() {
     all.push(owned("new", Completed, 0.0));
     let after = settle(&all, Action::Run, Some(("new", CreatedState::Completed)));
     assert!(after.deletions.is_empty(), "{:?}", after.deletions);
-    let codes: Vec<&str> = after.problems.iter().map(|p| p.code).collect();
+    let codes: Vec<&str> = after.problems.iter().map(|p| p.code.as_str()).collect();
     assert_eq!(codes, vec!["QuotaReservedSlotsBlocked"]);
     assert!(after.problems[0].message.contains("clock skew"));
 }

@@ -152,7 +152,7 @@ impl<D: DirectoryService> Keeper<D> {
                 // The plan and the guard disagree: refuse, loudly.
                 w.report.errors.push(ErrorEntry {
                     operation: Operation::DeleteSnapshot,
-                    code: "RefusedByGuard".to_owned(),
+                    code: crate::model::KeeperCode::RefusedByGuard.as_str().to_owned(),
                     message: format!("refused to delete {}: {protection}", deletion.snapshot_id),
                     snapshot_id: Some(deletion.snapshot_id.clone()),
                 });
@@ -197,7 +197,7 @@ impl<D: DirectoryService> Keeper<D> {
                     record_not_done(w, deletion);
                 }
                 Err(e) => {
-                    let deadline = e.code == "DeadlineReached";
+                    let deadline = e.code == crate::model::KeeperCode::DeadlineReached;
                     w.error(&e, Some(&deletion.snapshot_id));
                     ok = false;
                     if deadline {

@@ -260,7 +260,7 @@ fn distinct_directories(all: Vec<Directory>) -> Vec<Directory> {
 fn out_of_scope(outside: &[&str], scope: &str) -> ErrorEntry {
     ErrorEntry {
         operation: Operation::Scope,
-        code: "OutOfScope".to_owned(),
+        code: crate::model::KeeperCode::OutOfScope.as_str().to_owned(),
         message: eligibility::out_of_scope_message(outside, scope),
         snapshot_id: None,
     }

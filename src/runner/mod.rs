@@ -97,7 +97,12 @@ impl RunCtx {
 }
 
 fn deadline_error(op: Operation, kind: ErrorKind, message: String) -> ApiError {
-    ApiError::new(op, kind, "DeadlineReached", message)
+    ApiError::new(
+        op,
+        kind,
+        crate::model::KeeperCode::DeadlineReached.as_str(),
+        message,
+    )
 }
 
 /// Per-directory working state during a run.

@@ -199,7 +199,7 @@ fn apply_statuses(works: &mut [Work], seen: &[Snapshot], asked: &[String]) {
         if found.status == SnapshotStatus::Failed {
             w.report.errors.push(ErrorEntry {
                 operation: Operation::CreateSnapshot,
-                code: "SnapshotFailed".to_owned(),
+                code: crate::model::KeeperCode::SnapshotFailed.as_str().to_owned(),
                 message: format!("new snapshot {id} ended Failed; the keeper deletes it so it does not hold a slot"),
                 snapshot_id: Some(id.clone()),
             });
