@@ -771,7 +771,7 @@ async fn the_dashboards_latest_failed_runs_names_every_failing_directory_at_any_
     // failed showed the first one's id and no code.
     let h = Harness::new(&[]).await;
     let healthy = h.dir().await;
-    let mut ids = vec![healthy.clone(), "d-9999999999".to_owned()];
+    let mut ids = vec![healthy.clone(), "d-ffffffffff".to_owned()];
     ids.sort();
     let report = h
         .run(json!({"action": "snapshot", "directory_ids": ids}))
@@ -780,9 +780,12 @@ async fn the_dashboards_latest_failed_runs_names_every_failing_directory_at_any_
     let position = report
         .directories
         .iter()
-        .position(|d| d.directory_id == "d-9999999999")
+        .position(|d| d.directory_id == "d-ffffffffff")
         .unwrap();
-    assert!(position > 0 || report.directories.len() == 1);
+    // The report lists directories by id: d-ffffffffff sorts after any other, so the failing
+    // one is never at position 0.
+    assert_eq!(position, report.directories.len() - 1);
+    assert!(position > 0, "{:?}", report.directories);
     let query = latest_failed_runs_query();
     assert!(
         query.contains("filter message = \"run report\" and report.severity = \"failure\""),
@@ -820,7 +823,7 @@ async fn the_dashboards_latest_failed_runs_names_every_failing_directory_at_any_
     }
     let text = serde_json::to_string(&shown).unwrap();
     assert!(
-        text.contains("d-9999999999 (EntityDoesNotExistException)"),
+        text.contains("d-ffffffffff (EntityDoesNotExistException)"),
         "{text}"
     );
     assert!(
