@@ -93,16 +93,18 @@ pub fn opted_in(tags: &[(String, String)], tag: &(String, String)) -> bool {
     tags.iter().any(|(k, v)| k == &tag.0 && v == &tag.1)
 }
 
-/// The directories a request names that the configured `DIRECTORY_IDS` do not include.
-/// With an empty configuration (discovery) every id is in scope here; the discovery tag is
-/// checked on the directories themselves (see [`opted_in`]).
-pub fn outside_configured<'a>(requested: &'a [String], configured: &[String]) -> Vec<&'a str> {
-    if configured.is_empty() {
-        return Vec::new();
-    }
+/// The directories a request names outside the configured scope: not in `DIRECTORY_IDS`
+/// (when it lists any), or in `EXCLUDED_DIRECTORY_IDS`. With an empty `DIRECTORY_IDS`
+/// (discovery) every other id is in scope here; the discovery tag is checked on the
+/// directories themselves (see [`opted_in`] and [`unmanaged_because`]).
+pub fn outside_configured<'a>(
+    requested: &'a [String],
+    configured: &[String],
+    excluded: &[String],
+) -> Vec<&'a str> {
     requested
         .iter()
-        .filter(|id| !configured.contains(id))
+        .filter(|id| (!configured.is_empty() && !configured.contains(id)) || excluded.contains(id))
         .map(String::as_str)
         .collect()
 }
@@ -183,10 +185,10 @@ pub enum Scope<'a> {
     Discovery(Option<&'a (String, String)>),
 }
 
-/// Whether a directory of the Region is managed, and if not, why. `tags` are the directory's
-/// tags where the run read them (discovery with a tag), `excluded` is
+/// Why a directory of the Region is not managed; `None` when it is. `tags` are the
+/// directory's tags where the run read them (discovery with a tag), `excluded` is
 /// `EXCLUDED_DIRECTORY_IDS`.
-pub fn scope_of(
+pub fn unmanaged_because(
     d: &Directory,
     scope: Scope<'_>,
     tags: Option<&[(String, String)]>,
@@ -272,7 +274,7 @@ mod tests {
         let connector = dir("d-0000000003", DirectoryType::AdConnector);
         let scope = Scope::Listed(&listed);
         assert_eq!(
-            scope_of(
+            unmanaged_because(
                 &dir("d-0000000001", DirectoryType::SimpleAd),
                 scope,
                 None,
@@ -282,29 +284,32 @@ mod tests {
             None
         );
         assert_eq!(
-            scope_of(&ad, scope, None, &[], "r"),
+            unmanaged_because(&ad, scope, None, &[], "r"),
             Some(UnmanagedReason::NotListed)
         );
         assert_eq!(
-            scope_of(&connector, scope, None, &[], "r"),
+            unmanaged_because(&connector, scope, None, &[], "r"),
             Some(UnmanagedReason::AdConnector)
         );
         let excluded = vec![ad.id.clone()];
         assert_eq!(
-            scope_of(&ad, scope, None, &excluded, "r"),
+            unmanaged_because(&ad, scope, None, &excluded, "r"),
             Some(UnmanagedReason::Excluded)
         );
         let tag = ("ds-snapshot-keeper".to_owned(), "enabled".to_owned());
         let discovery = Scope::Discovery(Some(&tag));
         let tagged = [(tag.0.clone(), tag.1.clone())];
         let opted_out = [(tag.0.clone(), EXCLUDED_TAG_VALUE.to_owned())];
-        assert_eq!(scope_of(&ad, discovery, Some(&tagged), &[], "r"), None);
         assert_eq!(
-            scope_of(&ad, discovery, Some(&[]), &[], "r"),
+            unmanaged_because(&ad, discovery, Some(&tagged), &[], "r"),
+            None
+        );
+        assert_eq!(
+            unmanaged_because(&ad, discovery, Some(&[]), &[], "r"),
             Some(UnmanagedReason::NotTagged)
         );
         assert_eq!(
-            scope_of(&ad, discovery, Some(&opted_out), &[], "r"),
+            unmanaged_because(&ad, discovery, Some(&opted_out), &[], "r"),
             Some(UnmanagedReason::Excluded)
         );
         assert!(UnmanagedReason::NotTagged.counts() && UnmanagedReason::NotListed.counts());
@@ -314,15 +319,25 @@ mod tests {
     #[test]
     fn a_request_may_narrow_the_configured_scope_but_not_widen_it() {
         let configured = vec!["d-0000000001".to_owned(), "d-0000000002".to_owned()];
-        assert!(outside_configured(&configured[..1], &configured).is_empty());
+        assert!(outside_configured(&configured[..1], &configured, &[]).is_empty());
         let wider = vec!["d-0000000002".to_owned(), "d-0000000003".to_owned()];
         assert_eq!(
-            outside_configured(&wider, &configured),
+            outside_configured(&wider, &configured, &[]),
             vec!["d-0000000003"]
         );
         assert!(
-            outside_configured(&wider, &[]).is_empty(),
+            outside_configured(&wider, &[], &[]).is_empty(),
             "discovery: checked by tag"
+        );
+        // An excluded directory is outside the scope, listed or discovered.
+        let excluded = vec!["d-0000000002".to_owned()];
+        assert_eq!(
+            outside_configured(&wider, &configured, &excluded),
+            vec!["d-0000000002", "d-0000000003"]
+        );
+        assert_eq!(
+            outside_configured(&wider, &[], &excluded),
+            vec!["d-0000000002"]
         );
     }
 

@@ -17,9 +17,10 @@
 //! | `guard.rs` | what may never be deleted |
 //! | `eligibility.rs` | which directories are acted on, and a request's scope |
 //! | `mod.rs` ([`plan`]) | whether to create, and what to delete first to make room |
-//! | `gate.rs` | whether pruning may run after the create |
+//! | `gate.rs` | whether pruning may run after the create, and whether the headroom may be restored |
 //! | `worth.rs` | what a restore point is worth under the retention mode: the order every deleting rule follows |
-//! | `retention.rs` | what make-room, pruning and headroom delete, by which rule |
+//! | `rules.rs` | what make-room, pruning and headroom delete, by which rule (the README's Rules table) |
+//! | `restore.rs` | whether a directory may be restored from a snapshot, and the safety snapshot's make-room |
 //! | `flags.rs` | what an operator is told about the restore window |
 //! | `quota.rs` | the quota and restore reach a run leaves (the dashboard's figures) |
 
@@ -30,7 +31,7 @@ pub mod guard;
 pub mod ownership;
 pub mod quota;
 pub mod restore;
-pub mod retention;
+pub mod rules;
 pub mod worth;
 
 use jiff::Timestamp;
@@ -38,12 +39,12 @@ use serde::Serialize;
 
 pub use eligibility::{skip, Skip, SkipReason};
 pub use flags::{flags, newest_completed_age_days, Flag, FlagCode, FlagLevel};
-pub use gate::{prune_gate, PruneBlock, RunState};
+pub use gate::{headroom_gate, prune_blocked, prune_gate, PruneBlock};
 pub use guard::{
     deletable, distinct, is_owned, manual_in_use, may_touch, newest_completed, Protection,
 };
 pub use quota::{quota_after, Quota};
-pub use retention::{after_run, assume_completed, headroom_gate, AfterRun};
+pub use rules::{after_run, assume_completed, AfterRun};
 pub use worth::{by_worth, worthless, Retention, Worth, Worthless};
 
 use crate::model::{Action, KeeperCode, Snapshot, SnapshotLimits, SnapshotStatus};
@@ -194,6 +195,12 @@ impl Policy {
         }
         ways.join(", or ")
     }
+}
+
+/// Whether a run changes nothing: asked for by the request (`dry_run`) or the settings
+/// (`DRY_RUN`), or a `report`, which never changes anything.
+pub fn dry_run(action: Action, requested: bool, configured: bool) -> bool {
+    requested || configured || !action.changes_anything()
 }
 
 /// What one run asks of a directory.
@@ -387,7 +394,7 @@ pub fn plan(all: &[Snapshot], limits: SnapshotLimits, policy: &Policy, intent: &
     let in_use = manual_in_use(all);
     let need_now = (in_use + 1).saturating_sub(limit) as usize;
     let need_with_headroom = (in_use + 1 + policy.reserved_slots).saturating_sub(limit) as usize;
-    let candidates = retention::cheapest_first(all, policy, intent.now, None);
+    let candidates = rules::cheapest_first(all, policy, intent.now, None);
     // Once the new snapshot completes, the current newest Completed loses its protection --
     // unless it is dated at or after now (clock skew): then it stays the newest, and a slot
     // borrowed on the promise of deleting it would never come back.
@@ -423,7 +430,7 @@ pub fn plan(all: &[Snapshot], limits: SnapshotLimits, policy: &Policy, intent: &
         });
         return plan;
     }
-    plan.deletions = retention::make_room(&candidates, need_now, in_use, limit, policy);
+    plan.deletions = rules::make_room(&candidates, need_now, in_use, limit, policy);
     plan.create = Some(ownership::snapshot_name(
         &policy.prefix,
         intent.now,

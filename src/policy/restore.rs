@@ -16,7 +16,7 @@
 use jiff::Timestamp;
 use serde::Serialize;
 
-use super::retention::{cheapest_first, make_room};
+use super::rules::{cheapest_first, make_room};
 use super::{Deletion, Policy};
 use crate::model::{
     Directory, DirectoryType, Snapshot, SnapshotLimits, SnapshotStatus, Stage, RESTORE_LIMIT_DAYS,

@@ -100,7 +100,7 @@ fn run_plan(all: &[Snapshot]) -> Plan {
 
 /// The prune gate for a clean run that took no snapshot.
 fn clean_gate(p: &Plan) -> Result<(), PruneBlock> {
-    prune_gate(p, RunState { api_failed: false })
+    prune_gate(p, false)
 }
 
 /// What `run` deletes after a clean run whose new snapshot completed (`just_created`, when the
@@ -603,8 +603,7 @@ fn make_room_frees_only_what_the_create_needs_and_a_failed_new_snapshot_is_delet
     let mut failed = owned("new", Failed, 0.0);
     failed.name = Some(name);
     after.push(failed);
-    let state = RunState { api_failed: true };
-    let gate = prune_gate(&p, state);
+    let gate = prune_gate(&p, true);
     assert_eq!(gate, Err(PruneBlock::ApiFailure));
     let settled = after_run(
         &after,
@@ -1092,4 +1091,45 @@ fn the_tiered_reach_is_stated_with_what_others_snapshots_cost_it() {
         "one of someone else's still fits: {said}"
     );
     assert_eq!(Policy::default().reach_statement(5), None);
+}
+
+#[test]
+fn every_function_the_readmes_rule_tables_name_exists() {
+    // The README's two tables name a policy function for every rule and decision: a rename
+    // that leaves a row pointing nowhere fails here.
+    let readme = include_str!("../../README.md");
+    let sources = [
+        ("mod", include_str!("mod.rs")),
+        ("rules", include_str!("rules.rs")),
+        ("gate", include_str!("gate.rs")),
+        ("worth", include_str!("worth.rs")),
+        ("flags", include_str!("flags.rs")),
+        ("quota", include_str!("quota.rs")),
+        ("eligibility", include_str!("eligibility.rs")),
+        ("restore", include_str!("restore.rs")),
+        ("guard", include_str!("guard.rs")),
+    ];
+    let mut named = 0;
+    for line in readme.lines().filter(|l| l.starts_with("| ")) {
+        for path in line.split('`').filter(|p| p.starts_with("policy::")) {
+            let parts: Vec<&str> = path.split("::").collect();
+            let (file, function) = match parts.as_slice() {
+                ["policy", f] => ("mod", *f),
+                ["policy", m, f] => (*m, *f),
+                _ => panic!("{path}"),
+            };
+            let source = sources
+                .iter()
+                .find(|(m, _)| *m == file)
+                .unwrap_or_else(|| panic!("{path}: no policy file {file}"))
+                .1;
+            assert!(
+                source.contains(&format!("fn {function}("))
+                    || source.contains(&format!("fn {function}<")),
+                "README names {path}, which does not exist"
+            );
+            named += 1;
+        }
+    }
+    assert!(named >= 20, "{named}");
 }

@@ -42,13 +42,7 @@ impl<D: DirectoryService> Keeper<D> {
         };
         let (directories, missing, coverage) = match (&request.directory_ids, scope) {
             (Some(requested), _) => {
-                let mut outside = eligibility::outside_configured(requested, configured);
-                outside.extend(
-                    requested
-                        .iter()
-                        .filter(|id| excluded.contains(id))
-                        .map(String::as_str),
-                );
+                let outside = eligibility::outside_configured(requested, configured, excluded);
                 if !outside.is_empty() {
                     return Err(out_of_scope(
                         &outside,
@@ -66,7 +60,7 @@ impl<D: DirectoryService> Keeper<D> {
                     let outside: Vec<&str> = found
                         .iter()
                         .filter(|d| {
-                            eligibility::scope_of(
+                            eligibility::unmanaged_because(
                                 d,
                                 scope,
                                 tags.get(&d.id).map(Vec::as_slice),
@@ -100,7 +94,7 @@ impl<D: DirectoryService> Keeper<D> {
                 let unmanaged = unmanaged
                     .iter()
                     .filter_map(|d| {
-                        eligibility::scope_of(d, scope, None, excluded, &self.region)
+                        eligibility::unmanaged_because(d, scope, None, excluded, &self.region)
                             .map(|reason| eligibility::unmanaged(d, reason, now))
                     })
                     .collect();
@@ -115,7 +109,7 @@ impl<D: DirectoryService> Keeper<D> {
                 let mut managed = Vec::new();
                 let mut unmanaged = Vec::new();
                 for d in all {
-                    match eligibility::scope_of(
+                    match eligibility::unmanaged_because(
                         &d,
                         scope,
                         tags.get(&d.id).map(Vec::as_slice),

@@ -28,7 +28,7 @@ use tokio::time::Instant;
 use crate::directory::DirectoryService;
 use crate::error::{ApiError, ErrorKind};
 use crate::model::{CreatedState, Operation, Snapshot, SnapshotLimits};
-use crate::policy::{self, Intent, Plan, Policy, RunState};
+use crate::policy::{self, Intent, Plan, Policy};
 use crate::report::{
     Deleted, DirectoryReport, ErrorEntry, Kept, Notified, RunReport, Severity, Summary,
 };
@@ -182,8 +182,7 @@ impl<D: DirectoryService> Keeper<D> {
     ) -> RunReport {
         let started = Instant::now();
         let now = (self.clock)();
-        let dry_run =
-            request.dry_run || self.settings.dry_run || !request.action.changes_anything();
+        let dry_run = policy::dry_run(request.action, request.dry_run, self.settings.dry_run);
         let mut run = RunReport {
             keeper_version: env!("CARGO_PKG_VERSION"),
             function_name: self.function_name.clone(),
@@ -268,15 +267,8 @@ impl<D: DirectoryService> Keeper<D> {
         let Some(limits) = w.limits else { return w };
         let action = ctx.intent.action;
         let created = w.created_state();
-        let gate = policy::prune_gate(
-            &w.plan,
-            RunState {
-                api_failed: w.api_failed(),
-            },
-        );
-        if action != crate::model::Action::Report {
-            w.report.prune_blocked = gate.err();
-        }
+        let gate = policy::prune_gate(&w.plan, w.api_failed());
+        w.report.prune_blocked = policy::prune_blocked(action, gate);
         // A dry run goes on from the picture the run would leave: the planned snapshot as if
         // it had completed, so its flags and quota are those of the real run.
         let new = match (&w.report.created, &w.new_id) {
@@ -287,7 +279,7 @@ impl<D: DirectoryService> Keeper<D> {
                     &w.report.directory_id,
                     ctx.intent.now,
                 );
-                Some(policy::retention::PLANNED_ID.to_owned())
+                Some(policy::rules::PLANNED_ID.to_owned())
             }
             (_, id) => id.clone(),
         };

@@ -15,6 +15,7 @@
 
 use jiff::Timestamp;
 
+use super::gate::headroom_gate;
 use super::guard::{deletable, manual_in_use};
 use super::worth::{by_worth, worthless, Worth, Worthless};
 use super::{Deletion, Policy, Problem, PruneBlock, Rule};
@@ -146,45 +147,6 @@ pub struct AfterRun {
     pub problems: Vec<Problem>,
     /// Why the reserved headroom was not restored, when the action would restore it.
     pub headroom_held: Option<PruneBlock>,
-}
-
-/// Whether this run may restore the reserved headroom, and from what.
-///
-/// Only an action that creates restores it (`prune` and `report` never do). It is paid for by
-/// a newer restore point that is `Completed`, whichever run took it: the guard keeps the newest
-/// `Completed` snapshot, so what the headroom gives up is always older than a restore point
-/// that stays.
-///
-/// * The run's own snapshot `Completed` (or, on a dry run, planned): restore it in full.
-/// * The run's own snapshot still `Creating` (slower than the wait): restore it from the
-///   settled snapshots. The previous run's snapshot, `Completed` by now, pays for the slot
-///   that run borrowed; were the headroom to wait for this run's own, a directory whose
-///   snapshots outlast the wait would hold the reserved slot for good.
-/// * No new snapshot (the create was held by the interval or by this request's own earlier
-///   snapshot): restore it too, since the snapshot that held the create is settled. But while
-///   an owned snapshot is still `Creating` (an earlier run's), wait for it: it has not paid
-///   for the slot it borrowed, and may still fail.
-/// * The run's own snapshot `Failed`: wait (its slot is freed by rule `new-failed`).
-pub fn headroom_gate(
-    all: &[Snapshot],
-    policy: &Policy,
-    action: Action,
-    new: Option<CreatedState>,
-) -> Result<(), PruneBlock> {
-    if !action.creates() {
-        return Err(PruneBlock::NoNewSnapshot);
-    }
-    match new {
-        Some(CreatedState::Completed | CreatedState::Planned | CreatedState::Creating) => Ok(()),
-        Some(CreatedState::Failed) => Err(PruneBlock::NewSnapshotNotCompleted),
-        None if all
-            .iter()
-            .any(|s| super::guard::is_owned(s, policy) && s.status == SnapshotStatus::Creating) =>
-        {
-            Err(PruneBlock::SnapshotCreating)
-        }
-        None => Ok(()),
-    }
 }
 
 /// Deletions once the run's create (if any) has settled.
