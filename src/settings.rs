@@ -49,6 +49,11 @@ pub struct Settings {
     pub excluded_directory_ids: Vec<String>,
     /// Which restore points the keeper keeps (`RETENTION`, with the days of `TIERS`).
     pub retention: Retention,
+    /// The periods `TIERS` gives, parsed (and so checked) under either mode. Each row applies
+    /// alone; [`Settings::from_lookup`] puts them into `retention` once every row has applied,
+    /// so no row depends on another's order.
+    #[serde(skip)]
+    pub tier_days: Vec<u32>,
 }
 
 impl Default for Settings {
@@ -501,11 +506,9 @@ pub const SETTINGS: &[Setting] = &[
                 }
                 days.push(d);
             }
-            // RETENTION's row comes first: its tiers are these. Under `newest` they are only
-            // checked, so a typo is refused before anyone switches mode.
-            if let Retention::Tiered { days: tiers } = &mut s.retention {
-                *tiers = days;
-            }
+            // Under `newest` they are only checked, so a typo is refused before anyone
+            // switches mode.
+            s.tier_days = days;
             Ok(())
         },
     },
@@ -570,6 +573,7 @@ impl Settings {
             discovery_tag: None,
             excluded_directory_ids: Vec::new(),
             retention: Retention::Newest,
+            tier_days: Vec::new(),
         };
         for row in SETTINGS {
             let given = lookup(row.variable).filter(|v| !v.trim().is_empty());
@@ -584,6 +588,9 @@ impl Settings {
             };
             let value = row.parse(raw).map_err(invalid)?;
             (row.apply)(&mut s, value).map_err(invalid)?;
+        }
+        if let Retention::Tiered { days } = &mut s.retention {
+            *days = s.tier_days.clone();
         }
         if let Some(why) = Policy::from(&s).misfit(MANUAL_SNAPSHOT_LIMIT) {
             return Err(SettingsError::of(
