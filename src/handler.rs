@@ -150,8 +150,12 @@ pub async fn handle<D: DirectoryService, N: Notifier>(
             match published {
                 Ok(()) => Notified::Published,
                 Err(e) => {
+                    let failed = Notified::Failed {
+                        code: e.code.clone(),
+                        message: e.to_string(),
+                    };
                     publish_error = Some(e);
-                    Notified::Failed
+                    failed
                 }
             }
         }
@@ -162,11 +166,8 @@ pub async fn handle<D: DirectoryService, N: Notifier>(
     for line in render::metric_lines(&report) {
         sink(&line);
     }
-    if let Some(e) = &publish_error {
-        let mut fields = serde_json::Map::new();
-        fields.insert("code".into(), e.code.clone().into());
-        fields.insert("error".into(), e.to_string().into());
-        sink(&log::now(log::Level::Error, "SNS publish failed", fields));
+    if let Some(line) = render::log::publish_failed_line(&report) {
+        sink(&line);
     }
     if report.has_failures() {
         return Err(InvocationError::RunFailed(Box::new(report)));

@@ -167,9 +167,10 @@ pub struct Summary {
     pub pending: usize,
 }
 
-/// What became of the run's SNS message.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
+/// What became of the run's SNS message. Serialised as its name (`no-topic`, `not-needed`,
+/// `published`, `failed`); a failed publish's code and message are logged on their own line
+/// (`render::log::publish_failed_line`).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Notified {
     /// No topic is configured.
     NoTopic,
@@ -178,7 +179,24 @@ pub enum Notified {
     /// Published.
     Published,
     /// The publish failed (the error is logged, and the invocation fails).
-    Failed,
+    Failed { code: String, message: String },
+}
+
+impl Notified {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Notified::NoTopic => "no-topic",
+            Notified::NotNeeded => "not-needed",
+            Notified::Published => "published",
+            Notified::Failed { .. } => "failed",
+        }
+    }
+}
+
+impl Serialize for Notified {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
 }
 
 /// One run of the keeper.

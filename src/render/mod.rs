@@ -1,0 +1,111 @@
+//! Renderings of the [`RunReport`], one file per output, each a pure function of the report:
+//!
+//! | file | output |
+//! |---|---|
+//! | `log.rs` | the JSON log lines (`run report`), and the `SNS publish failed` line |
+//! | `emf.rs` | the CloudWatch Embedded Metric Format lines |
+//! | `sns.rs` | the SNS notification: subject, e-mail body, attributes |
+//! | `table.rs` | the terminal table |
+//! | `text.rs` | the terminal text |
+
+pub mod emf;
+pub mod log;
+pub mod sns;
+pub mod table;
+pub mod text;
+
+use serde_json::Value;
+
+use crate::report::{DirectoryReport, Severity};
+
+pub use emf::{metric_lines, METRIC_NAMESPACE};
+pub use log::{failing, log_lines, MAX_LOG_LINE_BYTES};
+pub use sns::{body, notification, should_notify, subject, MAX_BODY_BYTES, MAX_SUBJECT_LEN};
+pub use table::table;
+pub use text::text;
+
+/// The name a unit enum has in the report (`run`, `beyond-retain`...), so the e-mail uses
+/// the same words as the JSON.
+pub(crate) fn wire_name(value: impl serde::Serialize) -> String {
+    match serde_json::to_value(value) {
+        Ok(Value::String(name)) => name,
+        _ => String::new(),
+    }
+}
+
+pub(crate) fn severity_word(s: Severity) -> &'static str {
+    match s {
+        Severity::Ok => "OK",
+        Severity::Warning => "WARNING",
+        Severity::Critical => "CRITICAL",
+        Severity::Failure => "FAILURE",
+    }
+}
+
+/// The restore points a directory keeps, with the tier each holds: "keeps s-1 (the newest,
+/// 0.0 d), s-2 (first of the previous 35-day period, 41.0 d)".
+pub(crate) fn kept_line(d: &DirectoryReport, now: jiff::Timestamp) -> String {
+    let points: Vec<String> = d
+        .kept
+        .iter()
+        .map(|k| {
+            let age = (now.as_second() - k.start_time.as_second()).max(0) as f64 / 86_400.0;
+            format!("{} ({}, {age:.1} d)", k.snapshot_id, k.worth)
+        })
+        .collect();
+    format!("Keeps {}.", points.join(", "))
+}
+
+/// Report fixtures the renderings' tests share.
+#[cfg(test)]
+pub(crate) mod fixtures {
+    use crate::model::{Action, Operation};
+    use crate::report::{DirectoryReport, ErrorEntry, Notified, RunReport, Severity, Summary};
+    use crate::request::Trigger;
+
+    pub fn report(directories: Vec<DirectoryReport>) -> RunReport {
+        let t: jiff::Timestamp = "2026-11-24T06:00:00Z".parse().unwrap();
+        let mut r = RunReport {
+            keeper_version: "test",
+            function_name: "keeper-fn".to_owned(),
+            cold_start: false,
+            request_id: "req-1".to_owned(),
+            region: "eu-west-1".to_owned(),
+            action: Action::Run,
+            dry_run: false,
+            trigger: Trigger::Manual,
+            started_at: t,
+            finished_at: t,
+            severity: Severity::Ok,
+            summary: Summary::default(),
+            directories,
+            errors: Vec::new(),
+            notification: Notified::NoTopic,
+            coverage: None,
+        };
+        r.settle();
+        r
+    }
+
+    pub fn dir(id: &str) -> DirectoryReport {
+        let mut d = DirectoryReport::new(id);
+        d.directory_name = Some("corp.example.com".to_owned());
+        d.directory_type = Some("MicrosoftAD".to_owned());
+        d.limits = Some(crate::model::SnapshotLimits {
+            manual_limit: 5,
+            manual_count: 1,
+        });
+        d
+    }
+
+    pub fn failing(id: &str) -> DirectoryReport {
+        let mut d = dir(id);
+        d.errors.push(ErrorEntry {
+            operation: Operation::CreateSnapshot,
+            code: "ServiceException".to_owned(),
+            message: "boom".to_owned(),
+            snapshot_id: None,
+        });
+        d
+    }
+}
