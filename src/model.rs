@@ -91,7 +91,7 @@ pub struct Directory {
     pub name: String,
     #[serde(rename = "type")]
     pub kind: DirectoryType,
-    pub stage: String,
+    pub stage: Stage,
     /// The primary Region of a multi-Region directory; `None` for single-Region directories.
     pub primary_region: Option<String>,
     /// When the directory was created (`LaunchTime`), if the API said.
@@ -104,12 +104,6 @@ pub struct Directory {
     pub stage_since: Option<Timestamp>,
 }
 
-impl Directory {
-    /// The stage, typed.
-    pub fn stage(&self) -> Stage {
-        Stage::from_api(&self.stage)
-    }
-}
 
 /// A directory's stage, as `DescribeDirectories` names it. Stages are an open set (`Updating`
 /// arrived in 2024): one the keeper does not know is `Unknown` with its name, and is never
@@ -166,6 +160,25 @@ impl Stage {
             Self::Updating => "Updating",
             Self::Unknown(raw) => raw,
         }
+    }
+}
+
+impl Serialize for Stage {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_api())
+    }
+}
+
+impl<'de> Deserialize<'de> for Stage {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Ok(Stage::from_api(&String::deserialize(d)?))
+    }
+}
+
+/// Lets tests compare with the name AWS uses.
+impl PartialEq<&str> for Stage {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_api() == *other
     }
 }
 

@@ -264,7 +264,7 @@ pub async fn restore<D: DirectoryService>(
             return finish(report, Outcome::NotStarted { code, message });
         }
     };
-    report.final_stage = Some(directory.stage.clone());
+    report.final_stage = Some(directory.stage.to_string());
     let limits = limits.unwrap_or(crate::model::SnapshotLimits {
         manual_limit: crate::model::MANUAL_SNAPSHOT_LIMIT,
         manual_count: 0,
@@ -323,7 +323,7 @@ pub async fn restore<D: DirectoryService>(
     if let Err(e) = ds.restore_from_snapshot(&plan.target.id).await {
         // A lost answer may have started it: read the stage rather than send it again.
         let restoring = match ds.describe_directories(Some(&ids)).await {
-            Ok(d) => d.first().map(|d| d.stage()) == Some(Stage::Restoring),
+            Ok(d) => d.first().map(|d| &d.stage) == Some(&Stage::Restoring),
             Err(_) => false,
         };
         if !restoring {
@@ -358,13 +358,13 @@ pub async fn restore<D: DirectoryService>(
         let Some(d) = found.into_iter().next() else {
             continue;
         };
-        report.final_stage = Some(d.stage.clone());
+        report.final_stage = Some(d.stage.to_string());
         progress(&format!(
             "stage {} after {} s",
             d.stage,
             started.elapsed().as_secs()
         ));
-        match d.stage() {
+        match d.stage {
             Stage::Active => return finish(report, Outcome::Restored),
             Stage::RestoreFailed => {
                 let reason = d.stage_reason.clone();

@@ -75,7 +75,7 @@ impl Backend for Memory {
             id: id.clone(),
             name: "corp.example.com".to_owned(),
             kind: DirectoryType::MicrosoftAd,
-            stage: "Active".to_owned(),
+            stage: ds_snapshot_keeper::model::Stage::Active,
             primary_region: None,
             launch_time: None,
             stage_reason: None,
@@ -339,7 +339,7 @@ async fn lookups_across_directories<B: Backend>(b: &B) {
     assert_eq!(
         (
             named[0].id.as_str(),
-            named[0].stage.as_str(),
+            named[0].stage.as_api(),
             named[0].kind.clone()
         ),
         (two.as_str(), "Active", DirectoryType::MicrosoftAd)

@@ -243,11 +243,11 @@ fn to_directory(d: &t::DirectoryDescription) -> Result<Directory, ApiError> {
                 .ok_or_else(|| unexpected(OP, format!("directory {id} without Type")))?
                 .as_str(),
         ),
-        stage: d
-            .stage()
-            .ok_or_else(|| unexpected(OP, format!("directory {id} without Stage")))?
-            .as_str()
-            .to_owned(),
+        stage: crate::model::Stage::from_api(
+            d.stage()
+                .ok_or_else(|| unexpected(OP, format!("directory {id} without Stage")))?
+                .as_str(),
+        ),
         primary_region: d
             .regions_info()
             .and_then(|r| r.primary_region())

@@ -102,7 +102,7 @@ impl MemoryDirectoryService {
             id: id.to_owned(),
             name: "corp.example.com".to_owned(),
             kind: crate::model::DirectoryType::MicrosoftAd,
-            stage: "Active".to_owned(),
+            stage: crate::model::Stage::Active,
             primary_region: None,
             launch_time: None,
             stage_reason: None,
@@ -124,7 +124,7 @@ impl MemoryDirectoryService {
             .iter_mut()
             .find(|d| d.id == directory_id)
         {
-            d.stage = stage.to_owned();
+            d.stage = crate::model::Stage::from_api(stage);
         }
     }
 
@@ -271,7 +271,7 @@ impl DirectoryService for MemoryDirectoryService {
             *left = left.saturating_sub(1);
             if *left == 0 {
                 if let Some(d) = st.directories.iter_mut().find(|d| &d.id == id) {
-                    d.stage = stage.clone();
+                    d.stage = crate::model::Stage::from_api(stage);
                     d.stage_reason = (stage == "RestoreFailed")
                         .then(|| "The restore from snapshot failed".to_owned());
                     d.stage_since = st.now;
@@ -381,7 +381,7 @@ impl DirectoryService for MemoryDirectoryService {
         let Some(directory) = st.directories.iter().find(|d| d.id == directory_id) else {
             return Err(not_found(Operation::CreateSnapshot, directory_id));
         };
-        if directory.stage != "Active" {
+        if directory.stage != crate::model::Stage::Active {
             return Err(ApiError::new(
                 Operation::CreateSnapshot,
                 ErrorKind::Client,
@@ -490,7 +490,7 @@ impl DirectoryService for MemoryDirectoryService {
             .iter_mut()
             .find(|d| d.id == s.directory_id)
             .ok_or_else(|| not_found(OP, &s.directory_id))?;
-        d.stage = "Restoring".to_owned();
+        d.stage = crate::model::Stage::Restoring;
         d.stage_reason = None;
         d.stage_since = now;
         st.restoring

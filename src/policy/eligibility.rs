@@ -4,10 +4,8 @@
 use jiff::Timestamp;
 use serde::Serialize;
 
-use crate::model::{Directory, DirectoryType};
+use crate::model::{Directory, DirectoryType, Stage};
 
-/// The directory stage in which snapshots can be taken.
-pub const STAGE_SNAPSHOTTABLE: &str = "Active";
 
 /// Why a directory is not snapshotted in this run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -67,11 +65,11 @@ pub fn skip(d: &Directory, region: &str) -> Option<Skip> {
         }
         DirectoryType::MicrosoftAd | DirectoryType::SimpleAd => {}
     }
-    if d.stage != STAGE_SNAPSHOTTABLE {
+    if d.stage != Stage::Active {
         return skip_with(
             SkipReason::NotActive,
             format!(
-                "directory is in stage {}; snapshots need stage {STAGE_SNAPSHOTTABLE}",
+                "directory is in stage {}; snapshots need stage Active",
                 d.stage
             ),
         );
@@ -259,7 +257,7 @@ mod tests {
             id: id.to_owned(),
             name: "corp.example.com".to_owned(),
             kind,
-            stage: "Active".to_owned(),
+            stage: Stage::Active,
             primary_region: None,
             launch_time: None,
             stage_reason: None,

@@ -146,10 +146,10 @@ pub fn preflight(d: &Directory, region: &str) -> Result<(), Refusal> {
             })
         }
     }
-    if !matches!(d.stage(), Stage::Active | Stage::RestoreFailed) {
+    if !matches!(d.stage, Stage::Active | Stage::RestoreFailed) {
         return Err(Refusal::Stage {
             directory_id: d.id.clone(),
-            stage: d.stage.clone(),
+            stage: d.stage.to_string(),
             reason: d.stage_reason.clone(),
         });
     }

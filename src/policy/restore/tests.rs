@@ -38,7 +38,7 @@ fn directory(stage: &str) -> Directory {
         id: DIR.to_owned(),
         name: "corp.example.com".to_owned(),
         kind: DirectoryType::MicrosoftAd,
-        stage: stage.to_owned(),
+        stage: Stage::from_api(stage),
         primary_region: None,
         launch_time: None,
         stage_reason: None,
@@ -352,7 +352,7 @@ proptest! {
         match plan(&d, "eu-west-1", &all, limits(), &Policy::default(), &target, true, now()) {
             Ok(p) => {
                 // Only a restorable target of this directory, in a stage that allows it.
-                prop_assert!(matches!(d.stage(), Stage::Active | Stage::RestoreFailed));
+                prop_assert!(matches!(d.stage, Stage::Active | Stage::RestoreFailed));
                 prop_assert_eq!(&p.target.directory_id, DIR);
                 prop_assert!(p.target.is_restorable(now()));
                 let safety = p.safety.unwrap();
@@ -369,7 +369,7 @@ proptest! {
                 let in_use = super::super::manual_in_use(&all) as usize;
                 prop_assert_eq!(safety.make_room.len(), (in_use + 1).saturating_sub(5));
             }
-            Err(Refusal::Stage { .. }) => prop_assert!(!matches!(d.stage(), Stage::Active | Stage::RestoreFailed)),
+            Err(Refusal::Stage { .. }) => prop_assert!(!matches!(d.stage, Stage::Active | Stage::RestoreFailed)),
             Err(_) => {
                 if let Target::Snapshot(id) = &target {
                     let s = all.iter().find(|s| &s.id == id).unwrap();
