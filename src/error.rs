@@ -1,17 +1,14 @@
-//! The error both ports return, and how an AWS SDK error becomes one.
+//! The error both ports return.
 //!
 //! An [`ApiError`] keeps the AWS error code, because operators search for it, and a
-//! [`ErrorKind`] the runner branches on. The AWS adapters translate SDK errors here; an
-//! answer missing a field the keeper relies on is an `Unexpected` error, never a default
-//! value: the keeper must not plan deletions on a guess.
+//! [`ErrorKind`] the runner branches on. The port side knows no SDK type: the AWS adapters
+//! translate SDK errors in [`crate::aws_error`]. An answer missing a field the keeper relies
+//! on is an `Unexpected` error, never a default value: the keeper must not plan deletions on a
+//! guess.
 
-use aws_sdk_directory::error::ProvideErrorMetadata;
-use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
-use aws_smithy_runtime_api::client::result::SdkError;
 use serde::Serialize;
 
 use crate::model::Operation;
-use crate::naming::escape_for_log;
 
 /// What kind of failure an API call had; callers branch on it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -61,137 +58,7 @@ impl ApiError {
     }
 }
 
-const THROTTLING_CODES: &[&str] = &[
-    "ThrottlingException",
-    "Throttling",
-    "TooManyRequestsException",
-    "RequestLimitExceeded",
-    "RequestThrottled",
-    "RequestThrottledException",
-    "ProvisionedThroughputExceededException",
-];
-
-/// Whether an AWS error is a throttle, by its code *or its message*.
-///
-/// botocore's Directory Service model (`ds/2015-04-16/service-2.json`) defines no throttling
-/// error: its operations return `ClientException`, `ServiceException` and modeled errors only.
-/// JSON services of its generation (ECS is one) send a throttle as `ClientException` with the
-/// message "Rate exceeded", and the SDK's retry classifier matches codes only
-/// (`aws_runtime::retries::classifiers::THROTTLING_ERRORS`), so such a throttle would never be
-/// retried. The message is matched case-insensitively on "rate exceeded" and "throttl".
-pub fn is_throttling(code: &str, message: &str) -> bool {
-    if THROTTLING_CODES.contains(&code) {
-        return true;
-    }
-    let message = message.to_ascii_lowercase();
-    message.contains("rate exceeded") || message.contains("throttl")
-}
-
-/// Classify an AWS error code, message and HTTP status into the keeper's error kinds.
-pub fn classify(code: &str, message: &str, status: Option<u16>) -> ErrorKind {
-    match code {
-        "EntityDoesNotExistException" | "NotFound" | "NotFoundException" => ErrorKind::NotFound,
-        "SnapshotLimitExceededException" => ErrorKind::LimitExceeded,
-        c if is_throttling(c, message) => ErrorKind::Throttled,
-        "ServiceException" | "InternalError" | "InternalFailure" | "ServiceUnavailable" => {
-            ErrorKind::Service
-        }
-        _ if status.is_some_and(|s| s >= 500) => ErrorKind::Service,
-        _ => ErrorKind::Client,
-    }
-}
-
-/// Turn any SDK error into an [`ApiError`] that keeps the AWS error code.
-pub fn api_error<E>(operation: Operation, err: SdkError<E, HttpResponse>) -> ApiError
-where
-    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-{
-    let status = err.raw_response().map(|r| r.status().as_u16());
-    match &err {
-        SdkError::ServiceError(service) => {
-            let inner = service.err();
-            let code = inner.code().unwrap_or("UnknownError").to_owned();
-            let message = inner.message().unwrap_or("").to_owned();
-            ApiError::new(
-                operation,
-                classify(&code, &message, status),
-                code,
-                escape_for_log(&message, 300),
-            )
-        }
-        SdkError::TimeoutError(_) => ApiError::new(
-            operation,
-            ErrorKind::Transport,
-            "Timeout",
-            "no answer before the timeout",
-        ),
-        SdkError::DispatchFailure(d) => ApiError::new(
-            operation,
-            ErrorKind::Transport,
-            if d.is_timeout() {
-                "Timeout"
-            } else {
-                "ConnectionError"
-            },
-            format!("{:?}", d.as_connector_error().map(|c| c.to_string())),
-        ),
-        SdkError::ResponseError(_) => ApiError::new(
-            operation,
-            ErrorKind::Unexpected,
-            "UnparseableResponse",
-            format!("answer with HTTP status {status:?} could not be read"),
-        ),
-        _ => ApiError::new(
-            operation,
-            ErrorKind::Client,
-            "RequestNotSent",
-            format!("{err}"),
-        ),
-    }
-}
-
 /// An answer that lacks what the keeper needs.
 pub fn unexpected(operation: Operation, what: impl Into<String>) -> ApiError {
     ApiError::new(operation, ErrorKind::Unexpected, "UnexpectedResponse", what)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn directory_services_throttle_shape_is_a_throttle() {
-        // The shape Directory Service can send (its model has no throttling error).
-        assert_eq!(
-            classify("ClientException", "Rate exceeded", Some(400)),
-            ErrorKind::Throttled
-        );
-        assert_eq!(
-            classify("ClientException", "Request was THROTTLED", Some(400)),
-            ErrorKind::Throttled
-        );
-        // The code-only shapes the SDK knows stay throttles.
-        assert_eq!(
-            classify("ThrottlingException", "", Some(400)),
-            ErrorKind::Throttled
-        );
-        // Any other ClientException is a refusal, not a throttle.
-        assert_eq!(
-            classify("ClientException", "directory is not Active", Some(400)),
-            ErrorKind::Client
-        );
-        assert_eq!(
-            classify("ServiceException", "internal", Some(500)),
-            ErrorKind::Service
-        );
-        assert_eq!(
-            classify(
-                "SnapshotLimitExceededException",
-                "rate exceeded?",
-                Some(400)
-            ),
-            ErrorKind::LimitExceeded,
-            "the quota is not a throttle, whatever its message says"
-        );
-    }
 }

@@ -8,6 +8,7 @@
 //! both entry points (`main.rs` for Lambda, [`cli`] for `invoke`). [`simulate`] runs the real
 //! keeper over the in-memory service for years of a schedule (`examples/simulate.rs`).
 
+mod aws_error;
 pub mod cli;
 pub mod directory;
 pub mod error;

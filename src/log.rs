@@ -123,10 +123,12 @@ pub fn now(level: Level, message: &str, fields: Map<String, Value>) -> String {
     line(&context, level, message, fields, jiff::Timestamp::now())
 }
 
+/// The function name the keeper reports when it runs outside Lambda.
+pub const LOCAL_FUNCTION_NAME: &str = "ds-snapshot-keeper-local";
+
 /// The function's name: `AWS_LAMBDA_FUNCTION_NAME`, or the local name outside Lambda.
 pub fn function_name() -> String {
-    std::env::var("AWS_LAMBDA_FUNCTION_NAME")
-        .unwrap_or_else(|_| crate::runner::LOCAL_FUNCTION_NAME.to_owned())
+    std::env::var("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_else(|_| LOCAL_FUNCTION_NAME.to_owned())
 }
 
 /// Renders `tracing` events (the keeper's, the runtime's, the SDK's) in the schema.

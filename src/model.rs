@@ -104,7 +104,6 @@ pub struct Directory {
     pub stage_since: Option<Timestamp>,
 }
 
-
 /// A directory's stage, as `DescribeDirectories` names it. Stages are an open set (`Updating`
 /// arrived in 2024): one the keeper does not know is `Unknown` with its name, and is never
 /// treated as `Active`.

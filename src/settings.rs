@@ -681,6 +681,14 @@ impl Settings {
     }
 }
 
+/// The documented defaults: the settings table's, read through its own parsers (the table is
+/// the one place a default is written).
+impl Default for Policy {
+    fn default() -> Self {
+        Policy::from(&Settings::default())
+    }
+}
+
 impl From<&Settings> for Policy {
     fn from(s: &Settings) -> Self {
         Self {

@@ -5,7 +5,8 @@ use aws_sdk_directory::Client;
 use jiff::Timestamp;
 
 use super::{DeleteOutcome, DirectoryService};
-use crate::error::{api_error, unexpected, ApiError, ErrorKind};
+use crate::aws_error::{api_error, is_throttling};
+use crate::error::{unexpected, ApiError, ErrorKind};
 use crate::model::{
     Directory, DirectoryType, Operation, Snapshot, SnapshotLimits, SnapshotStatus, SnapshotType,
 };
@@ -52,7 +53,7 @@ fn no_sdk_retries() -> aws_sdk_directory::config::Builder {
 
 /// Directory Service's throttle shape for the SDK's retries: a `ClientException` (or any
 /// error) whose message says "Rate exceeded" or "throttl" is a throttling error, retried with
-/// the standard backoff like the codes the SDK knows (see [`crate::error::is_throttling`]).
+/// the standard backoff like the codes the SDK knows (see [`crate::aws_error::is_throttling`]).
 /// Only the operations the keeper calls are read; other errors are left to the SDK's own
 /// classifiers.
 #[derive(Debug, Default)]
@@ -98,7 +99,7 @@ impl aws_smithy_runtime_api::client::retries::classifiers::ClassifyRetry
         else {
             return RetryAction::NoActionIndicated;
         };
-        if crate::error::is_throttling(code.unwrap_or(""), message.unwrap_or("")) {
+        if is_throttling(code.unwrap_or(""), message.unwrap_or("")) {
             RetryAction::throttling_error()
         } else {
             RetryAction::NoActionIndicated

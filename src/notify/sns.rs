@@ -12,7 +12,8 @@
 use aws_sdk_sns::types::MessageAttributeValue;
 
 use super::{Notification, Notifier};
-use crate::error::{api_error, ApiError, ErrorKind};
+use crate::aws_error::api_error;
+use crate::error::{ApiError, ErrorKind};
 use crate::model::Operation;
 
 /// The message group of every FIFO message the keeper sends.

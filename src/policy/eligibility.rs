@@ -6,7 +6,6 @@ use serde::Serialize;
 
 use crate::model::{Directory, DirectoryType, Stage};
 
-
 /// Why a directory is not snapshotted in this run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]

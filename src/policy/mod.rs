@@ -73,22 +73,6 @@ pub struct Policy {
     pub retention: Retention,
 }
 
-impl Default for Policy {
-    /// The documented defaults (see the settings table).
-    fn default() -> Self {
-        Self {
-            retain: 3,
-            reserved_slots: 1,
-            warn_age_days: 150,
-            prefix: "keeper-".to_owned(),
-            min_interval_secs: 3600,
-            creating_timeout_secs: 6 * 3600,
-            prune_unowned: false,
-            retention: Retention::Newest,
-        }
-    }
-}
-
 impl Policy {
     /// Whether retain + the new snapshot + the reserved slots fit a quota of `manual_limit`:
     /// the one fit rule, checked at start against [`crate::model::MANUAL_SNAPSHOT_LIMIT`] (settings) and by

@@ -48,8 +48,7 @@ pub struct Keeper<D> {
     pub function_name: String,
 }
 
-/// The function name a keeper reports when it runs outside Lambda.
-pub const LOCAL_FUNCTION_NAME: &str = "ds-snapshot-keeper-local";
+pub use crate::log::LOCAL_FUNCTION_NAME;
 
 /// What one run shares across its directories.
 struct RunCtx {
