@@ -9,7 +9,7 @@
 //! (`invoke --format text`) and every SNS message that reached the subscribed SQS queue, then
 //! a report by hand as the table a terminal shows (`invoke --format table`).
 
-#[path = "../tests/support/mod.rs"]
+#[path = "../tests/it/support/mod.rs"]
 mod support;
 
 use std::process::Command;

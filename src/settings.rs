@@ -593,9 +593,16 @@ impl Settings {
             *days = s.tier_days.clone();
         }
         if let Some(why) = Policy::from(&s).misfit(MANUAL_SNAPSHOT_LIMIT) {
+            // Name the variable the operator set: RESERVED_SLOTS when only it was given.
+            let given = |v: &str| lookup(v).is_some_and(|x| !x.trim().is_empty());
+            let (variable, value) = if !given("RETAIN_COUNT") && given("RESERVED_SLOTS") {
+                ("RESERVED_SLOTS", s.reserved_slots.to_string())
+            } else {
+                ("RETAIN_COUNT", s.retain.to_string())
+            };
             return Err(SettingsError::of(
-                "RETAIN_COUNT",
-                s.retain.to_string(),
+                variable,
+                value,
                 format!(
                     "{why} (every directory type that has snapshots has a quota of \
                      {MANUAL_SNAPSHOT_LIMIT}, so every run would fail)"

@@ -2,7 +2,7 @@
 //! and since when, and counted in `UnmanagedDirectories` when someone should protect it.
 //! Each test asserts the report, the metric line and the exact API calls.
 
-mod support;
+use crate::support;
 
 use ds_snapshot_keeper::policy::eligibility::UnmanagedReason;
 use ds_snapshot_keeper::report::RunReport;

@@ -2,7 +2,7 @@
 //! snapshot), what the report says, and what reached SNS (read back through SQS).
 //! docs/reliability.md maps every scenario to its test.
 
-mod support;
+use crate::support;
 
 use ds_snapshot_keeper::model::CreatedState;
 use std::time::Duration;

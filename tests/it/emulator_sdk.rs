@@ -1,7 +1,7 @@
 //! The real `aws-sdk-directory` client against the emulator: every answer deserialises, and
 //! the snapshot operations behave as the API documents.
 
-mod support;
+use crate::support;
 
 use aws_sdk_directory::error::ProvideErrorMetadata;
 use aws_sdk_directory::types::{SnapshotStatus, SnapshotType};

@@ -7,7 +7,7 @@
 //! verdicts ("nothing is lost over three years") stop resting on a service that does not
 //! exist.
 
-mod support;
+use crate::support;
 
 use std::future::Future;
 

@@ -4,7 +4,7 @@
 //! the emulator with the real SDK where the wire matters. The last test runs tiered retention
 //! (issue 21) over the emulator, and a switch back to newest.
 
-mod support;
+use crate::support;
 
 use std::time::Duration;
 

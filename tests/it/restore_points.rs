@@ -1,7 +1,7 @@
 //! The corner cases that used to cost a restore point (issue 10), each against the emulator
 //! with the real SDK and the real handler. Every test here failed on version 0.1.
 
-mod support;
+use crate::support;
 
 use std::time::Duration;
 

@@ -17,7 +17,7 @@ use super::{Emulator, Received};
 
 /// The EventBridge Scheduler default payload from `events/`.
 pub fn scheduled() -> Value {
-    serde_json::from_str(include_str!("../../events/scheduler-default.json")).unwrap()
+    serde_json::from_str(include_str!("../../../events/scheduler-default.json")).unwrap()
 }
 
 pub struct Harness {

@@ -1,7 +1,7 @@
 //! The real handler, with the real SDK clients, against the local emulator: what was created
 //! and deleted (down to the snapshot), what the report says, and what reached SNS.
 
-mod support;
+use crate::support;
 
 use ds_snapshot_keeper::model::CreatedState;
 use std::collections::HashMap;
@@ -623,7 +623,7 @@ async fn discovery_with_an_opt_in_tag_manages_only_tagged_directories() {
 }
 
 /// The subscription attributes the README gives for "failures only" (docs/...json).
-const FAILURES_AND_ALARMS: &str = include_str!("../docs/sns-filter-failures-and-alarms.json");
+const FAILURES_AND_ALARMS: &str = include_str!("../../docs/sns-filter-failures-and-alarms.json");
 
 /// A CloudWatch alarm notification as CloudWatch publishes it to SNS: a JSON body and no
 /// message attributes (AWS's "Amazon SNS message format" for alarm state changes).
@@ -757,7 +757,7 @@ fn logs_insights_fields(line: &str) -> HashMap<String, Value> {
 
 /// The dashboard's "Latest failed runs" query, from the SAM template: its filter and fields.
 fn latest_failed_runs_query() -> String {
-    let template = include_str!("../template.yaml");
+    let template = include_str!("../../template.yaml");
     let start = template.find("\"title\": \"Latest failed runs\"").unwrap();
     let query = &template[start..];
     let q = query.find("\"query\": \"").unwrap() + "\"query\": \"".len();

@@ -1,10 +1,12 @@
 //! Test support: a private local AWS (moto server + our snapshot extension) per test.
 //!
-//! `Emulator::start()` launches the emulator on a free loopback port, waits until it says
-//! READY, and stops it when dropped (the server also exits by itself if the test process
-//! dies, so nothing is left behind). Each test gets its own server, so tests run in parallel
-//! without sharing state, faults or call logs. Helpers create directories through moto's
-//! normal APIs, seed and age snapshots, arm faults, and read SNS messages back through SQS.
+//! `Emulator::start()` hands a test an emulator of its own: one from a small pool, reset to
+//! nothing (`POST /_emulator/reset`: moto's backends, the snapshot store, faults and the call
+//! log), or a new one on a free loopback port when every pooled one is in use. Dropped, it
+//! goes back to the pool; the servers exit by themselves when the test process ends
+//! (`--watch-parent`), so nothing is left behind. A server starts in about a second, a reset
+//! takes milliseconds. Helpers create directories through moto's normal APIs, seed and age
+//! snapshots, arm faults, and read SNS messages back through SQS.
 #![allow(dead_code)]
 
 use std::collections::HashMap;
@@ -31,10 +33,28 @@ pub const TEST_BACKOFF: ds_snapshot_keeper::directory::aws::Backoff =
         max: Duration::from_millis(40),
     };
 
-pub struct Emulator {
+/// One emulator process.
+struct Server {
     child: Child,
-    pub endpoint: String,
+    endpoint: String,
     log_path: PathBuf,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_file(&self.log_path);
+    }
+}
+
+/// Idle servers, reset before they are handed out again.
+static POOL: std::sync::Mutex<Vec<Server>> = std::sync::Mutex::new(Vec::new());
+
+/// An emulator a test holds alone until it drops it.
+pub struct Emulator {
+    server: Option<Server>,
+    pub endpoint: String,
 }
 
 fn python() -> PathBuf {
@@ -45,8 +65,31 @@ fn python() -> PathBuf {
 }
 
 impl Emulator {
-    /// Start a fresh emulator. Panics with instructions when the venv is missing.
+    /// An emulator with nothing in it: a pooled one, reset, or a new one.
     pub fn start() -> Emulator {
+        loop {
+            let pooled = POOL.lock().unwrap_or_else(|p| p.into_inner()).pop();
+            let Some(server) = pooled else { break };
+            let emu = Emulator {
+                endpoint: server.endpoint.clone(),
+                server: Some(server),
+            };
+            // A server that does not answer its reset is dropped (killed), not reused.
+            if emu.try_control("POST", "reset", json!({})).is_ok() {
+                return emu;
+            }
+            let mut emu = emu;
+            emu.server.take();
+        }
+        let server = Self::spawn();
+        Emulator {
+            endpoint: server.endpoint.clone(),
+            server: Some(server),
+        }
+    }
+
+    /// Start a new emulator process. Panics with instructions when the venv is missing.
+    fn spawn() -> Server {
         let python = python();
         assert!(
             python.exists(),
@@ -94,7 +137,7 @@ impl Emulator {
             }
         };
         let endpoint = line.trim_start_matches("READY ").trim().to_owned();
-        Emulator {
+        Server {
             child,
             endpoint,
             log_path,
@@ -133,6 +176,11 @@ impl Emulator {
     // --- control plane -------------------------------------------------------------------
 
     pub fn control(&self, method: &str, route: &str, body: Value) -> Value {
+        self.try_control(method, route, body.clone())
+            .unwrap_or_else(|e| panic!("control {method} {route} {body}: {e}"))
+    }
+
+    fn try_control(&self, method: &str, route: &str, body: Value) -> Result<Value, String> {
         let url = format!("{}/_emulator/{route}", self.endpoint);
         let result = match method {
             "GET" => ureq::get(&url).call(),
@@ -143,8 +191,8 @@ impl Emulator {
             Ok(mut r) => r
                 .body_mut()
                 .read_json::<Value>()
-                .expect("control answer is JSON"),
-            Err(e) => panic!("control {method} {route} {body}: {e}"),
+                .map_err(|e| format!("control answer is not JSON: {e}")),
+            Err(e) => Err(e.to_string()),
         }
     }
 
@@ -440,10 +488,13 @@ pub struct Received {
 }
 
 impl Drop for Emulator {
+    /// Back to the pool, unless the test panicked (its server may be mid-call: not reused).
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_file(&self.log_path);
+        if let Some(server) = self.server.take() {
+            if !std::thread::panicking() {
+                POOL.lock().unwrap_or_else(|p| p.into_inner()).push(server);
+            }
+        }
     }
 }
 

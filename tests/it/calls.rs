@@ -1,7 +1,7 @@
 //! Regression checks that cannot flake: API-call counts against the algorithm's minimum, the
 //! cost of waiting for a slow snapshot, and the size-tuned release profile. No timings.
 
-mod support;
+use crate::support;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -117,7 +117,7 @@ async fn a_ten_minute_snapshot_costs_a_handful_of_describes() {
 
 #[test]
 fn the_release_profile_is_size_tuned() {
-    let manifest = include_str!("../Cargo.toml");
+    let manifest = include_str!("../../Cargo.toml");
     let release = manifest
         .split("[profile.release]")
         .nth(1)
