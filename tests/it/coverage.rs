@@ -3,6 +3,7 @@
 //! Each test asserts the report, the metric line and the exact API calls.
 
 use crate::support;
+use support::{count};
 
 use ds_snapshot_keeper::policy::eligibility::UnmanagedReason;
 use ds_snapshot_keeper::report::RunReport;
@@ -20,12 +21,6 @@ async fn run(h: &Harness) -> (RunReport, Value, Vec<Value>) {
     (report, h.run_metrics(), calls)
 }
 
-fn count(calls: &[Value], op: &str) -> usize {
-    calls
-        .iter()
-        .filter(|c| c["service"] == "ds" && c["operation"] == op)
-        .count()
-}
 
 fn reasons(report: &RunReport) -> Vec<(String, UnmanagedReason, bool)> {
     report

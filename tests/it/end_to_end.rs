@@ -2,6 +2,7 @@
 //! and deleted (down to the snapshot), what the report says, and what reached SNS.
 
 use crate::support;
+use support::{deleted_ids};
 
 use ds_snapshot_keeper::model::CreatedState;
 use std::collections::HashMap;
@@ -9,25 +10,11 @@ use std::collections::HashMap;
 use aws_sdk_directory::types::{SnapshotStatus, SnapshotType};
 use ds_snapshot_keeper::handler::InvocationError;
 use ds_snapshot_keeper::policy::{PruneBlock, Rule};
-use ds_snapshot_keeper::report::{RunReport, Severity};
+use ds_snapshot_keeper::report::Severity;
 use serde_json::{json, Value};
 use support::harness::{assert_pending_and_nothing_pruned, scheduled, Harness};
 use support::Emulator;
 
-fn deleted_ids(r: &RunReport) -> Vec<String> {
-    let mut v: Vec<String> = r
-        .directories
-        .iter()
-        .flat_map(|d| {
-            d.deleted
-                .iter()
-                .filter(|x| x.done)
-                .map(|x| x.deletion.snapshot_id.clone())
-        })
-        .collect();
-    v.sort();
-    v
-}
 
 #[tokio::test]
 async fn first_run_takes_one_snapshot_and_waits_for_it() {

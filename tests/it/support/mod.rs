@@ -498,6 +498,36 @@ impl Drop for Emulator {
     }
 }
 
+/// Directory Service calls of `operation` in an emulator call log.
+pub fn count(calls: &[Value], operation: &str) -> usize {
+    calls
+        .iter()
+        .filter(|c| c["service"] == "ds" && c["operation"] == operation)
+        .count()
+}
+
+/// The ids of the snapshots a run deleted, sorted.
+pub fn deleted_ids(r: &ds_snapshot_keeper::RunReport) -> Vec<String> {
+    let mut v: Vec<String> = r
+        .directories
+        .iter()
+        .flat_map(|d| {
+            d.deleted
+                .iter()
+                .filter(|x| x.done)
+                .map(|x| x.deletion.snapshot_id.clone())
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+/// `v`, sorted.
+pub fn sorted(mut v: Vec<String>) -> Vec<String> {
+    v.sort();
+    v
+}
+
 /// A name the keeper (prefix `keeper-`) wrote: version 0.1's format, with a time made from
 /// `n`. Fixtures that need snapshots the keeper owns use it; a prefix alone is not ownership.
 pub fn kname(n: u32) -> String {
