@@ -639,7 +639,7 @@ def main() -> None:
         "",
         "The scheduled run includes its one poll delay, `POLL_INITIAL_SECONDS=0.01` (the smallest",
         "accepted): the emulator completes a snapshot at its first describe. A real snapshot takes",
-        "minutes, and backoff polling costs about 8 describes for a 10-minute one (`tests/frugal.rs`).",
+        "minutes, and backoff polling costs about 8 describes for a 10-minute one (`tests/it/calls.rs`).",
         "",
         "## Scale under a throttle",
         "",
