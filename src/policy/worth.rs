@@ -239,30 +239,11 @@ pub fn by_worth<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::SnapshotType;
-
-    fn at(day: i64) -> Timestamp {
-        Timestamp::from_second(day * DAY_SECS + 6 * 3600).unwrap()
-    }
-
-    fn owned(id: &str, day: i64) -> Snapshot {
-        Snapshot {
-            id: id.to_owned(),
-            directory_id: "d-0123456789".to_owned(),
-            name: Some(format!("keeper-{}", at(day).strftime("%Y%m%dT%H%M%SZ"))),
-            kind: SnapshotType::Manual,
-            status: SnapshotStatus::Completed,
-            start_time: at(day),
-        }
-    }
+    // The policy tests' fixtures: snapshots placed on absolute days, where periods begin.
+    use crate::policy::tests::{at_day as at, owned_on_day as owned, tiered_policy};
 
     fn tiered(days: &[u32]) -> Policy {
-        Policy {
-            retention: Retention::Tiered {
-                days: days.to_vec(),
-            },
-            ..Policy::default()
-        }
+        tiered_policy(days, Policy::default().warn_age_days)
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! cost of waiting for a slow snapshot, and the size-tuned release profile. No timings.
 
 use crate::support;
-use support::{count};
+use support::count;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,7 +11,6 @@ use ds_snapshot_keeper::directory::memory::MemoryDirectoryService;
 use ds_snapshot_keeper::request::{Action, Request};
 use ds_snapshot_keeper::{Keeper, Settings};
 use support::harness::{scheduled, Harness};
-
 
 #[tokio::test]
 async fn one_directory_costs_exactly_the_minimum_calls() {

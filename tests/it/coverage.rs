@@ -3,7 +3,7 @@
 //! Each test asserts the report, the metric line and the exact API calls.
 
 use crate::support;
-use support::{count};
+use support::count;
 
 use ds_snapshot_keeper::policy::eligibility::UnmanagedReason;
 use ds_snapshot_keeper::report::RunReport;
@@ -20,7 +20,6 @@ async fn run(h: &Harness) -> (RunReport, Value, Vec<Value>) {
     let calls = h.emu.calls().split_off(before);
     (report, h.run_metrics(), calls)
 }
-
 
 fn reasons(report: &RunReport) -> Vec<(String, UnmanagedReason, bool)> {
     report

@@ -2,7 +2,7 @@
 //! and deleted (down to the snapshot), what the report says, and what reached SNS.
 
 use crate::support;
-use support::{deleted_ids};
+use support::deleted_ids;
 
 use ds_snapshot_keeper::model::CreatedState;
 use std::collections::HashMap;
@@ -14,7 +14,6 @@ use ds_snapshot_keeper::report::Severity;
 use serde_json::{json, Value};
 use support::harness::{assert_pending_and_nothing_pruned, scheduled, Harness};
 use support::Emulator;
-
 
 #[tokio::test]
 async fn first_run_takes_one_snapshot_and_waits_for_it() {

@@ -3,7 +3,7 @@
 //! docs/reliability.md maps every scenario to its test.
 
 use crate::support;
-use support::{sorted};
+use support::sorted;
 
 use ds_snapshot_keeper::model::CreatedState;
 use std::time::Duration;
@@ -46,7 +46,6 @@ async fn four_owned(h: &Harness) -> (String, String, Vec<String>, String) {
         .collect();
     (dir, oldest, others, theirs)
 }
-
 
 /// The shapes a transient fault takes. Directory Service's model (botocore,
 /// `ds/2015-04-16/service-2.json`) has no throttling error, so its throttle is

@@ -1,0 +1,69 @@
+//! What an operator is told: flags and the stated reach.
+
+use super::*;
+
+#[test]
+fn flags_warn_near_180_days_and_go_critical_when_the_window_closes() {
+    let all = vec![
+        owned("a", Completed, 175.0),
+        owned("b", Completed, 160.0),
+        snap("auto", None, Auto, Completed, 181.0),
+    ];
+    let f = flags(&all, None, None, &Policy::default(), now());
+    let expiring: Vec<(&str, Option<i64>)> = f
+        .iter()
+        .filter(|f| f.code == "expiring")
+        .map(|f| (f.snapshot_id.as_deref().unwrap(), f.days_left))
+        .collect();
+    assert_eq!(expiring, vec![("a", Some(5)), ("b", Some(20))]);
+    assert!(f
+        .iter()
+        .any(|f| f.code == "unrestorable" && f.snapshot_id.as_deref() == Some("auto")));
+    let critical: Vec<&str> = f
+        .iter()
+        .filter(|f| f.level == FlagLevel::Critical)
+        .map(|f| f.code.as_str())
+        .collect();
+    assert_eq!(critical, vec!["newest-completed-aging"]);
+
+    let gone = vec![owned("a", Completed, 181.0), owned("c", Creating, 0.0)];
+    let f = flags(&gone, None, None, &Policy::default(), now());
+    assert!(f
+        .iter()
+        .any(|f| f.code == "no-restorable-snapshot" && f.level == FlagLevel::Critical));
+
+    let fresh = vec![owned("a", Completed, 1.0)];
+    assert!(flags(&fresh, None, None, &Policy::default(), now()).is_empty());
+}
+
+#[test]
+fn reserved_slots_in_use_is_flagged() {
+    let l = SnapshotLimits {
+        manual_limit: 5,
+        manual_count: 5,
+    };
+    let mut all = theirs(4);
+    all.push(owned("a", Completed, 0.5));
+    assert!(flags(&all, Some(l), Some(5), &Policy::default(), now())
+        .iter()
+        .any(|f| f.code == "reserved-slots-in-use"));
+    all.pop();
+    let ok = SnapshotLimits {
+        manual_limit: 5,
+        manual_count: 4,
+    };
+    assert!(flags(&all, Some(ok), Some(4), &Policy::default(), now()).is_empty());
+}
+
+#[test]
+fn the_tiered_reach_is_stated_with_what_others_snapshots_cost_it() {
+    let policy = tiered_policy(&[35], 150);
+    let said = policy.reach_statement(5).unwrap();
+    assert!(said.contains("35 to 70 days back"), "{said}");
+    assert!(said.contains("2: 1 to 36 days, 3: 0 to 1 days"), "{said}");
+    assert!(
+        !said.contains("1: "),
+        "one of someone else's still fits: {said}"
+    );
+    assert_eq!(Policy::default().reach_statement(5), None);
+}
