@@ -148,6 +148,9 @@ impl DirectoryReport {
         if self.skipped.as_ref().is_some_and(|s| s.warns) {
             severity = severity.max(Severity::Warning);
         }
+        if self.skipped.as_ref().is_some_and(|s| s.critical) {
+            severity = severity.max(Severity::Critical);
+        }
         if !self.errors.is_empty() {
             severity = Severity::Failure;
         }

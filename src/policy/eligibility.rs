@@ -20,6 +20,10 @@ pub enum SkipReason {
     NotActive,
     /// A multi-Region replica: snapshots run only in the primary Region.
     Replica,
+    /// Being restored from a snapshot: nothing is touched until it is Active again.
+    Restoring,
+    /// Its last restore failed: a critical finding, with what to do.
+    RestoreFailed,
 }
 
 /// A directory left alone in this run, and why.
@@ -28,17 +32,33 @@ pub struct Skip {
     pub reason: SkipReason,
     pub message: String,
     /// Whether the skip deserves attention (a directory not Active, an unknown type) rather
-    /// than being the expected state of things (an AD Connector, a shared directory, a replica).
+    /// than being the expected state of things (an AD Connector, a shared directory, a replica,
+    /// a restore under way).
     pub warns: bool,
+    /// Whether the skip is critical: a directory whose restore failed, offline or rolled back
+    /// to an unknown state until someone acts.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub critical: bool,
 }
 
 fn skip_with(reason: SkipReason, message: String) -> Option<Skip> {
-    let warns = matches!(reason, SkipReason::UnknownType | SkipReason::NotActive);
+    let warns = matches!(
+        reason,
+        SkipReason::UnknownType | SkipReason::NotActive | SkipReason::RestoreFailed
+    );
     Some(Skip {
         reason,
         message,
         warns,
+        critical: reason == SkipReason::RestoreFailed,
     })
+}
+
+/// ` (since 2026-12-03T06:00:00Z)`, when the stage's last change is known.
+fn since(d: &Directory) -> String {
+    d.stage_since
+        .map(|t| format!(" (since {})", t.strftime("%Y-%m-%dT%H:%M:%SZ")))
+        .unwrap_or_default()
 }
 
 /// Why the keeper must leave `d` alone in `region`, or `None` when it may snapshot it here.
@@ -63,6 +83,37 @@ pub fn skip(d: &Directory, region: &str) -> Option<Skip> {
             )
         }
         DirectoryType::MicrosoftAd | DirectoryType::SimpleAd => {}
+    }
+    match &d.stage {
+        Stage::Restoring => {
+            return skip_with(
+                SkipReason::Restoring,
+                format!(
+                    "directory is being restored from a snapshot{}; nothing is touched until it \
+                     is Active again (follow it with `ds-snapshot-keeper points --directory {}`)",
+                    since(d),
+                    d.id
+                ),
+            )
+        }
+        Stage::RestoreFailed => {
+            return skip_with(
+                SkipReason::RestoreFailed,
+                format!(
+                    "the directory's restore from a snapshot FAILED{}{}. AWS's advice: retry the \
+                     restore operation; if this continues, try a different snapshot, or contact \
+                     AWS Support (`ds-snapshot-keeper restore --directory {} --snapshot s-...` \
+                     retries it). The keeper takes no snapshot until it is Active",
+                    since(d),
+                    d.stage_reason
+                        .as_deref()
+                        .map(|r| format!(": {r}"))
+                        .unwrap_or_default(),
+                    d.id
+                ),
+            )
+        }
+        _ => {}
     }
     if d.stage != Stage::Active {
         return skip_with(

@@ -1029,3 +1029,71 @@ async fn every_refusal_changes_nothing() {
     assert_eq!(report["outcome"]["refusal"]["code"], "not-primary");
     assert!(writes(&h.emu).is_empty(), "{:?}", writes(&h.emu));
 }
+
+#[tokio::test]
+async fn scheduled_runs_follow_a_restore_and_raise_a_failed_one() {
+    let h = Harness::new(&[]).await;
+    let dir = h.dir().await;
+    let target = h
+        .emu
+        .seed(&dir, Some(&support::kname(1)), "Manual", "Completed", 2.0);
+    let ds = h.emu.ds(&h.config);
+    // A restore under way (it stays Restoring for the next 100 describes).
+    h.emu.control(
+        "POST",
+        "restore-outcome",
+        json!({"directory_id": dir, "stage": "RestoreFailed", "reason": "Snapshot restore failed", "after_describes": 100}),
+    );
+    ds.restore_from_snapshot()
+        .snapshot_id(&target)
+        .send()
+        .await
+        .unwrap();
+    let before = h.emu.calls().len();
+    let report = h.run(scheduled()).await;
+    let d = &report.directories[0];
+    let skip = d.skipped.as_ref().expect("skipped while restoring");
+    assert_eq!(
+        serde_json::to_value(skip.reason).unwrap(),
+        json!("restoring")
+    );
+    assert!(skip.message.contains("(since 20"), "{}", skip.message);
+    assert!(!skip.warns && !skip.critical);
+    assert_eq!(report.severity, Severity::Ok);
+    assert_eq!(
+        report.coverage.as_ref().unwrap().unmanaged_count,
+        0,
+        "a directory being restored is not unmanaged"
+    );
+    let writes: Vec<Value> = h.emu.calls()[before..]
+        .iter()
+        .filter(|c| {
+            ["CreateSnapshot", "DeleteSnapshot"].contains(&c["operation"].as_str().unwrap_or(""))
+        })
+        .cloned()
+        .collect();
+    assert!(writes.is_empty(), "nothing touched: {writes:?}");
+    // The restore fails: the next run is a critical finding, published, with what to do.
+    h.emu.control(
+        "POST",
+        "directory",
+        json!({"directory_id": dir, "stage": "RestoreFailed"}),
+    );
+    let report = h.run(scheduled()).await;
+    let d = &report.directories[0];
+    let skip = d.skipped.as_ref().unwrap();
+    assert!(skip.critical, "{skip:?}");
+    assert_eq!(report.severity, Severity::Critical);
+    let msgs = h.messages().await;
+    let last = msgs.last().expect("published");
+    assert!(last.subject.starts_with("[CRITICAL]"), "{}", last.subject);
+    assert!(
+        last.message.contains("retry the restore operation"),
+        "{}",
+        last.message
+    );
+    assert_eq!(
+        last.attributes.get("severity").map(|(_, v)| v.as_str()),
+        Some("critical")
+    );
+}
