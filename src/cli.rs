@@ -16,7 +16,7 @@ use crate::wiring;
 
 /// The usage of the whole command.
 pub const USAGE: &str =
-    "usage: ds-snapshot-keeper [invoke [--event FILE|-] [--timeout SECONDS] [--format auto|json|table|text] | restore ... | help]\n\
+    "usage: ds-snapshot-keeper [invoke [--event FILE|-] [--timeout SECONDS] [--format auto|json|table|text] | points ... | restore ... | help]\n\
   Under AWS Lambda (AWS_LAMBDA_RUNTIME_API set) it serves invocations; outside, `invoke`\n\
   runs one invocation and prints the run report.\n\
   --event FILE   the event to handle (default: read it from stdin; '-' also means stdin)\n\
@@ -88,6 +88,8 @@ pub enum Command {
     Invoke(Vec<String>),
     /// Restore a directory from a snapshot (see [`restore`]).
     Restore(Vec<String>),
+    /// List restore points (see [`points`]).
+    Points(Vec<String>),
     /// Print the usage and exit with this code (0 when asked for, 2 on a mistake).
     Usage { code: i32, problem: Option<String> },
 }
@@ -106,6 +108,7 @@ pub fn command(args: &[String], in_lambda: bool) -> Command {
         },
         Some("invoke") => Command::Invoke(args[1..].to_vec()),
         Some("restore") => Command::Restore(args[1..].to_vec()),
+        Some("points") => Command::Points(args[1..].to_vec()),
         Some("help" | "-h" | "--help") => Command::Usage {
             code: 0,
             problem: None,
@@ -437,4 +440,130 @@ pub async fn restore(args: &[String]) -> i32 {
         print!("{}", report.text());
     }
     report.outcome.exit_code()
+}
+
+/// The usage of `points`.
+pub const POINTS_USAGE: &str = "usage: ds-snapshot-keeper points [--directory d-...]... [--region R]... [--before TIME] [--format auto|json|table]\n\
+  Lists every snapshot of each directory, newest first: type, status, start, age, restorable\n\
+  until (start + 180 days) and days left, who holds it (the keeper and the role it gives it,\n\
+  someone else, AWS), and whether it can be restored now. Read-only.\n\
+  --directory D   this directory (repeatable); default: every directory the configured scope\n\
+                  manages (DIRECTORY_IDS, or discovery with DISCOVERY_TAG)\n\
+  --region R      this Region (repeatable: the primary Regions of a fleet); default AWS_REGION\n\
+  --before TIME   mark the newest restorable point taken before TIME (RFC 3339)\n\
+  Exit codes: 0 listed, 1 an AWS call failed, 2 bad arguments or settings.";
+
+/// The `points` subcommand; returns the process exit code.
+pub async fn points(args: &[String]) -> i32 {
+    use std::io::IsTerminal;
+    let mut directories = Vec::new();
+    let mut regions = Vec::new();
+    let mut before = None;
+    let mut json = None;
+    let mut it = args.iter();
+    while let Some(arg) = it.next() {
+        let Some(value) = (match arg.as_str() {
+            "-h" | "--help" => {
+                println!("{POINTS_USAGE}");
+                return 0;
+            }
+            "--directory" | "--region" | "--before" | "--format" => it.next(),
+            other => {
+                eprintln!(
+                    "error: unknown argument {}\n{POINTS_USAGE}",
+                    crate::naming::escape_for_log(other, 40)
+                );
+                return 2;
+            }
+        }) else {
+            eprintln!("error: {arg} needs a value\n{POINTS_USAGE}");
+            return 2;
+        };
+        match arg.as_str() {
+            "--directory" if crate::naming::is_directory_id(value) => {
+                directories.push(value.clone())
+            }
+            "--directory" => {
+                eprintln!(
+                    "error: --directory {}: not a directory id (d- and 10 hexadecimal digits)",
+                    crate::naming::escape_for_log(value, 40)
+                );
+                return 2;
+            }
+            "--region" => regions.push(value.clone()),
+            "--before" => match value.parse::<jiff::Timestamp>() {
+                Ok(t) => before = Some(t),
+                Err(e) => {
+                    eprintln!(
+                        "error: --before {value:?}: not an RFC 3339 time such as 2026-11-20T05:00:00Z ({e})"
+                    );
+                    return 2;
+                }
+            },
+            _ => match value.as_str() {
+                "auto" => json = None,
+                "json" => json = Some(true),
+                "table" => json = Some(false),
+                other => {
+                    eprintln!(
+                        "error: --format {}: expected auto, json or table",
+                        crate::naming::escape_for_log(other, 20)
+                    );
+                    return 2;
+                }
+            },
+        }
+    }
+    let settings = match Settings::from_env() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return 2;
+        }
+    };
+    wiring::init_logging(true);
+    let config = wiring::load_aws_config().await;
+    if regions.is_empty() {
+        match config.region() {
+            Some(r) => regions.push(r.to_string()),
+            None => {
+                eprintln!("error: no AWS region: set AWS_REGION or pass --region");
+                return 2;
+            }
+        }
+    }
+    let now = jiff::Timestamp::now();
+    let mut all = Vec::new();
+    let mut code = 0;
+    for region in &regions {
+        let regional = config
+            .to_builder()
+            .region(aws_config::Region::new(region.clone()))
+            .build();
+        let ds =
+            crate::directory::aws::AwsDirectoryService::new(wiring::directory_client(&regional));
+        match crate::restore::points(&ds, region, &settings, &directories, before, now).await {
+            Ok(found) => all.extend(found),
+            Err(e) => {
+                eprintln!("error: {region}: {} {}: {}", e.operation, e.code, e.message);
+                code = 1;
+            }
+        }
+    }
+    for id in &directories {
+        if !all.iter().any(|d| &d.directory_id == id) {
+            eprintln!(
+                "error: directory {id} was not found in {} (snapshots live in a directory's \
+                 primary Region)",
+                regions.join(", ")
+            );
+            code = 1;
+        }
+    }
+    if json.unwrap_or(!std::io::stdout().is_terminal()) {
+        println!("{}", serde_json::to_string_pretty(&all).unwrap_or_default());
+    } else {
+        print!("{}", crate::render::points_table(&all));
+    }
+    code
 }

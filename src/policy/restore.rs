@@ -17,7 +17,7 @@ use jiff::Timestamp;
 use serde::Serialize;
 
 use super::rules::{cheapest_first, make_room};
-use super::{Deletion, Policy};
+use super::{Deletion, Policy, Worth};
 use crate::model::{
     Directory, DirectoryType, Snapshot, SnapshotLimits, SnapshotStatus, Stage, RESTORE_LIMIT_DAYS,
 };
@@ -299,3 +299,101 @@ pub fn safety_plan(
 
 #[cfg(test)]
 mod tests;
+
+/// Who holds a restore point.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case", tag = "kind")]
+pub enum Holder {
+    /// The keeper took it; `worth` is the role it holds (none when it holds none: Failed,
+    /// Creating, past 180 days...).
+    Keeper { worth: Option<Worth> },
+    /// A manual snapshot someone else took.
+    SomeoneElse,
+    /// An `Auto` snapshot AWS took.
+    Aws,
+}
+
+/// One of a directory's snapshots as a restore point.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RestorePoint {
+    pub snapshot_id: String,
+    pub name: Option<String>,
+    #[serde(rename = "type")]
+    pub kind: crate::model::SnapshotType,
+    pub status: SnapshotStatus,
+    /// RFC 3339, whole seconds.
+    pub start_time: String,
+    /// Days since it started, one decimal.
+    pub age_days: f64,
+    /// The last instant AWS restores it: start + 180 days.
+    pub restorable_until: String,
+    /// Whole days left before then (0 when past).
+    pub days_left: i64,
+    pub holder: Holder,
+    /// Whether it can be restored now; when not, why.
+    pub restorable: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub not_restorable_because: Option<String>,
+    /// The newest restorable point taken before `--before`: the one `restore --before` picks.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub chosen_before: bool,
+}
+
+fn rfc3339(t: Timestamp) -> String {
+    t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
+/// Every snapshot of the directory, Auto and Manual, whoever took it, newest first, as restore
+/// points: when each stops being restorable, who holds it (with the role the keeper gives
+/// it), whether it can be restored now and, with `before`, which one `restore --before` picks.
+pub fn restore_points(
+    all: &[Snapshot],
+    directory_id: &str,
+    policy: &Policy,
+    now: Timestamp,
+    before: Option<Timestamp>,
+) -> Vec<RestorePoint> {
+    let theirs: Vec<Snapshot> = all
+        .iter()
+        .filter(|s| s.directory_id == directory_id)
+        .cloned()
+        .collect();
+    let ranked = super::by_worth(&theirs, policy, now);
+    let chosen = before
+        .and_then(|t| choose(&theirs, directory_id, &Target::Before(t), now).ok())
+        .map(|s| s.id.clone());
+    let mut mine: Vec<&Snapshot> = theirs.iter().collect();
+    mine.sort_by(|a, b| (b.start_time, &b.id).cmp(&(a.start_time, &a.id)));
+    mine.into_iter()
+        .map(|s| {
+            let until =
+                Timestamp::from_second(s.start_time.as_second() + RESTORE_LIMIT_DAYS * 86_400)
+                    .unwrap_or(s.start_time);
+            let age_secs = (now.as_second() - s.start_time.as_second()).max(0);
+            let why = unrestorable_because(s, directory_id, now).map(|r| r.to_string());
+            let holder = if s.kind == crate::model::SnapshotType::Auto {
+                Holder::Aws
+            } else if super::is_owned(s, policy) {
+                Holder::Keeper {
+                    worth: ranked.iter().find(|(r, _)| r.id == s.id).map(|(_, w)| *w),
+                }
+            } else {
+                Holder::SomeoneElse
+            };
+            RestorePoint {
+                snapshot_id: s.id.clone(),
+                name: s.name.clone(),
+                kind: s.kind,
+                status: s.status,
+                start_time: rfc3339(s.start_time),
+                age_days: (age_secs as f64 / 86_400.0 * 10.0).round() / 10.0,
+                restorable_until: rfc3339(until),
+                days_left: ((until.as_second() - now.as_second()).max(0)) / 86_400,
+                holder,
+                restorable: why.is_none(),
+                not_restorable_because: why,
+                chosen_before: chosen.as_deref() == Some(s.id.as_str()),
+            }
+        })
+        .collect()
+}

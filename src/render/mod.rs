@@ -5,11 +5,13 @@
 //! | `log.rs` | the JSON log lines (`run report`), and the `SNS publish failed` line |
 //! | `emf.rs` | the CloudWatch Embedded Metric Format lines |
 //! | `sns.rs` | the SNS notification: subject, e-mail body, attributes |
+//! | `points.rs` | the restore points table (`ds-snapshot-keeper points`) |
 //! | `table.rs` | the terminal table |
 //! | `text.rs` | the terminal text |
 
 pub mod emf;
 pub mod log;
+pub mod points;
 pub mod sns;
 pub mod table;
 pub mod text;
@@ -20,6 +22,7 @@ use crate::report::{DirectoryReport, Severity};
 
 pub use emf::{metric_lines, METRIC_NAMESPACE};
 pub use log::{failing, log_lines, MAX_LOG_LINE_BYTES};
+pub use points::points_table;
 pub use sns::{body, notification, should_notify, subject, MAX_BODY_BYTES, MAX_SUBJECT_LEN};
 pub use table::table;
 pub use text::text;

@@ -1097,3 +1097,128 @@ async fn scheduled_runs_follow_a_restore_and_raise_a_failed_one() {
         Some("critical")
     );
 }
+
+/// `ds-snapshot-keeper points ARGS` against `emu` (no terminal: JSON).
+fn points_binary(emu: &Emulator, args: &[&str]) -> (i32, Value, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_ds-snapshot-keeper"))
+        .arg("points")
+        .args(args)
+        .env("AWS_ENDPOINT_URL", &emu.endpoint)
+        .env("AWS_REGION", support::REGION)
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        serde_json::from_slice(&out.stdout).unwrap_or(Value::Null),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[tokio::test]
+async fn points_lists_every_restore_point_with_who_holds_it_and_marks_before() {
+    let h = Harness::new(&[]).await;
+    let dir = h.dir().await;
+    let other = h.dir().await;
+    let mine = h
+        .emu
+        .seed(&dir, Some(&support::kname(1)), "Manual", "Completed", 1.0);
+    let auto = h.emu.seed(&dir, None, "Auto", "Completed", 3.0);
+    let theirs = h.emu.seed_manual(&dir, "before-schema-change", 5.0);
+    let old = h
+        .emu
+        .seed(&dir, Some(&support::kname(2)), "Manual", "Completed", 200.0);
+    h.emu
+        .seed(&other, Some(&support::kname(3)), "Manual", "Completed", 1.0);
+    let before = (jiff::Timestamp::now() - jiff::SignedDuration::from_hours(48)).to_string();
+    let (code, listed, stderr) = points_binary(
+        &h.emu,
+        &[
+            "--directory",
+            &dir,
+            "--before",
+            &before,
+            "--region",
+            support::REGION,
+            "--region",
+            "eu-west-1",
+        ],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let entries = listed.as_array().unwrap();
+    assert_eq!(entries.len(), 1, "the one directory asked for: {listed}");
+    let points = entries[0]["points"].as_array().unwrap();
+    let ids: Vec<&str> = points
+        .iter()
+        .map(|p| p["snapshot_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        ids,
+        vec![mine.as_str(), auto.as_str(), theirs.as_str(), old.as_str()]
+    );
+    let by = |id: &str| points.iter().find(|p| p["snapshot_id"] == id).unwrap();
+    assert_eq!(by(&auto)["holder"]["kind"], "aws");
+    assert_eq!(by(&theirs)["holder"]["kind"], "someone-else");
+    assert_eq!(by(&mine)["holder"]["kind"], "keeper");
+    assert_eq!(by(&mine)["holder"]["worth"]["kind"], "recent");
+    assert_eq!(by(&old)["restorable"], false);
+    assert!(by(&old)["not_restorable_because"]
+        .as_str()
+        .unwrap()
+        .contains("180 days"));
+    assert_eq!(
+        by(&auto)["chosen_before"],
+        true,
+        "the newest restorable before 48 h ago"
+    );
+    assert!(by(&mine)["start_time"].as_str().unwrap().ends_with('Z'));
+    assert!(!by(&mine)["start_time"].as_str().unwrap().contains('.'));
+    // 179 days after start less the second or so since it was seeded.
+    assert!((178..=179).contains(&by(&mine)["days_left"].as_i64().unwrap()));
+    // Without --directory: every directory the configured scope manages (discovery here).
+    let (code, listed, _) = points_binary(&h.emu, &[]);
+    assert_eq!(code, 0);
+    assert_eq!(listed.as_array().unwrap().len(), 2);
+    // Read-only.
+    assert!(writes(&h.emu).is_empty());
+    // The table for a terminal names the holders and the mark.
+    let (_, _, _) = points_binary(&h.emu, &["--format", "table"]);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_ds-snapshot-keeper"))
+        .args([
+            "points",
+            "--directory",
+            &dir,
+            "--before",
+            &before,
+            "--format",
+            "table",
+        ])
+        .env("AWS_ENDPOINT_URL", &h.emu.endpoint)
+        .env("AWS_REGION", support::REGION)
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .output()
+        .unwrap();
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(table.contains("RESTORABLE UNTIL"), "{table}");
+    assert!(
+        table.contains("AWS (Auto)") && table.contains("someone else"),
+        "{table}"
+    );
+    assert!(table.contains("<- --before picks this"), "{table}");
+}
+
+#[tokio::test]
+async fn points_names_a_directory_found_in_no_region_given() {
+    let h = Harness::new(&[]).await;
+    h.dir().await;
+    let (code, listed, stderr) = points_binary(&h.emu, &["--directory", "d-ffffffffff"]);
+    assert_eq!(code, 1);
+    assert_eq!(listed, json!([]));
+    assert!(
+        stderr.contains("directory d-ffffffffff was not found in us-east-1"),
+        "{stderr}"
+    );
+}

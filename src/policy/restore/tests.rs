@@ -306,6 +306,97 @@ fn a_quota_full_of_snapshots_the_keeper_may_not_delete_leaves_no_room_for_safety
     assert!(go(false).unwrap().safety.is_none());
 }
 
+#[test]
+fn restore_points_list_every_snapshot_newest_first_with_who_holds_it_and_until_when() {
+    let mut other = snap(
+        "s-other",
+        SnapshotType::Manual,
+        SnapshotStatus::Completed,
+        0.2,
+        true,
+    );
+    other.directory_id = "d-9999999999".to_owned();
+    let all = vec![
+        snap(
+            "s-old",
+            SnapshotType::Manual,
+            SnapshotStatus::Completed,
+            181.0,
+            true,
+        ),
+        snap(
+            "s-auto",
+            SnapshotType::Auto,
+            SnapshotStatus::Completed,
+            4.0,
+            false,
+        ),
+        snap(
+            "s-theirs",
+            SnapshotType::Manual,
+            SnapshotStatus::Completed,
+            2.0,
+            false,
+        ),
+        snap(
+            "s-mine",
+            SnapshotType::Manual,
+            SnapshotStatus::Completed,
+            1.0,
+            true,
+        ),
+        snap(
+            "s-failed",
+            SnapshotType::Manual,
+            SnapshotStatus::Failed,
+            0.5,
+            true,
+        ),
+        other,
+    ];
+    let points = restore_points(&all, DIR, &Policy::default(), now(), Some(at_age(1.5)));
+    let ids: Vec<&str> = points.iter().map(|p| p.snapshot_id.as_str()).collect();
+    assert_eq!(
+        ids,
+        vec!["s-failed", "s-mine", "s-theirs", "s-auto", "s-old"]
+    );
+    let by = |id: &str| points.iter().find(|p| p.snapshot_id == id).unwrap();
+    assert_eq!(by("s-auto").holder, Holder::Aws);
+    assert_eq!(by("s-theirs").holder, Holder::SomeoneElse);
+    assert_eq!(
+        by("s-mine").holder,
+        Holder::Keeper {
+            worth: Some(Worth::Recent { rank: 1 })
+        }
+    );
+    assert_eq!(by("s-old").holder, Holder::Keeper { worth: None });
+    assert!(!by("s-old").restorable && by("s-old").days_left == 0);
+    assert!(by("s-old")
+        .not_restorable_because
+        .as_deref()
+        .unwrap()
+        .contains("under 180 days"));
+    assert!(!by("s-failed").restorable);
+    // Start + 180 days, whole seconds, and the days left.
+    let mine = by("s-mine");
+    assert_eq!(mine.days_left, 179);
+    assert!(!mine.start_time.contains('.') && mine.start_time.ends_with('Z'));
+    assert_eq!(
+        mine.restorable_until,
+        Timestamp::from_second(at_age(1.0).as_second() + 180 * DAY)
+            .unwrap()
+            .strftime("%Y-%m-%dT%H:%M:%SZ")
+            .to_string()
+    );
+    // --before 1.5 days ago marks the newest restorable point before it: someone else's.
+    let chosen: Vec<&str> = points
+        .iter()
+        .filter(|p| p.chosen_before)
+        .map(|p| p.snapshot_id.as_str())
+        .collect();
+    assert_eq!(chosen, vec!["s-theirs"]);
+}
+
 fn any_snapshot(i: usize) -> impl Strategy<Value = Snapshot> {
     (
         prop_oneof![Just(SnapshotType::Auto), Just(SnapshotType::Manual)],

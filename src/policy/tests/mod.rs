@@ -221,10 +221,7 @@ pub(super) fn owned_on_day(id: &str, day: i64) -> Snapshot {
     Snapshot {
         id: id.to_owned(),
         directory_id: "d-0123456789".to_owned(),
-        name: Some(format!(
-            "keeper-{}",
-            at_day(day).strftime("%Y%m%dT%H%M%SZ")
-        )),
+        name: Some(format!("keeper-{}", at_day(day).strftime("%Y%m%dT%H%M%SZ"))),
         kind: Manual,
         status: Completed,
         start_time: at_day(day),

@@ -1,0 +1,93 @@
+//! The restore points as a table for a terminal (`ds-snapshot-keeper points`): one block per
+//! directory, newest point first.
+
+use std::fmt::Write as _;
+
+use crate::policy::restore::Holder;
+use crate::restore::DirectoryPoints;
+
+/// The table, with a mark (`<-`) on the point `--before` picks.
+pub fn points_table(directories: &[DirectoryPoints]) -> String {
+    let mut out = String::new();
+    if directories.is_empty() {
+        out.push_str("No directory in scope.\n");
+    }
+    for d in directories {
+        let _ = writeln!(
+            out,
+            "{} {} ({}) in {}: {}{}",
+            d.directory_id,
+            d.directory_name.as_deref().unwrap_or("?"),
+            d.stage.as_deref().unwrap_or("?"),
+            d.region,
+            d.points.iter().filter(|p| p.restorable).count(),
+            " restorable point(s)"
+        );
+        if let Some(reason) = &d.stage_reason {
+            let _ = writeln!(out, "  stage reason: {reason}");
+        }
+        if let Some(problem) = &d.problem {
+            let _ = writeln!(out, "  {problem}\n");
+            continue;
+        }
+        let head = [
+            "SNAPSHOT",
+            "TYPE",
+            "STATUS",
+            "STARTED",
+            "AGE (d)",
+            "RESTORABLE UNTIL",
+            "LEFT (d)",
+            "HELD BY",
+            "NAME",
+            "",
+        ];
+        let mut rows: Vec<[String; 10]> = vec![head.map(str::to_owned)];
+        for p in &d.points {
+            let held = match &p.holder {
+                Holder::Aws => "AWS (Auto)".to_owned(),
+                Holder::SomeoneElse => "someone else".to_owned(),
+                Holder::Keeper { worth: Some(w) } => format!("keeper: {w}"),
+                Holder::Keeper { worth: None } => "keeper".to_owned(),
+            };
+            let mut note = String::new();
+            if p.chosen_before {
+                note.push_str("<- --before picks this");
+            }
+            if let Some(why) = &p.not_restorable_because {
+                note.push_str(&format!("not restorable: {why}"));
+            }
+            rows.push([
+                p.snapshot_id.clone(),
+                format!("{:?}", p.kind),
+                format!("{:?}", p.status),
+                p.start_time.clone(),
+                format!("{:.1}", p.age_days),
+                p.restorable_until.clone(),
+                p.days_left.to_string(),
+                held,
+                p.name.clone().unwrap_or_default(),
+                note,
+            ]);
+        }
+        let mut widths = [0usize; 10];
+        for r in &rows {
+            for (w, c) in widths.iter_mut().zip(r) {
+                *w = (*w).max(c.chars().count());
+            }
+        }
+        for r in &rows {
+            let mut line = String::from("  ");
+            for (i, (c, w)) in r.iter().zip(widths).enumerate() {
+                if i + 1 == r.len() {
+                    line.push_str(c);
+                } else {
+                    let _ = write!(line, "{c:<w$}  ");
+                }
+            }
+            let _ = writeln!(out, "{}", line.trim_end());
+        }
+        out.push('\n');
+    }
+    out
+}
