@@ -15,13 +15,12 @@ pub fn points_table(directories: &[DirectoryPoints]) -> String {
     for d in directories {
         let _ = writeln!(
             out,
-            "{} {} ({}) in {}: {}{}",
+            "{} {} ({}) in {}: {} restorable point(s)",
             d.directory_id,
             d.directory_name.as_deref().unwrap_or("?"),
             d.stage.as_deref().unwrap_or("?"),
             d.region,
             d.points.iter().filter(|p| p.restorable).count(),
-            " restorable point(s)"
         );
         if let Some(reason) = &d.stage_reason {
             let _ = writeln!(out, "  stage reason: {reason}");
