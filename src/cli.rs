@@ -395,7 +395,7 @@ pub async fn restore(args: &[String]) -> i32 {
     let policy = crate::policy::Policy::from(&settings);
     let yes = args.yes;
     let confirm = |plan: &crate::policy::restore::RestorePlan| {
-        eprint!("{}", crate::restore::plan_text(plan));
+        eprint!("{}", crate::render::restore::plan_text(plan));
         if yes {
             return true;
         }
@@ -415,8 +415,13 @@ pub async fn restore(args: &[String]) -> i32 {
             eprintln!("{line}");
         }
     };
+    let notifier = settings
+        .topic_arn
+        .as_deref()
+        .map(|arn| wiring::sns_notifier(&config, arn));
     let report = crate::restore::restore(
         &ds,
+        notifier.as_ref(),
         &region,
         &policy,
         &args.options,

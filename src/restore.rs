@@ -17,6 +17,7 @@ use tokio::time::Instant;
 use crate::directory::DirectoryService;
 use crate::error::{ApiError, ErrorKind};
 use crate::model::{Snapshot, SnapshotStatus, Stage};
+use crate::notify::Notifier;
 use crate::policy::restore::{self as decide, Refusal, RestorePlan, Target};
 use crate::policy::{Deletion, Policy};
 
@@ -96,108 +97,23 @@ pub struct RestoreReport {
     /// `DescribeDirectories` calls made while following the restore.
     pub polls: u32,
     pub elapsed_secs: u64,
+    /// The SNS messages sent about it (`started`, then how it ended), when a topic is set.
+    pub notified: Vec<String>,
+    /// A message that could not be published: `code: message`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notify_errors: Vec<String>,
 }
 
-impl RestoreReport {
-    /// The restore in words, for a person.
-    pub fn text(&self) -> String {
-        let mut out = String::new();
-        if let Some(p) = &self.plan {
-            out.push_str(&plan_text(p));
-        }
-        for d in &self.deleted {
-            out.push_str(&format!(
-                "Deleted {} [{}] to make room for the safety snapshot.\n",
-                d.snapshot_id,
-                serde_json::to_value(d.rule)
-                    .ok()
-                    .and_then(|v| v.as_str().map(str::to_owned))
-                    .unwrap_or_default()
-            ));
-        }
-        if let Some(id) = &self.safety_snapshot_id {
-            out.push_str(&format!(
-                "Safety snapshot {id} is Completed. To undo the restore, restore it:\n  \
-                 ds-snapshot-keeper restore --directory {} --snapshot {id}\n\
-                 The keeper never deletes it (it is not named as the keeper's own): delete it by \
-                 hand once you no longer need it.\n",
-                self.directory_id
-            ));
-        }
-        out.push_str(&match &self.outcome {
-            Outcome::Planned => "Dry run: nothing was changed.\n".to_owned(),
-            Outcome::Refused { refusal } => format!("Refused: {refusal}. Nothing was changed.\n"),
-            Outcome::NotConfirmed => "Not confirmed: nothing was changed.\n".to_owned(),
-            Outcome::SafetyFailed { code, message } => format!(
-                "The safety snapshot failed ({code}: {message}); the directory was NOT restored. \
-                 Retry, or pass --no-safety-snapshot.\n"
-            ),
-            Outcome::NotStarted { code, message } => {
-                format!("RestoreFromSnapshot failed ({code}: {message}); the directory was not restored.\n")
-            }
-            Outcome::Started => format!(
-                "The restore has started. Follow it with:\n  ds-snapshot-keeper points --directory {}\n",
-                self.directory_id
-            ),
-            Outcome::Restored => format!(
-                "Restored: directory {} is Active again ({} s).\n",
-                self.directory_id, self.elapsed_secs
-            ),
-            Outcome::RestoreFailed { reason } => format!(
-                "The restore FAILED{}. AWS's advice: retry the restore operation; if this \
-                 continues, try a different snapshot, or contact AWS Support.\n",
-                reason
-                    .as_deref()
-                    .map(|r| format!(": {r}"))
-                    .unwrap_or_default()
-            ),
-            Outcome::TimedOut { stage } => format!(
-                "Stopped waiting after {} s with the directory still {stage}; the restore goes \
-                 on in AWS. Check it later with:\n  ds-snapshot-keeper points --directory {}\n",
-                self.elapsed_secs, self.directory_id
-            ),
-        });
-        out
+/// Publish what the report says now (`event`: `started`, or how it ended).
+async fn tell<N: Notifier>(notifier: Option<&N>, report: &mut RestoreReport, event: &str) {
+    let Some(n) = notifier else { return };
+    let message = crate::render::restore::notification(report, event);
+    match n.publish(&message).await {
+        Ok(()) => report.notified.push(event.to_owned()),
+        Err(e) => report
+            .notify_errors
+            .push(format!("{}: {}", e.code, e.message)),
     }
-}
-
-/// The plan in words, before anything changes.
-pub fn plan_text(p: &RestorePlan) -> String {
-    let t = &p.target;
-    let mut out = format!(
-        "Restore directory {} ({}) from snapshot {} ({:?}, {}, taken {}).\n\
-         Everything changed since {} is lost: {:.1} days of changes, schema included.\n\
-         During the restore {}.\n",
-        p.directory_id,
-        p.directory_name,
-        t.id,
-        t.kind,
-        t.name.as_deref().unwrap_or("no name"),
-        t.start_time.strftime("%Y-%m-%d %H:%M UTC"),
-        t.start_time.strftime("%Y-%m-%d %H:%M UTC"),
-        p.lost_days,
-        p.outage,
-    );
-    match &p.safety {
-        Some(s) => {
-            out.push_str(&format!(
-                "First a safety snapshot of the present is taken ({}), and the restore waits for \
-                 it to complete.\n",
-                s.name
-            ));
-            for d in &s.make_room {
-                out.push_str(&format!(
-                    "To make room for it, {} is deleted: {}.\n",
-                    d.snapshot_id, d.reason
-                ));
-            }
-        }
-        None => out.push_str(
-            "No safety snapshot is taken (--no-safety-snapshot): the present state cannot be \
-             brought back.\n",
-        ),
-    }
-    out
 }
 
 fn api_outcome(e: &ApiError) -> (String, String) {
@@ -206,8 +122,10 @@ fn api_outcome(e: &ApiError) -> (String, String) {
 
 /// Run one restore over `ds` in `region`. `confirm` sees the plan and answers whether to go
 /// on; `progress` hears a line at each poll (the stage and the time elapsed).
-pub async fn restore<D: DirectoryService>(
+#[allow(clippy::too_many_arguments)]
+pub async fn restore<D: DirectoryService, N: Notifier>(
     ds: &D,
+    notifier: Option<&N>,
     region: &str,
     policy: &Policy,
     opts: &RestoreOptions,
@@ -228,10 +146,29 @@ pub async fn restore<D: DirectoryService>(
         final_stage: None,
         polls: 0,
         elapsed_secs: 0,
+        notified: Vec::new(),
+        notify_errors: Vec::new(),
     };
-    let finish = |mut r: RestoreReport, outcome: Outcome| {
+    // How the restore ended; published when it had begun to change something (a safety
+    // snapshot, or the restore itself).
+    let finish = |mut r: RestoreReport, outcome: Outcome| async move {
         r.outcome = outcome;
         r.elapsed_secs = started.elapsed().as_secs();
+        if r.restore_sent
+            || !r.deleted.is_empty()
+            || r.safety_snapshot_id.is_some()
+            || matches!(r.outcome, Outcome::SafetyFailed { .. })
+        {
+            let event = match &r.outcome {
+                Outcome::Restored => "completed",
+                Outcome::Started => "",
+                Outcome::TimedOut { .. } => "still-restoring",
+                _ => "failed",
+            };
+            if !event.is_empty() {
+                tell(notifier, &mut r, event).await;
+            }
+        }
         r
     };
     // Observe.
@@ -261,7 +198,7 @@ pub async fn restore<D: DirectoryService>(
         Ok(o) => o,
         Err(e) => {
             let (code, message) = api_outcome(&e);
-            return finish(report, Outcome::NotStarted { code, message });
+            return finish(report, Outcome::NotStarted { code, message }).await;
         }
     };
     report.final_stage = Some(directory.stage.to_string());
@@ -282,14 +219,14 @@ pub async fn restore<D: DirectoryService>(
         now,
     ) {
         Ok(p) => p,
-        Err(refusal) => return finish(report, Outcome::Refused { refusal }),
+        Err(refusal) => return finish(report, Outcome::Refused { refusal }).await,
     };
     report.plan = Some(plan.clone());
     if opts.dry_run {
-        return finish(report, Outcome::Planned);
+        return finish(report, Outcome::Planned).await;
     }
     if !confirm(&plan) {
-        return finish(report, Outcome::NotConfirmed);
+        return finish(report, Outcome::NotConfirmed).await;
     }
     // Keep the present.
     if let Some(safety) = &plan.safety {
@@ -299,7 +236,7 @@ pub async fn restore<D: DirectoryService>(
                 Err(e) if e.kind == ErrorKind::NotFound => {}
                 Err(e) => {
                     let (code, message) = api_outcome(&e);
-                    return finish(report, Outcome::SafetyFailed { code, message });
+                    return finish(report, Outcome::SafetyFailed { code, message }).await;
                 }
             }
         }
@@ -307,7 +244,7 @@ pub async fn restore<D: DirectoryService>(
             Ok(id) => id,
             Err(e) => {
                 let (code, message) = api_outcome(&e);
-                return finish(report, Outcome::SafetyFailed { code, message });
+                return finish(report, Outcome::SafetyFailed { code, message }).await;
             }
         };
         progress(&format!(
@@ -315,7 +252,9 @@ pub async fn restore<D: DirectoryService>(
         ));
         match wait_for_snapshot(ds, &id, opts, &mut progress).await {
             Ok(()) => report.safety_snapshot_id = Some(id),
-            Err((code, message)) => return finish(report, Outcome::SafetyFailed { code, message }),
+            Err((code, message)) => {
+                return finish(report, Outcome::SafetyFailed { code, message }).await
+            }
         }
     }
     // Restore: sent once.
@@ -328,16 +267,17 @@ pub async fn restore<D: DirectoryService>(
         };
         if !restoring {
             let (code, message) = api_outcome(&e);
-            return finish(report, Outcome::NotStarted { code, message });
+            return finish(report, Outcome::NotStarted { code, message }).await;
         }
         progress(&format!(
             "RestoreFromSnapshot's answer was lost ({}), but the directory is Restoring: not resent",
             e.code
         ));
     }
+    report.final_stage = Some("Restoring".to_owned());
+    tell(notifier, &mut report, "started").await;
     if opts.no_wait {
-        report.final_stage = Some("Restoring".to_owned());
-        return finish(report, Outcome::Started);
+        return finish(report, Outcome::Started).await;
     }
     // Follow it to the end.
     let deadline = started + opts.timeout;
@@ -346,7 +286,7 @@ pub async fn restore<D: DirectoryService>(
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {
             let stage = report.final_stage.clone().unwrap_or_default();
-            return finish(report, Outcome::TimedOut { stage });
+            return finish(report, Outcome::TimedOut { stage }).await;
         }
         tokio::time::sleep(interval.min(left)).await;
         interval = (interval * 2).min(opts.poll_max);
@@ -365,10 +305,10 @@ pub async fn restore<D: DirectoryService>(
             started.elapsed().as_secs()
         ));
         match d.stage {
-            Stage::Active => return finish(report, Outcome::Restored),
+            Stage::Active => return finish(report, Outcome::Restored).await,
             Stage::RestoreFailed => {
                 let reason = d.stage_reason.clone();
-                return finish(report, Outcome::RestoreFailed { reason });
+                return finish(report, Outcome::RestoreFailed { reason }).await;
             }
             _ => {}
         }

@@ -6,12 +6,14 @@
 //! | `emf.rs` | the CloudWatch Embedded Metric Format lines |
 //! | `sns.rs` | the SNS notification: subject, e-mail body, attributes |
 //! | `points.rs` | the restore points table (`ds-snapshot-keeper points`) |
+//! | `restore.rs` | a restore's plan and outcome in words, and its SNS messages |
 //! | `table.rs` | the terminal table |
 //! | `text.rs` | the terminal text |
 
 pub mod emf;
 pub mod log;
 pub mod points;
+pub mod restore;
 pub mod sns;
 pub mod table;
 pub mod text;

@@ -822,7 +822,17 @@ async fn the_dashboards_latest_failed_runs_names_every_failing_directory_at_any_
 
 /// `ds-snapshot-keeper restore ARGS` with no terminal, against `emu`.
 fn restore_binary(emu: &Emulator, args: &[&str]) -> (i32, Value, String) {
+    restore_binary_with(emu, &[], args)
+}
+
+/// The same, with more environment (`SNS_TOPIC_ARN`...).
+fn restore_binary_with(
+    emu: &Emulator,
+    env: &[(&str, &str)],
+    args: &[&str],
+) -> (i32, Value, String) {
     let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_ds-snapshot-keeper"));
+    cmd.envs(env.iter().copied());
     cmd.arg("restore")
         .args(args)
         .env("AWS_ENDPOINT_URL", &emu.endpoint)
@@ -881,9 +891,10 @@ async fn a_restore_keeps_the_present_restores_and_follows_it_to_active() {
     assert_eq!(code, 2);
     assert!(stderr.contains("pass --yes"), "{stderr}");
     assert!(writes(&h.emu).is_empty());
-    // The restore.
-    let (code, report, stderr) = restore_binary(
+    // The restore, published to the topic as it goes.
+    let (code, report, stderr) = restore_binary_with(
         &h.emu,
+        &[("SNS_TOPIC_ARN", &h.topic)],
         &["--directory", &dir, "--snapshot", &target, "--yes"],
     );
     assert_eq!(code, 0, "{stderr}\n{report}");
@@ -912,6 +923,24 @@ async fn a_restore_keeps_the_present_restores_and_follows_it_to_active() {
         stderr.contains(&format!("--snapshot {safety}")),
         "how to undo: {stderr}"
     );
+    // SNS heard it start and complete, with the attributes subscriptions filter on.
+    assert_eq!(report["notified"], json!(["started", "completed"]));
+    let heard = h.messages().await;
+    let subjects: Vec<&str> = heard.iter().map(|m| m.subject.as_str()).collect();
+    assert_eq!(heard.len(), 2, "{subjects:?}");
+    assert!(
+        subjects[0].starts_with("[OK] DS restore started"),
+        "{subjects:?}"
+    );
+    assert!(
+        subjects[1].starts_with("[OK] DS restore completed"),
+        "{subjects:?}"
+    );
+    assert!(heard[1].message.contains(&format!("--snapshot {safety}")));
+    assert_eq!(
+        heard[0].attributes.get("severity").map(|(_, v)| v.as_str()),
+        Some("ok")
+    );
     // The keeper's next scheduled run never deletes the safety snapshot.
     h.emu.age(1.0);
     for _ in 0..4 {
@@ -939,8 +968,9 @@ async fn a_failed_restore_exits_1_with_the_reason_and_awss_advice() {
         "restore-outcome",
         json!({"directory_id": dir, "stage": "RestoreFailed", "reason": "Snapshot restore failed", "after_describes": 2}),
     );
-    let (code, report, stderr) = restore_binary(
+    let (code, report, stderr) = restore_binary_with(
         &h.emu,
+        &[("SNS_TOPIC_ARN", &h.topic)],
         &[
             "--directory",
             &dir,
@@ -951,6 +981,18 @@ async fn a_failed_restore_exits_1_with_the_reason_and_awss_advice() {
         ],
     );
     assert_eq!(code, 1, "{stderr}");
+    let heard = h.messages().await;
+    let failed = heard.last().unwrap();
+    assert!(
+        failed.subject.starts_with("[FAILURE] DS restore failed"),
+        "{}",
+        failed.subject
+    );
+    assert!(failed.message.contains("retry the restore operation"));
+    assert_eq!(
+        failed.attributes.get("severity").map(|(_, v)| v.as_str()),
+        Some("failure")
+    );
     assert_eq!(report["outcome"]["kind"], "restore-failed");
     assert_eq!(report["outcome"]["reason"], "Snapshot restore failed");
     assert!(stderr.contains("retry the restore operation"), "{stderr}");
@@ -1221,4 +1263,33 @@ async fn points_names_a_directory_found_in_no_region_given() {
         stderr.contains("directory d-ffffffffff was not found in us-east-1"),
         "{stderr}"
     );
+}
+
+#[tokio::test]
+async fn a_lost_restore_answer_is_resolved_by_the_stage_and_never_resent() {
+    // The emulator carries RestoreFromSnapshot out and drops the reply (a connection lost on
+    // the way back). The keeper does not send it again: it reads the stage, sees Restoring,
+    // and follows the restore.
+    let h = Harness::new(&[]).await;
+    let dir = h.dir().await;
+    let target = h
+        .emu
+        .seed(&dir, Some(&support::kname(1)), "Manual", "Completed", 3.0);
+    h.emu
+        .fault(json!({"operation": "RestoreFromSnapshot", "kind": "lost_answer", "count": 1}));
+    let (code, report, stderr) = restore_binary(
+        &h.emu,
+        &[
+            "--directory",
+            &dir,
+            "--snapshot",
+            &target,
+            "--yes",
+            "--no-safety-snapshot",
+        ],
+    );
+    assert_eq!(code, 0, "{stderr}\n{report}");
+    assert_eq!(report["outcome"]["kind"], "restored");
+    assert_eq!(h.emu.count_calls("RestoreFromSnapshot"), 1, "sent once");
+    assert!(stderr.contains("answer was lost"), "{stderr}");
 }
