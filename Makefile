@@ -121,7 +121,7 @@ local-venv: $(LOCAL_STAMP)
 ## every line the function writes is checked against the log schema.
 local-lambda-test: $(STAMP) $(LOCAL_STAMP) keeper-bin
 	cd tests/local && PATH=$(CURDIR)/$(LOCAL_VENV)/bin:$$PATH DS_EMULATOR_PYTHON=$(CURDIR)/$(VENV_PY) \
-		../../$(VENV_PY) -m pytest -q -p no:cacheprovider test_runtime_api.py test_cargo_lambda.py
+		../../$(VENV_PY) -m pytest -q -p no:cacheprovider test_runtime_api.py test_cargo_lambda.py test_restore_terminal.py
 
 test: fmt-check lint emulator-test deploy-check rust-test local-lambda-test
 

@@ -428,6 +428,12 @@ pub async fn restore(args: &[String]) -> i32 {
         jiff::Timestamp::now(),
         confirm,
         progress,
+        async {
+            // Ctrl-C stops the waiting; without a handler it would kill the process silently.
+            if tokio::signal::ctrl_c().await.is_err() {
+                std::future::pending::<()>().await;
+            }
+        },
     )
     .await;
     if interactive {

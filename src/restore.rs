@@ -62,6 +62,9 @@ pub enum Outcome {
     RestoreFailed { reason: Option<String> },
     /// Still restoring when the time ran out.
     TimedOut { stage: String },
+    /// The operator stopped the waiting (Ctrl-C). After `RestoreFromSnapshot` was sent the
+    /// restore goes on in AWS; before, nothing was restored.
+    Interrupted { stage: String },
 }
 
 impl Outcome {
@@ -75,6 +78,7 @@ impl Outcome {
             | Outcome::NotStarted { .. }
             | Outcome::RestoreFailed { .. } => 1,
             Outcome::TimedOut { .. } => 4,
+            Outcome::Interrupted { .. } => 130,
         }
     }
 }
@@ -121,7 +125,8 @@ fn api_outcome(e: &ApiError) -> (String, String) {
 }
 
 /// Run one restore over `ds` in `region`. `confirm` sees the plan and answers whether to go
-/// on; `progress` hears a line at each poll (the stage and the time elapsed).
+/// on; `progress` hears a line at each poll (the stage and the time elapsed); `interrupt`
+/// (Ctrl-C on a terminal) stops the waiting, never the restore.
 #[allow(clippy::too_many_arguments)]
 pub async fn restore<D: DirectoryService, N: Notifier>(
     ds: &D,
@@ -132,7 +137,9 @@ pub async fn restore<D: DirectoryService, N: Notifier>(
     now: Timestamp,
     confirm: impl FnOnce(&RestorePlan) -> bool,
     mut progress: impl FnMut(&str),
+    interrupt: impl std::future::Future<Output = ()>,
 ) -> RestoreReport {
+    let mut interrupt = std::pin::pin!(interrupt);
     let started = Instant::now();
     let mut report = RestoreReport {
         directory_id: opts.directory_id.clone(),
@@ -163,6 +170,7 @@ pub async fn restore<D: DirectoryService, N: Notifier>(
                 Outcome::Restored => "completed",
                 Outcome::Started => "",
                 Outcome::TimedOut { .. } => "still-restoring",
+                Outcome::Interrupted { .. } if r.restore_sent => "still-restoring",
                 _ => "failed",
             };
             if !event.is_empty() {
@@ -250,7 +258,15 @@ pub async fn restore<D: DirectoryService, N: Notifier>(
         progress(&format!(
             "safety snapshot {id} started; waiting for it to complete"
         ));
-        match wait_for_snapshot(ds, &id, opts, &mut progress).await {
+        let waited = tokio::select! {
+            waited = wait_for_snapshot(ds, &id, opts, &mut progress) => waited,
+            () = &mut interrupt => {
+                report.safety_snapshot_id = Some(id);
+                let stage = report.final_stage.clone().unwrap_or_default();
+                return finish(report, Outcome::Interrupted { stage }).await;
+            }
+        };
+        match waited {
             Ok(()) => report.safety_snapshot_id = Some(id),
             Err((code, message)) => {
                 return finish(report, Outcome::SafetyFailed { code, message }).await
@@ -288,7 +304,13 @@ pub async fn restore<D: DirectoryService, N: Notifier>(
             let stage = report.final_stage.clone().unwrap_or_default();
             return finish(report, Outcome::TimedOut { stage }).await;
         }
-        tokio::time::sleep(interval.min(left)).await;
+        tokio::select! {
+            () = tokio::time::sleep(interval.min(left)) => {}
+            () = &mut interrupt => {
+                let stage = report.final_stage.clone().unwrap_or_default();
+                return finish(report, Outcome::Interrupted { stage }).await;
+            }
+        }
         interval = (interval * 2).min(opts.poll_max);
         report.polls += 1;
         let Ok(found) = ds.describe_directories(Some(&ids)).await else {

@@ -12,7 +12,9 @@ use crate::restore::{Outcome, RestoreReport};
 pub fn notification(report: &RestoreReport, event: &str) -> Notification {
     let severity = match (event, &report.outcome) {
         ("started", _) | (_, Outcome::Restored) => "ok",
-        (_, Outcome::TimedOut { .. }) => "warning",
+        (_, Outcome::TimedOut { .. } | Outcome::Interrupted { .. }) if report.restore_sent => {
+            "warning"
+        }
         _ => "failure",
     };
     let mut subject = format!(
@@ -111,6 +113,16 @@ impl RestoreReport {
                     .map(|r| format!(": {r}"))
                     .unwrap_or_default()
             ),
+            Outcome::Interrupted { stage } if self.restore_sent => format!(
+                "Stopped waiting (interrupted) with the directory {stage}. The restore goes on \
+                 in AWS: it cannot be stopped. Follow it with:\n  ds-snapshot-keeper points \
+                 --directory {}\n",
+                self.directory_id
+            ),
+            Outcome::Interrupted { .. } => {
+                "Interrupted before the restore was sent: the directory was NOT restored.\n"
+                    .to_owned()
+            }
             Outcome::TimedOut { stage } => format!(
                 "Stopped waiting after {} s with the directory still {stage}; the restore goes \
                  on in AWS. Check it later with:\n  ds-snapshot-keeper points --directory {}\n",
