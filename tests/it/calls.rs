@@ -182,3 +182,77 @@ fn the_binary_links_neither_aws_lc_nor_a_regex_engine() {
         );
     }
 }
+
+#[test]
+fn following_a_three_hour_restore_costs_under_two_hundred_describes() {
+    // The restore's follow loop polls DescribeDirectories with the keeper's backoff
+    // (POLL_INITIAL_SECONDS doubling up to POLL_MAX_SECONDS, the defaults here). Over the
+    // in-memory service with Tokio's clock paused, a restore that is still Restoring after
+    // three hours shows exactly how many calls that costs: a count, not a timing.
+    use ds_snapshot_keeper::directory::memory::MemoryDirectoryService;
+    use ds_snapshot_keeper::model::{Snapshot, SnapshotStatus, SnapshotType};
+    use ds_snapshot_keeper::notify::NoNotifier;
+    use ds_snapshot_keeper::policy::restore::Target;
+    use ds_snapshot_keeper::restore::{restore, Outcome, RestoreOptions};
+    let settings = Settings::default();
+    let now: jiff::Timestamp = "2026-12-03T06:00:00Z".parse().unwrap();
+    let ds = MemoryDirectoryService::with_directory("d-0123456789");
+    ds.set_now(now);
+    ds.add_snapshot(Snapshot {
+        id: "s-0123456789".to_owned(),
+        directory_id: "d-0123456789".to_owned(),
+        name: Some("keeper-20261202T060000Z".to_owned()),
+        kind: SnapshotType::Manual,
+        status: SnapshotStatus::Completed,
+        start_time: "2026-12-02T06:00:00Z".parse().unwrap(),
+    });
+    ds.restore_ends(u32::MAX, "Active");
+    let opts = RestoreOptions {
+        directory_id: "d-0123456789".to_owned(),
+        target: Target::Snapshot("s-0123456789".to_owned()),
+        dry_run: false,
+        no_safety_snapshot: true,
+        no_wait: false,
+        timeout: Duration::from_secs(3 * 3600),
+        safety_timeout: Duration::from_secs(3600),
+        poll_initial: settings.poll_initial,
+        poll_max: settings.poll_max,
+    };
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .start_paused(true)
+        .build()
+        .unwrap();
+    let report = rt.block_on(restore(
+        &ds,
+        None::<&NoNotifier>,
+        "eu-west-1",
+        &ds_snapshot_keeper::policy::Policy::from(&settings),
+        &opts,
+        now,
+        |_| true,
+        |_| {},
+        std::future::pending(),
+    ));
+    assert!(
+        matches!(report.outcome, Outcome::TimedOut { .. }),
+        "{:?}",
+        report.outcome
+    );
+    let describes = ds
+        .calls()
+        .iter()
+        .filter(|c| **c == "DescribeDirectories")
+        .count();
+    println!(
+        "a three-hour restore followed with POLL_INITIAL_SECONDS={} and POLL_MAX_SECONDS={}: {} \
+         DescribeDirectories polls ({} calls in all)",
+        settings.poll_initial.as_secs_f64(),
+        settings.poll_max.as_secs_f64(),
+        report.polls,
+        describes
+    );
+    assert!(report.polls < 200, "{}", report.polls);
+    // 15 + 30 + 60 s, then one every 120 s: about 3 h / 2 min, and it does keep looking.
+    assert!(report.polls > 85, "{}", report.polls);
+}
