@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use crate::handler::{handle, InvocationError};
+use crate::handler::InvocationError;
 use crate::settings::Settings;
 use crate::wiring;
 
@@ -140,6 +140,21 @@ fn print_report(report: &crate::report::RunReport, format: Option<Format>) {
     }
 }
 
+fn print_restore(report: &crate::restore::RestoreReport, format: Option<Format>) {
+    use std::io::IsTerminal;
+    match format.unwrap_or(if std::io::stdout().is_terminal() {
+        Format::Text
+    } else {
+        Format::Json
+    }) {
+        Format::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(report).unwrap_or_default()
+        ),
+        Format::Table | Format::Text => print!("{}", report.text()),
+    }
+}
+
 /// The `invoke` subcommand; returns the process exit code.
 pub async fn invoke(args: &[String]) -> i32 {
     let args = match parse_args(args) {
@@ -209,7 +224,7 @@ pub async fn invoke(args: &[String]) -> i32 {
     };
     let deadline = Instant::now() + Duration::from_secs(args.timeout);
     let sink = |line: &str| eprintln!("{line}");
-    match handle(
+    match crate::handler::handle_any(
         &keeper,
         notifier.as_ref(),
         &payload,
@@ -219,9 +234,18 @@ pub async fn invoke(args: &[String]) -> i32 {
     )
     .await
     {
-        Ok(report) => {
+        Ok(crate::handler::Answer::Run(report)) => {
             print_report(&report, args.format);
             0
+        }
+        Ok(crate::handler::Answer::Restore(report)) => {
+            print_restore(&report, args.format);
+            0
+        }
+        Err(InvocationError::RestoreFailed(report)) => {
+            print_restore(&report, args.format);
+            eprintln!("error: {}", InvocationError::RestoreFailed(report.clone()));
+            report.outcome.exit_code()
         }
         Err(InvocationError::RunFailed(report)) => {
             print_report(&report, args.format);

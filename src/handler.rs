@@ -30,6 +30,8 @@ pub enum InvocationError {
     RunFailed(Box<RunReport>),
     #[error("the run report could not be published to SNS: {0}")]
     NotifyFailed(ApiError),
+    #[error("restore of {} did not complete: {}; see the restore report in the logs", .0.directory_id, crate::restore::outcome_name(&.0.outcome))]
+    RestoreFailed(Box<crate::restore::RestoreReport>),
 }
 
 impl std::fmt::Debug for InvocationError {
@@ -48,6 +50,7 @@ impl InvocationError {
             InvocationError::BadEvent(_) => "BadEvent",
             InvocationError::RunFailed(_) => "RunFailed",
             InvocationError::NotifyFailed(_) => "NotifyFailed",
+            InvocationError::RestoreFailed(_) => "RestoreFailed",
         }
     }
 }
@@ -177,4 +180,131 @@ pub async fn handle<D: DirectoryService, N: Notifier>(
     }
     debug_assert!(report.severity != Severity::Failure);
     Ok(report)
+}
+
+/// What an invocation answers: a run's report, or a restore's.
+#[derive(Debug, serde::Serialize)]
+#[serde(untagged)]
+pub enum Answer {
+    Run(Box<RunReport>),
+    Restore(Box<crate::restore::RestoreReport>),
+}
+
+/// Handle any payload: a `restore` request ([`handle_restore`]) or a run ([`handle`]).
+pub async fn handle_any<D: DirectoryService, N: Notifier>(
+    keeper: &Keeper<D>,
+    notifier: Option<&N>,
+    payload: &Value,
+    request_id: &str,
+    deadline: Option<Instant>,
+    sink: Sink<'_>,
+) -> Result<Answer, InvocationError> {
+    if request::parse_restore(payload).is_some() {
+        return handle_restore(keeper, notifier, payload, request_id, deadline, sink)
+            .await
+            .map(|r| Answer::Restore(Box::new(r)));
+    }
+    handle(keeper, notifier, payload, request_id, deadline, sink)
+        .await
+        .map(|r| Answer::Run(Box::new(r)))
+}
+
+/// The Lambda's `restore` action: off unless the stack opts in (`ALLOW_RESTORE`, set with
+/// `ds:RestoreFromSnapshot` by `AllowRestore=enabled` or `allowRestore`). It runs the same
+/// pre-flight, plan and safety snapshot as `ds-snapshot-keeper restore` (the safety snapshot
+/// inside the invocation's deadline), starts the restore and returns; the scheduled runs then
+/// follow it. Only a directory the keeper manages may be restored.
+pub async fn handle_restore<D: DirectoryService, N: Notifier>(
+    keeper: &Keeper<D>,
+    notifier: Option<&N>,
+    payload: &Value,
+    request_id: &str,
+    deadline: Option<Instant>,
+    sink: Sink<'_>,
+) -> Result<crate::restore::RestoreReport, InvocationError> {
+    log::set_context(log::Context {
+        function_name: keeper.function_name.clone(),
+        request_id: Some(request_id.chars().take(80).collect()),
+        cold_start: !WARM.swap(true, std::sync::atomic::Ordering::SeqCst),
+    });
+    let refused = |e: EventError| {
+        sink(&refusal_line(&e));
+        InvocationError::BadEvent(e)
+    };
+    let parsed = match request::parse_restore(payload) {
+        Some(Ok(r)) => r,
+        Some(Err(e)) => return Err(refused(e)),
+        None => {
+            return Err(refused(EventError {
+                problem: "not a restore request".to_owned(),
+            }))
+        }
+    };
+    let settings = &keeper.settings;
+    if !settings.allow_restore {
+        return Err(refused(EventError {
+            problem: "the restore action is off for this deployment: deploy it with the SAM \
+                      parameter AllowRestore=enabled (or the construct prop allowRestore: true), \
+                      which sets ALLOW_RESTORE=true and grants ds:RestoreFromSnapshot on the \
+                      managed directories; or restore with `ds-snapshot-keeper restore` and your \
+                      own credentials. Nothing was changed"
+                .to_owned(),
+        }));
+    }
+    let ids = std::slice::from_ref(&parsed.directory_id);
+    let outside = crate::policy::eligibility::outside_configured(
+        ids,
+        &settings.directory_ids,
+        &settings.excluded_directory_ids,
+    );
+    let untagged = match (&settings.discovery_tag, settings.directory_ids.is_empty()) {
+        (Some(tag), true) => match keeper.ds.directory_tags(&parsed.directory_id).await {
+            Ok(tags) => !crate::policy::eligibility::opted_in(&tags, tag),
+            Err(_) => true,
+        },
+        _ => false,
+    };
+    if !outside.is_empty() || untagged {
+        return Err(refused(EventError {
+            problem: crate::policy::eligibility::out_of_scope_message(
+                &[parsed.directory_id.as_str()],
+                "the directories this keeper manages",
+            ),
+        }));
+    }
+    // The safety snapshot must complete inside the invocation, with the margin to answer.
+    let left = deadline
+        .map(|d| d.saturating_duration_since(Instant::now()))
+        .unwrap_or(Duration::from_secs(900))
+        .saturating_sub(settings.deadline_margin);
+    let opts = crate::restore::RestoreOptions {
+        directory_id: parsed.directory_id.clone(),
+        target: parsed.target.clone(),
+        dry_run: parsed.dry_run,
+        no_safety_snapshot: parsed.no_safety_snapshot,
+        no_wait: true,
+        timeout: left,
+        safety_timeout: left,
+        poll_initial: settings.poll_initial,
+        poll_max: settings.poll_max,
+    };
+    let policy = crate::policy::Policy::from(settings);
+    let report = crate::restore::restore(
+        &keeper.ds,
+        notifier,
+        &keeper.region,
+        &policy,
+        &opts,
+        (keeper.clock)(),
+        |_| true,
+        |line| tracing::info!(directory_id = %parsed.directory_id, "{line}"),
+        std::future::pending(),
+    )
+    .await;
+    sink(&render::restore::log_line(&report));
+    if report.outcome.exit_code() == 0 {
+        Ok(report)
+    } else {
+        Err(InvocationError::RestoreFailed(Box::new(report)))
+    }
 }

@@ -2,7 +2,7 @@
 //! `ds-snapshot-keeper invoke ...` runs one invocation locally instead (see `cli.rs`).
 
 use ds_snapshot_keeper::directory::aws::AwsDirectoryService;
-use ds_snapshot_keeper::handler::{deadline_from_epoch_millis, handle, InvocationError};
+use ds_snapshot_keeper::handler::{deadline_from_epoch_millis, handle_any, InvocationError};
 use ds_snapshot_keeper::notify::sns::SnsNotifier;
 use ds_snapshot_keeper::runner::Keeper;
 use ds_snapshot_keeper::settings::Settings;
@@ -96,7 +96,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
                 .await
                 .map_err(LambdaError::Setup)?;
             let deadline = deadline_from_epoch_millis(event.context.deadline);
-            handle(
+            handle_any(
                 keeper,
                 notifier.as_ref(),
                 &event.payload,

@@ -460,3 +460,120 @@ mod tests {
         assert!(parse_bytes(b"").is_err());
     }
 }
+
+/// The fields of a manual `restore` request (the Lambda's restore action).
+const RESTORE_FIELDS: &[&str] = &[
+    "action",
+    "directory_id",
+    "snapshot_id",
+    "before",
+    "confirm",
+    "dry_run",
+    "no_safety_snapshot",
+];
+
+/// A `restore` request: `{"action": "restore", "directory_id": "d-...", "snapshot_id":
+/// "s-..." | "before": "RFC 3339", "confirm": "d-...", "dry_run": bool,
+/// "no_safety_snapshot": bool}`. `confirm` must repeat the directory id: a restore overwrites
+/// the whole directory and cannot be undone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RestoreRequest {
+    pub directory_id: String,
+    pub target: crate::policy::restore::Target,
+    pub dry_run: bool,
+    pub no_safety_snapshot: bool,
+}
+
+/// `Some` when the payload asks for a restore (`"action": "restore"`), parsed strictly;
+/// `None` for every other payload, which [`parse_event`] reads.
+pub fn parse_restore(value: &Value) -> Option<Result<RestoreRequest, EventError>> {
+    let object = value.as_object()?;
+    if object.get("action").and_then(Value::as_str) != Some("restore") {
+        return None;
+    }
+    Some(restore_request(object))
+}
+
+fn restore_request(object: &serde_json::Map<String, Value>) -> Result<RestoreRequest, EventError> {
+    use crate::policy::restore::Target;
+    let accepted =
+        "{\"action\": \"restore\", \"directory_id\": \"d-0123456789\", \"snapshot_id\": \
+                    \"s-0123456789\" (or \"before\": \"2026-12-01T05:00:00Z\"), \"confirm\": \
+                    \"d-0123456789\", \"dry_run\": false, \"no_safety_snapshot\": false}";
+    if let Some(extra) = object
+        .keys()
+        .find(|k| !RESTORE_FIELDS.contains(&k.as_str()))
+    {
+        return Err(refuse(format!(
+            "restore request carries field {}; accepted: {accepted}",
+            escape_for_log(extra, 40)
+        )));
+    }
+    let text = |field: &str| -> Result<Option<String>, EventError> {
+        match object.get(field) {
+            None => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.clone())),
+            Some(other) => Err(refuse(format!(
+                "restore request's {field} is {}, not a string; accepted: {accepted}",
+                type_name(other)
+            ))),
+        }
+    };
+    let flag = |field: &str| -> Result<bool, EventError> {
+        match object.get(field) {
+            None => Ok(false),
+            Some(Value::Bool(b)) => Ok(*b),
+            Some(other) => Err(refuse(format!(
+                "restore request's {field} is {}, not true or false",
+                type_name(other)
+            ))),
+        }
+    };
+    let directory_id = text("directory_id")?.ok_or_else(|| {
+        refuse(format!(
+            "restore request names no directory_id; accepted: {accepted}"
+        ))
+    })?;
+    if !crate::naming::is_directory_id(&directory_id) {
+        return Err(refuse(format!(
+            "restore request's directory_id {} is not a directory id (d- and 10 hexadecimal digits)",
+            escape_for_log(&directory_id, 40)
+        )));
+    }
+    let target = match (text("snapshot_id")?, text("before")?) {
+        (Some(id), None) if crate::naming::is_snapshot_id(&id) => Target::Snapshot(id),
+        (Some(id), None) => {
+            return Err(refuse(format!(
+            "restore request's snapshot_id {} is not a snapshot id (s- and 10 hexadecimal digits)",
+            escape_for_log(&id, 40)
+        )))
+        }
+        (None, Some(t)) => Target::Before(t.parse().map_err(|e| {
+            refuse(format!(
+                "restore request's before {} is not an RFC 3339 time such as \
+                 2026-12-01T05:00:00Z ({e})",
+                escape_for_log(&t, 40)
+            ))
+        })?),
+        _ => {
+            return Err(refuse(format!(
+                "restore request needs exactly one of snapshot_id and before; accepted: {accepted}"
+            )))
+        }
+    };
+    let confirm = text("confirm")?;
+    let dry_run = flag("dry_run")?;
+    if !dry_run && confirm.as_deref() != Some(directory_id.as_str()) {
+        return Err(refuse(format!(
+            "a restore overwrites directory {directory_id} and cannot be undone: confirm must \
+             repeat its id (\"confirm\": \"{directory_id}\"), or set \"dry_run\": true to see the \
+             plan; nothing was changed"
+        )));
+    }
+    Ok(RestoreRequest {
+        directory_id,
+        target,
+        dry_run,
+        no_safety_snapshot: flag("no_safety_snapshot")?,
+    })
+}

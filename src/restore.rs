@@ -67,6 +67,14 @@ pub enum Outcome {
     Interrupted { stage: String },
 }
 
+/// The outcome's wire name (`restored`, `refused`...).
+pub fn outcome_name(outcome: &Outcome) -> String {
+    serde_json::to_value(outcome)
+        .ok()
+        .and_then(|v| v["kind"].as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
 impl Outcome {
     /// The process exit code: 0 restored (or planned, or started), 1 failed, 2 refused or not
     /// confirmed (nothing changed), 4 timed out (the restore goes on).

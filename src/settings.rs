@@ -43,6 +43,9 @@ pub struct Settings {
     pub poll_max: Duration,
     pub creating_timeout: Duration,
     pub prune_unowned: bool,
+    /// Whether the Lambda's `restore` action may run (`ALLOW_RESTORE`; the stack's opt-in
+    /// also grants `ds:RestoreFromSnapshot`).
+    pub allow_restore: bool,
     /// With discovery, manage only directories carrying this tag (key, value).
     pub discovery_tag: Option<(String, String)>,
     /// Directories deliberately left unmanaged: not snapshotted, not counted as unprotected.
@@ -465,6 +468,19 @@ pub const SETTINGS: &[Setting] = &[
         },
     },
     Setting {
+        variable: "ALLOW_RESTORE",
+        default: Some("false"),
+        unset: "",
+        accepts: Accepts::Boolean,
+        meaning: "`true` lets an invocation `{\"action\": \"restore\", ...}` restore a managed \
+                  directory (the SAM parameter `AllowRestore=enabled` or the construct prop \
+                  `allowRestore` sets it and grants `ds:RestoreFromSnapshot`)",
+        apply: |s, v| {
+            s.allow_restore = flag(v);
+            Ok(())
+        },
+    },
+    Setting {
         variable: "RETENTION",
         default: Some("newest"),
         unset: "",
@@ -570,6 +586,7 @@ impl Settings {
             poll_max: Duration::ZERO,
             creating_timeout: Duration::ZERO,
             prune_unowned: false,
+            allow_restore: false,
             discovery_tag: None,
             excluded_directory_ids: Vec::new(),
             retention: Retention::Newest,
@@ -895,6 +912,6 @@ mod readme_tests {
             readme.contains(&table),
             "README's settings table differs from src/settings.rs; replace it with:\n{table}"
         );
-        assert_eq!(SETTINGS.len(), 20, "every variable has a row");
+        assert_eq!(SETTINGS.len(), 21, "every variable has a row");
     }
 }

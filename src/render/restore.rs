@@ -6,6 +6,22 @@ use crate::notify::{Attribute, Notification};
 use crate::policy::restore::RestorePlan;
 use crate::restore::{Outcome, RestoreReport};
 
+/// The restore report as one JSON log line (`"message": "restore report"`), `ERROR` when the
+/// restore did not complete, in the log schema every line follows.
+pub fn log_line(report: &RestoreReport) -> String {
+    let mut fields = serde_json::Map::new();
+    fields.insert(
+        "restore".to_owned(),
+        serde_json::to_value(report).unwrap_or_default(),
+    );
+    let level = if report.outcome.exit_code() == 0 {
+        crate::log::Level::Info
+    } else {
+        crate::log::Level::Error
+    };
+    crate::log::now(level, "restore report", fields)
+}
+
 /// The SNS message for a step of the restore, with the attributes the run reports carry, so
 /// the same subscription filters apply (`severity`: `ok` once started or restored, `warning`
 /// while still restoring, `failure` otherwise).

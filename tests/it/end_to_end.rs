@@ -356,19 +356,29 @@ async fn every_events_file_runs() {
         .map(|e| e.unwrap().path())
         .collect();
     files.sort();
-    assert!(files.len() >= 7);
+    assert!(files.len() >= 8);
     for file in files {
         let text = std::fs::read_to_string(&file)
             .unwrap()
             .replace("d-0123456789", &dir);
         let payload: Value = serde_json::from_str(&text).unwrap();
         let before = h.ids(&dir).await;
+        let name = file.file_name().unwrap().to_string_lossy().to_string();
+        if name.contains("restore") {
+            // The restore action is off unless the stack opts in: refused, naming the opt-in.
+            let err = h.invoke_any(payload).await.unwrap_err();
+            assert!(
+                err.to_string().contains("AllowRestore=enabled"),
+                "{name}: {err}"
+            );
+            assert_eq!(h.ids(&dir).await, before, "{name} changes nothing");
+            continue;
+        }
         let report = h
             .invoke(payload)
             .await
             .unwrap_or_else(|e| panic!("{}: {e}", file.display()));
         assert_eq!(report.directories.len(), 1, "{}", file.display());
-        let name = file.file_name().unwrap().to_string_lossy().to_string();
         if name.contains("report") || name.contains("dry-run") {
             assert!(report.dry_run);
             assert_eq!(h.ids(&dir).await, before, "{name} changes nothing");
@@ -1292,4 +1302,104 @@ async fn a_lost_restore_answer_is_resolved_by_the_stage_and_never_resent() {
     assert_eq!(report["outcome"]["kind"], "restored");
     assert_eq!(h.emu.count_calls("RestoreFromSnapshot"), 1, "sent once");
     assert!(stderr.contains("answer was lost"), "{stderr}");
+}
+
+// --- the Lambda's restore action ---------------------------------------------------------------
+
+#[tokio::test]
+async fn the_restore_action_is_refused_unless_the_stack_opts_in() {
+    let h = Harness::new(&[]).await;
+    let dir = h.dir().await;
+    let target = h
+        .emu
+        .seed(&dir, Some(&support::kname(1)), "Manual", "Completed", 2.0);
+    let before = h.emu.calls().len();
+    let err = h
+        .invoke_any(json!({"action": "restore", "directory_id": dir, "snapshot_id": target, "confirm": dir}))
+        .await
+        .unwrap_err();
+    let text = err.to_string();
+    assert!(matches!(err, InvocationError::BadEvent(_)), "{text}");
+    assert!(
+        text.contains("AllowRestore=enabled") && text.contains("allowRestore"),
+        "{text}"
+    );
+    assert_eq!(h.emu.calls().len(), before, "no AWS call at all");
+}
+
+#[tokio::test]
+async fn the_restore_action_checks_plans_keeps_the_present_starts_and_the_runs_follow_it() {
+    let h = Harness::new(&[("ALLOW_RESTORE", "true")]).await;
+    let dir = h.dir().await;
+    let target = h
+        .emu
+        .seed(&dir, Some(&support::kname(1)), "Manual", "Completed", 2.0);
+    h.emu.control(
+        "POST",
+        "restore-outcome",
+        json!({"directory_id": dir, "stage": "Active", "after_describes": 3}),
+    );
+    // Without confirm: refused, nothing changed.
+    let err = h
+        .invoke_any(json!({"action": "restore", "directory_id": dir, "snapshot_id": target}))
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("confirm must repeat its id"),
+        "{err}"
+    );
+    // The drill.
+    let planned = h
+        .invoke_any(json!({"action": "restore", "directory_id": dir, "snapshot_id": target, "dry_run": true}))
+        .await
+        .unwrap();
+    let planned = serde_json::to_value(&planned).unwrap();
+    assert_eq!(planned["outcome"]["kind"], "planned");
+    assert!(writes(&h.emu).is_empty());
+    // Outside the scope: refused.
+    let err = h
+        .invoke_any(json!({"action": "restore", "directory_id": "d-ffffffffff", "snapshot_id": target, "confirm": "d-ffffffffff"}))
+        .await;
+    assert!(err.is_err());
+    // The restore: safety snapshot, one RestoreFromSnapshot, and the invocation returns.
+    let started = h
+        .invoke_any(json!({"action": "restore", "directory_id": dir, "snapshot_id": target, "confirm": dir}))
+        .await
+        .unwrap();
+    let started = serde_json::to_value(&started).unwrap();
+    assert_eq!(started["outcome"]["kind"], "started", "{started}");
+    assert_eq!(
+        writes(&h.emu),
+        vec!["CreateSnapshot", "RestoreFromSnapshot"]
+    );
+    let lines = h.lines.lock().unwrap().clone();
+    assert!(lines
+        .iter()
+        .any(|l| l.contains("\"message\":\"restore report\"")));
+    // The scheduled run follows it: skipped while Restoring, then back to work once Active.
+    let report = h.run(scheduled()).await;
+    assert_eq!(
+        serde_json::to_value(report.directories[0].skipped.as_ref().unwrap().reason).unwrap(),
+        json!("restoring")
+    );
+    h.emu.age(1.0);
+    let mut resumed = false;
+    for _ in 0..4 {
+        let report = h.run(scheduled()).await;
+        if report.directories[0].created.is_some() {
+            resumed = true;
+            break;
+        }
+    }
+    assert!(
+        resumed,
+        "the keeper snapshots again once the directory is Active"
+    );
+    // The safety snapshot is still there.
+    let safety = started["safety_snapshot_id"].as_str().unwrap();
+    assert!(h
+        .snapshots(&dir)
+        .await
+        .iter()
+        .any(|s| s.snapshot_id() == Some(safety)));
 }

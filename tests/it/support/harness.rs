@@ -104,6 +104,28 @@ impl Harness {
         .await
     }
 
+    /// One invocation of any payload (a run or a `restore` request), as Lambda makes it.
+    pub async fn invoke_any(
+        &self,
+        payload: Value,
+    ) -> Result<ds_snapshot_keeper::handler::Answer, InvocationError> {
+        let ds =
+            AwsDirectoryService::new(self.emu.ds(&self.config)).with_backoff(super::TEST_BACKOFF);
+        let keeper = Keeper::new(ds, self.settings.clone(), super::REGION);
+        let notifier = SnsNotifier::new(aws_sdk_sns::Client::new(&self.config), &self.topic);
+        let lines = self.lines.clone();
+        let sink = move |l: &str| lines.lock().unwrap().push(l.to_owned());
+        ds_snapshot_keeper::handler::handle_any(
+            &keeper,
+            Some(&notifier),
+            &payload,
+            "test-restore",
+            self.deadline,
+            &sink,
+        )
+        .await
+    }
+
     /// The report whether the run succeeded or failed.
     pub async fn run(&self, payload: Value) -> RunReport {
         match self.invoke(payload).await {
