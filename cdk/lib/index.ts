@@ -131,6 +131,13 @@ export interface DsSnapshotKeeperProps {
   readonly minIntervalMinutes?: number;
   /** Allow pruning manual snapshots the keeper did not take. @default false */
   readonly pruneUnowned?: boolean;
+  /**
+   * Allow the function's `restore` action (`{"action": "restore", ...}`): sets ALLOW_RESTORE
+   * and grants `ds:RestoreFromSnapshot` on the managed directories only, like the other
+   * writes. A restore overwrites a whole directory; leave it off unless operators restore
+   * through the function. @default false
+   */
+  readonly allowRestore?: boolean;
   /** What a run publishes to the alert topic. @default NotifyLevel.WARNINGS */
   readonly notifyLevel?: NotifyLevel;
   /** An e-mail address to subscribe to the alert topic. @default - no subscription */
@@ -361,6 +368,7 @@ export class DsSnapshotKeeper extends Construct {
       );
     }
     const snapshotActions = ['ds:CreateSnapshot', 'ds:DeleteSnapshot', 'ds:GetSnapshotLimits'];
+    const allowRestore = props.allowRestore ?? false;
     if (ids.length > 0) {
       // The same shape as template.yaml: partition and account '*' (one account, no resource
       // policies in Directory Service), the Region pinned by the condition.
@@ -372,6 +380,16 @@ export class DsSnapshotKeeper extends Construct {
           conditions: { StringEquals: { 'aws:RequestedRegion': stack.region } },
         }),
       );
+      if (allowRestore) {
+        statements.push(
+          new iam.PolicyStatement({
+            sid: 'RestoreConfiguredDirectories',
+            actions: ['ds:RestoreFromSnapshot'],
+            resources: ids.map((id) => `arn:*:ds:*:*:directory/${id}`),
+            conditions: { StringEquals: { 'aws:RequestedRegion': stack.region } },
+          }),
+        );
+      }
     } else {
       statements.push(
         new iam.PolicyStatement({
@@ -386,6 +404,16 @@ export class DsSnapshotKeeper extends Construct {
           resources: [directoryArn('*')],
         }),
       );
+      if (allowRestore) {
+        statements.push(
+          new iam.PolicyStatement({
+            sid: 'RestoreOptedInDirectories',
+            actions: ['ds:RestoreFromSnapshot'],
+            resources: [directoryArn('*')],
+            conditions: { StringEquals: { [`aws:ResourceTag/${tag.key}`]: tag.value } },
+          }),
+        );
+      }
     }
     const role = new iam.Role(this, 'Role', {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
@@ -433,6 +461,7 @@ export class DsSnapshotKeeper extends Construct {
         POLL_MAX_SECONDS: '120',
         CREATING_TIMEOUT_HOURS: '6',
         PRUNE_UNOWNED: String(props.pruneUnowned ?? false),
+        ALLOW_RESTORE: String(allowRestore),
         EXCLUDED_DIRECTORY_IDS: excluded.join(','),
       },
     });

@@ -67,6 +67,25 @@ describe('IAM scoping', () => {
     expect(writes.Condition).toEqual({ StringEquals: { 'aws:ResourceTag/backup': 'ds-keeper' } });
   });
 
+  test('restore is off by default; allowRestore grants ds:RestoreFromSnapshot on the managed directories only', () => {
+    const restores = (t: Template) => keeperStatements(t).filter((s) => asList(s.Action).includes('ds:RestoreFromSnapshot'));
+    const off = synth({ directoryIds: ['d-0123456789'] });
+    expect(restores(off)).toHaveLength(0);
+    off.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ ALLOW_RESTORE: 'false' }) },
+    });
+    const listed = synth({ directoryIds: ['d-0123456789'], allowRestore: true });
+    const [one] = restores(listed);
+    expect(asList(one.Action)).toEqual(['ds:RestoreFromSnapshot']);
+    expect(JSON.stringify(one.Resource)).toContain(':directory/d-0123456789');
+    expect(JSON.stringify(one.Resource)).not.toContain('directory/*');
+    listed.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ ALLOW_RESTORE: 'true' }) },
+    });
+    const tagged = synth({ discoveryTag: { key: 'backup', value: 'ds-keeper' }, allowRestore: true });
+    expect(restores(tagged)[0].Condition).toEqual({ StringEquals: { 'aws:ResourceTag/backup': 'ds-keeper' } });
+  });
+
   test('sns:Publish only on the topic', () => {
     const t = synth();
     const publish = keeperStatements(t).filter((s) => asList(s.Action).includes('sns:Publish'));

@@ -775,3 +775,43 @@ def test_the_dashboard_and_the_free_slots_alarm_can_be_turned_off():
     assert len(low) == 1 and low[0]["Properties"]["Threshold"] in (1, "1"), low
     assert not [a for a in of_type(off, "AWS::CloudWatch::Alarm").values()
                 if a["Properties"].get("MetricName") == "MinFreeManualSnapshotSlots"]
+
+
+def test_the_restore_opt_in_adds_exactly_restore_on_the_managed_directories():
+    """AllowRestore=enabled (SAM) and allowRestore (CDK) add ds:RestoreFromSnapshot and nothing
+    else, on the managed directories only (IAM evaluator: allowed on the managed one, denied on
+    any other, denied everywhere without the opt-in), and set ALLOW_RESTORE for the function."""
+    managed, outsider = "d-1111111111", "d-2222222222"
+    tag = {"ds-snapshot-keeper": "enabled"}
+    rendered = {
+        ("sam", "ids", False): render_sam({"DirectoryIds": managed}),
+        ("sam", "ids", True): render_sam({"DirectoryIds": managed, "AllowRestore": "enabled"}),
+        ("sam", "discovery", False): render_sam({}),
+        ("sam", "discovery", True): render_sam({"AllowRestore": "enabled"}),
+    }
+    cdk = render_cdk({
+        "idsOff": {"directoryIds": [managed]}, "idsOn": {"directoryIds": [managed], "allowRestore": True},
+        "discoveryOff": {}, "discoveryOn": {"allowRestore": True},
+    })
+    rendered |= {("cdk", "ids", False): cdk["idsOff"], ("cdk", "ids", True): cdk["idsOn"],
+                 ("cdk", "discovery", False): cdk["discoveryOff"], ("cdk", "discovery", True): cdk["discoveryOn"]}
+
+    def granted(resources: dict[str, Any]) -> set[str]:
+        out = set()
+        for p in role_policies(resources, keeper_role(resources)):
+            for s in p["Statement"]:
+                out |= set(s["Action"] if isinstance(s["Action"], list) else [s["Action"]])
+        return out
+
+    for (kind, scope, allow), resources in rendered.items():
+        policies = role_policies(resources, keeper_role(resources))
+        context = lambda d: {"aws:RequestedRegion": REGION, "aws:SecureTransport": "true",
+                             **({f"aws:ResourceTag/{k}": v for k, v in tag.items()} if d == managed else {})}
+        decisions = simulate_role(policies, [("ds:RestoreFromSnapshot", directory_arn(d), context(d))
+                                             for d in (managed, outsider)])
+        name = f"{kind} {scope} allow={allow}"
+        assert (decisions[0] == "Allowed") == allow, (name, decisions)
+        assert decisions[1] != "Allowed", (name, decisions)
+        assert function_env(resources)["ALLOW_RESTORE"] == ("true" if allow else "false"), name
+        if allow:
+            assert granted(resources) - granted(rendered[(kind, scope, False)]) == {"ds:RestoreFromSnapshot"}, name
