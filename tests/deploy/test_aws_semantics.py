@@ -815,3 +815,43 @@ def test_the_restore_opt_in_adds_exactly_restore_on_the_managed_directories():
         assert function_env(resources)["ALLOW_RESTORE"] == ("true" if allow else "false"), name
         if allow:
             assert granted(resources) - granted(rendered[(kind, scope, False)]) == {"ds:RestoreFromSnapshot"}, name
+
+
+OPERATOR_POLICY = ROOT / "docs" / "operator-restore-policy.json"
+
+
+def test_the_operators_restore_policy_allows_exactly_what_restore_and_points_call():
+    """The README's least-privilege policy for the person who restores, evaluated by the IAM
+    evaluator against the calls the real `restore` and `points` commands made on the emulator:
+    every one allowed; the same writes on any other directory denied; nothing else granted."""
+    with Emulator(region=REGION) as emu:
+        managed = emu.new_directory({"ds-snapshot-keeper": "enabled"})
+        other = emu.new_directory({})
+        topic = new_topic(emu)
+        seed_full_quota(emu, managed)  # the safety snapshot must make room: DeleteSnapshot too
+        target = emu.client("ds").describe_snapshots(DirectoryId=managed)["Snapshots"][-1]["SnapshotId"]
+        env = {"PATH": os.environ.get("PATH", ""), "AWS_ENDPOINT_URL": emu.endpoint, "AWS_REGION": REGION,
+               "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "SNS_TOPIC_ARN": topic,
+               "DISCOVERY_TAG": "ds-snapshot-keeper=enabled",
+               "POLL_INITIAL_SECONDS": "0.05", "POLL_MAX_SECONDS": "0.2"}
+        before = len(emu.calls())
+        for args in (["points"], ["restore", "--directory", managed, "--snapshot", target, "--yes"]):
+            done = subprocess.run([str(KEEPER), *args], env=env, capture_output=True, text=True, timeout=120)
+            assert done.returncode == 0, (args, done.stderr[-2000:])
+        calls = emu.calls()[before:]
+    made = {f"{c['service']}:{c['operation']}" for c in calls}
+    needed = {"ds:DescribeDirectories", "ds:DescribeSnapshots", "ds:ListTagsForResource", "ds:GetSnapshotLimits",
+              "ds:CreateSnapshot", "ds:DeleteSnapshot", "ds:RestoreFromSnapshot", "sns:Publish"}
+    assert made == needed, sorted(made)
+    text = OPERATOR_POLICY.read_text().replace("REGION", REGION).replace("ACCOUNT", ACCOUNT)
+    policy = json.loads(text.replace("DIRECTORY_ID", managed).replace("arn:aws:sns:eu-west-1:123456789012:TOPIC", topic))
+    tags = {managed: {"ds-snapshot-keeper": "enabled"}, other: {}}
+    requests = requests_of(calls, tags, topic)
+    decisions = simulate_role([policy], requests)
+    denied = [(a, r) for (a, r, _), d in zip(requests, decisions) if d != "Allowed"]
+    assert denied == [], denied
+    writes = {"ds:GetSnapshotLimits", "ds:CreateSnapshot", "ds:DeleteSnapshot", "ds:RestoreFromSnapshot"}
+    elsewhere = [r for r in requests_of(calls, tags, topic, retarget=other) if r[0] in writes]
+    assert elsewhere and "Allowed" not in simulate_role([policy], elsewhere)
+    granted = {a for s in policy["Statement"] for a in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])}
+    assert granted == needed, sorted(granted ^ needed)
