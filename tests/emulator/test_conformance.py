@@ -489,6 +489,14 @@ def test_restore_errors_are_those_of_the_model(clients, endpoint):
     for call, code in cases:
         assert_modelled_error(ds, "RestoreFromSnapshot", call, code)
     del creating
+    # A directory type that has no snapshots to restore (AD Connector): ClientException.
+    connector = ad_connector(ds, ec2)
+    control(endpoint, "POST", "directory", {"directory_id": connector, "stage": "Active"})
+    # The API refuses to snapshot an AD Connector: the snapshot is seeded into the store.
+    seeded = control(endpoint, "POST", "snapshots", {
+        "directory_id": connector, "name": "seeded", "type": "Manual", "status": "Completed", "age_days": 1,
+    })["snapshot_id"]
+    assert_modelled_error(ds, "RestoreFromSnapshot", lambda: ds.restore_from_snapshot(SnapshotId=seeded), "ClientException")
     control(endpoint, "POST", "directory", {"directory_id": directory, "stage": "Impaired"})
     sid = control(endpoint, "POST", "snapshots", {
         "directory_id": directory, "name": "fine", "type": "Manual", "status": "Completed", "age_days": 1,

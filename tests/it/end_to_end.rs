@@ -1050,6 +1050,14 @@ async fn every_refusal_changes_nothing() {
         restore_binary(&h.emu, &["--directory", &dir, "--snapshot", &ok, "--yes"]);
     assert_eq!(exit, 2);
     assert_eq!(report["outcome"]["refusal"]["code"], "no-room-for-safety");
+    // An AD Connector has no snapshots to restore.
+    let connector = h.emu.ad_connector(&h.config, "connector.example.com").await;
+    let (exit, report, _) = restore_binary(
+        &h.emu,
+        &["--directory", &connector, "--snapshot", &ok, "--yes"],
+    );
+    assert_eq!(exit, 2);
+    assert_eq!(report["outcome"]["refusal"]["code"], "no-snapshots");
     // Impaired, and a replica of a directory whose primary Region is elsewhere.
     h.emu.set_directory(&dir, json!({"stage": "Impaired"}));
     let (exit, report, _) = restore_binary(
