@@ -65,11 +65,13 @@ fn parse_args(args: &[String]) -> Result<Args, String> {
                     Some("json") => Some(Format::Json),
                     Some("table") => Some(Format::Table),
                     Some("text") => Some(Format::Text),
-                    other => {
+                    Some(other) => {
                         return Err(format!(
-                            "--format {other:?}: expected auto, json, table or text"
+                            "--format {}: expected auto, json, table or text",
+                            crate::naming::escape_for_log(other, 20)
                         ))
                     }
+                    None => return Err("--format needs auto, json, table or text".to_owned()),
                 }
             }
             "-h" | "--help" => return Err(String::new()),

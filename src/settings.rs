@@ -124,7 +124,7 @@ impl Setting {
         match &self.accepts {
             Accepts::Integer { min, max } => format!("integer {min}..={max}"),
             Accepts::Number { min, max } => format!("number {min}..={max}"),
-            Accepts::Boolean => "`true` or `false`".to_owned(),
+            Accepts::Boolean => "`true` or `false` (also `1`/`0`, `yes`/`no`)".to_owned(),
             Accepts::OneOf { values, .. } => values
                 .iter()
                 .map(|v| format!("`{v}`"))

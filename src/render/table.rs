@@ -36,7 +36,15 @@ pub fn table(report: &RunReport) -> String {
         if let Some(skip) = &d.skipped {
             notes.push(format!("skipped: {}", wire_name(skip.reason)));
         }
-        notes.extend(d.errors.iter().map(|e| e.code.clone()));
+        // Every failure with its message: the table is the default view on a terminal.
+        notes.extend(
+            d.errors
+                .iter()
+                .map(|e| format!("{} {}: {}", e.operation, e.code, e.message)),
+        );
+        if let Some(skip) = d.skipped.as_ref().filter(|s| s.warns) {
+            notes.push(skip.message.clone());
+        }
         notes.extend(d.flagged.iter().map(|f| f.code.to_string()));
         if let Some(why) = &d.create_skipped {
             notes.push(format!("no create: {why}"));
@@ -66,7 +74,15 @@ pub fn table(report: &RunReport) -> String {
             }),
             quota.map_or("-".to_owned(), |q| q.free_slots.to_string()),
             created,
-            d.deleted.iter().filter(|x| x.done).count().to_string(),
+            {
+                let done = d.deleted.iter().filter(|x| x.done).count();
+                let would = d.deleted.len() - done;
+                if report.dry_run && would > 0 {
+                    format!("{done} (would {would})")
+                } else {
+                    done.to_string()
+                }
+            },
             notes.join(", "),
         ]);
     }
@@ -90,6 +106,27 @@ pub fn table(report: &RunReport) -> String {
     let mut out = line(&HEAD.map(str::to_owned));
     for row in &rows {
         out.push_str(&line(row));
+    }
+    for e in &report.errors {
+        let _ = writeln!(
+            out,
+            "\nRun error: {} {}: {}",
+            e.operation, e.code, e.message
+        );
+    }
+    if report.dry_run {
+        for d in &report.directories {
+            for x in d.deleted.iter().filter(|x| !x.done) {
+                let _ = writeln!(
+                    out,
+                    "{}: would delete {} [{}]: {}",
+                    d.directory_id,
+                    x.deletion.snapshot_id,
+                    wire_name(x.deletion.rule),
+                    x.deletion.reason
+                );
+            }
+        }
     }
     let s = &report.summary;
     let _ = writeln!(
@@ -118,6 +155,41 @@ pub fn table(report: &RunReport) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_table_shows_every_failure_with_its_message_and_what_a_dry_run_would_delete() {
+        use crate::policy::{Deletion, Rule};
+        use crate::report::{Deleted, ErrorEntry};
+        let mut d = failing("d-0123456789");
+        d.deleted.push(Deleted {
+            deletion: Deletion {
+                snapshot_id: "s-0000000001".to_owned(),
+                name: None,
+                rule: Rule::BeyondRetain,
+                reason: "owned Completed beyond retain=3".to_owned(),
+            },
+            done: false,
+        });
+        let mut r = report(vec![d]);
+        r.dry_run = true;
+        r.errors.push(ErrorEntry {
+            operation: crate::model::Operation::Scope,
+            code: "OutOfScope".to_owned(),
+            message: "directory_ids names d-9999999999 outside this keeper's scope".to_owned(),
+            snapshot_id: None,
+        });
+        let t = table(&r);
+        assert!(t.contains("CreateSnapshot ServiceException: boom"), "{t}");
+        assert!(
+            t.contains("Run error: Scope OutOfScope: directory_ids names d-9999999999"),
+            "{t}"
+        );
+        assert!(t.contains("0 (would 1)"), "{t}");
+        assert!(
+            t.contains("would delete s-0000000001 [beyond-retain]"),
+            "{t}"
+        );
+    }
     use crate::render::fixtures::{dir, failing, report};
     use crate::render::sns::body;
     #[test]
