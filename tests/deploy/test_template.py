@@ -22,6 +22,8 @@ DESCRIBE_ONLY_ON_STAR = {"ds:DescribeSnapshots", "ds:DescribeDirectories"}
 DIRECTORY_SCOPED = {
     "ds:CreateSnapshot", "ds:DeleteSnapshot", "ds:GetSnapshotLimits", "ds:DescribeRegions",
     "ds:ListTagsForResource",
+    # Only where the stack opts in (AllowRestore=enabled): test_aws_semantics.py evaluates it.
+    "ds:RestoreFromSnapshot",
 }
 ALLOWED_ACTIONS = DESCRIBE_ONLY_ON_STAR | DIRECTORY_SCOPED | {
     "sns:Publish", "kms:GenerateDataKey", "kms:Decrypt", "sqs:SendMessage",
