@@ -18,7 +18,7 @@ DEPLOY_STAMP := $(DEPLOY_VENV)/.installed
 CDK_TEMPLATE := cdk/cdk.out/DsSnapshotKeeperExample.template.json
 export CDK_DISABLE_CLI_TELEMETRY := true
 
-.PHONY: simulate bench bench-calls all build test demo emulator emulator-venv emulator-test rust-test fmt-check lint clean \
+.PHONY: prepare rust-build simulate bench bench-calls all build test demo emulator emulator-venv emulator-test rust-test fmt-check lint clean \
 	deploy-venv deploy-check cdk-test cdk-synth cdk-jsii cdk-python keeper-bin local-venv local-lambda-test sam-venv
 
 all: build
@@ -81,7 +81,12 @@ cdk-jsii: cdk/node_modules/.package-lock.json
 
 ## A Python CDK app using that wheel, installed in a throwaway venv, synthesised; the
 ## deployment tests put its template through the same checks as the TypeScript one's.
-cdk-python: cdk-jsii
+## A file target, so `make -j prepare` builds it once and deploy-check finds it made.
+CDK_SOURCES := $(wildcard cdk/lib/*.ts cdk/example/python/*) cdk/package.json cdk/package-lock.json
+cdk-python: $(CDK_PYTHON_TEMPLATE)
+
+$(CDK_PYTHON_TEMPLATE): cdk/node_modules/.package-lock.json $(CDK_SOURCES)
+	$(MAKE) cdk-jsii
 	rm -rf $(CDK_PYTHON_VENV) cdk/cdk.out.python
 	$(PYTHON) -m venv $(CDK_PYTHON_VENV)
 	$(CDK_PYTHON_VENV)/bin/python -m pip install --quiet --disable-pip-version-check \
@@ -103,7 +108,7 @@ keeper-bin:
 ## cfn-lint (no errors) and checkov (no failed checks) on both templates; the template test;
 ## and the templates read as AWS reads them: SAM transform, intrinsics resolved, the keeper's
 ## real calls (from an emulator run) evaluated against the resolved IAM (test_aws_semantics.py).
-deploy-check: $(DEPLOY_STAMP) $(STAMP) $(SAM_STAMP) cdk-synth cdk-python tests/deploy/node_modules/.package-lock.json keeper-bin
+deploy-check: $(DEPLOY_STAMP) $(STAMP) $(SAM_STAMP) cdk-synth $(CDK_PYTHON_TEMPLATE) tests/deploy/node_modules/.package-lock.json keeper-bin
 	SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=eu-west-1 $(SAM_VENV)/bin/sam validate --lint --template template.yaml
 	$(DEPLOY_VENV)/bin/cfn-lint --non-zero-exit-code error template.yaml $(CDK_TEMPLATE) $(CDK_PYTHON_TEMPLATE)
 	$(DEPLOY_VENV)/bin/checkov --quiet --compact --skip-download --framework cloudformation -f template.yaml
@@ -123,7 +128,21 @@ local-lambda-test: $(STAMP) $(LOCAL_STAMP) keeper-bin
 	cd tests/local && PATH=$(CURDIR)/$(LOCAL_VENV)/bin:$$PATH DS_EMULATOR_PYTHON=$(CURDIR)/$(VENV_PY) \
 		../../$(VENV_PY) -m pytest -q -p no:cacheprovider test_runtime_api.py test_cargo_lambda.py test_restore_terminal.py
 
-test: fmt-check lint emulator-test deploy-check rust-test local-lambda-test
+## Everything the checks need, built side by side: the Python venvs, the node modules, the
+## construct's Python app, and the Rust build (clippy's check, the binaries and the test
+## binaries, one after the other in one job: they share the target directory). The checks
+## then run one at a time on what is built.
+prepare: $(STAMP) $(DEPLOY_STAMP) $(SAM_STAMP) $(LOCAL_STAMP) cdk/node_modules/.package-lock.json \
+		tests/deploy/node_modules/.package-lock.json $(CDK_PYTHON_TEMPLATE) rust-build
+
+rust-build:
+	cargo clippy --locked --all-targets -- -D warnings
+	cargo build --locked --bins
+	cargo test --locked --no-run $(CARGO_TEST_FLAGS)
+
+test: fmt-check
+	$(MAKE) -j4 --output-sync=target prepare
+	$(MAKE) lint emulator-test deploy-check rust-test local-lambda-test
 
 demo: $(STAMP)
 	cargo build --quiet --locked --bins
