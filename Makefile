@@ -130,8 +130,8 @@ local-lambda-test: $(STAMP) $(LOCAL_STAMP) keeper-bin
 
 ## Everything the checks need, built side by side: the Python venvs, the node modules, the
 ## construct's Python app, and the Rust build (clippy's check, the binaries and the test
-## binaries, one after the other in one job: they share the target directory). The checks
-## then run one at a time on what is built.
+## binaries, one after the other in one job: they share the target directory). Then clippy's
+## verdict, and the four suites side by side (each starts its own emulators on free ports).
 prepare: $(STAMP) $(DEPLOY_STAMP) $(SAM_STAMP) $(LOCAL_STAMP) cdk/node_modules/.package-lock.json \
 		tests/deploy/node_modules/.package-lock.json $(CDK_PYTHON_TEMPLATE) rust-build
 
@@ -142,7 +142,8 @@ rust-build:
 
 test: fmt-check
 	$(MAKE) -j4 --output-sync=target prepare
-	$(MAKE) lint emulator-test deploy-check rust-test local-lambda-test
+	$(MAKE) lint
+	$(MAKE) -j4 --output-sync=target emulator-test deploy-check rust-test local-lambda-test
 
 demo: $(STAMP)
 	cargo build --quiet --locked --bins
