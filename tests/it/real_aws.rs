@@ -5,7 +5,7 @@
 //! and plan the same way the emulator's do, without changing anything.
 //!
 //!   DS_KEEPER_REAL_AWS_DIRECTORY_ID=d-0123456789 AWS_REGION=eu-west-1 \
-//!     cargo test --test real_aws -- --ignored --nocapture
+//!     cargo test --test it real_aws -- --ignored --nocapture
 
 use ds_snapshot_keeper::directory::aws::AwsDirectoryService;
 use ds_snapshot_keeper::directory::DirectoryService;
