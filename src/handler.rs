@@ -84,6 +84,35 @@ pub fn refusal_line(e: &EventError) -> String {
     )
 }
 
+/// Start an invocation: the log context every line carries. Returns whether it is the
+/// process's first (a cold start).
+fn begin(function_name: &str, request_id: &str) -> bool {
+    let cold_start = !WARM.swap(true, std::sync::atomic::Ordering::SeqCst);
+    log::set_context(log::Context {
+        function_name: function_name.to_owned(),
+        // serde_json escapes whatever the id holds; only its length is capped.
+        request_id: Some(request_id.chars().take(80).collect()),
+        cold_start,
+    });
+    cold_start
+}
+
+/// The deadline to work to. One already past when the event arrives is not a real deadline
+/// (cargo lambda watch sends a duration where Lambda sends an epoch time): warn, and let the
+/// settings' budgets bound the work instead of stopping before the first call.
+fn usable(deadline: Option<Instant>) -> Option<Instant> {
+    match deadline {
+        Some(d) if d <= Instant::now() => {
+            tracing::warn!(
+                "the invocation deadline is already past on arrival; ignoring it and bounding \
+                 the run by WAIT_BUDGET_SECONDS"
+            );
+            None
+        }
+        other => other,
+    }
+}
+
 /// Handle one invocation payload end to end.
 pub async fn handle<D: DirectoryService, N: Notifier>(
     keeper: &Keeper<D>,
@@ -93,13 +122,7 @@ pub async fn handle<D: DirectoryService, N: Notifier>(
     deadline: Option<Instant>,
     sink: Sink<'_>,
 ) -> Result<RunReport, InvocationError> {
-    let cold_start = !WARM.swap(true, std::sync::atomic::Ordering::SeqCst);
-    log::set_context(log::Context {
-        function_name: keeper.function_name.clone(),
-        // serde_json escapes whatever the id holds; only its length is capped.
-        request_id: Some(request_id.chars().take(80).collect()),
-        cold_start,
-    });
+    let cold_start = begin(&keeper.function_name, request_id);
     let parsed = request::parse_event(payload);
     let request = match parsed {
         Ok(r) => r,
@@ -109,19 +132,7 @@ pub async fn handle<D: DirectoryService, N: Notifier>(
         }
     };
 
-    // A deadline already past when the event arrives is not a real deadline (cargo lambda
-    // watch sends a duration where Lambda sends an epoch time): warn, and let the wait budget
-    // bound the run instead of stopping before the first call.
-    let deadline = match deadline {
-        Some(d) if d <= Instant::now() => {
-            tracing::warn!(
-                "the invocation deadline is already past on arrival; ignoring it and bounding \
-                 the run by WAIT_BUDGET_SECONDS"
-            );
-            None
-        }
-        other => other,
-    };
+    let deadline = usable(deadline);
     let mut report = keeper.run(&request, request_id, deadline).await;
     report.cold_start = cold_start;
 
@@ -199,8 +210,8 @@ pub async fn handle_any<D: DirectoryService, N: Notifier>(
     deadline: Option<Instant>,
     sink: Sink<'_>,
 ) -> Result<Answer, InvocationError> {
-    if request::parse_restore(payload).is_some() {
-        return handle_restore(keeper, notifier, payload, request_id, deadline, sink)
+    if let Some(parsed) = request::parse_restore(payload) {
+        return handle_restore(keeper, notifier, parsed, request_id, deadline, sink)
             .await
             .map(|r| Answer::Restore(Box::new(r)));
     }
@@ -214,32 +225,21 @@ pub async fn handle_any<D: DirectoryService, N: Notifier>(
 /// pre-flight, plan and safety snapshot as `ds-snapshot-keeper restore` (the safety snapshot
 /// inside the invocation's deadline), starts the restore and returns; the scheduled runs then
 /// follow it. Only a directory the keeper manages may be restored.
-pub async fn handle_restore<D: DirectoryService, N: Notifier>(
+async fn handle_restore<D: DirectoryService, N: Notifier>(
     keeper: &Keeper<D>,
     notifier: Option<&N>,
-    payload: &Value,
+    parsed: Result<request::RestoreRequest, EventError>,
     request_id: &str,
     deadline: Option<Instant>,
     sink: Sink<'_>,
 ) -> Result<crate::restore::RestoreReport, InvocationError> {
-    log::set_context(log::Context {
-        function_name: keeper.function_name.clone(),
-        request_id: Some(request_id.chars().take(80).collect()),
-        cold_start: !WARM.swap(true, std::sync::atomic::Ordering::SeqCst),
-    });
+    begin(&keeper.function_name, request_id);
     let refused = |e: EventError| {
         sink(&refusal_line(&e));
         InvocationError::BadEvent(e)
     };
-    let parsed = match request::parse_restore(payload) {
-        Some(Ok(r)) => r,
-        Some(Err(e)) => return Err(refused(e)),
-        None => {
-            return Err(refused(EventError {
-                problem: "not a restore request".to_owned(),
-            }))
-        }
-    };
+    let parsed = parsed.map_err(refused)?;
+    let deadline = usable(deadline);
     let settings = &keeper.settings;
     if !settings.allow_restore {
         return Err(refused(EventError {

@@ -1411,3 +1411,21 @@ async fn the_restore_action_checks_plans_keeps_the_present_starts_and_the_runs_f
         .iter()
         .any(|s| s.snapshot_id() == Some(safety)));
 }
+
+#[tokio::test]
+async fn the_restore_action_ignores_a_deadline_already_past_on_arrival() {
+    // cargo lambda watch sends a duration where Lambda sends an epoch time: like a run, the
+    // restore action then works to its own budgets instead of failing its safety snapshot.
+    let mut h = Harness::new(&[("ALLOW_RESTORE", "true")]).await;
+    h.deadline = Some(tokio::time::Instant::now());
+    let dir = h.dir().await;
+    let target = h
+        .emu
+        .seed(&dir, Some(&support::kname(1)), "Manual", "Completed", 2.0);
+    let started = h
+        .invoke_any(json!({"action": "restore", "directory_id": dir, "snapshot_id": target, "confirm": dir}))
+        .await
+        .unwrap();
+    let started = serde_json::to_value(&started).unwrap();
+    assert_eq!(started["outcome"]["kind"], "started", "{started}");
+}
