@@ -510,8 +510,9 @@ async fn pending_snapshot_is_reported_and_checked_next_run() {
     );
 }
 
-/// The shipped binary's `invoke` command: same handler, report on stdout, exit codes.
-fn invoke_binary(
+/// The shipped binary with `args` (its subcommand first) against `emu`, with `env` added and
+/// `stdin` written to it (none: no terminal either): (exit code, stdout, stderr).
+fn binary(
     emu: &Emulator,
     env: &[(&str, &str)],
     args: &[&str],
@@ -519,35 +520,51 @@ fn invoke_binary(
 ) -> (i32, String, String) {
     use std::io::Write;
     let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_ds-snapshot-keeper"));
-    cmd.arg("invoke")
-        .args(args)
+    cmd.args(args)
         .env("AWS_ENDPOINT_URL", &emu.endpoint)
         .env("AWS_REGION", support::REGION)
         .env("AWS_ACCESS_KEY_ID", "testing")
         .env("AWS_SECRET_ACCESS_KEY", "testing")
         .env("POLL_INITIAL_SECONDS", "0.05")
+        .env("POLL_MAX_SECONDS", "0.2")
+        .envs(env.iter().copied())
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped());
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
     let mut child = cmd.spawn().unwrap();
-    if let Some(input) = stdin {
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(input.as_bytes())
-            .unwrap();
-    } else {
-        drop(child.stdin.take());
+    let mut input = child.stdin.take().unwrap();
+    if let Some(text) = stdin {
+        input.write_all(text.as_bytes()).unwrap();
     }
+    drop(input);
     let out = child.wait_with_output().unwrap();
     (
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stdout).into_owned(),
         String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// The shipped binary's `invoke` command: same handler, report on stdout, exit codes.
+fn invoke_binary(
+    emu: &Emulator,
+    env: &[(&str, &str)],
+    args: &[&str],
+    stdin: Option<&str>,
+) -> (i32, String, String) {
+    let args: Vec<&str> = std::iter::once("invoke")
+        .chain(args.iter().copied())
+        .collect();
+    binary(emu, env, &args, stdin)
+}
+
+/// `binary`, with its stdout read as JSON (`null` when it is not).
+fn binary_json(emu: &Emulator, env: &[(&str, &str)], args: &[&str]) -> (i32, Value, String) {
+    let (code, stdout, stderr) = binary(emu, env, args, None);
+    (
+        code,
+        serde_json::from_str(&stdout).unwrap_or(Value::Null),
+        stderr,
     )
 }
 
@@ -841,24 +858,10 @@ fn restore_binary_with(
     env: &[(&str, &str)],
     args: &[&str],
 ) -> (i32, Value, String) {
-    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_ds-snapshot-keeper"));
-    cmd.envs(env.iter().copied());
-    cmd.arg("restore")
-        .args(args)
-        .env("AWS_ENDPOINT_URL", &emu.endpoint)
-        .env("AWS_REGION", support::REGION)
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("POLL_INITIAL_SECONDS", "0.05")
-        .env("POLL_MAX_SECONDS", "0.2")
-        .stdin(std::process::Stdio::null());
-    let out = cmd.output().unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    (
-        out.status.code().unwrap_or(-1),
-        serde_json::from_str(&stdout).unwrap_or(Value::Null),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    let args: Vec<&str> = std::iter::once("restore")
+        .chain(args.iter().copied())
+        .collect();
+    binary_json(emu, env, &args)
 }
 
 /// Writes the emulator logged, by operation name.
@@ -1160,21 +1163,10 @@ async fn scheduled_runs_follow_a_restore_and_raise_a_failed_one() {
 
 /// `ds-snapshot-keeper points ARGS` against `emu` (no terminal: JSON).
 fn points_binary(emu: &Emulator, args: &[&str]) -> (i32, Value, String) {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_ds-snapshot-keeper"))
-        .arg("points")
-        .args(args)
-        .env("AWS_ENDPOINT_URL", &emu.endpoint)
-        .env("AWS_REGION", support::REGION)
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .stdin(std::process::Stdio::null())
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        serde_json::from_slice(&out.stdout).unwrap_or(Value::Null),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    let args: Vec<&str> = std::iter::once("points")
+        .chain(args.iter().copied())
+        .collect();
+    binary_json(emu, &[], &args)
 }
 
 #[tokio::test]
@@ -1244,9 +1236,10 @@ async fn points_lists_every_restore_point_with_who_holds_it_and_marks_before() {
     // Read-only.
     assert!(writes(&h.emu).is_empty());
     // The table for a terminal names the holders and the mark.
-    let (_, _, _) = points_binary(&h.emu, &["--format", "table"]);
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_ds-snapshot-keeper"))
-        .args([
+    let (_, table, _) = binary(
+        &h.emu,
+        &[],
+        &[
             "points",
             "--directory",
             &dir,
@@ -1254,14 +1247,9 @@ async fn points_lists_every_restore_point_with_who_holds_it_and_marks_before() {
             &before,
             "--format",
             "table",
-        ])
-        .env("AWS_ENDPOINT_URL", &h.emu.endpoint)
-        .env("AWS_REGION", support::REGION)
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .output()
-        .unwrap();
-    let table = String::from_utf8_lossy(&out.stdout);
+        ],
+        None,
+    );
     assert!(table.contains("RESTORABLE UNTIL"), "{table}");
     assert!(
         table.contains("AWS (Auto)") && table.contains("someone else"),
