@@ -61,6 +61,32 @@ pub(crate) fn kept_line(d: &DirectoryReport, now: jiff::Timestamp) -> String {
     format!("Keeps {}.", points.join(", "))
 }
 
+/// Rows laid out in columns for a terminal: each column as wide as its widest cell, two spaces
+/// between, the last column unpadded, every line prefixed with `indent`.
+pub(crate) fn columns<const N: usize>(rows: &[[String; N]], indent: &str) -> String {
+    use std::fmt::Write as _;
+    let mut widths = [0usize; N];
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let mut out = String::new();
+    for row in rows {
+        let mut line = String::from(indent);
+        for (i, (cell, w)) in row.iter().zip(widths).enumerate() {
+            if i + 1 == N {
+                line.push_str(cell);
+            } else {
+                let _ = write!(line, "{cell:<w$}  ");
+            }
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
 /// Report fixtures the renderings' tests share.
 #[cfg(test)]
 pub(crate) mod fixtures {

@@ -69,23 +69,7 @@ pub fn points_table(directories: &[DirectoryPoints]) -> String {
                 note,
             ]);
         }
-        let mut widths = [0usize; 10];
-        for r in &rows {
-            for (w, c) in widths.iter_mut().zip(r) {
-                *w = (*w).max(c.chars().count());
-            }
-        }
-        for r in &rows {
-            let mut line = String::from("  ");
-            for (i, (c, w)) in r.iter().zip(widths).enumerate() {
-                if i + 1 == r.len() {
-                    line.push_str(c);
-                } else {
-                    let _ = write!(line, "{c:<w$}  ");
-                }
-            }
-            let _ = writeln!(out, "{}", line.trim_end());
-        }
+        out.push_str(&super::columns(&rows, "  "));
         out.push('\n');
     }
     out

@@ -2,7 +2,7 @@
 //! words, and the SNS message of each step (`started`, then `completed`, `failed` or
 //! `still-restoring`), rendered from the [`RestoreReport`] like the run report's outputs.
 
-use crate::notify::{Attribute, Notification};
+use crate::notify::Notification;
 use crate::policy::restore::RestorePlan;
 use crate::restore::{Outcome, RestoreReport};
 
@@ -51,23 +51,11 @@ pub fn notification(report: &RestoreReport, event: &str) -> Notification {
     Notification {
         subject,
         body,
-        attributes: vec![
-            Attribute {
-                name: "severity".to_owned(),
-                data_type: "String".to_owned(),
-                value: severity.to_owned(),
-            },
-            Attribute {
-                name: "region".to_owned(),
-                data_type: "String".to_owned(),
-                value: report.region.clone(),
-            },
-            Attribute {
-                name: "directory_ids".to_owned(),
-                data_type: "String.Array".to_owned(),
-                value: serde_json::json!([report.directory_id]).to_string(),
-            },
-        ],
+        attributes: super::sns::attributes(
+            severity,
+            &report.region,
+            vec![serde_json::Value::String(report.directory_id.clone())],
+        ),
         deduplication_id: format!(
             "restore-{}-{}-{event}",
             report.directory_id,

@@ -197,24 +197,35 @@ pub fn notification(report: &RunReport, level: NotifyLevel) -> Option<Notificati
         subject: subject(report),
         body: body(report),
         deduplication_id: deduplication_id(&report.request_id),
-        attributes: vec![
-            Attribute {
-                name: "severity".to_owned(),
-                data_type: "String".to_owned(),
-                value: severity_word(report.severity).to_ascii_lowercase(),
-            },
-            Attribute {
-                name: "region".to_owned(),
-                data_type: "String".to_owned(),
-                value: report.region.clone(),
-            },
-            Attribute {
-                name: "directory_ids".to_owned(),
-                data_type: "String.Array".to_owned(),
-                value: Value::Array(ids).to_string(),
-            },
-        ],
+        attributes: attributes(
+            &severity_word(report.severity).to_ascii_lowercase(),
+            &report.region,
+            ids,
+        ),
     })
+}
+
+/// The message attributes subscription filter policies select on, the same for every message
+/// the keeper publishes: `severity` (`ok|warning|critical|failure`), `region` and
+/// `directory_ids` (`String.Array`).
+pub fn attributes(severity: &str, region: &str, directory_ids: Vec<Value>) -> Vec<Attribute> {
+    vec![
+        Attribute {
+            name: "severity".to_owned(),
+            data_type: "String".to_owned(),
+            value: severity.to_owned(),
+        },
+        Attribute {
+            name: "region".to_owned(),
+            data_type: "String".to_owned(),
+            value: region.to_owned(),
+        },
+        Attribute {
+            name: "directory_ids".to_owned(),
+            data_type: "String.Array".to_owned(),
+            value: Value::Array(directory_ids).to_string(),
+        },
+    ]
 }
 
 #[cfg(test)]

@@ -86,27 +86,8 @@ pub fn table(report: &RunReport) -> String {
             notes.join(", "),
         ]);
     }
-    let mut widths = HEAD.map(str::len);
-    for row in &rows {
-        for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.chars().count());
-        }
-    }
-    let line = |cells: &[String]| {
-        let mut out = String::new();
-        for (i, (cell, w)) in cells.iter().zip(widths).enumerate() {
-            if i + 1 == cells.len() {
-                out.push_str(cell);
-            } else {
-                let _ = write!(out, "{cell:<w$}  ");
-            }
-        }
-        out.trim_end().to_owned() + "\n"
-    };
-    let mut out = line(&HEAD.map(str::to_owned));
-    for row in &rows {
-        out.push_str(&line(row));
-    }
+    rows.insert(0, HEAD.map(str::to_owned));
+    let mut out = super::columns(&rows, "");
     for e in &report.errors {
         let _ = writeln!(
             out,
