@@ -542,6 +542,18 @@ fn three_owned(extra_unowned: usize) -> Sim {
     sim
 }
 
+/// A manual snapshot someone else takes at the run's time.
+fn theirs_taken_now(name: &str) -> Snapshot {
+    Snapshot {
+        id: "s-theirs".to_owned(),
+        directory_id: DIR.to_owned(),
+        name: Some(name.to_owned()),
+        kind: SnapshotType::Manual,
+        status: SnapshotStatus::Completed,
+        start_time: Timestamp::from_second(START).unwrap(),
+    }
+}
+
 #[test]
 fn a_snapshot_deleted_by_someone_else_during_the_wait_costs_no_restore_point() {
     // 3 owned + 1 unowned; the new snapshot makes 5 of 5. While the keeper waits, the owner of
@@ -580,14 +592,7 @@ fn a_snapshot_taken_by_someone_else_during_the_wait_is_seen_and_the_headroom_kep
     sim.keeper()
         .ds
         .meanwhile(ds_snapshot_keeper::directory::memory::Meanwhile::Take(
-            Snapshot {
-                id: "s-theirs".to_owned(),
-                directory_id: DIR.to_owned(),
-                name: Some("before-os-update".to_owned()),
-                kind: SnapshotType::Manual,
-                status: SnapshotStatus::Completed,
-                start_time: Timestamp::from_second(START).unwrap(),
-            },
+            theirs_taken_now("before-os-update"),
         ));
     let report = sim.run(Request::manual(Action::Snapshot));
     let d = &report.directories[0];
@@ -619,14 +624,7 @@ fn the_quota_reported_after_a_wait_is_the_listings_even_when_nothing_can_be_dele
     sim.keeper()
         .ds
         .meanwhile(ds_snapshot_keeper::directory::memory::Meanwhile::Take(
-            Snapshot {
-                id: "s-theirs".to_owned(),
-                directory_id: DIR.to_owned(),
-                name: Some("during-the-wait".to_owned()),
-                kind: SnapshotType::Manual,
-                status: SnapshotStatus::Completed,
-                start_time: Timestamp::from_second(START).unwrap(),
-            },
+            theirs_taken_now("during-the-wait"),
         ));
     let report = sim.run(Request::manual(Action::Snapshot));
     let d = &report.directories[0];
