@@ -157,6 +157,13 @@ fn print_restore(report: &crate::restore::RestoreReport, format: Option<Format>)
     }
 }
 
+/// The settings from the environment, or `None` after saying what was wrong with them.
+fn settings_from_env() -> Option<Settings> {
+    Settings::from_env()
+        .map_err(|e| eprintln!("error: {e}"))
+        .ok()
+}
+
 /// The `invoke` subcommand; returns the process exit code.
 pub async fn invoke(args: &[String]) -> i32 {
     let args = match parse_args(args) {
@@ -209,12 +216,8 @@ pub async fn invoke(args: &[String]) -> i32 {
             return 2;
         }
     };
-    let settings = match Settings::from_env() {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return 2;
-        }
+    let Some(settings) = settings_from_env() else {
+        return 2;
     };
     let config = wiring::load_aws_config().await;
     let (keeper, notifier) = match wiring::aws_keeper(&config, settings) {
@@ -385,12 +388,8 @@ fn parse_restore_args(args: &[String], settings: &Settings) -> Result<RestoreArg
 /// The `restore` subcommand; returns the process exit code.
 pub async fn restore(args: &[String]) -> i32 {
     use std::io::{BufRead, IsTerminal, Write};
-    let settings = match Settings::from_env() {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return 2;
-        }
+    let Some(settings) = settings_from_env() else {
+        return 2;
     };
     let args = match parse_restore_args(args, &settings) {
         Ok(a) => a,
@@ -551,12 +550,8 @@ pub async fn points(args: &[String]) -> i32 {
             },
         }
     }
-    let settings = match Settings::from_env() {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return 2;
-        }
+    let Some(settings) = settings_from_env() else {
+        return 2;
     };
     wiring::init_logging(true);
     let config = wiring::load_aws_config().await;
