@@ -24,6 +24,53 @@ pub const USAGE: &str =
   --format F     auto (default: table on a terminal, json otherwise), json, table (one row\n\
                  per directory: restore reach, quota, actions) or text (the e-mail's words)";
 
+/// `-v`/`--verbose` (repeatable) and `--log-format text|json`: every command's logging.
+/// Outside Lambda, logs are for a person: readable lines on stderr, warnings and errors
+/// only; `-v` adds INFO, `-vv` DEBUG, `-vvv` TRACE; `--log-format json` writes the Lambda
+/// schema's JSON lines (the run report and metric lines among them) instead.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+struct LogArgs {
+    verbosity: u8,
+    json: bool,
+}
+
+impl LogArgs {
+    /// Take `arg` (with its value from `rest`) if it is a logging flag: `None` if it is not.
+    fn take<'a>(
+        &mut self,
+        arg: &str,
+        rest: &mut impl Iterator<Item = &'a String>,
+    ) -> Option<Result<(), String>> {
+        match arg {
+            "-v" | "--verbose" => self.verbosity = self.verbosity.saturating_add(1),
+            "-vv" => self.verbosity = self.verbosity.saturating_add(2),
+            "-vvv" => self.verbosity = self.verbosity.saturating_add(3),
+            "--log-format" => match rest.next().map(String::as_str) {
+                Some("text") => self.json = false,
+                Some("json") => self.json = true,
+                Some(other) => {
+                    return Some(Err(format!(
+                        "--log-format {}: expected text or json",
+                        crate::naming::escape_for_log(other, 20)
+                    )))
+                }
+                None => return Some(Err("--log-format needs text or json".to_owned())),
+            },
+            _ => return None,
+        }
+        Some(Ok(()))
+    }
+
+    fn init(self) {
+        wiring::init_logging(
+            crate::log::level::Audience::Terminal {
+                verbosity: self.verbosity,
+            },
+            self.json,
+        );
+    }
+}
+
 /// How `invoke` prints the report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Format {
@@ -37,6 +84,7 @@ struct Args {
     timeout: u64,
     /// `None`: a table on a terminal, JSON otherwise (a pipe, a file, a script).
     format: Option<Format>,
+    log: LogArgs,
 }
 
 fn parse_args(args: &[String]) -> Result<Args, String> {
@@ -44,6 +92,7 @@ fn parse_args(args: &[String]) -> Result<Args, String> {
         event: None,
         timeout: 900,
         format: None,
+        log: LogArgs::default(),
     };
     let mut it = args.iter();
     while let Some(arg) = it.next() {
@@ -75,7 +124,15 @@ fn parse_args(args: &[String]) -> Result<Args, String> {
                 }
             }
             "-h" | "--help" => return Err(String::new()),
-            other => return Err(format!("unknown argument {other:?}")),
+            other => match out.log.take(other, &mut it) {
+                Some(taken) => taken?,
+                None => {
+                    return Err(format!(
+                        "unknown argument {}",
+                        crate::naming::escape_for_log(other, 40)
+                    ))
+                }
+            },
         }
     }
     Ok(out)
@@ -178,7 +235,7 @@ pub async fn invoke(args: &[String]) -> i32 {
             return 2;
         }
     };
-    wiring::init_logging(true);
+    args.log.init();
     let raw = match args.event.as_deref() {
         None | Some("-") => {
             use std::io::IsTerminal;
@@ -211,7 +268,7 @@ pub async fn invoke(args: &[String]) -> i32 {
                 request_id: Some(request_id),
                 cold_start: true,
             });
-            eprintln!("{}", crate::handler::refusal_line(&e));
+            crate::log::terminal_sink(&crate::handler::refusal_line(&e));
             eprintln!("error: {e}");
             return 2;
         }
@@ -228,7 +285,7 @@ pub async fn invoke(args: &[String]) -> i32 {
         }
     };
     let deadline = Instant::now() + Duration::from_secs(args.timeout);
-    let sink = |line: &str| eprintln!("{line}");
+    let sink = crate::log::terminal_sink;
     match crate::handler::handle_any(
         &keeper,
         notifier.as_ref(),
@@ -255,8 +312,8 @@ pub async fn invoke(args: &[String]) -> i32 {
         Err(InvocationError::RunFailed(report)) => {
             print_report(&report, args.format);
             eprintln!(
-                "error: run ended with {} failure(s)",
-                report.summary.failures
+                "error: run ended with {}",
+                crate::render::count(report.summary.failures, "failure")
             );
             1
         }
@@ -290,6 +347,7 @@ struct RestoreArgs {
     options: crate::restore::RestoreOptions,
     yes: bool,
     json: Option<bool>,
+    log: LogArgs,
 }
 
 fn parse_restore_args(args: &[String], settings: &Settings) -> Result<RestoreArgs, String> {
@@ -310,6 +368,7 @@ fn parse_restore_args(args: &[String], settings: &Settings) -> Result<RestoreArg
         },
         yes: false,
         json: None,
+        log: LogArgs::default(),
     };
     let mut it = args.iter();
     while let Some(arg) = it.next() {
@@ -365,12 +424,15 @@ fn parse_restore_args(args: &[String], settings: &Settings) -> Result<RestoreArg
                 }
             }
             "-h" | "--help" => return Err(String::new()),
-            other => {
-                return Err(format!(
-                    "unknown argument {}",
-                    crate::naming::escape_for_log(other, 40)
-                ))
-            }
+            other => match out.log.take(other, &mut it) {
+                Some(taken) => taken?,
+                None => {
+                    return Err(format!(
+                        "unknown argument {}",
+                        crate::naming::escape_for_log(other, 40)
+                    ))
+                }
+            },
         }
     }
     out.options.directory_id = directory.ok_or("--directory d-... is required")?;
@@ -410,7 +472,7 @@ pub async fn restore(args: &[String]) -> i32 {
         );
         return 2;
     }
-    wiring::init_logging(true);
+    args.log.init();
     let config = wiring::load_aws_config().await;
     let Some(region) = config.region().map(|r| r.to_string()) else {
         eprintln!("error: no AWS region: set AWS_REGION to the directory's primary Region");
@@ -496,8 +558,17 @@ pub async fn points(args: &[String]) -> i32 {
     let mut regions = Vec::new();
     let mut before = None;
     let mut json = None;
+    let mut log = LogArgs::default();
     let mut it = args.iter();
     while let Some(arg) = it.next() {
+        match log.take(arg, &mut it) {
+            Some(Ok(())) => continue,
+            Some(Err(problem)) => {
+                eprintln!("error: {problem}\n{POINTS_USAGE}");
+                return 2;
+            }
+            None => {}
+        }
         let Some(value) = (match arg.as_str() {
             "-h" | "--help" => {
                 println!("{POINTS_USAGE}");
@@ -553,7 +624,7 @@ pub async fn points(args: &[String]) -> i32 {
     let Some(settings) = settings_from_env() else {
         return 2;
     };
-    wiring::init_logging(true);
+    log.init();
     let config = wiring::load_aws_config().await;
     if regions.is_empty() {
         match config.region() {

@@ -61,7 +61,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
             std::process::exit(code);
         }
     }
-    wiring::init_logging(false);
+    wiring::init_logging(ds_snapshot_keeper::log::level::Audience::Lambda, true);
     // Bad settings stop the function at init, before any event is touched.
     let settings = match Settings::from_env() {
         Ok(s) => s,
@@ -80,6 +80,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     if let Some(bundle) = wiring::pin_ca_bundle() {
         tracing::debug!(bundle = %bundle.display(), "trust store: the platform's CA bundle");
     }
+    wiring::one_invocation_at_a_time();
     // The AWS clients (and the TLS trust store they load) are built on the first event, so
     // the runtime asks for work as early as a hello world does. No network call happens
     // before the first event either way.

@@ -13,39 +13,79 @@ use crate::notify::sns::SnsNotifier;
 use crate::runner::Keeper;
 use crate::settings::Settings;
 
-/// Start JSON logging in the one schema (`log.rs`) to stdout or stderr. The level comes from
-/// `RUST_LOG` (`level` or `target=level`, comma-separated), else Lambda's
-/// `AWS_LAMBDA_LOG_LEVEL`, else INFO.
-pub fn init_logging(to_stderr: bool) {
-    use tracing_subscriber::filter::Targets;
+/// How the keeper logs: for Lambda, the schema's JSON lines (`log/mod.rs`) on stdout; for a
+/// person at a terminal, readable lines (`log/human.rs`) on stderr, or the JSON lines there
+/// with `json`. The level follows `log::level::choose` (the precedence table there and in the
+/// README); settings it had to ignore are logged as warnings once logging is up.
+pub fn init_logging(audience: crate::log::level::Audience, json: bool) {
+    use crate::log::level::Audience;
     use tracing_subscriber::layer::SubscriberExt;
     use tracing_subscriber::util::SubscriberInitExt;
     use tracing_subscriber::Layer;
 
-    let filter = std::env::var("RUST_LOG")
-        .ok()
-        .or_else(|| {
-            std::env::var("AWS_LAMBDA_LOG_LEVEL")
-                .ok()
-                .map(|l| l.to_ascii_lowercase())
-        })
-        .unwrap_or_else(|| "info".to_owned());
+    let choice = crate::log::level::choose(audience, |name| std::env::var(name).ok());
     // `Targets` reads `level` and `target=level` lists without a regex engine (EnvFilter's
     // costs 200 KiB of binary and part of the cold start: docs/benchmarks.md).
-    let targets: Targets =
-        format!("{filter},aws_smithy_runtime=warn,aws_config=warn,hyper=warn,hyper_util=warn")
-            .parse()
-            .unwrap_or_else(|_| Targets::new().with_default(tracing::Level::INFO));
-    let layer = tracing_subscriber::fmt::layer().event_format(crate::log::SchemaFormat);
-    let _ = if to_stderr {
-        tracing_subscriber::registry()
-            .with(layer.with_writer(std::io::stderr).with_filter(targets))
-            .try_init()
-    } else {
-        tracing_subscriber::registry()
-            .with(layer.with_writer(std::io::stdout).with_filter(targets))
-            .try_init()
+    let targets = choice.targets.clone();
+    let layer = tracing_subscriber::fmt::layer();
+    let _ = match (audience, json) {
+        (Audience::Lambda, _) => tracing_subscriber::registry()
+            .with(
+                layer
+                    .event_format(crate::log::SchemaFormat)
+                    .with_writer(std::io::stdout)
+                    .with_filter(targets),
+            )
+            .try_init(),
+        (Audience::Terminal { .. }, true) => {
+            crate::log::keep_handler_lines(true, targets.clone());
+            tracing_subscriber::registry()
+                .with(
+                    layer
+                        .event_format(crate::log::SchemaFormat)
+                        .with_writer(std::io::stderr)
+                        .with_filter(targets),
+                )
+                .try_init()
+        }
+        (Audience::Terminal { .. }, false) => {
+            crate::log::keep_handler_lines(false, targets.clone());
+            tracing_subscriber::registry()
+                .with(
+                    layer
+                        .event_format(crate::log::human::HumanFormat)
+                        .with_writer(std::io::stderr)
+                        .with_filter(targets),
+                )
+                .try_init()
+        }
     };
+    for warning in &choice.warnings {
+        tracing::warn!("{warning}");
+    }
+    tracing::debug!(
+        source = choice.source,
+        directives = %choice.directives,
+        "log level"
+    );
+}
+
+/// The keeper handles one invocation at a time, by design: two runs over one directory at
+/// once would both count its free slots. `AWS_LAMBDA_MAX_CONCURRENCY` (set by `cargo lambda
+/// watch`, and by Lambda for functions on managed instances) asks the runtime for
+/// concurrent invocations, which it declines with a warning that the `concurrency-tokio`
+/// feature is off: misleading, since nothing is missing. The keeper takes the variable out of
+/// its environment before the runtime starts and says why in one INFO line. Call before any
+/// thread exists (`main` runs on the current-thread runtime).
+pub fn one_invocation_at_a_time() {
+    if let Some(raw) = std::env::var_os("AWS_LAMBDA_MAX_CONCURRENCY") {
+        std::env::remove_var("AWS_LAMBDA_MAX_CONCURRENCY");
+        tracing::info!(
+            max_concurrency = %raw.to_string_lossy(),
+            "AWS_LAMBDA_MAX_CONCURRENCY is set; the keeper handles one invocation at a time \
+             (two runs over one directory would both count its free slots)"
+        );
+    }
 }
 
 /// Load the AWS configuration from the environment, with rustls (ring) for HTTPS and the

@@ -50,8 +50,8 @@ pub fn log_lines(report: &RunReport) -> Vec<String> {
     }
     let mut head = serde_json::to_value(report).unwrap_or_default();
     head["directories"] = json!(format!(
-        "{} directories, one line each below",
-        report.directories.len()
+        "{}, one line each below",
+        super::count(report.directories.len(), "directory")
     ));
     let mut lines = vec![line(level(report.severity), "run report", "report", head)];
     for d in &report.directories {

@@ -29,6 +29,23 @@ pub use sns::{body, notification, should_notify, subject, MAX_BODY_BYTES, MAX_SU
 pub use table::table;
 pub use text::text;
 
+/// A count with its noun, singular or plural: "1 directory", "2 directories", "0 failures".
+pub fn count(n: usize, noun: &str) -> String {
+    if n == 1 {
+        return format!("1 {noun}");
+    }
+    match noun.strip_suffix('y') {
+        Some(stem) if !stem.ends_with(['a', 'e', 'o', 'u']) => format!("{n} {stem}ies"),
+        _ => format!("{n} {noun}s"),
+    }
+}
+
+/// A time for a person: UTC, to the second ("2026-12-03 11:21:15 UTC"); the JSON keeps
+/// the full precision.
+pub fn human_time(t: jiff::Timestamp) -> String {
+    t.strftime("%Y-%m-%d %H:%M:%S UTC").to_string()
+}
+
 /// The name a unit enum has in the report (`run`, `beyond-retain`...), so the e-mail uses
 /// the same words as the JSON.
 pub(crate) fn wire_name(value: impl serde::Serialize) -> String {
@@ -127,6 +144,17 @@ pub(crate) mod fixtures {
             manual_count: 1,
         });
         d
+    }
+
+    #[test]
+    fn counts_agree_with_their_noun_and_times_stop_at_the_second() {
+        assert_eq!(super::count(1, "directory"), "1 directory");
+        assert_eq!(super::count(2, "directory"), "2 directories");
+        assert_eq!(super::count(0, "failure"), "0 failures");
+        assert_eq!(super::count(1, "day"), "1 day");
+        assert_eq!(super::count(3, "day"), "3 days");
+        let t: jiff::Timestamp = "2026-12-03T11:21:15.123456789Z".parse().unwrap();
+        assert_eq!(super::human_time(t), "2026-12-03 11:21:15 UTC");
     }
 
     pub fn failing(id: &str) -> DirectoryReport {

@@ -89,13 +89,21 @@ pub fn body(report: &RunReport) -> String {
     );
     let _ = writeln!(
         out,
-        "{} directories, {} snapshots created, {} deleted, {} failures, {} warnings, {} skipped, {} pending.",
-        s.directories, s.created, s.deleted, s.failures, s.warnings, s.skipped, s.pending
+        "{}, {} created, {} deleted, {}, {}, {} skipped, {} pending.",
+        super::count(s.directories, "directory"),
+        super::count(s.created, "snapshot"),
+        s.deleted,
+        super::count(s.failures, "failure"),
+        super::count(s.warnings, "warning"),
+        s.skipped,
+        s.pending
     );
     let _ = writeln!(
         out,
         "Request {} started {} finished {}.",
-        report.request_id, report.started_at, report.finished_at
+        report.request_id,
+        super::human_time(report.started_at),
+        super::human_time(report.finished_at)
     );
     for e in &report.errors {
         let _ = writeln!(

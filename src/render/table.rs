@@ -4,7 +4,7 @@ use std::fmt::Write as _;
 
 use super::{severity_word, wire_name};
 use crate::policy::Worth;
-use crate::report::RunReport;
+use crate::report::{Notified, RunReport};
 
 /// The report as a table for a terminal: one row per directory with what the dashboard
 /// shows (restore reach, quota) and what the run did, then the summary line.
@@ -112,23 +112,34 @@ pub fn table(report: &RunReport) -> String {
     let s = &report.summary;
     let _ = writeln!(
         out,
-        "\n{} {} in {}: {} directories, {} created, {} deleted, {} failures{}.",
+        "\n{} {} in {}: {}, {} created, {} deleted, {}{}.",
         severity_word(report.severity),
         wire_name(report.action),
         report.region,
-        s.directories,
+        super::count(s.directories, "directory"),
         s.created,
         s.deleted,
-        s.failures,
+        super::count(s.failures, "failure"),
         if report.dry_run { " (dry run)" } else { "" }
     );
     if let Some(c) = &report.coverage {
-        let _ = writeln!(
-            out,
-            "{} directories of the Region not managed, {} of them unprotected.",
-            c.unmanaged.len(),
-            c.unmanaged_count
-        );
+        if c.unmanaged.is_empty() {
+            out.push_str("Every directory of the Region is managed.\n");
+        } else {
+            let _ = writeln!(
+                out,
+                "{} of the Region not managed, {} of them unprotected.",
+                super::count(c.unmanaged.len(), "directory"),
+                c.unmanaged_count
+            );
+        }
+    }
+    match &report.notification {
+        Notified::Published => out.push_str("Notification: published to SNS.\n"),
+        Notified::Failed { message, .. } => {
+            let _ = writeln!(out, "Notification: NOT published to SNS: {message}");
+        }
+        Notified::NoTopic | Notified::NotNeeded => {}
     }
     out
 }
@@ -200,7 +211,10 @@ mod tests {
         // Columns line up: every row's second column starts where the header's does.
         let col = lines[0].find("STATE").unwrap();
         assert_eq!(&lines[1][col..col + 2], "OK");
-        assert!(t.contains("directories, 0 created"), "{t}");
+        assert!(
+            t.contains("directory, 0 created") || t.contains("directories, 0 created"),
+            "{t}"
+        );
     }
 
     #[test]

@@ -13,8 +13,8 @@ pub fn text(report: &RunReport) -> String {
     if let Some(c) = &report.coverage {
         let _ = writeln!(
             out,
-            "\nCoverage: {} directories of the Region not managed, {} of them unprotected.",
-            c.unmanaged.len(),
+            "\nCoverage: {} of the Region not managed, {} of them unprotected.",
+            super::count(c.unmanaged.len(), "directory"),
             c.unmanaged_count
         );
         for u in &c.unmanaged {
@@ -27,7 +27,7 @@ pub fn text(report: &RunReport) -> String {
                 wire_name(u.reason),
                 if u.counted { ", UNPROTECTED" } else { "" },
                 u.age_days
-                    .map(|d| format!(", created {d} days ago"))
+                    .map(|d| format!(", created {} ago", super::count(d as usize, "day")))
                     .unwrap_or_default()
             );
         }

@@ -116,7 +116,8 @@ def run_keeper(emu: Emulator, env: dict[str, str]) -> Run:
         "POLL_INITIAL_SECONDS": "0.05", "POLL_MAX_SECONDS": "0.2", "WAIT_BUDGET_SECONDS": "20",
     }
     done = subprocess.run(
-        [str(KEEPER), "invoke", "--event", str(ROOT / "events/scheduler-default.json")],
+        [str(KEEPER), "invoke", "--event", str(ROOT / "events/scheduler-default.json"),
+         "--log-format", "json", "-v"],
         env=process_env, capture_output=True, text=True, timeout=120,
     )
     assert done.returncode in (0, 1), done.stderr[-2000:]

@@ -510,8 +510,12 @@ async fn pending_snapshot_is_reported_and_checked_next_run() {
     );
 }
 
-/// The shipped binary with `args` (its subcommand first) against `emu`, with `env` added and
-/// `stdin` written to it (none: no terminal either): (exit code, stdout, stderr).
+/// An `env` value that removes the variable instead.
+const UNSET: &str = "\u{0}unset";
+
+/// The shipped binary with `args` (its subcommand first) against `emu`, with `env` added
+/// (or removed, with [`UNSET`]) and `stdin` written to it (none: no terminal either):
+/// (exit code, stdout, stderr).
 fn binary(
     emu: &Emulator,
     env: &[(&str, &str)],
@@ -527,10 +531,13 @@ fn binary(
         .env("AWS_SECRET_ACCESS_KEY", "testing")
         .env("POLL_INITIAL_SECONDS", "0.05")
         .env("POLL_MAX_SECONDS", "0.2")
-        .envs(env.iter().copied())
+        .envs(env.iter().copied().filter(|(_, v)| *v != UNSET))
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped());
+    for (k, _) in env.iter().filter(|(_, v)| *v == UNSET) {
+        cmd.env_remove(k);
+    }
     let mut child = cmd.spawn().unwrap();
     let mut input = child.stdin.take().unwrap();
     if let Some(text) = stdin {
@@ -568,6 +575,109 @@ fn binary_json(emu: &Emulator, env: &[(&str, &str)], args: &[&str]) -> (i32, Val
     )
 }
 
+/// Outside Lambda, logs are for a person: nothing but warnings and errors by default, in
+/// readable lines; `-v` adds the INFO lines; `--log-format json` gives the Lambda schema's
+/// lines (the run report and the metrics among them) for a script, with
+/// `POWERTOOLS_SERVICE_NAME` and `POWERTOOLS_LOG_LEVEL` honoured as in Powertools.
+#[tokio::test]
+async fn a_terminal_gets_readable_logs_and_json_only_when_asked() {
+    let emu = Emulator::start();
+    let config = emu.sdk_config().await;
+    let dir = emu.managed_ad(&config, "corp.example.com").await;
+    let event = concat!(env!("CARGO_MANIFEST_DIR"), "/events/manual-report.json");
+    let env = [("DIRECTORY_IDS", dir.as_str())];
+
+    let (code, _, stderr) = invoke_binary(&emu, &env, &["--event", event, "-v"], None);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        !stderr.contains('{'),
+        "no JSON without --log-format json: {stderr}"
+    );
+    let report_line = stderr
+        .lines()
+        .find(|l| l.ends_with(" run report"))
+        .unwrap_or_else(|| panic!("-v shows the INFO lines: {stderr}"));
+    // `HH:MM:SS` first: to the second, not the nanosecond.
+    assert!(report_line.as_bytes()[2] == b':' && report_line.as_bytes()[8] == b' ');
+
+    let (code, _, stderr) = invoke_binary(
+        &emu,
+        &env,
+        &["--event", event, "--log-format", "json", "-v"],
+        None,
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let lines: Vec<Value> = stderr
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    assert!(
+        lines.iter().any(|l| l["message"] == "run report"),
+        "{stderr}"
+    );
+    assert!(
+        lines.iter().any(|l| l.get("_aws").is_some()),
+        "the metric lines too"
+    );
+
+    // POWERTOOLS_LOG_LEVEL=WARNING (Python's name) drops the INFO lines; the service name
+    // is the one Powertools users set.
+    let (code, _, stderr) = invoke_binary(
+        &emu,
+        &[
+            ("DIRECTORY_IDS", dir.as_str()),
+            ("POWERTOOLS_LOG_LEVEL", "WARNING"),
+            ("POWERTOOLS_SERVICE_NAME", "identity-backups"),
+        ],
+        &["--event", event, "--log-format", "json"],
+        None,
+    );
+    let lines: Vec<Value> = stderr
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    assert!(
+        !lines.iter().any(|l| l["level"] == "INFO"),
+        "{code}: {stderr}"
+    );
+    assert!(
+        lines.iter().all(|l| l["service"] == "identity-backups"),
+        "{stderr}"
+    );
+
+    // A level that is not one is named, with what is accepted, and the run goes on.
+    let (code, _, stderr) = invoke_binary(
+        &emu,
+        &[
+            ("DIRECTORY_IDS", dir.as_str()),
+            ("POWERTOOLS_LOG_LEVEL", "chatty"),
+        ],
+        &["--event", event],
+        None,
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains("WARN  POWERTOOLS_LOG_LEVEL=\"chatty\" is not a level")
+            && stderr.contains("CRITICAL"),
+        "{stderr}"
+    );
+
+    // With no Region, one line: the keeper's error, no SDK `Debug` dump before it.
+    let (code, _, stderr) = invoke_binary(
+        &emu,
+        &[
+            ("DIRECTORY_IDS", dir.as_str()),
+            ("AWS_REGION", UNSET),
+            ("AWS_DEFAULT_REGION", UNSET),
+        ],
+        &["--event", event],
+        None,
+    );
+    assert_eq!(code, 2, "{stderr}");
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(stderr.starts_with("error: no AWS region"), "{stderr}");
+}
+
 #[tokio::test]
 async fn the_binary_invokes_locally_against_aws_endpoint_url() {
     let emu = Emulator::start();
@@ -581,9 +691,9 @@ async fn the_binary_invokes_locally_against_aws_endpoint_url() {
     let report: Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(report["action"], "report");
     assert_eq!(report["directories"][0]["directory_id"], dir.as_str());
-    assert!(
-        stderr.contains("\"run report\""),
-        "the report is logged as JSON on stderr"
+    assert_eq!(
+        stderr, "",
+        "a clean run says nothing on stderr: the report is on stdout"
     );
 
     // the event on stdin
@@ -601,6 +711,12 @@ async fn the_binary_invokes_locally_against_aws_endpoint_url() {
     let (code, _, stderr) = invoke_binary(&emu, &[], &[], Some(r#"{"action":"explode"}"#));
     assert_eq!(code, 2);
     assert!(stderr.contains("unknown action"), "{stderr}");
+    assert_eq!(
+        stderr.matches("unknown action").count(),
+        1,
+        "the refusal is said once: {stderr}"
+    );
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
     let (code, _, stderr) = invoke_binary(&emu, &[("RETAIN_COUNT", "zero")], &[], Some("{}"));
     assert_eq!(code, 2);
     assert!(

@@ -145,6 +145,10 @@ def test_every_events_file_runs_under_cargo_lambda_watch_and_every_line_is_in_th
     assert all(r.get("requestId") for r in reports)
     assert reports[0]["cold_start"] is True and all(r["cold_start"] is False for r in reports[1:])
     assert [l for l in lines if l["message"] == "metrics"], "EMF lines"
+    # cargo lambda watch sets AWS_LAMBDA_MAX_CONCURRENCY; the keeper handles one invocation at
+    # a time by design and says so once, instead of the runtime's warning that a feature is off.
+    assert not any("concurrency-tokio" in l for l in watch.lines), [l for l in watch.lines if "concurrency" in l]
+    assert [l for l in lines if "one invocation at a time" in l["message"]], "the keeper's own line"
     # cargo lambda sends a deadline that is no epoch time: the run warns and goes on.
     assert any("deadline is already past" in l["message"] for l in lines)
     assert not any("request_id" in l and str(l["request_id"]).startswith('"') for l in lines), "no quoted ids"

@@ -21,8 +21,11 @@
 //! above `INFO`, since that would drop the metrics (and the freshness alarm, which treats
 //! missing data as breaching, would fire forever).
 
+pub mod human;
+pub mod level;
+
 use std::fmt;
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 
 use serde_json::{Map, Value};
 use tracing::{Event, Subscriber};
@@ -30,8 +33,75 @@ use tracing_subscriber::fmt::format::Writer;
 use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
 use tracing_subscriber::registry::LookupSpan;
 
-/// The `service` of every line.
+/// The `service` of every line, unless `POWERTOOLS_SERVICE_NAME` names another.
 pub const SERVICE: &str = "ds-snapshot-keeper";
+
+/// The `service` of every line: `POWERTOOLS_SERVICE_NAME` (the Powertools habit, read once),
+/// else [`SERVICE`]. The metrics keep their namespace and dimensions either way: the
+/// templates' alarms and dashboard are written against them.
+pub fn service() -> &'static str {
+    static NAME: OnceLock<String> = OnceLock::new();
+    NAME.get_or_init(|| service_from(std::env::var("POWERTOOLS_SERVICE_NAME").ok()))
+}
+
+fn service_from(raw: Option<String>) -> String {
+    raw.map(|s| {
+        s.trim()
+            .chars()
+            .filter(|c| !c.is_control())
+            .take(100)
+            .collect::<String>()
+    })
+    .filter(|s| !s.is_empty())
+    .unwrap_or_else(|| SERVICE.to_owned())
+}
+
+/// How a terminal gets the lines the handler writes for CloudWatch (the run report, the
+/// metric lines, the refusal), at or above the chosen level: whole, with `--log-format json`;
+/// with readable logs, only from `-v` on (by default what they say is in the report on
+/// stdout, or in the command's one `error:` line), as their level and message, metric lines
+/// left out. Not set: none (Lambda's runtime prints them).
+static TERMINAL: OnceLock<(bool, tracing_subscriber::filter::Targets)> = OnceLock::new();
+
+/// Show the handler's lines on a terminal: `json` whole, else as level and message.
+pub fn keep_handler_lines(json: bool, targets: tracing_subscriber::filter::Targets) {
+    let _ = TERMINAL.set((json, targets));
+}
+
+/// The handler's line, on stderr as the terminal asked (see [`keep_handler_lines`]).
+pub fn terminal_sink(line: &str) {
+    let Some((json, targets)) = TERMINAL.get() else {
+        return;
+    };
+    let parsed = serde_json::from_str::<Value>(line).unwrap_or_default();
+    let level = match parsed["level"].as_str() {
+        Some("ERROR" | "FATAL") => Level::Error,
+        Some("WARN") => Level::Warn,
+        Some("DEBUG") => Level::Debug,
+        Some("TRACE") => Level::Trace,
+        _ => Level::Info,
+    };
+    if !targets.would_enable("ds_snapshot_keeper::handler", &level.to_tracing()) {
+        return;
+    }
+    if *json {
+        eprintln!("{line}");
+    } else if parsed.get("_aws").is_none()
+        && targets.would_enable("ds_snapshot_keeper::handler", &tracing::Level::INFO)
+    {
+        let message = parsed["message"].as_str().unwrap_or_default();
+        eprintln!(
+            "{}",
+            human::line(
+                jiff::Timestamp::now(),
+                level,
+                "ds_snapshot_keeper",
+                message,
+                &[]
+            )
+        );
+    }
+}
 
 /// The levels Lambda's log filtering recognises.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -51,6 +121,16 @@ impl Level {
             Level::Info => "INFO",
             Level::Warn => "WARN",
             Level::Error => "ERROR",
+        }
+    }
+
+    fn to_tracing(self) -> tracing::Level {
+        match self {
+            Level::Trace => tracing::Level::TRACE,
+            Level::Debug => tracing::Level::DEBUG,
+            Level::Info => tracing::Level::INFO,
+            Level::Warn => tracing::Level::WARN,
+            Level::Error => tracing::Level::ERROR,
         }
     }
 
@@ -99,7 +179,7 @@ pub fn line(
     out.insert("timestamp".into(), Value::String(timestamp.to_string()));
     out.insert("level".into(), Value::String(level.as_str().into()));
     out.insert("message".into(), Value::String(message.into()));
-    out.insert("service".into(), Value::String(SERVICE.into()));
+    out.insert("service".into(), Value::String(service().into()));
     out.insert(
         "function_name".into(),
         Value::String(context.function_name.clone()),
@@ -211,8 +291,8 @@ pub fn check(line: &str) -> Result<(), String> {
         return Err(format!("level {level:?} is not one Lambda recognises"));
     }
     field("message")?;
-    if field("service")? != SERVICE {
-        return Err(format!("service is not {SERVICE}"));
+    if field("service")? != service() {
+        return Err(format!("service is not {}", service()));
     }
     field("function_name")?;
     if !field("cold_start")?.is_boolean() {
@@ -278,8 +358,20 @@ mod tests {
         assert_eq!(v["timestamp"], "2026-11-25T06:00:00.123Z");
         assert_eq!(v["requestId"], "req-1");
         assert_eq!(v["cold_start"], true);
-        assert_eq!(v["service"], SERVICE);
+        assert_eq!(v["service"], service());
         assert_eq!(v["function_name"], "keeper");
         assert_eq!(v["code"], "Throttling");
+    }
+
+    #[test]
+    fn powertools_service_name_names_the_service_and_nothing_else_changes_it() {
+        assert_eq!(service_from(None), SERVICE);
+        assert_eq!(service_from(Some("  ".into())), SERVICE);
+        assert_eq!(
+            service_from(Some("identity-backups".into())),
+            "identity-backups"
+        );
+        // A control character cannot break the JSON line or a Logs Insights query.
+        assert!(!service_from(Some("a\nb".into())).contains('\n'));
     }
 }
