@@ -55,10 +55,17 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         cli::Command::Points(rest) => std::process::exit(cli::points(&rest).await),
         cli::Command::Usage { code, problem } => {
             match problem {
-                Some(p) => eprintln!("error: {p}\n{}", cli::USAGE),
-                None => println!("{}", cli::USAGE),
+                Some(p) => eprintln!(
+                    "error: {p}\n{}",
+                    cli::help::short(&cli::help::overview(), "")
+                ),
+                None => print!("{}", cli::help::overview()),
             }
             std::process::exit(code);
+        }
+        cli::Command::HelpSettings => {
+            print!("{}", cli::help::settings());
+            std::process::exit(0);
         }
     }
     wiring::init_logging(ds_snapshot_keeper::log::level::Audience::Lambda, true);

@@ -25,6 +25,29 @@ fn the_command_line_explains_itself_and_never_panics() {
             "{help:?}: {stdout}"
         );
     }
+    // `help` names the commands, the actions, the events files, the settings and the exit
+    // codes; `help settings` lists every setting (src/cli/help.rs holds both to their sources).
+    let (_, stdout, _) = run(&["help"], false);
+    for word in [
+        "invoke",
+        "points",
+        "restore",
+        "\"action\": \"prune\"",
+        "events/manual-report.json",
+        "help settings",
+        "Exit codes",
+        "-v",
+    ] {
+        assert!(stdout.contains(word), "help lacks {word}: {stdout}");
+    }
+    let (code, stdout, _) = run(&["help", "settings"], false);
+    assert_eq!(code, 0);
+    assert!(stdout.contains("  RETAIN_COUNT  (default 3)"), "{stdout}");
+    for help in [&["restore", "--help"][..], &["points", "--help"]] {
+        let (code, stdout, _) = run(help, false);
+        assert_eq!(code, 0, "{help:?}");
+        assert!(stdout.contains("Exit codes:"), "{help:?}: {stdout}");
+    }
     let (code, _, stderr) = run(&[], false);
     assert_eq!(code, 2);
     assert!(

@@ -1,4 +1,4 @@
-//! The command line: `ds-snapshot-keeper invoke` and its usage.
+//! The command line outside Lambda: `invoke`, `points`, `restore` and `help` (`help.rs`).
 //!
 //! `ds-snapshot-keeper invoke [--event FILE|-] [--timeout SECONDS]` runs exactly one
 //! invocation outside Lambda, with the same handler and wiring, and prints the run report on
@@ -14,15 +14,7 @@ use crate::handler::InvocationError;
 use crate::settings::Settings;
 use crate::wiring;
 
-/// The usage of the whole command.
-pub const USAGE: &str =
-    "usage: ds-snapshot-keeper [invoke [--event FILE|-] [--timeout SECONDS] [--format auto|json|table|text] | points ... | restore ... | help]\n\
-  Under AWS Lambda (AWS_LAMBDA_RUNTIME_API set) it serves invocations; outside, `invoke`\n\
-  runs one invocation and prints the run report.\n\
-  --event FILE   the event to handle (default: read it from stdin; '-' also means stdin)\n\
-  --timeout S    pretend the invocation has S seconds, like a Lambda timeout (default 900)\n\
-  --format F     auto (default: table on a terminal, json otherwise), json, table (one row\n\
-                 per directory: restore reach, quota, actions) or text (the e-mail's words)";
+pub mod help;
 
 /// `-v`/`--verbose` (repeatable) and `--log-format text|json`: every command's logging.
 /// Outside Lambda, logs are for a person: readable lines on stderr, warnings and errors
@@ -151,6 +143,8 @@ pub enum Command {
     Points(Vec<String>),
     /// Print the usage and exit with this code (0 when asked for, 2 on a mistake).
     Usage { code: i32, problem: Option<String> },
+    /// Print every setting (`help settings`).
+    HelpSettings,
 }
 
 /// Read the command line. Without arguments the binary serves Lambda, which it can only do
@@ -168,6 +162,9 @@ pub fn command(args: &[String], in_lambda: bool) -> Command {
         Some("invoke") => Command::Invoke(args[1..].to_vec()),
         Some("restore") => Command::Restore(args[1..].to_vec()),
         Some("points") => Command::Points(args[1..].to_vec()),
+        Some("help") if args.get(1).map(String::as_str) == Some("settings") => {
+            Command::HelpSettings
+        }
         Some("help" | "-h" | "--help") => Command::Usage {
             code: 0,
             problem: None,
@@ -226,12 +223,11 @@ pub async fn invoke(args: &[String]) -> i32 {
     let args = match parse_args(args) {
         Ok(a) => a,
         Err(problem) if problem.is_empty() => {
-            println!("{USAGE}");
+            println!("{}", help::INVOKE);
             return 0;
         }
         Err(problem) => {
-            eprintln!("error: {problem}");
-            eprintln!("{USAGE}");
+            eprintln!("error: {problem}\n{}", help::short(help::INVOKE, "invoke "));
             return 2;
         }
     };
@@ -327,21 +323,6 @@ pub async fn invoke(args: &[String]) -> i32 {
         }
     }
 }
-
-/// The usage of `restore`.
-pub const RESTORE_USAGE: &str = "usage: ds-snapshot-keeper restore --directory d-... (--snapshot s-... | --before TIME)\n\
-  [--dry-run] [--yes] [--no-safety-snapshot] [--no-wait] [--timeout-hours H] [--format auto|json|text]\n\
-  Restores the directory from the snapshot, with the operator's own AWS credentials (AWS_PROFILE,\n\
-  AWS_REGION: the directory's primary Region). It checks the snapshot, says what is lost, takes a\n\
-  safety snapshot of the present, restores, and follows the restore until it ends.\n\
-  --before TIME          the newest restorable snapshot taken before TIME (RFC 3339)\n\
-  --dry-run              the checks and the plan only: the restore drill, safe on production\n\
-  --yes                  confirm without a terminal (on a terminal, type the directory id)\n\
-  --no-safety-snapshot   restore without keeping the present state\n\
-  --no-wait              return once the restore has started\n\
-  --timeout-hours H      follow the restore this long (default 4)\n\
-  Exit codes: 0 restored (or planned, or started), 1 failed, 2 refused or not confirmed\n\
-  (nothing changed), 4 still restoring when the wait ended (the restore goes on).";
 
 struct RestoreArgs {
     options: crate::restore::RestoreOptions,
@@ -456,11 +437,14 @@ pub async fn restore(args: &[String]) -> i32 {
     let args = match parse_restore_args(args, &settings) {
         Ok(a) => a,
         Err(problem) if problem.is_empty() => {
-            println!("{RESTORE_USAGE}");
+            println!("{}", help::RESTORE);
             return 0;
         }
         Err(problem) => {
-            eprintln!("error: {problem}\n{RESTORE_USAGE}");
+            eprintln!(
+                "error: {problem}\n{}",
+                help::short(help::RESTORE, "restore ")
+            );
             return 2;
         }
     };
@@ -540,17 +524,6 @@ pub async fn restore(args: &[String]) -> i32 {
     report.outcome.exit_code()
 }
 
-/// The usage of `points`.
-pub const POINTS_USAGE: &str = "usage: ds-snapshot-keeper points [--directory d-...]... [--region R]... [--before TIME] [--format auto|json|table]\n\
-  Lists every snapshot of each directory, newest first: type, status, start, age, restorable\n\
-  until (start + 180 days) and days left, who holds it (the keeper and the role it gives it,\n\
-  someone else, AWS), and whether it can be restored now. Read-only.\n\
-  --directory D   this directory (repeatable); default: every directory the configured scope\n\
-                  manages (DIRECTORY_IDS, or discovery with DISCOVERY_TAG)\n\
-  --region R      this Region (repeatable: the primary Regions of a fleet); default AWS_REGION\n\
-  --before TIME   mark the newest restorable point taken before TIME (RFC 3339)\n\
-  Exit codes: 0 listed, 1 an AWS call failed, 2 bad arguments or settings.";
-
 /// The `points` subcommand; returns the process exit code.
 pub async fn points(args: &[String]) -> i32 {
     use std::io::IsTerminal;
@@ -564,26 +537,30 @@ pub async fn points(args: &[String]) -> i32 {
         match log.take(arg, &mut it) {
             Some(Ok(())) => continue,
             Some(Err(problem)) => {
-                eprintln!("error: {problem}\n{POINTS_USAGE}");
+                eprintln!("error: {problem}\n{}", help::short(help::POINTS, "points "));
                 return 2;
             }
             None => {}
         }
         let Some(value) = (match arg.as_str() {
             "-h" | "--help" => {
-                println!("{POINTS_USAGE}");
+                println!("{}", help::POINTS);
                 return 0;
             }
             "--directory" | "--region" | "--before" | "--format" => it.next(),
             other => {
                 eprintln!(
-                    "error: unknown argument {}\n{POINTS_USAGE}",
-                    crate::naming::escape_for_log(other, 40)
+                    "error: unknown argument {}\n{}",
+                    crate::naming::escape_for_log(other, 40),
+                    help::short(help::POINTS, "points ")
                 );
                 return 2;
             }
         }) else {
-            eprintln!("error: {arg} needs a value\n{POINTS_USAGE}");
+            eprintln!(
+                "error: {arg} needs a value\n{}",
+                help::short(help::POINTS, "points ")
+            );
             return 2;
         };
         match arg.as_str() {
