@@ -10,6 +10,7 @@
 use std::collections::HashMap;
 use std::time::Instant;
 
+use ds_snapshot_keeper::cli::print_line;
 use ds_snapshot_keeper::settings::Settings;
 use ds_snapshot_keeper::simulate::{self, svg, Reach, Schedule, Simulation};
 
@@ -50,6 +51,13 @@ fn parse(args: &[String]) -> Result<Options, String> {
     let mut it = args.iter();
     while let Some(arg) = it.next() {
         let mut value = || it.next().cloned().ok_or(format!("{arg} needs a value"));
+        let at_least_one = |n: u64| {
+            if n == 0 {
+                Err(format!("{arg} 0: expected at least 1"))
+            } else {
+                Ok(n)
+            }
+        };
         let number = |v: String, max: u64| {
             v.parse::<u64>()
                 .ok()
@@ -57,8 +65,8 @@ fn parse(args: &[String]) -> Result<Options, String> {
                 .ok_or(format!("{arg} {v:?}: expected a whole number up to {max}"))
         };
         match arg.as_str() {
-            "--years" => o.years = number(value()?, 20)?.max(1) as u32,
-            "--every-hours" => o.every_hours = number(value()?, 24 * 31)?.max(1) as u32,
+            "--years" => o.years = at_least_one(number(value()?, 20)?)? as u32,
+            "--every-hours" => o.every_hours = at_least_one(number(value()?, 24 * 31)?)? as u32,
             "--fail-percent" => o.fail_percent = number(value()?, 100)? as u32,
             "--seed" => o.seed = number(value()?, u64::MAX)?,
             "--warm-up-days" => o.warm_up_days = number(value()?, 3650)? as u32,
@@ -88,6 +96,10 @@ fn settings(env: &HashMap<String, String>, retention: &str) -> Result<Settings, 
     Settings::from_lookup(|k| env.get(k).cloned()).map_err(|e| e.to_string())
 }
 
+fn count(n: u32, noun: &str) -> String {
+    ds_snapshot_keeper::render::count(n as usize, noun)
+}
+
 fn fmt(v: Option<f64>) -> String {
     v.map_or("-".to_owned(), |v| format!("{v:.1}"))
 }
@@ -114,7 +126,7 @@ fn main() {
     let o = match parse(&args) {
         Ok(o) => o,
         Err(e) if e.is_empty() => {
-            println!("{USAGE}");
+            print_line(USAGE);
             return;
         }
         Err(e) => {
@@ -142,12 +154,16 @@ fn main() {
         .build()
         .expect("a runtime");
     let warm_up = i64::from(o.warm_up_days) * 86_400;
-    println!(
-        "{} years, a run every {} hours, {}% of runs failing (seed {}), quota 5, from day {}:\n",
-        o.years, o.every_hours, o.fail_percent, o.seed, o.warm_up_days
-    );
-    println!("| mode | newest point, days (min / median / max) | oldest restorable point, days (min / median / max) | largest gap, days | oldest kept, days | unrestorable instants | simulated in |");
-    println!("|---|---|---|---|---|---|---|");
+    print_line(&format!(
+        "{}, a run every {}, {}% of runs failing (seed {}), quota 5, from day {}:\n",
+        count(o.years, "year"),
+        count(o.every_hours, "hour"),
+        o.fail_percent,
+        o.seed,
+        o.warm_up_days
+    ));
+    print_line("| mode | newest point, days (min / median / max) | oldest restorable point, days (min / median / max) | largest gap, days | oldest kept, days | unrestorable instants | simulated in |");
+    print_line("|---|---|---|---|---|---|---|");
     let mut sims: Vec<(String, Simulation)> = Vec::new();
     for (mode, s) in lanes {
         let label = match mode {
@@ -157,7 +173,7 @@ fn main() {
         let began = Instant::now();
         let sim = rt.block_on(simulate::simulate(s, start, &schedule));
         let secs = began.elapsed().as_secs_f64();
-        println!("{}", row(&label, &sim.reach(warm_up), secs));
+        print_line(&row(&label, &sim.reach(warm_up), secs));
         sims.push((label, sim));
     }
     if let Some(path) = o.svg {
@@ -187,6 +203,6 @@ fn main() {
             eprintln!("error: {path}: {e}");
             std::process::exit(1);
         }
-        println!("\nwrote {path}");
+        print_line(&format!("\nwrote {path}"));
     }
 }

@@ -59,12 +59,12 @@ async fn main() -> Result<(), lambda_runtime::Error> {
                     "error: {p}\n{}",
                     cli::help::short(&cli::help::overview(), "")
                 ),
-                None => print!("{}", cli::help::overview()),
+                None => cli::print(&cli::help::overview()),
             }
             std::process::exit(code);
         }
         cli::Command::HelpSettings => {
-            print!("{}", cli::help::settings());
+            cli::print(&cli::help::settings());
             std::process::exit(0);
         }
     }

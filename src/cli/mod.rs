@@ -16,6 +16,26 @@ use crate::wiring;
 
 pub mod help;
 
+/// Write to stdout. When the reader has gone (`points | head`), stop quietly the way a Unix
+/// tool stopped by SIGPIPE does (exit 141, what a shell reports for it), instead of the
+/// panic `print!` gives; Rust ignores SIGPIPE, so the write fails with `BrokenPipe`.
+pub fn print(text: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(141);
+        }
+        eprintln!("error: writing to stdout: {e}");
+        std::process::exit(1);
+    }
+}
+
+/// [`print`] with a newline.
+pub fn print_line(text: &str) {
+    print(&format!("{text}\n"));
+}
+
 /// `-v`/`--verbose` (repeatable) and `--log-format text|json`: every command's logging.
 /// Outside Lambda, logs are for a person: readable lines on stderr, warnings and errors
 /// only; `-v` adds INFO, `-vv` DEBUG, `-vvv` TRACE; `--log-format json` writes the Lambda
@@ -187,12 +207,9 @@ fn print_report(report: &crate::report::RunReport, format: Option<Format>) {
         Format::Json
     });
     match format {
-        Format::Table => print!("{}", crate::render::table(report)),
-        Format::Text => print!("{}", crate::render::text(report)),
-        Format::Json => println!(
-            "{}",
-            serde_json::to_string_pretty(report).unwrap_or_default()
-        ),
+        Format::Table => print(&crate::render::table(report)),
+        Format::Text => print(&crate::render::text(report)),
+        Format::Json => print_line(&serde_json::to_string_pretty(report).unwrap_or_default()),
     }
 }
 
@@ -203,11 +220,8 @@ fn print_restore(report: &crate::restore::RestoreReport, format: Option<Format>)
     } else {
         Format::Json
     }) {
-        Format::Json => println!(
-            "{}",
-            serde_json::to_string_pretty(report).unwrap_or_default()
-        ),
-        Format::Table | Format::Text => print!("{}", report.text()),
+        Format::Json => print_line(&serde_json::to_string_pretty(report).unwrap_or_default()),
+        Format::Table | Format::Text => print(&report.text()),
     }
 }
 
@@ -223,7 +237,7 @@ pub async fn invoke(args: &[String]) -> i32 {
     let args = match parse_args(args) {
         Ok(a) => a,
         Err(problem) if problem.is_empty() => {
-            println!("{}", help::INVOKE);
+            print_line(help::INVOKE);
             return 0;
         }
         Err(problem) => {
@@ -437,7 +451,7 @@ pub async fn restore(args: &[String]) -> i32 {
     let args = match parse_restore_args(args, &settings) {
         Ok(a) => a,
         Err(problem) if problem.is_empty() => {
-            println!("{}", help::RESTORE);
+            print_line(help::RESTORE);
             return 0;
         }
         Err(problem) => {
@@ -514,12 +528,9 @@ pub async fn restore(args: &[String]) -> i32 {
     if json {
         // The words go to stderr, for the person watching; the record to stdout.
         eprint!("{}", report.text());
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&report).unwrap_or_default()
-        );
+        print_line(&serde_json::to_string_pretty(&report).unwrap_or_default());
     } else {
-        print!("{}", report.text());
+        print(&report.text());
     }
     report.outcome.exit_code()
 }
@@ -544,7 +555,7 @@ pub async fn points(args: &[String]) -> i32 {
         }
         let Some(value) = (match arg.as_str() {
             "-h" | "--help" => {
-                println!("{}", help::POINTS);
+                print_line(help::POINTS);
                 return 0;
             }
             "--directory" | "--region" | "--before" | "--format" => it.next(),
@@ -641,9 +652,9 @@ pub async fn points(args: &[String]) -> i32 {
         }
     }
     if json.unwrap_or(!std::io::stdout().is_terminal()) {
-        println!("{}", serde_json::to_string_pretty(&all).unwrap_or_default());
+        print_line(&serde_json::to_string_pretty(&all).unwrap_or_default());
     } else {
-        print!("{}", crate::render::points_table(&all));
+        print(&crate::render::points_table(&all));
     }
     code
 }

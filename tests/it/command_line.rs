@@ -61,3 +61,69 @@ fn the_command_line_explains_itself_and_never_panics() {
     assert_eq!(code, 2, "{stderr}");
     assert!(!stderr.contains("panicked"));
 }
+
+/// Run `program` with its stdout on a socket whose reader is already gone, as `| head`
+/// leaves it once it has read enough: (exit code, stderr).
+fn with_reader_gone(program: &std::path::Path, args: &[&str]) -> (Option<i32>, String) {
+    let (ours, theirs) = std::os::unix::net::UnixStream::pair().unwrap();
+    drop(ours);
+    let out = std::process::Command::new(program)
+        .args(args)
+        .env_remove("AWS_LAMBDA_RUNTIME_API")
+        .stdout(std::process::Stdio::from(std::os::fd::OwnedFd::from(
+            theirs,
+        )))
+        .stderr(std::process::Stdio::piped())
+        .output()
+        .unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// `ds-snapshot-keeper help | head` and `simulate | head` stop quietly, with the status a
+/// shell gives a tool SIGPIPE stops (141), never a panic.
+#[test]
+fn a_closed_pipe_stops_the_output_quietly() {
+    let keeper = std::path::Path::new(env!("CARGO_BIN_EXE_ds-snapshot-keeper"));
+    for args in [&["help"][..], &["help", "settings"], &["invoke", "--help"]] {
+        let (code, stderr) = with_reader_gone(keeper, args);
+        assert_eq!(code, Some(141), "{args:?}: {stderr}");
+        assert_eq!(stderr, "", "{args:?}");
+    }
+    // `cargo test` builds the examples beside the test binaries' directory.
+    let simulate = std::env::current_exe()
+        .unwrap()
+        .parent()
+        .and_then(|deps| deps.parent())
+        .unwrap()
+        .join("examples/simulate");
+    if !simulate.exists() {
+        panic!(
+            "{} missing: cargo test builds the examples",
+            simulate.display()
+        );
+    }
+    let (code, stderr) = with_reader_gone(&simulate, &["--years", "1"]);
+    assert_eq!(code, Some(141), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    // Values the simulator cannot honour are refused, not bent.
+    for (args, says) in [
+        (&["--years", "0"][..], "--years 0: expected at least 1"),
+        (
+            &["--every-hours", "0"],
+            "--every-hours 0: expected at least 1",
+        ),
+        (&["--years", "21"], "expected a whole number up to 20"),
+        (&["--retain", "9"], "does not fit a quota of 5"),
+    ] {
+        let out = std::process::Command::new(&simulate)
+            .args(args)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(says), "{args:?}: {stderr}");
+    }
+}
