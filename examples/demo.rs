@@ -1,20 +1,20 @@
-//! `make demo`: the keeper against the local AWS emulator over several simulated days.
+//! `make demo`: five days of the keeper against the local AWS emulator, told as a story.
 //!
-//! It starts the emulator, creates a Managed Microsoft AD directory holding snapshots of mixed
-//! ages (an Auto one, someone else's manual one, and old keeper snapshots, one past 180 days),
-//! then runs the real binary (`ds-snapshot-keeper invoke`, pointed at the emulator with
-//! AWS_ENDPOINT_URL) once per simulated day, in discovery mode: the directory carries the
-//! opt-in tag, and a second directory nobody tagged is reported as unprotected. On day 3 the
-//! new snapshot fails. After each run it prints the run report as `render::text` writes it
-//! (`invoke --format text`) and every SNS message that reached the subscribed SQS queue, then
-//! a report by hand as the table a terminal shows (`invoke --format table`).
+//! It starts the emulator and creates a Managed Microsoft AD directory that already holds
+//! snapshots: AWS's own (Auto), someone else's manual one, and two the keeper took long ago,
+//! one of them past the 180-day restore limit. A second directory nobody tagged stands beside
+//! it. Then it runs the real binary (`ds-snapshot-keeper invoke`, pointed at the emulator with
+//! AWS_ENDPOINT_URL) once per simulated day, in discovery mode, and tells each day from the
+//! run report (`--format json`): what was there, what the keeper did and why, what reached
+//! SNS (through the subscribed SQS queue). On day 3 the new snapshot fails. Between days the
+//! emulator moves every snapshot and directory one day into the past.
 
 #[path = "../tests/it/support/mod.rs"]
 mod support;
 
 use std::process::Command;
 
-use serde_json::json;
+use serde_json::{json, Value};
 use support::Emulator;
 
 const DAYS: u32 = 5;
@@ -56,6 +56,8 @@ async fn main() {
     println!("== Managed Microsoft AD {dir}, tagged ds-snapshot-keeper=enabled; SNS topic {topic} -> SQS queue");
     println!("== Managed Microsoft AD {forgotten}: nobody tagged it");
 
+    // The directories were created long before their snapshots (`age` moves directories too).
+    emu.age(200.0);
     emu.seed(&dir, None, "Auto", "Completed", 12.0);
     emu.seed(
         &dir,
@@ -79,7 +81,12 @@ async fn main() {
         170.0,
     );
     println!("== seeded: 1 Auto (12 days), 1 manual not ours (40 days), keeper snapshots of 185 and 170 days");
-    println!("   quota 5 manual, RETAIN_COUNT=3, RESERVED_SLOTS=1, WARN_AGE_DAYS=150\n");
+    println!("   settings: quota 5 manual, RETAIN_COUNT=3, RESERVED_SLOTS=1, WARN_AGE_DAYS=150, NOTIFY_LEVEL=warnings");
+    println!(
+        "   (both directories were created 200 days ago; between runs the emulator moves every"
+    );
+    println!("   snapshot and directory a day into the past, while the names the keeper gives its");
+    println!("   snapshots carry the real clock)\n");
 
     let event = concat!(env!("CARGO_MANIFEST_DIR"), "/events/scheduler-default.json");
     // The deployed function's settings, as the template sets them for discovery.
@@ -94,52 +101,125 @@ async fn main() {
             .env("DISCOVERY_TAG", "ds-snapshot-keeper=enabled")
             .env("SNS_TOPIC_ARN", &topic)
             .env("POLL_INITIAL_SECONDS", "0.2")
-            .env("RUST_LOG", "warn")
             .output()
             .expect("run ds-snapshot-keeper invoke")
     };
+    let mut body_shown = false;
     for day in 1..=DAYS {
         if day == 3 {
             emu.outcomes(&dir, json!([{"status": "Failed", "after_describes": 1}]));
         }
         println!(
-            "== day {day}: EventBridge Scheduler fires{}",
+            "== day {day}: EventBridge Scheduler fires the daily run{}",
             if day == 3 {
-                " (this day's snapshot will fail)"
+                " (the emulator will fail this day's snapshot)"
             } else {
                 ""
             }
         );
-        let out = keeper(event, "text");
-        let report = String::from_utf8_lossy(&out.stdout);
-        assert!(
-            !report.is_empty(),
-            "no report; stderr:\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        println!(
-            "  exit code {} (1 = the run had failures, after logging and notifying)",
-            out.status.code().unwrap_or(-1)
-        );
-        // The report as `render::text` writes it: the same words as the e-mail, plus coverage.
-        for line in report.lines() {
-            println!("  > {line}");
+        let out = keeper(event, "json");
+        let report: Value = serde_json::from_str(&String::from_utf8_lossy(&out.stdout))
+            .unwrap_or_else(|e| {
+                panic!(
+                    "no report ({e}); stderr:\n{}",
+                    String::from_utf8_lossy(&out.stderr)
+                )
+            });
+        let d = &report["directories"][0];
+        let now: jiff::Timestamp = report["started_at"].as_str().unwrap().parse().unwrap();
+        println!("   what was there:");
+        let mut seen: Vec<&Value> = d["snapshots_seen"].as_array().unwrap().iter().collect();
+        seen.sort_by_key(|s| std::cmp::Reverse(s["start_time"].as_str().unwrap_or("").to_owned()));
+        for s in seen {
+            println!("     {}", inventory_line(s, now));
         }
+        println!("   what the keeper did, and why:");
+        if let Some(c) = d["created"].as_object() {
+            println!(
+                "     took      {} {} ({})",
+                c["snapshot_id"].as_str().unwrap_or("-"),
+                c["name"].as_str().unwrap_or(""),
+                c["status"].as_str().unwrap_or("")
+            );
+        } else if let Some(why) = d["create_skipped"].as_str() {
+            println!("     took      nothing: {why}");
+        }
+        for x in d["deleted"].as_array().unwrap() {
+            println!(
+                "     deleted   {} by rule {}: {}",
+                x["snapshot_id"].as_str().unwrap_or(""),
+                x["rule"].as_str().unwrap_or(""),
+                x["reason"].as_str().unwrap_or("")
+            );
+        }
+        for e in d["errors"].as_array().unwrap() {
+            println!(
+                "     failed    {} {}: {}",
+                e["operation"].as_str().unwrap_or(""),
+                e["code"].as_str().unwrap_or(""),
+                e["message"].as_str().unwrap_or("")
+            );
+        }
+        for f in d["flagged"].as_array().unwrap() {
+            println!(
+                "     flagged   {} {}: {}",
+                f["level"].as_str().unwrap_or("").to_uppercase(),
+                f["code"].as_str().unwrap_or(""),
+                f["message"].as_str().unwrap_or("")
+            );
+        }
+        let kept: Vec<String> = d["kept"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|k| k["snapshot_id"].as_str().unwrap_or("").to_owned())
+            .collect();
+        println!(
+            "     keeps     {} as restore points; {} of {} manual slots in use, {} free",
+            kept.join(", "),
+            d["quota"]["manual_in_use"],
+            d["quota"]["manual_limit"],
+            d["quota"]["free_slots"]
+        );
+        if let Some(c) = report["coverage"]["unmanaged"].as_array() {
+            for u in c {
+                println!(
+                    "     reported  {} ({}) is not managed ({}), created {} days ago: it has no keeper",
+                    u["directory_id"].as_str().unwrap_or(""),
+                    u["directory_name"].as_str().unwrap_or(""),
+                    u["reason"].as_str().unwrap_or(""),
+                    u["age_days"]
+                );
+            }
+        }
+        println!(
+            "   the run: {}, exit code {}{}",
+            report["severity"].as_str().unwrap_or("").to_uppercase(),
+            out.status.code().unwrap_or(-1),
+            if out.status.code() == Some(1) {
+                " (a failure: Lambda would count an error, after the notification went out)"
+            } else {
+                ""
+            }
+        );
         let messages = emu.received(&config, &queue).await;
         if messages.is_empty() {
-            println!("  SNS: nothing published (clean run at NOTIFY_LEVEL=warnings)");
+            println!("   SNS: nothing published (a clean run, below NOTIFY_LEVEL=warnings)");
         }
         for m in messages {
-            println!("  SNS subject: {}", m.subject);
             let mut attrs: Vec<String> = m
                 .attributes
                 .iter()
                 .map(|(k, (_, v))| format!("{k}={v}"))
                 .collect();
             attrs.sort();
-            println!("  SNS attributes: {}", attrs.join(" "));
-            for line in m.message.lines() {
-                println!("  | {line}");
+            println!("   SNS: \"{}\" ({})", m.subject, attrs.join(", "));
+            if !body_shown {
+                println!("   the e-mail, in full this once (later days: its subject only):");
+                for line in m.message.lines() {
+                    println!("     | {line}");
+                }
+                body_shown = true;
             }
         }
         println!();
@@ -147,25 +227,51 @@ async fn main() {
     }
     // What an operator sees invoking a report by hand on a terminal: one row per directory,
     // with its restore reach and quota (the dashboard's figures).
-    println!("== a report by hand (`invoke --format table`, the default on a terminal)");
+    println!("== day 6: a report by hand (`invoke --format table`, the default on a terminal)");
     let report = keeper(
         concat!(env!("CARGO_MANIFEST_DIR"), "/events/manual-report.json"),
         "table",
     );
     for line in String::from_utf8_lossy(&report.stdout).lines() {
-        println!("  {line}");
+        println!("   {line}");
     }
     println!();
-    println!("== final inventory of {dir}");
+    println!("== what {dir} holds at the end");
+    let now = jiff::Timestamp::now();
     let mut snaps = emu.snapshots(&config, &dir).await;
-    snaps.sort_by_key(|s| s.start_time().map(|t| t.secs()));
+    snaps.sort_by_key(|s| std::cmp::Reverse(s.start_time().map(|t| t.secs())));
     for s in snaps {
-        println!(
-            "   {} {:<7} {:<10} {}",
-            s.snapshot_id().unwrap_or(""),
-            s.r#type().map(|t| t.as_str()).unwrap_or(""),
-            s.status().map(|t| t.as_str()).unwrap_or(""),
-            s.name().unwrap_or("")
-        );
+        let v = json!({
+            "id": s.snapshot_id(),
+            "name": s.name(),
+            "type": s.r#type().map(|t| t.as_str()),
+            "status": s.status().map(|t| t.as_str()),
+            "start_time": s.start_time().map(|t| jiff::Timestamp::from_second(t.secs()).unwrap().to_string()),
+        });
+        println!("   {}", inventory_line(&v, now));
     }
+    println!("\nThe story ends here; the same runs against real AWS differ only in the endpoint.");
+}
+
+/// One snapshot of the inventory: id, type, status, age, and whose it is.
+fn inventory_line(s: &Value, now: jiff::Timestamp) -> String {
+    let start: jiff::Timestamp = s["start_time"]
+        .as_str()
+        .unwrap_or_default()
+        .parse()
+        .unwrap();
+    let age = (now.as_second() - start.as_second()) as f64 / 86_400.0;
+    let name = s["name"].as_str().unwrap_or("");
+    let whose = match (s["type"].as_str(), name) {
+        (Some("Auto"), _) => "AWS's own (Auto): never the keeper's to delete".to_owned(),
+        (_, n) if n.starts_with("keeper-") => format!("the keeper's: {n}"),
+        (_, n) => format!("someone else's: {n}, never deleted"),
+    };
+    format!(
+        "{} {:<6} {:<9} {:>5.1} days old  {whose}",
+        s["id"].as_str().unwrap_or(""),
+        s["type"].as_str().unwrap_or(""),
+        s["status"].as_str().unwrap_or(""),
+        age
+    )
 }

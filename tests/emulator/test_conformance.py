@@ -313,10 +313,14 @@ def test_seed_and_age_move_start_times(clients, endpoint):
     sid = control(endpoint, "POST", "snapshots", {
         "directory_id": directory, "name": "old", "status": "Completed", "age_days": 170,
     })["snapshot_id"]
+    [before] = ds.describe_directories(DirectoryIds=[directory])["DirectoryDescriptions"]
     control(endpoint, "POST", "age", {"days": 11})
     [snap] = ds.describe_snapshots(SnapshotIds=[sid])["Snapshots"]
     age = datetime.datetime.now(datetime.timezone.utc) - snap["StartTime"]
     assert datetime.timedelta(days=181) - datetime.timedelta(minutes=1) < age < datetime.timedelta(days=181, minutes=1)
+    # The directory ages with its snapshots (LaunchTime, what "created N days ago" reads).
+    [after] = ds.describe_directories(DirectoryIds=[directory])["DirectoryDescriptions"]
+    assert before["LaunchTime"] - after["LaunchTime"] == datetime.timedelta(days=11)
 
 
 def test_faults_and_call_log(clients, endpoint):

@@ -127,3 +127,71 @@ fn a_closed_pipe_stops_the_output_quietly() {
         assert!(stderr.contains(says), "{args:?}: {stderr}");
     }
 }
+
+/// `make demo` (the README's first command) reads as five days: each day once, the e-mail's
+/// body once, every deletion with its rule, the 185-day snapshot gone on day 1 as worthless,
+/// the failed snapshot of day 3 reported and removed, and directories with their real age.
+#[test]
+fn the_demo_tells_five_days_once_each() {
+    let examples = std::env::current_exe()
+        .unwrap()
+        .parent()
+        .and_then(|deps| deps.parent())
+        .unwrap()
+        .join("examples/demo");
+    let out = std::process::Command::new(&examples)
+        .env_remove("AWS_ENDPOINT_URL")
+        .output()
+        .expect("cargo test builds the examples");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for day in 1..=5 {
+        assert_eq!(
+            text.matches(&format!("== day {day}: ")).count(),
+            1,
+            "day {day}: {text}"
+        );
+    }
+    assert_eq!(
+        text.matches("| ds-snapshot-keeper, action run").count(),
+        1,
+        "the e-mail body is shown once: {text}"
+    );
+    let day = |n: u32| {
+        let from = text.find(&format!("== day {n}: ")).unwrap();
+        let to = text[from + 1..]
+            .find("== day ")
+            .map_or(text.len(), |i| from + 1 + i);
+        &text[from..to]
+    };
+    assert!(
+        day(1).contains("by rule unrestorable: owned snapshot is 185 days old"),
+        "{}",
+        day(1)
+    );
+    assert!(
+        day(3).contains("failed    CreateSnapshot SnapshotFailed"),
+        "{}",
+        day(3)
+    );
+    assert!(day(3).contains("by rule new-failed"), "{}", day(3));
+    for line in text
+        .lines()
+        .filter(|l| l.trim_start().starts_with("deleted "))
+    {
+        assert!(line.contains(" by rule "), "{line}");
+    }
+    assert!(!text.contains("created 0 days ago"), "{text}");
+    assert!(text.contains("created 200 days ago"), "{text}");
+    // Someone else's snapshot and AWS's are there at the end.
+    let end = &text[text.find("== what ").unwrap()..];
+    assert!(
+        end.contains("someone else's: before-schema-extension"),
+        "{end}"
+    );
+    assert!(end.contains("AWS's own (Auto)"), "{end}");
+}

@@ -10,7 +10,8 @@ Endpoints (all JSON):
 ``POST /_emulator/snapshots``      seed one snapshot: directory_id, name, type (Auto|Manual),
                                    status (Creating|Completed|Failed), start_time (RFC 3339)
                                    or age_days; -> {"snapshot_id"}
-``POST /_emulator/age``            {"days": N}: move every StartTime N days into the past
+``POST /_emulator/age``            {"days": N}: move every snapshot's StartTime and every
+                                   directory's LaunchTime N days into the past
 ``POST /_emulator/outcomes``       {"directory_id", "outcomes": [{"status", "after_describes",
                                    "after_seconds"}]}: how the next creates finish
 ``POST /_emulator/limits``         {"directory_id", "limit"}: the manual snapshot quota
@@ -207,12 +208,20 @@ def seed_snapshot(body: dict[str, Any]) -> dict[str, Any]:
 
 
 def age(body: dict[str, Any]) -> dict[str, Any]:
+    """Days pass: snapshots and directories grow older together, so a directory created
+    before its snapshots stays older than them."""
+    from moto.ds.models import ds_backends
+
     days = float(_require(body, "days"))
     delta = datetime.timedelta(days=days)
     with STORE.lock:
         for snapshot in STORE.snapshots.values():
             snapshot.start_time -= delta
         aged = len(STORE.snapshots)
+    for account in list(ds_backends.values()):
+        for backend in list(account.values()):
+            for directory in backend.directories.values():
+                directory.launch_time -= delta
     return {"aged": aged}
 
 
