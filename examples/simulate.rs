@@ -3,7 +3,7 @@
 //!
 //! It prints, per mode, the minimum, median and maximum age of the newest and of the oldest
 //! restorable point (after the warm-up), the largest gap between two restore points, and how
-//! long the simulation took; with `--svg FILE` it draws the restore points over one year, one
+//! long the simulation took; with `--svg FILE` it draws the restore points of the last simulated year, one
 //! lane per mode. Settings are read as the keeper reads them (`RETAIN_COUNT`, `TIERS`, ...
 //! from the options), so a setting the keeper would refuse is refused here with the same words.
 
@@ -190,13 +190,17 @@ fn main() {
                         fmt(r.oldest.map(|s| s.min)),
                         fmt(r.oldest.map(|s| s.max))
                     ),
-                    sim,
+                    lives: &sim.lives,
                 }
             })
             .collect();
         let title = format!(
-            "Restore points over one year: daily runs, quota 5, RESERVED_SLOTS={}, {}% failed runs",
-            sims[0].1.keeper.settings.reserved_slots, o.fail_percent
+            "Restore points in the last simulated year, days {} to {}\nA run every {}, quota 5, RESERVED_SLOTS={}, {}% of runs failing; the age axis ends at the 180-day restore limit",
+            from / 86_400,
+            end / 86_400,
+            count(o.every_hours, "hour"),
+            sims[0].1.keeper.settings.reserved_slots,
+            o.fail_percent
         );
         let picture = svg::svg(&title, &lanes, from, end, warn);
         if let Err(e) = std::fs::write(&path, picture) {
