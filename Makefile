@@ -19,7 +19,7 @@ CDK_TEMPLATE := cdk/cdk.out/DsSnapshotKeeperExample.template.json
 export CDK_DISABLE_CLI_TELEMETRY := true
 
 .PHONY: prepare rust-build simulate bench bench-calls all build test demo emulator emulator-venv emulator-test rust-test fmt-check lint clean \
-	deploy-venv deploy-check cdk-test cdk-synth cdk-jsii cdk-python keeper-bin local-venv local-lambda-test sam-venv
+	deploy-venv deploy-check readme-tables cdk-test cdk-synth cdk-jsii cdk-python keeper-bin local-venv local-lambda-test sam-venv
 
 all: build
 
@@ -175,6 +175,11 @@ bench: $(STAMP) $(LOCAL_STAMP)
 ## debug binary: call counts do not depend on the profile).
 bench-calls: $(STAMP) keeper-bin
 	BENCH_KEEPER=$(CURDIR)/target/debug/ds-snapshot-keeper $(VENV_PY) bench/run.py --calls
+
+## The README's tables of template.yaml's parameters and alarms, rewritten from the template
+## (deploy-check fails while they differ).
+readme-tables: $(DEPLOY_STAMP)
+	$(DEPLOY_VENV)/bin/python tests/deploy/readme_tables.py --write
 
 lint:
 	cargo clippy --locked --all-targets -- -D warnings

@@ -228,6 +228,23 @@ def test_stackset_friendly_no_fixed_physical_names(sam):
         assert not fixed, f"{name} has fixed physical names {fixed}"
 
 
+def test_readme_tables_are_the_templates():
+    """The README lists every parameter, alarm and the dashboard as template.yaml defines them."""
+    import readme_tables
+
+    readme = (ROOT / "README.md").read_text()
+    for which, table in readme_tables.tables().items():
+        assert readme_tables.section(readme, which) == table, (
+            f"README.md's {which} table differs from template.yaml: run `make readme-tables`")
+    t = readme_tables.template()
+    for name in t["Parameters"]:
+        assert f"| `{name}` |" in readme
+    alarms = [n for n, r in t["Resources"].items() if r["Type"].startswith("AWS::CloudWatch::")]
+    assert len(alarms) == 6, alarms  # five alarms and the dashboard
+    for name in alarms:
+        assert f"| `{name}` |" in readme
+
+
 def test_parameters_are_described_and_constrained(sam):
     for name, p in sam["Parameters"].items():
         assert p.get("Description"), name
