@@ -65,8 +65,10 @@ cdk-test: cdk/node_modules/.package-lock.json
 
 cdk-synth: cdk-test
 	mkdir -p cdk/.stub && printf '#!/bin/sh\n' > cdk/.stub/bootstrap
-	cd cdk && KEEPER_CODE_DIR=$(CURDIR)/cdk/.stub KEEPER_ACCOUNT=123456789012 KEEPER_REGION=eu-west-1 \
-		npx cdk synth --app 'node dist/example/app.js' --output cdk.out --quiet --no-notices > /dev/null
+	cd cdk && npx cdk synth --app 'node dist/example/app.js' --output cdk.out --quiet --no-notices \
+		-c codeDir=$(CURDIR)/cdk/.stub -c account=123456789012 -c region=eu-west-1 \
+		-c directoryIds=d-0123456789 -c alertEmail=identity-team@example.com \
+		-c scheduleTimezone=Europe/Paris > /dev/null
 
 CDK_PYTHON_VENV := cdk/.python-venv
 CDK_PYTHON_TEMPLATE := cdk/cdk.out.python/DsSnapshotKeeperPython.template.json

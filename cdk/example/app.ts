@@ -1,30 +1,48 @@
 /**
- * Example app: `npm run synth` turns it into cdk.out/DsSnapshotKeeperExample.template.json.
+ * Example app: one stack with the keeper, its values from CDK context or the environment
+ * (example/settings.ts lists them), for example:
  *
- * KEEPER_CODE_DIR points at the function code. For a real deployment build it with
- * `cargo lambda build --release --arm64` and use target/lambda/ds-snapshot-keeper
- * (the default below); tests and CI synthesise with a stub directory instead.
+ *   cargo lambda build --release --arm64
+ *   cd cdk && npx cdk deploy -c region=eu-west-1 -c directoryIds=d-0123456789 \
+ *       -c alertEmail=identity-team@example.com
+ *
+ * A missing or malformed value stops it with an error that names the value and how to give
+ * it. The stack's outputs name the topic and the dashboard's console URL.
  */
 import * as path from 'path';
-import { App, Stack } from 'aws-cdk-lib';
+import { App, CfnOutput, Stack } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { DsSnapshotKeeper } from '../lib';
+import { exampleSettings } from './settings';
 
 const app = new App();
+const get = (context: string, env: string): string | undefined => {
+  const value = app.node.tryGetContext(context) ?? process.env[env];
+  return value === undefined || value === '' ? undefined : String(value);
+};
+let settings;
+try {
+  settings = exampleSettings(get, path.join(__dirname, '..', '..', '..', 'target', 'lambda', 'ds-snapshot-keeper'));
+} catch (e) {
+  console.error(`error: ${(e as Error).message}`);
+  process.exit(2);
+}
 // The cdk CLI overwrites CDK_DEFAULT_REGION with its own guess (us-east-1 without a
-// profile), so the Region to deploy to is read from KEEPER_REGION first.
+// profile), so the Region is the one given (region / KEEPER_REGION) first.
 const stack = new Stack(app, 'DsSnapshotKeeperExample', {
-  env: {
-    account: process.env.KEEPER_ACCOUNT ?? process.env.CDK_DEFAULT_ACCOUNT,
-    region: process.env.KEEPER_REGION ?? process.env.CDK_DEFAULT_REGION,
-  },
+  env: { account: settings.account ?? process.env.CDK_DEFAULT_ACCOUNT, region: settings.region },
 });
-const codeDir = process.env.KEEPER_CODE_DIR ?? path.join(__dirname, '..', '..', '..', 'target', 'lambda', 'ds-snapshot-keeper');
-new DsSnapshotKeeper(stack, 'Keeper', {
-  code: lambda.Code.fromAsset(codeDir),
-  directoryIds: ['d-0123456789'],
+const keeper = new DsSnapshotKeeper(stack, 'Keeper', {
+  code: lambda.Code.fromAsset(settings.codeDir),
+  directoryIds: settings.directoryIds,
+  discoveryTag: settings.discoveryTag,
   scheduleExpression: 'cron(0 5 * * ? *)',
-  scheduleTimezone: 'Europe/Paris',
-  alertEmail: 'identity-team@example.com',
+  scheduleTimezone: settings.scheduleTimezone,
+  alertEmail: settings.alertEmail,
 });
+new CfnOutput(stack, 'FunctionName', { value: keeper.function.functionName, description: 'Invoke by hand' });
+new CfnOutput(stack, 'TopicArn', { value: keeper.topic.topicArn, description: 'Where alerts and alarms are published' });
+if (keeper.dashboardUrl) {
+  new CfnOutput(stack, 'DashboardUrl', { value: keeper.dashboardUrl, description: 'The CloudWatch dashboard in the console' });
+}
 app.synth();

@@ -197,6 +197,9 @@ export class DsSnapshotKeeper extends Construct {
   public readonly alarms: cloudwatch.Alarm[];
   /** The dashboard, unless `dashboard: false`. */
   public readonly dashboard?: cloudwatch.CfnDashboard;
+  /** The dashboard's page in the CloudWatch console (the commercial partition's console),
+   * unless `dashboard: false`. */
+  public readonly dashboardUrl?: string;
 
   constructor(scope: Construct, id: string, props: DsSnapshotKeeperProps) {
     super(scope, id);
@@ -599,6 +602,9 @@ export class DsSnapshotKeeper extends Construct {
             retention === Retention.TIERED ? Math.max(...tiers) : undefined),
         ),
       });
+      this.dashboardUrl =
+        `https://${stack.region}.console.aws.amazon.com/cloudwatch/home?region=${stack.region}` +
+        `#dashboards/dashboard/${this.dashboard.ref}`;
     }
     unreported.addAlarmAction(action);
     for (const alarm of alarms.slice(1)) {

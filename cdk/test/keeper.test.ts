@@ -197,3 +197,61 @@ describe('props are validated', () => {
     expect(() => synth(props as Partial<DsSnapshotKeeperProps>)).toThrow(message);
   });
 });
+
+describe('the example app', () => {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { exampleSettings } = require('../example/settings');
+  const code = path.join(scratch, 'example-code');
+  fs.mkdirSync(code, { recursive: true });
+  fs.writeFileSync(path.join(code, 'bootstrap'), '#!/bin/sh\n');
+  const from = (values: Record<string, string>) => (context: string, env: string) => values[context] ?? values[env];
+
+  test('takes its values from context or the environment', () => {
+    const s = exampleSettings(from({ region: 'eu-west-1', KEEPER_DIRECTORY_IDS: 'd-0123456789, d-abcdef0123' }), code);
+    expect(s.region).toBe('eu-west-1');
+    expect(s.directoryIds).toEqual(['d-0123456789', 'd-abcdef0123']);
+    expect(s.scheduleTimezone).toBe('UTC');
+    const d = exampleSettings(from({ KEEPER_REGION: 'us-east-1', discoveryTag: 'team=identity' }), code);
+    expect(d.discoveryTag).toEqual({ key: 'team', value: 'identity' });
+  });
+
+  test('names every missing or malformed value, and how to give it', () => {
+    const saved = process.env.CDK_DEFAULT_REGION;
+    delete process.env.CDK_DEFAULT_REGION;
+    try {
+      expect(() => exampleSettings(from({}), path.join(scratch, 'nothing-built'))).toThrow(
+        /region is missing.*-c region=\.\.\..*KEEPER_REGION[\s\S]*which directories\?[\s\S]*no bootstrap in/,
+      );
+      expect(() => exampleSettings(from({ region: 'eu-west-1', directoryIds: 'd-123' }), code)).toThrow(/"d-123" not a directory id/);
+      expect(() => exampleSettings(from({ region: 'Ireland', discoveryTag: 'x' }), code)).toThrow(
+        /"Ireland" is not a Region name[\s\S]*"x" is not key=value/,
+      );
+      expect(() => exampleSettings(from({ region: 'eu-west-1', directoryIds: 'd-0123456789', alertEmail: 'nobody' }), code)).toThrow(
+        /"nobody" is not an e-mail address/,
+      );
+    } finally {
+      if (saved !== undefined) process.env.CDK_DEFAULT_REGION = saved;
+    }
+  });
+
+  test('exits 2 with the error, not a stack trace, when run without values', () => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { spawnSync } = require('child_process');
+    const env: Record<string, string> = { PATH: process.env.PATH ?? '' };
+    const done = spawnSync(process.execPath, [path.join(__dirname, '..', 'example', 'app.js')], { env, encoding: 'utf8' });
+    expect(done.status).toBe(2);
+    expect(done.stderr).toMatch(/^error: the example app cannot synthesise:/);
+    expect(done.stderr).not.toMatch(/at Object\./);
+  });
+});
+
+test('the dashboard URL output names the dashboard in the console', () => {
+  const app = new App({ outdir: fs.mkdtempSync(path.join(scratch, 'cdk.out-')) });
+  const stack = new Stack(app, 'Url', { env: { account: '123456789012', region: 'eu-west-1' } });
+  const keeper = new DsSnapshotKeeper(stack, 'Keeper', { code: stubCode() });
+  expect(stack.resolve(keeper.dashboardUrl)).toEqual({
+    'Fn::Join': ['', ['https://eu-west-1.console.aws.amazon.com/cloudwatch/home?region=eu-west-1#dashboards/dashboard/', { Ref: expect.stringMatching(/^KeeperDashboard/) }]],
+  });
+  const without = new DsSnapshotKeeper(new Stack(app, 'NoDash'), 'Keeper', { code: stubCode(), dashboard: false });
+  expect(without.dashboardUrl).toBeUndefined();
+});

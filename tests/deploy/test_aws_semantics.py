@@ -569,6 +569,50 @@ def test_the_template_refuses_retention_that_cannot_fit_the_quota():
     assert "at most 5" in assertion["AssertDescription"]
 
 
+def keeper_refuses_settings(env: dict[str, str]) -> str | None:
+    """The keeper binary's refusal of these settings at start (any of them), or None."""
+    done = subprocess.run(
+        [str(KEEPER), "invoke", "--event", "-", "--format", "json"],
+        input=b'{"action": "not-an-action"}', capture_output=True, timeout=60,
+        env={"PATH": os.environ.get("PATH", ""), "AWS_REGION": "eu-west-1",
+             "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+             "AWS_ENDPOINT_URL": "http://127.0.0.1:9", **env},
+    )
+    text = done.stderr.decode()
+    return text if "invalid setting" in text else None
+
+
+@pytest.mark.skipif(not (ROOT / "cdk/dist/lib/index.js").exists() and not os.environ.get("REQUIRE_CDK"),
+                    reason="the construct is not built (make cdk-synth)")
+def test_the_constructs_fit_rules_refuse_what_the_keeper_refuses():
+    """The construct checks retainCount, reservedSlots, retention, tiers and warnAgeDays at
+    synth time, a copy of the keeper's own rules (Policy::misfit and the tiered promise): for
+    every combination here both refuse, or both accept."""
+    combos = []
+    for retain in range(1, 7):
+        for reserved in range(0, 4):
+            combos.append({"retainCount": retain, "reservedSlots": reserved})
+            for tiers in ([35], [7, 35], [60], [80]):
+                for warn in (150, 100, 60):
+                    combos.append({"retainCount": retain, "reservedSlots": reserved, "retention": "tiered",
+                                   "tiers": tiers, "warnAgeDays": warn})
+    done = subprocess.run(["node", str(ROOT / "tests/deploy/cdk_fit.js")], input=json.dumps(combos),
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    answers = json.loads(done.stdout)
+    refused = 0
+    for props, answer in zip(combos, answers, strict=True):
+        env = {"RETAIN_COUNT": str(props["retainCount"]), "RESERVED_SLOTS": str(props["reservedSlots"])}
+        if props.get("retention") == "tiered":
+            env.update({"RETENTION": "tiered", "TIERS": ",".join(map(str, props["tiers"])),
+                        "WARN_AGE_DAYS": str(props["warnAgeDays"])})
+        keeper = keeper_refuses_settings(env)
+        assert answer["refused"] == (keeper is not None), (props, answer["message"], keeper)
+        refused += answer["refused"]
+    # Both answers occur: the comparison is not trivially all-accept or all-refuse.
+    assert 0 < refused < len(combos), refused
+
+
 def rules_allow(template: dict[str, Any], rule: str, params: dict[str, str]) -> bool:
     """One rule of the template as CloudFormation applies it: every assertion must hold,
     when its RuleCondition (if any) holds."""

@@ -245,6 +245,20 @@ def test_readme_tables_are_the_templates():
         assert f"| `{name}` |" in readme
 
 
+@pytest.mark.skipif(not os.environ.get("REQUIRE_CDK"), reason="the construct's packages are built by make")
+def test_the_readmes_cdk_steps_name_what_make_builds():
+    """The README's first-deployment steps install the tarball and wheel `make cdk-jsii` builds."""
+    readme = (ROOT / "README.md").read_text()
+    version = json.loads((ROOT / "cdk/package.json").read_text())["version"]
+    tarball = f"cdk/dist-pacmak/js/ds-snapshot-keeper-cdk@{version}.jsii.tgz"
+    assert tarball in readme, tarball
+    assert (ROOT / tarball).exists(), tarball
+    assert list((ROOT / "cdk/dist-pacmak/python").glob("*.whl")), "the wheel"
+    for step in ("cdk bootstrap", "Subscription Confirmation", "aws ds add-tags-to-resource", "DashboardUrl",
+                 "sts:AssumeRole"):
+        assert step in readme, step
+
+
 def test_parameters_are_described_and_constrained(sam):
     for name, p in sam["Parameters"].items():
         assert p.get("Description"), name
