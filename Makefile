@@ -19,7 +19,7 @@ CDK_TEMPLATE := cdk/cdk.out/DsSnapshotKeeperExample.template.json
 export CDK_DISABLE_CLI_TELEMETRY := true
 
 .PHONY: prepare rust-build simulate bench bench-calls all build test demo emulator emulator-venv emulator-test rust-test fmt-check lint clean \
-	deploy-venv deploy-check readme-tables cdk-test cdk-synth cdk-jsii cdk-python keeper-bin local-venv local-lambda-test sam-venv
+	deploy-venv deploy-check stackset readme-tables cdk-test cdk-synth cdk-jsii cdk-python keeper-bin local-venv local-lambda-test sam-venv
 
 all: build
 
@@ -110,12 +110,14 @@ keeper-bin:
 ## cfn-lint (no errors) and checkov (no failed checks) on both templates; the template test;
 ## and the templates read as AWS reads them: SAM transform, intrinsics resolved, the keeper's
 ## real calls (from an emulator run) evaluated against the resolved IAM (test_aws_semantics.py).
-deploy-check: $(DEPLOY_STAMP) $(STAMP) $(SAM_STAMP) cdk-synth $(CDK_PYTHON_TEMPLATE) tests/deploy/node_modules/.package-lock.json keeper-bin
+deploy-check: $(DEPLOY_STAMP) $(STAMP) $(SAM_STAMP) cdk-synth $(CDK_PYTHON_TEMPLATE) tests/deploy/node_modules/.package-lock.json keeper-bin \
+		$(STACKSET_TEMPLATE)
 	SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=eu-west-1 $(SAM_VENV)/bin/sam validate --lint --template template.yaml
-	$(DEPLOY_VENV)/bin/cfn-lint --non-zero-exit-code error template.yaml $(CDK_TEMPLATE) $(CDK_PYTHON_TEMPLATE)
+	$(DEPLOY_VENV)/bin/cfn-lint --non-zero-exit-code error template.yaml $(CDK_TEMPLATE) $(CDK_PYTHON_TEMPLATE) $(STACKSET_TEMPLATE)
 	$(DEPLOY_VENV)/bin/checkov --quiet --compact --skip-download --framework cloudformation -f template.yaml
 	$(DEPLOY_VENV)/bin/checkov --quiet --compact --skip-download --framework cloudformation -f $(CDK_TEMPLATE)
 	$(DEPLOY_VENV)/bin/checkov --quiet --compact --skip-download --framework cloudformation -f $(CDK_PYTHON_TEMPLATE)
+	$(DEPLOY_VENV)/bin/checkov --quiet --compact --skip-download --framework cloudformation -f $(STACKSET_TEMPLATE)
 	cd tests/deploy && REQUIRE_CDK=1 DS_EMULATOR_PYTHON=$(CURDIR)/$(VENV_PY) \
 		../../$(DEPLOY_VENV)/bin/python -m pytest -q -p no:cacheprovider test_template.py test_aws_semantics.py
 
@@ -177,6 +179,14 @@ bench: $(STAMP) $(LOCAL_STAMP)
 ## debug binary: call counts do not depend on the profile).
 bench-calls: $(STAMP) keeper-bin
 	BENCH_KEEPER=$(CURDIR)/target/debug/ds-snapshot-keeper $(VENV_PY) bench/run.py --calls
+
+## The StackSet template: template.yaml through the SAM transform, offline, with the code in a
+## bucket per Region (tools/stackset.py says why); deploy-check tests it like the others.
+STACKSET_TEMPLATE := target/stackset/template-stackset.json
+stackset: $(STACKSET_TEMPLATE)
+
+$(STACKSET_TEMPLATE): template.yaml tools/stackset.py $(DEPLOY_STAMP)
+	$(DEPLOY_VENV)/bin/python tools/stackset.py
 
 ## The README's tables of template.yaml's parameters and alarms, rewritten from the template
 ## (deploy-check fails while they differ).

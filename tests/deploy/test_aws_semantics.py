@@ -164,11 +164,26 @@ def render_cdk(variants: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]
 NO_VALUE = "<AWS::NoValue>"
 
 
-def _resolve(template: dict[str, Any], params: dict[str, str]) -> dict[str, Any]:
+def _resolve(template: dict[str, Any], params: dict[str, str], region: str = REGION) -> dict[str, Any]:
     Template.AccountId = ACCOUNT
     Template.NoValue = NO_VALUE  # cloud-radar's default is "", which would stay in lists
-    stack = Template(copy.deepcopy(template)).create_stack(params, region=REGION)
+    stack = Template(copy.deepcopy(template)).create_stack(params, region=region)
     return _drop_no_value(stack["Resources"])
+
+
+STACKSET_TEMPLATE = ROOT / "target" / "stackset" / "template-stackset.json"
+STACKSET_CODE = {"CodeBucketPrefix": "keeper-artifacts", "CodeKey": "ds-snapshot-keeper/0.2.0.zip"}
+
+
+def render_stackset(params: dict[str, str], region: str = REGION) -> dict[str, Any]:
+    """The StackSet template `make stackset` builds, resolved for one Region's instance."""
+    assert STACKSET_TEMPLATE.exists(), f"{STACKSET_TEMPLATE} missing: run `make stackset`"
+    template = json.loads(STACKSET_TEMPLATE.read_text())
+    template.pop("Rules", None)
+    for parameter in template.get("Parameters", {}).values():
+        if isinstance(parameter.get("Default"), (int, float)):
+            parameter["Default"] = str(parameter["Default"])
+    return _resolve(template, {**STACKSET_CODE, **params}, region)
 
 
 def _drop_no_value(node: Any) -> Any:
@@ -357,6 +372,7 @@ def cases(emulators: list) -> list[Case]:
         "cdk one id": ({}, default_tag),
         "cdk 25 ids": ({}, default_tag),
         "cdk python, discovery, default tag": (default_tag, {}),
+        "stackset discovery, default tag": (default_tag, {}),
     }
     made = {name: deployment(*tags) for name, tags in specs.items()}
     managed = {name: m[2] for name, m in made.items()}
@@ -379,6 +395,9 @@ def cases(emulators: list) -> list[Case]:
     # The construct through jsii, from the Python app (make cdk-python): same props as cdkDefault.
     assert CDK_PYTHON_TEMPLATE.exists(), f"{CDK_PYTHON_TEMPLATE} missing: run `make cdk-python`"
     rendered["cdk python, discovery, default tag"] = _resolve(json.loads(CDK_PYTHON_TEMPLATE.read_text()), {})
+    # An instance of the StackSet template (make stackset), as the SAM default's.
+    rendered["stackset discovery, default tag"] = render_stackset(
+        {"NotifyLevel": "all", "Retention": "tiered", "TierDays": "35"})
     out = []
     for name in specs:
         emu, topic, m, o, tags = made[name]
@@ -389,10 +408,10 @@ def cases(emulators: list) -> list[Case]:
 def case_ids() -> list[str]:
     return ["sam discovery, default tag", "sam discovery, custom tag value", "sam one id", "sam 25 ids",
             "cdk discovery, default tag", "cdk discovery, custom tag key", "cdk one id", "cdk 25 ids",
-            "cdk python, discovery, default tag"]
+            "cdk python, discovery, default tag", "stackset discovery, default tag"]
 
 
-@pytest.fixture(params=range(9), ids=case_ids())
+@pytest.fixture(params=range(10), ids=case_ids())
 def case(request, cases: list[Case]) -> Case:
     c = cases[request.param]
     assert c.name == case_ids()[request.param]
@@ -611,6 +630,80 @@ def test_the_constructs_fit_rules_refuse_what_the_keeper_refuses():
         refused += answer["refused"]
     # Both answers occur: the comparison is not trivially all-accept or all-refuse.
     assert 0 < refused < len(combos), refused
+
+
+# --- the StackSet template ---------------------------------------------------------------------
+
+
+def test_the_stackset_template_reads_its_code_from_each_regions_bucket():
+    template = json.loads(STACKSET_TEMPLATE.read_text())
+    # No macro: a service-managed StackSet refuses templates that reference one, and the SAM
+    # transform is one (AWS CloudFormation User Guide, "Overview of CloudFormation macros":
+    # "CloudFormation StackSets doesn't currently support creating or updating stack sets with
+    # service-managed permissions from templates that reference macros").
+    assert "Transform" not in template
+    assert not [r for r in template["Resources"].values() if r["Type"].startswith("AWS::Serverless::")]
+    for region in ("eu-west-1", "us-east-1"):
+        resources = render_stackset({}, region)
+        [function] = of_type(resources, "AWS::Lambda::Function").values()
+        assert function["Properties"]["Code"] == {
+            "S3Bucket": f"keeper-artifacts-{region}", "S3Key": "ds-snapshot-keeper/0.2.0.zip"}, region
+        assert unresolved(function["Properties"]) == [], region
+    assert template["Parameters"]["CodeKey"]["Default"].endswith(".zip")
+
+
+@pytest.mark.parametrize("params", [
+    {"NotifyLevel": "all", "Retention": "tiered", "TierDays": "35"},
+    {"DirectoryIds": "d-0123456789,d-abcdef0123", "AllowRestore": "enabled", "Dashboard": "disabled"},
+    {},
+], ids=["tiered discovery", "ids, restore, no dashboard", "defaults"])
+def test_the_stackset_template_is_template_yaml_but_for_the_code(params: dict[str, str]):
+    """Resolved with the same parameters, every resource of the StackSet template is the one
+    template.yaml deploys through `sam deploy`, except where the function's code comes from."""
+    sam, stackset = render_sam(params), render_stackset(params)
+    assert sorted(sam) == sorted(stackset)
+    for logical in sam:
+        a, b = copy.deepcopy(sam[logical]), copy.deepcopy(stackset[logical])
+        if a["Type"] == "AWS::Lambda::Function":
+            assert a["Properties"].pop("Code") == {"S3Bucket": "artifacts", "S3Key": "keeper.zip"}
+            assert b["Properties"].pop("Code")["S3Bucket"] == f"keeper-artifacts-{REGION}"
+        # sam build's instructions (SAM copies the function's Metadata to what it derives from
+        # it): the StackSet's code is built already.
+        for key in ("BuildMethod", "BuildProperties"):
+            a.get("Metadata", {}).pop(key, None)
+        assert a == b, logical
+    template = json.loads(STACKSET_TEMPLATE.read_text())
+    original, _ = decode(str(ROOT / "template.yaml"))
+    assert set(template["Parameters"]) - set(original["Parameters"]) == {"CodeBucketPrefix", "CodeKey"}
+    assert template["Rules"] == json.loads(json.dumps(original["Rules"]))
+
+
+def test_the_artifact_bucket_policy_lets_the_organization_read_the_code_and_nothing_more():
+    """docs/stackset-artifact-bucket-policy.json, the README's snippet: an account of the
+    Organization (the StackSet's execution role there, whose own policy allows s3:GetObject)
+    reads the zip; another organization's account cannot, and nobody may write."""
+    policy = json.loads((ROOT / "docs/stackset-artifact-bucket-policy.json").read_text())
+    [statement] = policy["Statement"]
+    assert statement["Condition"] == {"StringEquals": {"aws:PrincipalOrgID": "o-exampleorgid"}}
+    member = "arn:aws:iam::111122223333:role/stacksets-exec-0123456789abcdef"
+    reads_anything = [{"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject"], "Resource": "*"}]}]
+    obj = "arn:aws:s3:::keeper-artifacts-eu-west-1/ds-snapshot-keeper/0.2.0.zip"
+
+    def sim(action: str, resource: str, org: str) -> dict[str, Any]:
+        return {"identityPolicies": reads_anything, "resourcePolicy": policy, "principal": member,
+                "action": action, "resource": resource, "accountId": "444455556666",
+                "context": {"aws:PrincipalOrgID": org, "aws:PrincipalAccount": "111122223333",
+                            "aws:SecureTransport": "true"}}
+
+    decisions = evaluate([
+        sim("s3:GetObject", obj, "o-exampleorgid"),
+        sim("s3:GetObject", obj, "o-someoneelse"),
+        sim("s3:PutObject", obj, "o-exampleorgid"),
+        sim("s3:GetObject", "arn:aws:s3:::keeper-artifacts-eu-west-1/other/secret.zip", "o-exampleorgid"),
+    ])
+    assert decisions[0] == "Allowed", decisions
+    assert "Allowed" not in decisions[1:], decisions
 
 
 def rules_allow(template: dict[str, Any], rule: str, params: dict[str, str]) -> bool:
