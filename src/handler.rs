@@ -26,7 +26,7 @@ use crate::runner::Keeper;
 pub enum InvocationError {
     #[error("{0}")]
     BadEvent(#[from] EventError),
-    #[error("run {} ended with {} failure(s) in {}; see the run report in the logs", .0.request_id, .0.summary.failures, .0.region)]
+    #[error("run {} ended with {} in {}; see the run report in the logs", .0.request_id, crate::render::count(.0.summary.failures, "failure"), .0.region)]
     RunFailed(Box<RunReport>),
     #[error("the run report could not be published to SNS: {0}")]
     NotifyFailed(ApiError),

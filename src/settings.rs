@@ -211,6 +211,15 @@ fn text<'a>(v: Value<'a>) -> &'a str {
     }
 }
 
+/// "1 tier needs", "2 tiers need".
+fn tiers_need(n: usize) -> String {
+    if n == 1 {
+        "1 tier needs".to_owned()
+    } else {
+        format!("{n} tiers need")
+    }
+}
+
 fn id_list(raw: &str) -> Result<Vec<String>, String> {
     parse_directory_ids(
         raw.split(|c: char| c == ',' || c.is_whitespace())
@@ -673,20 +682,20 @@ impl Settings {
         let needed = retention.slots_needed();
         if needed + 1 + self.reserved_slots > MANUAL_SNAPSHOT_LIMIT {
             return refuse(format!(
-                "{} tier(s) need {needed} kept snapshots (the newest and two per tier); with the \
+                "{} {needed} kept snapshots (the newest and two per tier); with the \
                  new snapshot and RESERVED_SLOTS={} that is {} of a directory's \
                  {MANUAL_SNAPSHOT_LIMIT} manual slots: use fewer tiers (one fits) or fewer \
                  reserved slots",
-                days.len(),
+                tiers_need(days.len()),
                 self.reserved_slots,
                 needed + 1 + self.reserved_slots
             ));
         }
         if self.retain < needed {
             return refuse(format!(
-                "{} tier(s) need RETAIN_COUNT of at least {needed} (the newest and two per \
+                "{} RETAIN_COUNT of at least {needed} (the newest and two per \
                  tier), and RETAIN_COUNT={}",
-                days.len(),
+                tiers_need(days.len()),
                 self.retain
             ));
         }

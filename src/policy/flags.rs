@@ -252,11 +252,17 @@ fn tiers_short_of_room(all: &[Snapshot], limits: SnapshotLimits, policy: &Policy
         None,
         None,
         format!(
-            "{theirs} manual snapshot(s) the keeper does not own take this directory's slots: \
+            "{} the keeper does not own {} this directory's slots: \
              with RESERVED_SLOTS={} there is room for {room} of the keeper's restore points, and \
              TIERS={} needs {needed}. With daily runs the oldest restore point is {min} to {max} \
              days old instead of {promised_min} to {promised_max}. Delete manual snapshots that \
              are no longer needed, or let the keeper own them (PRUNE_UNOWNED=true)",
+            if theirs == 1 {
+                "1 manual snapshot".to_owned()
+            } else {
+                format!("{theirs} manual snapshots")
+            },
+            if theirs == 1 { "takes" } else { "take" },
             policy.reserved_slots,
             policy.retention.tiers_setting(),
         ),

@@ -15,12 +15,15 @@ pub fn points_table(directories: &[DirectoryPoints]) -> String {
     for d in directories {
         let _ = writeln!(
             out,
-            "{} {} ({}) in {}: {} restorable point(s)",
+            "{} {} ({}) in {}: {}",
             d.directory_id,
             d.directory_name.as_deref().unwrap_or("?"),
             d.stage.as_deref().unwrap_or("?"),
             d.region,
-            d.points.iter().filter(|p| p.restorable).count(),
+            super::count(
+                d.points.iter().filter(|p| p.restorable).count(),
+                "restorable point"
+            ),
         );
         if let Some(reason) = &d.stage_reason {
             let _ = writeln!(out, "  stage reason: {reason}");
