@@ -16,6 +16,7 @@ LOCAL_STAMP := $(LOCAL_VENV)/.installed
 DEPLOY_VENV := tests/deploy/.venv
 DEPLOY_STAMP := $(DEPLOY_VENV)/.installed
 CDK_TEMPLATE := cdk/cdk.out/DsSnapshotKeeperExample.template.json
+STACKSET_TEMPLATE := target/stackset/template-stackset.json
 export CDK_DISABLE_CLI_TELEMETRY := true
 
 .PHONY: prepare rust-build simulate bench bench-calls all build test demo emulator emulator-venv emulator-test rust-test fmt-check lint clean \
@@ -182,7 +183,6 @@ bench-calls: $(STAMP) keeper-bin
 
 ## The StackSet template: template.yaml through the SAM transform, offline, with the code in a
 ## bucket per Region (tools/stackset.py says why); deploy-check tests it like the others.
-STACKSET_TEMPLATE := target/stackset/template-stackset.json
 stackset: $(STACKSET_TEMPLATE)
 
 $(STACKSET_TEMPLATE): template.yaml tools/stackset.py $(DEPLOY_STAMP)
