@@ -259,6 +259,19 @@ def test_the_readmes_cdk_steps_name_what_make_builds():
         assert step in readme, step
 
 
+@pytest.mark.skipif(not os.environ.get("REQUIRE_CDK"), reason="the CDK example is synthesised by make")
+def test_both_templates_output_the_dashboards_console_url(sam):
+    """SAM's DashboardUrl and the CDK example's name the dashboard the stack creates."""
+    url = sam["Outputs"]["DashboardUrl"]
+    assert url["Condition"] == "CreateDashboard"
+    assert url["Value"]["Fn::Sub"].endswith(
+        "console.aws.amazon.com/cloudwatch/home?region=${AWS::Region}#dashboards/dashboard/${KeeperDashboard}")
+    cdk = load_template(ROOT / "cdk/cdk.out/DsSnapshotKeeperExample.template.json")
+    [dashboard] = [k for k, r in cdk["Resources"].items() if r["Type"] == "AWS::CloudWatch::Dashboard"]
+    value = json.dumps(cdk["Outputs"]["DashboardUrl"]["Value"])
+    assert "#dashboards/dashboard/" in value and f'{{"Ref": "{dashboard}"}}' in value, value
+
+
 def test_parameters_are_described_and_constrained(sam):
     for name, p in sam["Parameters"].items():
         assert p.get("Description"), name
