@@ -55,10 +55,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         cli::Command::Points(rest) => std::process::exit(cli::points(&rest).await),
         cli::Command::Usage { code, problem } => {
             match problem {
-                Some(p) => eprintln!(
-                    "error: {p}\n{}",
-                    cli::help::short(&cli::help::overview(), "")
-                ),
+                Some(p) => eprintln!("error: {p}\n{}", cli::help::short(&cli::help::overview())),
                 None => cli::print(&cli::help::overview()),
             }
             std::process::exit(code);

@@ -60,9 +60,10 @@ Events (the Lambda's input, or `invoke --event FILE`):
   {{"action": "snapshot"}}   take a snapshot now ("force": true even if one is recent)
   {{"action": "prune"}}      only the deletions the rules choose
   {{"action": "report"}}     change nothing; report restore reach, quota and flags
-  {{"action": "restore", "directory_id": "d-...", "snapshot_id": "s-..." | "before": TIME}}
-                           restore (only with ALLOW_RESTORE=true; "dry_run": true drills it)
-  Any of them with "directory_ids": ["d-..."] (a subset) and "dry_run": true. Examples:
+  The first four take "directory_ids": ["d-..."] (a subset) and "dry_run": true.
+  {{"action": "restore", "directory_id": "d-...", "snapshot_id": "s-..." | "before": TIME,
+   "confirm": "d-..."}}      restore (only with ALLOW_RESTORE=true; "confirm" repeats the
+                           directory id; "dry_run": true drills it instead). Examples:
 {events}
 Settings: {count} environment variables, read at start, refused with a clear error
   if wrong (exit 2). `ds-snapshot-keeper help settings` lists them; the main ones are
@@ -178,10 +179,16 @@ someone else, AWS), and whether it can be restored now. Read-only.
 Exit codes: 0 listed, 1 an AWS call failed or a directory was not found, 2 bad arguments
 or settings."#;
 
-/// The first line of a usage text, and where the rest is: what a mistake gets.
-pub fn short(usage: &str, command: &str) -> String {
+/// The first line of a usage text, and where the rest is: what a mistake gets. The command
+/// is the usage line's words before its first option (`ds-snapshot-keeper invoke`).
+pub fn short(usage: &str) -> String {
     let first = usage.lines().next().unwrap_or_default();
-    format!("{first}\nRun `ds-snapshot-keeper {command}--help` for more.")
+    let command: Vec<&str> = first
+        .trim_start_matches("usage:")
+        .split_whitespace()
+        .take_while(|w| !w.starts_with(['[', '-', '(']))
+        .collect();
+    format!("{first}\nRun `{} --help` for more.", command.join(" "))
 }
 
 #[cfg(test)]
@@ -235,6 +242,13 @@ mod tests {
                 || word.starts_with("POWERTOOLS_");
             assert!(known, "help names {word}, which nothing reads");
         }
+    }
+
+    #[test]
+    fn a_mistake_names_the_command_whose_help_to_read() {
+        assert!(short(INVOKE).ends_with("Run `ds-snapshot-keeper invoke --help` for more."));
+        assert!(short(POINTS).ends_with("Run `ds-snapshot-keeper points --help` for more."));
+        assert!(short(&overview()).ends_with("Run `ds-snapshot-keeper --help` for more."));
     }
 
     #[test]

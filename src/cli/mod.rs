@@ -47,12 +47,13 @@ struct LogArgs {
 }
 
 impl LogArgs {
-    /// Take `arg` (with its value from `rest`) if it is a logging flag: `None` if it is not.
+    /// The last arm of every command's parser: `arg` (with its value from `rest`) is a
+    /// logging flag, or it is refused as unknown.
     fn take<'a>(
         &mut self,
         arg: &str,
         rest: &mut impl Iterator<Item = &'a String>,
-    ) -> Option<Result<(), String>> {
+    ) -> Result<(), String> {
         match arg {
             "-v" | "--verbose" => self.verbosity = self.verbosity.saturating_add(1),
             "-vv" => self.verbosity = self.verbosity.saturating_add(2),
@@ -61,16 +62,21 @@ impl LogArgs {
                 Some("text") => self.json = false,
                 Some("json") => self.json = true,
                 Some(other) => {
-                    return Some(Err(format!(
+                    return Err(format!(
                         "--log-format {}: expected text or json",
                         crate::naming::escape_for_log(other, 20)
-                    )))
+                    ))
                 }
-                None => return Some(Err("--log-format needs text or json".to_owned())),
+                None => return Err("--log-format needs text or json".to_owned()),
             },
-            _ => return None,
+            other => {
+                return Err(format!(
+                    "unknown argument {}",
+                    crate::naming::escape_for_log(other, 40)
+                ))
+            }
         }
-        Some(Ok(()))
+        Ok(())
     }
 
     fn init(self) {
@@ -136,15 +142,7 @@ fn parse_args(args: &[String]) -> Result<Args, String> {
                 }
             }
             "-h" | "--help" => return Err(String::new()),
-            other => match out.log.take(other, &mut it) {
-                Some(taken) => taken?,
-                None => {
-                    return Err(format!(
-                        "unknown argument {}",
-                        crate::naming::escape_for_log(other, 40)
-                    ))
-                }
-            },
+            other => out.log.take(other, &mut it)?,
         }
     }
     Ok(out)
@@ -241,7 +239,7 @@ pub async fn invoke(args: &[String]) -> i32 {
             return 0;
         }
         Err(problem) => {
-            eprintln!("error: {problem}\n{}", help::short(help::INVOKE, "invoke "));
+            eprintln!("error: {problem}\n{}", help::short(help::INVOKE));
             return 2;
         }
     };
@@ -419,15 +417,7 @@ fn parse_restore_args(args: &[String], settings: &Settings) -> Result<RestoreArg
                 }
             }
             "-h" | "--help" => return Err(String::new()),
-            other => match out.log.take(other, &mut it) {
-                Some(taken) => taken?,
-                None => {
-                    return Err(format!(
-                        "unknown argument {}",
-                        crate::naming::escape_for_log(other, 40)
-                    ))
-                }
-            },
+            other => out.log.take(other, &mut it)?,
         }
     }
     out.options.directory_id = directory.ok_or("--directory d-... is required")?;
@@ -455,10 +445,7 @@ pub async fn restore(args: &[String]) -> i32 {
             return 0;
         }
         Err(problem) => {
-            eprintln!(
-                "error: {problem}\n{}",
-                help::short(help::RESTORE, "restore ")
-            );
+            eprintln!("error: {problem}\n{}", help::short(help::RESTORE));
             return 2;
         }
     };
@@ -545,33 +532,21 @@ pub async fn points(args: &[String]) -> i32 {
     let mut log = LogArgs::default();
     let mut it = args.iter();
     while let Some(arg) = it.next() {
-        match log.take(arg, &mut it) {
-            Some(Ok(())) => continue,
-            Some(Err(problem)) => {
-                eprintln!("error: {problem}\n{}", help::short(help::POINTS, "points "));
-                return 2;
-            }
-            None => {}
-        }
         let Some(value) = (match arg.as_str() {
             "-h" | "--help" => {
                 print_line(help::POINTS);
                 return 0;
             }
             "--directory" | "--region" | "--before" | "--format" => it.next(),
-            other => {
-                eprintln!(
-                    "error: unknown argument {}\n{}",
-                    crate::naming::escape_for_log(other, 40),
-                    help::short(help::POINTS, "points ")
-                );
-                return 2;
-            }
+            other => match log.take(other, &mut it) {
+                Ok(()) => continue,
+                Err(problem) => {
+                    eprintln!("error: {problem}\n{}", help::short(help::POINTS));
+                    return 2;
+                }
+            },
         }) else {
-            eprintln!(
-                "error: {arg} needs a value\n{}",
-                help::short(help::POINTS, "points ")
-            );
+            eprintln!("error: {arg} needs a value\n{}", help::short(help::POINTS));
             return 2;
         };
         match arg.as_str() {
