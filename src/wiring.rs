@@ -19,6 +19,7 @@ use crate::settings::Settings;
 /// README); settings it had to ignore are logged as warnings once logging is up.
 pub fn init_logging(audience: crate::log::level::Audience, json: bool) {
     use crate::log::level::Audience;
+    use tracing_subscriber::fmt::writer::BoxMakeWriter;
     use tracing_subscriber::layer::SubscriberExt;
     use tracing_subscriber::util::SubscriberInitExt;
     use tracing_subscriber::Layer;
@@ -27,38 +28,30 @@ pub fn init_logging(audience: crate::log::level::Audience, json: bool) {
     // `Targets` reads `level` and `target=level` lists without a regex engine (EnvFilter's
     // costs 200 KiB of binary and part of the cold start: docs/benchmarks.md).
     let targets = choice.targets.clone();
-    let layer = tracing_subscriber::fmt::layer();
-    let _ = match (audience, json) {
-        (Audience::Lambda, _) => tracing_subscriber::registry()
+    let writer = match audience {
+        Audience::Lambda => BoxMakeWriter::new(std::io::stdout),
+        Audience::Terminal { .. } => {
+            crate::log::keep_handler_lines(json, targets.clone());
+            BoxMakeWriter::new(std::io::stderr)
+        }
+    };
+    let layer = tracing_subscriber::fmt::layer().with_writer(writer);
+    let _ = if audience == Audience::Lambda || json {
+        tracing_subscriber::registry()
             .with(
                 layer
                     .event_format(crate::log::SchemaFormat)
-                    .with_writer(std::io::stdout)
                     .with_filter(targets),
             )
-            .try_init(),
-        (Audience::Terminal { .. }, true) => {
-            crate::log::keep_handler_lines(true, targets.clone());
-            tracing_subscriber::registry()
-                .with(
-                    layer
-                        .event_format(crate::log::SchemaFormat)
-                        .with_writer(std::io::stderr)
-                        .with_filter(targets),
-                )
-                .try_init()
-        }
-        (Audience::Terminal { .. }, false) => {
-            crate::log::keep_handler_lines(false, targets.clone());
-            tracing_subscriber::registry()
-                .with(
-                    layer
-                        .event_format(crate::log::human::HumanFormat)
-                        .with_writer(std::io::stderr)
-                        .with_filter(targets),
-                )
-                .try_init()
-        }
+            .try_init()
+    } else {
+        tracing_subscriber::registry()
+            .with(
+                layer
+                    .event_format(crate::log::human::HumanFormat)
+                    .with_filter(targets),
+            )
+            .try_init()
     };
     for warning in &choice.warnings {
         tracing::warn!("{warning}");
