@@ -78,10 +78,7 @@ def build() -> dict[str, Any]:
     # The Serverless Application Repository entry belongs to template.yaml, not to a StackSet.
     template.get("Metadata", {}).pop("AWS::ServerlessRepo::Application", None)
     os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
-    rules = template.pop("Rules", None)
     out = transform(template, {}, _NoManagedPolicies())
-    if rules:
-        out["Rules"] = rules
     out["Description"] = template.get("Description", "") + " (StackSet edition: built by tools/stackset.py)"
     return out
 

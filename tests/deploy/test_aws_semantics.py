@@ -137,12 +137,6 @@ def render_sam(params: dict[str, str]) -> dict[str, Any]:
     template["Resources"]["KeeperFunction"]["Properties"]["CodeUri"] = "s3://artifacts/keeper.zip"
     os.environ.setdefault("AWS_DEFAULT_REGION", REGION)
     cfn = transform(template, params, _NoManagedPolicies())
-    cfn.pop("Rules", None)  # evaluated by rule_allows below; cloud-radar does not know them
-    # CloudFormation hands every parameter value over as a string, whatever its Type (a
-    # Number default of 150 is "150" in a Sub); cloud-radar would keep the YAML integer.
-    for parameter in cfn.get("Parameters", {}).values():
-        if isinstance(parameter.get("Default"), (int, float)):
-            parameter["Default"] = str(parameter["Default"])
     return _resolve(cfn, params)
 
 
@@ -165,9 +159,18 @@ NO_VALUE = "<AWS::NoValue>"
 
 
 def _resolve(template: dict[str, Any], params: dict[str, str], region: str = REGION) -> dict[str, Any]:
+    """Every intrinsic of a plain CloudFormation template resolved by cloud-radar, for these
+    parameters in `region`: the resources as CloudFormation would create them."""
+    template = copy.deepcopy(template)
+    template.pop("Rules", None)  # evaluated by rule_allows below; cloud-radar does not know them
+    # CloudFormation hands every parameter value over as a string, whatever its Type (a
+    # Number default of 150 is "150" in a Sub); cloud-radar would keep the YAML integer.
+    for parameter in template.get("Parameters", {}).values():
+        if isinstance(parameter.get("Default"), (int, float)):
+            parameter["Default"] = str(parameter["Default"])
     Template.AccountId = ACCOUNT
     Template.NoValue = NO_VALUE  # cloud-radar's default is "", which would stay in lists
-    stack = Template(copy.deepcopy(template)).create_stack(params, region=region)
+    stack = Template(template).create_stack(params, region=region)
     return _drop_no_value(stack["Resources"])
 
 
@@ -178,12 +181,7 @@ STACKSET_CODE = {"CodeBucketPrefix": "keeper-artifacts", "CodeKey": "ds-snapshot
 def render_stackset(params: dict[str, str], region: str = REGION) -> dict[str, Any]:
     """The StackSet template `make stackset` builds, resolved for one Region's instance."""
     assert STACKSET_TEMPLATE.exists(), f"{STACKSET_TEMPLATE} missing: run `make stackset`"
-    template = json.loads(STACKSET_TEMPLATE.read_text())
-    template.pop("Rules", None)
-    for parameter in template.get("Parameters", {}).values():
-        if isinstance(parameter.get("Default"), (int, float)):
-            parameter["Default"] = str(parameter["Default"])
-    return _resolve(template, {**STACKSET_CODE, **params}, region)
+    return _resolve(json.loads(STACKSET_TEMPLATE.read_text()), {**STACKSET_CODE, **params}, region)
 
 
 def _drop_no_value(node: Any) -> Any:
@@ -562,10 +560,9 @@ def rule_allows(rule: Any, params: dict[str, str]) -> bool:
     return rule
 
 
-def keeper_refuses_at_start(env: dict[str, str]) -> bool:
-    """Whether the keeper binary itself refuses these settings at start (`Policy::misfit`,
-    the one fit rule): the template's rule is a deploy-time copy of it. The settings are
-    read before the event, so a refused event costs no AWS call either way."""
+def keeper_refuses_settings(env: dict[str, str]) -> str | None:
+    """The keeper binary's refusal of these settings at start (any of them), or None. The
+    settings are read before the event, so a refused event costs no AWS call either way."""
     done = subprocess.run(
         [str(KEEPER), "invoke", "--event", "-", "--format", "json"],
         input=b'{"action": "not-an-action"}', capture_output=True, timeout=60,
@@ -573,7 +570,14 @@ def keeper_refuses_at_start(env: dict[str, str]) -> bool:
              "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
              "AWS_ENDPOINT_URL": "http://127.0.0.1:9", **env},
     )
-    return b"does not fit a quota of 5" in done.stderr
+    text = done.stderr.decode()
+    return text if "invalid setting" in text else None
+
+
+def keeper_refuses_at_start(env: dict[str, str]) -> bool:
+    """Whether the keeper binary refuses these settings as not fitting the quota
+    (`Policy::misfit`, the one fit rule): the template's rule is a deploy-time copy of it."""
+    return "does not fit a quota of 5" in (keeper_refuses_settings(env) or "")
 
 
 def test_the_template_refuses_retention_that_cannot_fit_the_quota():
@@ -586,19 +590,6 @@ def test_the_template_refuses_retention_that_cannot_fit_the_quota():
             allowed = rule_allows(assertion["Assert"], {"RetainCount": retain, "ReservedSlots": reserved})
             assert allowed == fits, (retain, reserved)
     assert "at most 5" in assertion["AssertDescription"]
-
-
-def keeper_refuses_settings(env: dict[str, str]) -> str | None:
-    """The keeper binary's refusal of these settings at start (any of them), or None."""
-    done = subprocess.run(
-        [str(KEEPER), "invoke", "--event", "-", "--format", "json"],
-        input=b'{"action": "not-an-action"}', capture_output=True, timeout=60,
-        env={"PATH": os.environ.get("PATH", ""), "AWS_REGION": "eu-west-1",
-             "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-             "AWS_ENDPOINT_URL": "http://127.0.0.1:9", **env},
-    )
-    text = done.stderr.decode()
-    return text if "invalid setting" in text else None
 
 
 @pytest.mark.skipif(not (ROOT / "cdk/dist/lib/index.js").exists() and not os.environ.get("REQUIRE_CDK"),
