@@ -62,6 +62,23 @@ fn the_command_line_explains_itself_and_never_panics() {
     assert!(!stderr.contains("panicked"));
 }
 
+/// An example's binary: `cargo test` builds the examples beside the test binaries' directory.
+fn example(name: &str) -> std::path::PathBuf {
+    let path = std::env::current_exe()
+        .unwrap()
+        .parent()
+        .and_then(|deps| deps.parent())
+        .unwrap()
+        .join("examples")
+        .join(name);
+    assert!(
+        path.exists(),
+        "{} missing: cargo test builds the examples",
+        path.display()
+    );
+    path
+}
+
 /// Run `program` with its stdout on a socket whose reader is already gone, as `| head`
 /// leaves it once it has read enough: (exit code, stderr).
 fn with_reader_gone(program: &std::path::Path, args: &[&str]) -> (Option<i32>, String) {
@@ -92,19 +109,7 @@ fn a_closed_pipe_stops_the_output_quietly() {
         assert_eq!(code, Some(141), "{args:?}: {stderr}");
         assert_eq!(stderr, "", "{args:?}");
     }
-    // `cargo test` builds the examples beside the test binaries' directory.
-    let simulate = std::env::current_exe()
-        .unwrap()
-        .parent()
-        .and_then(|deps| deps.parent())
-        .unwrap()
-        .join("examples/simulate");
-    if !simulate.exists() {
-        panic!(
-            "{} missing: cargo test builds the examples",
-            simulate.display()
-        );
-    }
+    let simulate = example("simulate");
     let (code, stderr) = with_reader_gone(&simulate, &["--years", "1"]);
     assert_eq!(code, Some(141), "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
@@ -133,16 +138,10 @@ fn a_closed_pipe_stops_the_output_quietly() {
 /// the failed snapshot of day 3 reported and removed, and directories with their real age.
 #[test]
 fn the_demo_tells_five_days_once_each() {
-    let examples = std::env::current_exe()
-        .unwrap()
-        .parent()
-        .and_then(|deps| deps.parent())
-        .unwrap()
-        .join("examples/demo");
-    let out = std::process::Command::new(&examples)
+    let out = std::process::Command::new(example("demo"))
         .env_remove("AWS_ENDPOINT_URL")
         .output()
-        .expect("cargo test builds the examples");
+        .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),
