@@ -27,13 +27,25 @@ all: build
 build:
 	cargo build --release
 
+# The Python installer: uv (PyPI, pinned in tools/uv-requirements.txt), put in .tools/uv by
+# the machine's pip. It installs the pinned venvs below in seconds where pip took 66-84 s of
+# CPU each, most of it compiling every module to bytecode up front (uv leaves that to the first
+# import) and installing one wheel at a time (docs/benchmarks.md).
+UV := .tools/uv/bin/uv
+$(UV): tools/uv-requirements.txt
+	rm -rf .tools/uv
+	$(PYTHON) -m pip install --quiet --disable-pip-version-check --root-user-action=ignore \
+		--target .tools/uv -r tools/uv-requirements.txt
+	touch $(UV)
+
 # Each Python tool has its own venv (tests/<dir>/.venv), created once and rebuilt only when
-# its requirements.txt changes.
+# its requirements.txt changes. The requirements are complete pip freezes, so --no-deps: what
+# is listed is what is installed, nothing resolved anew.
 define venv
-$(1)/.venv/.installed: $(1)/requirements.txt
+$(1)/.venv/.installed: $(1)/requirements.txt $(UV)
 	rm -rf $(1)/.venv
-	$(PYTHON) -m venv $(1)/.venv
-	$(1)/.venv/bin/python -m pip install --quiet --disable-pip-version-check -r $(1)/requirements.txt
+	$(UV) venv --quiet --python $(PYTHON) $(1)/.venv
+	$(UV) pip install --quiet --python $(1)/.venv/bin/python --no-deps -r $(1)/requirements.txt
 	touch $(1)/.venv/.installed
 endef
 $(foreach dir,tests/emulator tests/deploy tests/sam tests/local,$(eval $(call venv,$(dir))))
@@ -88,11 +100,11 @@ cdk-jsii: cdk/node_modules/.package-lock.json
 CDK_SOURCES := $(wildcard cdk/lib/*.ts cdk/example/python/*) cdk/package.json cdk/package-lock.json
 cdk-python: $(CDK_PYTHON_TEMPLATE)
 
-$(CDK_PYTHON_TEMPLATE): cdk/node_modules/.package-lock.json $(CDK_SOURCES)
+$(CDK_PYTHON_TEMPLATE): cdk/node_modules/.package-lock.json $(CDK_SOURCES) $(UV)
 	$(MAKE) cdk-jsii
 	rm -rf $(CDK_PYTHON_VENV) cdk/cdk.out.python
-	$(PYTHON) -m venv $(CDK_PYTHON_VENV)
-	$(CDK_PYTHON_VENV)/bin/python -m pip install --quiet --disable-pip-version-check \
+	$(UV) venv --quiet --python $(PYTHON) $(CDK_PYTHON_VENV)
+	$(UV) pip install --quiet --python $(CDK_PYTHON_VENV)/bin/python \
 		-r cdk/example/python/requirements.txt cdk/dist-pacmak/python/*.whl
 	mkdir -p cdk/.stub && printf '#!/bin/sh\n' > cdk/.stub/bootstrap
 	cd cdk && KEEPER_CODE_DIR=$(CURDIR)/cdk/.stub KEEPER_ACCOUNT=123456789012 KEEPER_REGION=eu-west-1 \
@@ -115,10 +127,9 @@ deploy-check: $(DEPLOY_STAMP) $(STAMP) $(SAM_STAMP) cdk-synth $(CDK_PYTHON_TEMPL
 		$(STACKSET_TEMPLATE)
 	SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=eu-west-1 $(SAM_VENV)/bin/sam validate --lint --template template.yaml
 	$(DEPLOY_VENV)/bin/cfn-lint --non-zero-exit-code error template.yaml $(CDK_TEMPLATE) $(CDK_PYTHON_TEMPLATE) $(STACKSET_TEMPLATE)
-	$(DEPLOY_VENV)/bin/checkov --quiet --compact --skip-download --framework cloudformation -f template.yaml
-	$(DEPLOY_VENV)/bin/checkov --quiet --compact --skip-download --framework cloudformation -f $(CDK_TEMPLATE)
-	$(DEPLOY_VENV)/bin/checkov --quiet --compact --skip-download --framework cloudformation -f $(CDK_PYTHON_TEMPLATE)
-	$(DEPLOY_VENV)/bin/checkov --quiet --compact --skip-download --framework cloudformation -f $(STACKSET_TEMPLATE)
+	@# One checkov for the four templates: it starts in 11 s of CPU, and scans each in well under one.
+	$(DEPLOY_VENV)/bin/checkov --quiet --compact --skip-download --framework cloudformation \
+		-f template.yaml -f $(CDK_TEMPLATE) -f $(CDK_PYTHON_TEMPLATE) -f $(STACKSET_TEMPLATE)
 	cd tests/deploy && REQUIRE_CDK=1 DS_EMULATOR_PYTHON=$(CURDIR)/$(VENV_PY) \
 		../../$(DEPLOY_VENV)/bin/python -m pytest -q -p no:cacheprovider test_template.py test_aws_semantics.py
 
@@ -141,13 +152,24 @@ prepare: $(STAMP) $(DEPLOY_STAMP) $(SAM_STAMP) $(LOCAL_STAMP) cdk/node_modules/.
 		tests/deploy/node_modules/.package-lock.json $(CDK_PYTHON_TEMPLATE) rust-build
 
 rust-build:
-	cargo clippy --locked --all-targets -- -D warnings
 	cargo build --locked --bins
 	cargo test --locked --no-run $(CARGO_TEST_FLAGS)
 
+# Clippy as the workspace's compiler: clippy-driver is rustc with clippy's lints, so the test
+# build compiles and lints the keeper's own crates in one pass, and the dependencies are built
+# once, by rustc. `cargo clippy` would build every dependency a second time, as metadata only
+# (186 s of CPU on CI's 2 cores; docs/benchmarks.md). `cargo test --no-run` builds every
+# target `cargo clippy --all-targets` lints: the library, the binaries, the unit tests, the
+# integration tests and the examples. CLIPPY_ARGS is how `cargo clippy -- -D warnings` hands
+# `-D warnings` to the driver. Every cargo command of `make test` runs with the same two
+# variables, so none of them rebuilds what another built (the wrapper is in the artifacts'
+# hash); cargo-lambda's `cargo run` inherits them.
+CLIPPY_DRIVER = $(shell rustup which clippy-driver 2>/dev/null || command -v clippy-driver)
+rust-build keeper-bin rust-test local-lambda-test: export RUSTC_WORKSPACE_WRAPPER = $(CLIPPY_DRIVER)
+rust-build keeper-bin rust-test local-lambda-test: export CLIPPY_ARGS = -D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__
+
 test: fmt-check
 	$(MAKE) -j4 --output-sync=target prepare
-	$(MAKE) lint
 	$(MAKE) -j4 --output-sync=target emulator-test deploy-check rust-test local-lambda-test
 
 demo: $(STAMP)
@@ -198,4 +220,4 @@ lint:
 
 clean:
 	cargo clean
-	rm -rf $(VENV)
+	rm -rf $(VENV) .tools
