@@ -20,7 +20,7 @@ STACKSET_TEMPLATE := target/stackset/template-stackset.json
 export CDK_DISABLE_CLI_TELEMETRY := true
 
 .PHONY: prepare rust-build simulate bench bench-calls all build test demo emulator emulator-venv emulator-test rust-test fmt-check lint clean \
-	deploy-venv deploy-check stackset readme-tables cdk-test cdk-synth cdk-jsii cdk-python keeper-bin local-venv local-lambda-test sam-venv
+	deploy-venv deploy-check deploy-test template-lint stackset readme-tables cdk-test cdk-synth cdk-jsii cdk-python keeper-bin local-venv local-lambda-test sam-venv
 
 all: build
 
@@ -89,10 +89,16 @@ CDK_PYTHON_TEMPLATE := cdk/cdk.out.python/DsSnapshotKeeperPython.template.json
 ## The construct as a jsii library: the assembly (.jsii), the npm tarball and the Python
 ## wheel (jsii-pacmak; Java, .NET and Go are configured in cdk/package.json, and need their
 ## toolchains to build).
-cdk-jsii: cdk/node_modules/.package-lock.json
+## pacmak writes the npm tarball and the Python package's source; uv builds the wheel and the
+## sdist from that source with the build backend it names (setuptools), as pacmak's own
+## `python -m build` does, without the two throwaway venvs pacmak fills by pip for it (45 s).
+cdk-jsii: cdk/node_modules/.package-lock.json $(UV)
 	cd cdk && npx jsii --silence-warnings=reserved-word
-	rm -rf cdk/dist-pacmak
-	cd cdk && npx jsii-pacmak --targets js,python --outdir dist-pacmak
+	rm -rf cdk/dist-pacmak cdk/.pacmak-src
+	cd cdk && npx jsii-pacmak --targets js,python --code-only --outdir .pacmak-src
+	mkdir -p cdk/dist-pacmak/js
+	cp cdk/.pacmak-src/js/*.jsii.tgz cdk/dist-pacmak/js/
+	$(UV) build --quiet --out-dir cdk/dist-pacmak/python cdk/.pacmak-src/python
 
 ## A Python CDK app using that wheel, installed in a throwaway venv, synthesised; the
 ## deployment tests put its template through the same checks as the TypeScript one's.
@@ -120,16 +126,24 @@ tests/deploy/node_modules/.package-lock.json: tests/deploy/package-lock.json
 keeper-bin:
 	cargo build --locked --bins
 
-## cfn-lint (no errors) and checkov (no failed checks) on both templates; the template test;
-## and the templates read as AWS reads them: SAM transform, intrinsics resolved, the keeper's
-## real calls (from an emulator run) evaluated against the resolved IAM (test_aws_semantics.py).
-deploy-check: $(DEPLOY_STAMP) $(STAMP) $(SAM_STAMP) cdk-synth $(CDK_PYTHON_TEMPLATE) tests/deploy/node_modules/.package-lock.json keeper-bin \
-		$(STACKSET_TEMPLATE)
+## The four templates (template.yaml, the StackSet, the TypeScript and the Python CDK apps')
+## as CloudFormation's own checkers read them: `sam validate --lint`, cfn-lint (no errors)
+## and checkov (no failed checks).
+TEMPLATES := template.yaml $(CDK_TEMPLATE) $(CDK_PYTHON_TEMPLATE) $(STACKSET_TEMPLATE)
+template-lint: $(DEPLOY_STAMP) $(SAM_STAMP) cdk-synth $(CDK_PYTHON_TEMPLATE) $(STACKSET_TEMPLATE)
 	SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=eu-west-1 $(SAM_VENV)/bin/sam validate --lint --template template.yaml
-	$(DEPLOY_VENV)/bin/cfn-lint --non-zero-exit-code error template.yaml $(CDK_TEMPLATE) $(CDK_PYTHON_TEMPLATE) $(STACKSET_TEMPLATE)
+	$(DEPLOY_VENV)/bin/cfn-lint --non-zero-exit-code error $(TEMPLATES)
 	@# One checkov for the four templates: it starts in 11 s of CPU, and scans each in well under one.
 	$(DEPLOY_VENV)/bin/checkov --quiet --compact --skip-download --framework cloudformation \
-		-f template.yaml -f $(CDK_TEMPLATE) -f $(CDK_PYTHON_TEMPLATE) -f $(STACKSET_TEMPLATE)
+		$(addprefix -f ,$(TEMPLATES))
+
+## template-lint; the template test; and the templates read as AWS reads them: SAM transform,
+## intrinsics resolved, the keeper's real calls (from an emulator run) evaluated against the
+## resolved IAM (test_aws_semantics.py).
+deploy-check: template-lint deploy-test
+
+deploy-test: $(DEPLOY_STAMP) $(STAMP) cdk-synth $(CDK_PYTHON_TEMPLATE) tests/deploy/node_modules/.package-lock.json \
+		keeper-bin $(STACKSET_TEMPLATE)
 	cd tests/deploy && REQUIRE_CDK=1 DS_EMULATOR_PYTHON=$(CURDIR)/$(VENV_PY) \
 		../../$(DEPLOY_VENV)/bin/python -m pytest -q -p no:cacheprovider test_template.py test_aws_semantics.py
 
@@ -145,11 +159,13 @@ local-lambda-test: $(STAMP) $(LOCAL_STAMP) keeper-bin
 		../../$(VENV_PY) -m pytest -q -p no:cacheprovider test_runtime_api.py test_cargo_lambda.py test_restore_terminal.py
 
 ## Everything the checks need, built side by side: the Python venvs, the node modules, the
-## construct's Python app, and the Rust build (clippy's check, the binaries and the test
-## binaries, one after the other in one job: they share the target directory). Then clippy's
-## verdict, and the four suites side by side (each starts its own emulators on free ports).
+## construct's tests and its two apps' templates, the StackSet template, and the Rust build
+## (the binaries, then the test binaries, linted as they compile, in one job: they share the
+## target directory). Then the suites side by side (each starts its own emulators on free
+## ports).
 prepare: $(STAMP) $(DEPLOY_STAMP) $(SAM_STAMP) $(LOCAL_STAMP) cdk/node_modules/.package-lock.json \
-		tests/deploy/node_modules/.package-lock.json $(CDK_PYTHON_TEMPLATE) rust-build
+		tests/deploy/node_modules/.package-lock.json cdk-synth $(CDK_PYTHON_TEMPLATE) $(STACKSET_TEMPLATE) \
+		rust-build
 
 rust-build:
 	cargo build --locked --bins
@@ -170,7 +186,7 @@ rust-build keeper-bin rust-test local-lambda-test: export CLIPPY_ARGS = -D__CLIP
 
 test: fmt-check
 	$(MAKE) -j4 --output-sync=target prepare
-	$(MAKE) -j4 --output-sync=target emulator-test deploy-check rust-test local-lambda-test
+	$(MAKE) -j4 --output-sync=target emulator-test template-lint deploy-test rust-test local-lambda-test
 
 demo: $(STAMP)
 	cargo build --quiet --locked --bins

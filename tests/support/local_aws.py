@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import threading
@@ -33,23 +34,56 @@ def emulator_python() -> Path:
     return found
 
 
-class Emulator:
-    """A private emulator (moto plus the snapshot operations) on a free port.
+class _Forks:
+    """This process's ``python -m ds_emulator --forks``: moto imported once, an emulator forked
+    per request (a few milliseconds, where a new interpreter takes 3 s of CPU). It exits when
+    this process does (its stdin closes), and its emulators with it."""
 
-    It stops with the caller (``--watch-parent``) even when a test is killed.
+    lock = threading.Lock()
+    proc: subprocess.Popen | None = None
+
+    @classmethod
+    def start(cls) -> tuple[str, int]:
+        """A new emulator: its endpoint and its process id."""
+        with cls.lock:
+            if cls.proc is None or cls.proc.poll() is not None:
+                cls.proc = subprocess.Popen(
+                    [str(emulator_python()), "-m", "ds_emulator", "--forks", "--quiet"],
+                    cwd=ROOT / "tests/emulator", stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                    stderr=subprocess.DEVNULL, text=True,
+                )
+            cls.proc.stdin.write("start\n")
+            cls.proc.stdin.flush()
+            line = cls.proc.stdout.readline()
+        assert line.startswith("READY "), f"the emulator did not start: {line!r}"
+        _, endpoint, pid = line.split()
+        return endpoint, int(pid)
+
+
+class Emulator:
+    """A private emulator (moto plus the snapshot operations) on a free port, with state of its
+    own: forked from this process's forks server, or, with a ``directory_limit``, a process of
+    its own.
+
+    It stops with the caller (``--watch-parent``, or with the forks server) even when a test is
+    killed.
     """
 
     def __init__(self, region: str = REGION, directory_limit: int | None = None) -> None:
         self.region = region
-        args = [str(emulator_python()), "-m", "ds_emulator", "--port", "0", "--quiet", "--watch-parent"]
-        if directory_limit:
-            args += ["--directory-limit", str(directory_limit)]
+        self.proc: subprocess.Popen | None = None
+        if not directory_limit:
+            self.endpoint, self.pid = _Forks.start()
+            return
+        args = [str(emulator_python()), "-m", "ds_emulator", "--port", "0", "--quiet", "--watch-parent",
+                "--directory-limit", str(directory_limit)]
         self.proc = subprocess.Popen(
             args, cwd=ROOT / "tests/emulator", stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
         )
         line = self.proc.stdout.readline()
         assert line.startswith("READY "), f"the emulator did not start: {line!r}"
         self.endpoint = line.split()[1]
+        self.pid = self.proc.pid
 
     def __enter__(self) -> "Emulator":
         return self
@@ -58,8 +92,14 @@ class Emulator:
         self.close()
 
     def close(self) -> None:
-        self.proc.kill()
-        self.proc.wait()
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc.wait()
+            return
+        try:
+            os.kill(self.pid, signal.SIGKILL)  # the forks server's child: the kernel reaps it
+        except ProcessLookupError:
+            pass
 
     def control(self, method: str, route: str, body: Any = None) -> Any:
         """The emulator's control API (``tests/emulator/ds_emulator/control.py``)."""
