@@ -24,7 +24,7 @@ export CDK_DISABLE_CLI_TELEMETRY := true
 # import: 5.6 s instead of 2.4 s).
 unexport PYTHONDONTWRITEBYTECODE
 
-.PHONY: prepare rust-build simulate bench bench-calls all build test demo emulator emulator-venv emulator-test rust-test fmt-check lint clean \
+.PHONY: rust-build simulate bench bench-calls all build test demo emulator emulator-venv emulator-test rust-test fmt-check lint clean \
 	deploy-venv deploy-check deploy-test template-lint stackset readme-tables cdk-test cdk-synth cdk-jsii cdk-python keeper-bin local-venv local-lambda-test sam-venv
 
 all: build
@@ -67,7 +67,7 @@ emulator-test: $(STAMP)
 fmt-check:
 	cargo fmt --all -- --check
 
-rust-test: $(STAMP)
+rust-test: rust-build $(STAMP)
 	DS_EMULATOR_PYTHON=$(CURDIR)/$(VENV_PY) cargo test --locked $(CARGO_TEST_FLAGS)
 
 
@@ -77,7 +77,7 @@ cdk/node_modules/.package-lock.json: cdk/package-lock.json
 	cd cdk && npm ci --no-audit --no-fund --loglevel=error
 
 ## The construct, its tests and the example apps, compiled by tsc once per change (file
-## targets: `make -j prepare` builds them, and the suites after it find them made).
+## targets: `make -j test` builds each once, for every suite that reads it).
 CDK_TS := $(wildcard cdk/lib/*.ts cdk/test/*.ts cdk/example/*.ts) cdk/tsconfig.dev.json cdk/package-lock.json
 CDK_DIST := cdk/dist/.built
 $(CDK_DIST): cdk/node_modules/.package-lock.json $(CDK_TS)
@@ -118,7 +118,7 @@ cdk-jsii: cdk/node_modules/.package-lock.json $(UV)
 
 ## A Python CDK app using that wheel, installed in a throwaway venv, synthesised; the
 ## deployment tests put its template through the same checks as the TypeScript one's.
-## A file target, so `make -j prepare` builds it once and deploy-check finds it made.
+## A file target, so `make -j test` builds it once for the suites that read it.
 CDK_SOURCES := $(wildcard cdk/lib/*.ts cdk/example/python/*) cdk/package.json cdk/package-lock.json
 cdk-python: $(CDK_PYTHON_TEMPLATE)
 
@@ -174,17 +174,9 @@ local-lambda-test: $(STAMP) $(LOCAL_STAMP) keeper-bin
 	cd tests/local && PATH=$(CURDIR)/$(LOCAL_VENV)/bin:$$PATH DS_EMULATOR_PYTHON=$(CURDIR)/$(VENV_PY) \
 		../../$(VENV_PY) -m pytest -q -p no:cacheprovider test_runtime_api.py test_cargo_lambda.py test_restore_terminal.py
 
-## Everything the checks need, built side by side: the Python venvs, the node modules, the
-## construct's tests and its two apps' templates, the StackSet template, and the Rust build
-## (the binaries, then the test binaries, linted as they compile, in one job: they share the
-## target directory). Then the suites side by side (each starts its own emulators on free
-## ports).
-prepare: $(STAMP) $(DEPLOY_STAMP) $(SAM_STAMP) $(LOCAL_STAMP) cdk/node_modules/.package-lock.json \
-		tests/deploy/node_modules/.package-lock.json $(CDK_TEMPLATE) $(CDK_PYTHON_TEMPLATE) $(STACKSET_TEMPLATE) \
-		rust-build
-
-rust-build:
-	cargo build --locked --bins
+## The test binaries, after the keeper's binaries (one cargo at a time: they share the target
+## directory), so the suites that run the binary start while the test binaries build.
+rust-build: keeper-bin
 	cargo test --locked --no-run $(CARGO_TEST_FLAGS)
 
 # Clippy as the workspace's compiler: clippy-driver is rustc with clippy's lints, so the test
@@ -200,9 +192,12 @@ CLIPPY_DRIVER = $(shell rustup which clippy-driver 2>/dev/null || command -v cli
 rust-build keeper-bin rust-test local-lambda-test: export RUSTC_WORKSPACE_WRAPPER = $(CLIPPY_DRIVER)
 rust-build keeper-bin rust-test local-lambda-test: export CLIPPY_ARGS = -D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__
 
+## Every suite, side by side, each started as soon as what it needs is built (the Rust build
+## first: it is the longest). One graph, no barrier between building and testing: on 2 cores
+## the suites that need no Rust fill the core the build leaves idle while it compiles one large
+## crate (aws-sdk-directory: 44 s) or links. Each suite starts its own emulators on free ports.
 test: fmt-check
-	$(MAKE) -j4 --output-sync=target prepare
-	$(MAKE) -j4 --output-sync=target emulator-test cdk-test template-lint deploy-test rust-test local-lambda-test
+	$(MAKE) -j4 --output-sync=target rust-test emulator-test cdk-test template-lint deploy-test local-lambda-test
 
 demo: $(STAMP)
 	cargo build --quiet --locked --bins
