@@ -18,6 +18,11 @@ DEPLOY_STAMP := $(DEPLOY_VENV)/.installed
 CDK_TEMPLATE := cdk/cdk.out/DsSnapshotKeeperExample.template.json
 STACKSET_TEMPLATE := target/stackset/template-stackset.json
 export CDK_DISABLE_CLI_TELEMETRY := true
+# The Rust build and the Rust suite are `make test`'s longest chain (the keeper's binaries,
+# then the test binaries, then the suite); every other step runs at a lower CPU priority, so
+# on 2 cores it takes the time the chain leaves idle instead of slowing the chain down. A
+# developer running one target by hand gets the same result, only the scheduling differs.
+LOW := nice -n 15
 # uv installs no bytecode: each module is compiled on its first import and cached in the venv.
 # With PYTHONDONTWRITEBYTECODE set (some CI images set it) nothing would be cached, and every
 # emulator, checkov or pytest process would compile moto, botocore and the rest anew (moto's
@@ -62,7 +67,7 @@ emulator: $(STAMP)
 	cd tests/emulator && ../../$(VENV_PY) -m ds_emulator --port $(EMULATOR_PORT)
 
 emulator-test: $(STAMP)
-	cd tests/emulator && ../../$(VENV_PY) -m pytest -q -p no:cacheprovider test_conformance.py
+	cd tests/emulator && $(LOW) ../../$(VENV_PY) -m pytest -q -p no:cacheprovider test_conformance.py
 
 fmt-check:
 	cargo fmt --all -- --check
@@ -74,19 +79,19 @@ rust-test: rust-build $(STAMP)
 deploy-venv: $(DEPLOY_STAMP)
 
 cdk/node_modules/.package-lock.json: cdk/package-lock.json
-	cd cdk && npm ci --no-audit --no-fund --loglevel=error
+	cd cdk && $(LOW) npm ci --no-audit --no-fund --loglevel=error
 
 ## The construct, its tests and the example apps, compiled by tsc once per change (file
 ## targets: `make -j test` builds each once, for every suite that reads it).
 CDK_TS := $(wildcard cdk/lib/*.ts cdk/test/*.ts cdk/example/*.ts) cdk/tsconfig.dev.json cdk/package-lock.json
 CDK_DIST := cdk/dist/.built
 $(CDK_DIST): cdk/node_modules/.package-lock.json $(CDK_TS)
-	cd cdk && npx tsc -p tsconfig.dev.json
+	cd cdk && $(LOW) npx tsc -p tsconfig.dev.json
 	touch $(CDK_DIST)
 
 ## The construct's jest tests.
 cdk-test: $(CDK_DIST)
-	cd cdk && npx jest --ci
+	cd cdk && $(LOW) npx jest --ci
 
 ## The example app synthesised (with a stub bootstrap: a real deployment points
 ## KEEPER_CODE_DIR at cargo lambda's output).
@@ -94,7 +99,7 @@ cdk-synth: $(CDK_TEMPLATE)
 
 $(CDK_TEMPLATE): $(CDK_DIST)
 	mkdir -p cdk/.stub && printf '#!/bin/sh\n' > cdk/.stub/bootstrap
-	cd cdk && npx cdk synth --app 'node dist/example/app.js' --output cdk.out --quiet --no-notices \
+	cd cdk && $(LOW) npx cdk synth --app 'node dist/example/app.js' --output cdk.out --quiet --no-notices \
 		-c codeDir=$(CURDIR)/cdk/.stub -c account=123456789012 -c region=eu-west-1 \
 		-c directoryIds=d-0123456789 -c alertEmail=identity-team@example.com \
 		-c scheduleTimezone=Europe/Paris > /dev/null
@@ -109,12 +114,12 @@ CDK_PYTHON_TEMPLATE := cdk/cdk.out.python/DsSnapshotKeeperPython.template.json
 ## sdist from that source with the build backend it names (setuptools), as pacmak's own
 ## `python -m build` does, without the two throwaway venvs pacmak fills by pip for it (45 s).
 cdk-jsii: cdk/node_modules/.package-lock.json $(UV)
-	cd cdk && npx jsii --silence-warnings=reserved-word
+	cd cdk && $(LOW) npx jsii --silence-warnings=reserved-word
 	rm -rf cdk/dist-pacmak cdk/.pacmak-src
-	cd cdk && npx jsii-pacmak --targets js,python --code-only --outdir .pacmak-src
+	cd cdk && $(LOW) npx jsii-pacmak --targets js,python --code-only --outdir .pacmak-src
 	mkdir -p cdk/dist-pacmak/js
 	cp cdk/.pacmak-src/js/*.jsii.tgz cdk/dist-pacmak/js/
-	$(UV) build --quiet --out-dir cdk/dist-pacmak/python cdk/.pacmak-src/python
+	$(LOW) $(UV) build --quiet --out-dir cdk/dist-pacmak/python cdk/.pacmak-src/python
 
 ## A Python CDK app using that wheel, installed in a throwaway venv, synthesised; the
 ## deployment tests put its template through the same checks as the TypeScript one's.
@@ -130,13 +135,13 @@ $(CDK_PYTHON_TEMPLATE): cdk/node_modules/.package-lock.json $(CDK_SOURCES) $(UV)
 		-r cdk/example/python/requirements.txt cdk/dist-pacmak/python/*.whl
 	mkdir -p cdk/.stub && printf '#!/bin/sh\n' > cdk/.stub/bootstrap
 	cd cdk && KEEPER_CODE_DIR=$(CURDIR)/cdk/.stub KEEPER_ACCOUNT=123456789012 KEEPER_REGION=eu-west-1 \
-		CDK_OUTDIR=cdk.out.python .python-venv/bin/python example/python/app.py
+		CDK_OUTDIR=cdk.out.python $(LOW) .python-venv/bin/python example/python/app.py
 
 
 sam-venv: $(SAM_STAMP)
 
 tests/deploy/node_modules/.package-lock.json: tests/deploy/package-lock.json
-	cd tests/deploy && npm ci --no-audit --no-fund --loglevel=error
+	cd tests/deploy && $(LOW) npm ci --no-audit --no-fund --loglevel=error
 
 ## The keeper binary (debug, the profile `cargo test` builds too, so nothing is built twice).
 keeper-bin:
@@ -147,10 +152,10 @@ keeper-bin:
 ## and checkov (no failed checks).
 TEMPLATES := template.yaml $(CDK_TEMPLATE) $(CDK_PYTHON_TEMPLATE) $(STACKSET_TEMPLATE)
 template-lint: $(DEPLOY_STAMP) $(SAM_STAMP) $(TEMPLATES)
-	SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=eu-west-1 $(SAM_VENV)/bin/sam validate --lint --template template.yaml
-	$(DEPLOY_VENV)/bin/cfn-lint --non-zero-exit-code error $(TEMPLATES)
+	SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=eu-west-1 $(LOW) $(SAM_VENV)/bin/sam validate --lint --template template.yaml
+	$(LOW) $(DEPLOY_VENV)/bin/cfn-lint --non-zero-exit-code error $(TEMPLATES)
 	@# One checkov for the four templates: it starts in 11 s of CPU, and scans each in well under one.
-	$(DEPLOY_VENV)/bin/checkov --quiet --compact --skip-download --framework cloudformation \
+	$(LOW) $(DEPLOY_VENV)/bin/checkov --quiet --compact --skip-download --framework cloudformation \
 		$(addprefix -f ,$(TEMPLATES))
 
 ## template-lint; the template test; and the templates read as AWS reads them: SAM transform,
@@ -161,7 +166,7 @@ deploy-check: cdk-test template-lint deploy-test
 deploy-test: $(DEPLOY_STAMP) $(STAMP) $(CDK_TEMPLATE) $(CDK_PYTHON_TEMPLATE) tests/deploy/node_modules/.package-lock.json \
 		keeper-bin $(STACKSET_TEMPLATE)
 	cd tests/deploy && REQUIRE_CDK=1 DS_EMULATOR_PYTHON=$(CURDIR)/$(VENV_PY) \
-		../../$(DEPLOY_VENV)/bin/python -m pytest -q -p no:cacheprovider test_template.py test_aws_semantics.py
+		$(LOW) ../../$(DEPLOY_VENV)/bin/python -m pytest -q -p no:cacheprovider test_template.py test_aws_semantics.py
 
 # cargo-lambda (pip: it brings its zig), for running the function the way Rust Lambda
 # developers do; the README's "Run it locally" commands.
@@ -172,7 +177,7 @@ local-venv: $(LOCAL_STAMP)
 ## every line the function writes is checked against the log schema.
 local-lambda-test: $(STAMP) $(LOCAL_STAMP) keeper-bin
 	cd tests/local && PATH=$(CURDIR)/$(LOCAL_VENV)/bin:$$PATH DS_EMULATOR_PYTHON=$(CURDIR)/$(VENV_PY) \
-		../../$(VENV_PY) -m pytest -q -p no:cacheprovider test_runtime_api.py test_cargo_lambda.py test_restore_terminal.py
+		$(LOW) ../../$(VENV_PY) -m pytest -q -p no:cacheprovider test_runtime_api.py test_cargo_lambda.py test_restore_terminal.py
 
 ## The test binaries, after the keeper's binaries (one cargo at a time: they share the target
 ## directory), so the suites that run the binary start while the test binaries build.
@@ -235,7 +240,7 @@ bench-calls: $(STAMP) keeper-bin
 stackset: $(STACKSET_TEMPLATE)
 
 $(STACKSET_TEMPLATE): template.yaml tools/stackset.py $(DEPLOY_STAMP)
-	$(DEPLOY_VENV)/bin/python tools/stackset.py
+	$(LOW) $(DEPLOY_VENV)/bin/python tools/stackset.py
 
 ## The README's tables of template.yaml's parameters and alarms, rewritten from the template
 ## (deploy-check fails while they differ).
