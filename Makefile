@@ -143,8 +143,9 @@ sam-venv: $(SAM_STAMP)
 tests/deploy/node_modules/.package-lock.json: tests/deploy/package-lock.json
 	cd tests/deploy && $(LOW) npm ci --no-audit --no-fund --loglevel=error
 
-## The keeper binary (debug, the profile `cargo test` builds too, so nothing is built twice).
-keeper-bin:
+## The keeper binary (debug, the profile `cargo test` builds too, so nothing is built twice;
+## after the test build, which builds it: this finds it made).
+keeper-bin: rust-build
 	cargo build --locked --bins
 
 ## The four templates (template.yaml, the StackSet, the TypeScript and the Python CDK apps')
@@ -179,9 +180,10 @@ local-lambda-test: $(STAMP) $(LOCAL_STAMP) keeper-bin
 	cd tests/local && PATH=$(CURDIR)/$(LOCAL_VENV)/bin:$$PATH DS_EMULATOR_PYTHON=$(CURDIR)/$(VENV_PY) \
 		$(LOW) ../../$(VENV_PY) -m pytest -q -p no:cacheprovider test_runtime_api.py test_cargo_lambda.py test_restore_terminal.py
 
-## The test binaries, after the keeper's binaries (one cargo at a time: they share the target
-## directory), so the suites that run the binary start while the test binaries build.
-rust-build: keeper-bin
+## The test binaries and, with them, the keeper's binaries (the integration tests run them):
+## one cargo, one build graph, so the test-only crates compile in the time the SDK crates'
+## serial stretches leave free.
+rust-build:
 	cargo test --locked --no-run $(CARGO_TEST_FLAGS)
 
 # Clippy as the workspace's compiler: clippy-driver is rustc with clippy's lints, so the test
