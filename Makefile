@@ -203,8 +203,10 @@ rust-build keeper-bin rust-test local-lambda-test: export CLIPPY_ARGS = -D__CLIP
 ## first: it is the longest). One graph, no barrier between building and testing: on 2 cores
 ## the suites that need no Rust fill the core the build leaves idle while it compiles one large
 ## crate (aws-sdk-directory: 44 s) or links. Each suite starts its own emulators on free ports.
+## -j8 on 2 cores: the low-priority steps spend most of their time waiting for a core; with
+## fewer job slots they would hold them and keep the CDK chain from starting.
 test: fmt-check
-	$(MAKE) -j4 --output-sync=target rust-test emulator-test cdk-test template-lint deploy-test local-lambda-test
+	$(MAKE) -j8 --output-sync=target rust-test emulator-test cdk-test template-lint deploy-test local-lambda-test
 
 demo: $(STAMP)
 	cargo build --quiet --locked --bins
