@@ -18,10 +18,12 @@ DEPLOY_STAMP := $(DEPLOY_VENV)/.installed
 CDK_TEMPLATE := cdk/cdk.out/DsSnapshotKeeperExample.template.json
 STACKSET_TEMPLATE := target/stackset/template-stackset.json
 export CDK_DISABLE_CLI_TELEMETRY := true
-# The Rust build and the Rust suite are `make test`'s longest chain (the keeper's binaries,
-# then the test binaries, then the suite); every other step runs at a lower CPU priority, so
-# on 2 cores it takes the time the chain leaves idle instead of slowing the chain down. A
-# developer running one target by hand gets the same result, only the scheduling differs.
+# `make test` has two long chains: the Rust build then the Rust suite, and the CDK chain
+# (npm ci, tsc, jsii, pacmak, the wheel, the Python app's synth), mostly one core each. They
+# run at normal CPU priority; every other step (the Python suites, the template checkers,
+# jest, the StackSet build) at a lower one, so on 2 cores it takes the time the chains leave
+# idle instead of slowing them down. Run by hand, a target gives the same result; only the
+# scheduling differs.
 LOW := nice -n 15
 # uv installs no bytecode: each module is compiled on its first import and cached in the venv.
 # With PYTHONDONTWRITEBYTECODE set (some CI images set it) nothing would be cached, and every
@@ -79,14 +81,14 @@ rust-test: rust-build $(STAMP)
 deploy-venv: $(DEPLOY_STAMP)
 
 cdk/node_modules/.package-lock.json: cdk/package-lock.json
-	cd cdk && $(LOW) npm ci --no-audit --no-fund --loglevel=error
+	cd cdk && npm ci --no-audit --no-fund --loglevel=error
 
 ## The construct, its tests and the example apps, compiled by tsc once per change (file
 ## targets: `make -j test` builds each once, for every suite that reads it).
 CDK_TS := $(wildcard cdk/lib/*.ts cdk/test/*.ts cdk/example/*.ts) cdk/tsconfig.dev.json cdk/package-lock.json
 CDK_DIST := cdk/dist/.built
 $(CDK_DIST): cdk/node_modules/.package-lock.json $(CDK_TS)
-	cd cdk && $(LOW) npx tsc -p tsconfig.dev.json
+	cd cdk && npx tsc -p tsconfig.dev.json
 	touch $(CDK_DIST)
 
 ## The construct's jest tests.
@@ -99,7 +101,7 @@ cdk-synth: $(CDK_TEMPLATE)
 
 $(CDK_TEMPLATE): $(CDK_DIST)
 	mkdir -p cdk/.stub && printf '#!/bin/sh\n' > cdk/.stub/bootstrap
-	cd cdk && $(LOW) npx cdk synth --app 'node dist/example/app.js' --output cdk.out --quiet --no-notices \
+	cd cdk && npx cdk synth --app 'node dist/example/app.js' --output cdk.out --quiet --no-notices \
 		-c codeDir=$(CURDIR)/cdk/.stub -c account=123456789012 -c region=eu-west-1 \
 		-c directoryIds=d-0123456789 -c alertEmail=identity-team@example.com \
 		-c scheduleTimezone=Europe/Paris > /dev/null
@@ -114,12 +116,12 @@ CDK_PYTHON_TEMPLATE := cdk/cdk.out.python/DsSnapshotKeeperPython.template.json
 ## sdist from that source with the build backend it names (setuptools), as pacmak's own
 ## `python -m build` does, without the two throwaway venvs pacmak fills by pip for it (45 s).
 cdk-jsii: cdk/node_modules/.package-lock.json $(UV)
-	cd cdk && $(LOW) npx jsii --silence-warnings=reserved-word
+	cd cdk && npx jsii --silence-warnings=reserved-word
 	rm -rf cdk/dist-pacmak cdk/.pacmak-src
-	cd cdk && $(LOW) npx jsii-pacmak --targets js,python --code-only --outdir .pacmak-src
+	cd cdk && npx jsii-pacmak --targets js,python --code-only --outdir .pacmak-src
 	mkdir -p cdk/dist-pacmak/js
 	cp cdk/.pacmak-src/js/*.jsii.tgz cdk/dist-pacmak/js/
-	$(LOW) $(UV) build --quiet --out-dir cdk/dist-pacmak/python cdk/.pacmak-src/python
+	$(UV) build --quiet --out-dir cdk/dist-pacmak/python cdk/.pacmak-src/python
 
 ## A Python CDK app using that wheel, installed in a throwaway venv, synthesised; the
 ## deployment tests put its template through the same checks as the TypeScript one's.
@@ -135,7 +137,7 @@ $(CDK_PYTHON_TEMPLATE): cdk/node_modules/.package-lock.json $(CDK_SOURCES) $(UV)
 		-r cdk/example/python/requirements.txt cdk/dist-pacmak/python/*.whl
 	mkdir -p cdk/.stub && printf '#!/bin/sh\n' > cdk/.stub/bootstrap
 	cd cdk && KEEPER_CODE_DIR=$(CURDIR)/cdk/.stub KEEPER_ACCOUNT=123456789012 KEEPER_REGION=eu-west-1 \
-		CDK_OUTDIR=cdk.out.python $(LOW) .python-venv/bin/python example/python/app.py
+		CDK_OUTDIR=cdk.out.python .python-venv/bin/python example/python/app.py
 
 
 sam-venv: $(SAM_STAMP)

@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import datetime
 import json
+import os
 import re
+import subprocess
+import sys
 import threading
 import time
 import urllib.error
 import urllib.request
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -518,3 +522,47 @@ def test_restore_errors_are_those_of_the_model(clients, endpoint):
         "directory_id": directory, "name": "fine", "type": "Manual", "status": "Completed", "age_days": 1,
     })["snapshot_id"]
     assert_modelled_error(ds, "RestoreFromSnapshot", lambda: ds.restore_from_snapshot(SnapshotId=sid), "ClientException")
+
+
+def test_forked_emulators_each_have_state_and_ids_of_their_own(monkeypatch):
+    """`python -m ds_emulator --forks` (what the Python suites start their emulators from): each
+    `start` is a server of its own, with its own directories and its own random ids (a fork
+    shares its parent's random state unless it reseeds), and all of them stop when the asker
+    closes their stdin."""
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    forks = subprocess.Popen(
+        [sys.executable, "-m", "ds_emulator", "--forks", "--quiet"], cwd=Path(__file__).parent,
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )
+    try:
+        started = []
+        for _ in range(2):
+            forks.stdin.write("start\n")
+            forks.stdin.flush()
+            line = forks.stdout.readline().split()
+            assert line[0] == "READY", line
+            started.append((line[1], int(line[2])))
+        forks.stdin.write("stop\n")
+        forks.stdin.flush()
+        assert forks.stdout.readline().startswith("FAILED unknown request 'stop'")
+
+        made = {}
+        for endpoint, _ in started:
+            ds = boto3.client("ds", endpoint_url=endpoint, region_name=REGION)
+            ec2 = boto3.client("ec2", endpoint_url=endpoint, region_name=REGION)
+            made[endpoint] = [managed_ad(ds, ec2)]
+        ids = [d for endpoint in made for d in made[endpoint]]
+        assert len(set(ids)) == 2, f"forks handed out the same ids: {made}"
+        for endpoint, mine in made.items():
+            ds = boto3.client("ds", endpoint_url=endpoint, region_name=REGION)
+            seen = sorted(d["DirectoryId"] for d in ds.describe_directories()["DirectoryDescriptions"])
+            assert seen == sorted(mine), (endpoint, seen, made)
+    finally:
+        forks.stdin.close()
+        forks.wait(timeout=30)
+    deadline = time.monotonic() + 10
+    alive = lambda pid: os.path.exists(f"/proc/{pid}") and "Z" not in open(f"/proc/{pid}/stat").read().split()[2]  # noqa: E731
+    while any(alive(pid) for _, pid in started) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(alive(pid) for _, pid in started), "the forked emulators outlived the forks server"

@@ -4,9 +4,9 @@
 //! nothing (`POST /_emulator/reset`: moto's backends, the snapshot store, faults and the call
 //! log), or a new one on a free loopback port when every pooled one is in use. Dropped, it
 //! goes back to the pool; the servers exit by themselves when the test process ends
-//! (`--watch-parent`), so nothing is left behind. A server starts in about a second, a reset
-//! takes milliseconds. Helpers create directories through moto's normal APIs, seed and age
-//! snapshots, arm faults, and read SNS messages back through SQS.
+//! (`--watch-parent`), so nothing is left behind. A server starts in 2-3 s of CPU (moto's
+//! import), a reset takes milliseconds. Helpers create directories through moto's normal
+//! APIs, seed and age snapshots, arm faults, and read SNS messages back through SQS.
 #![allow(dead_code)]
 
 use std::collections::HashMap;
