@@ -42,7 +42,7 @@ build:
 # The Python installer: uv (PyPI, pinned in tools/uv-requirements.txt), put in .tools/uv by
 # the machine's pip. It installs the pinned venvs below in seconds where pip took 66-84 s of
 # CPU each, most of it compiling every module to bytecode up front (uv leaves that to the first
-# import) and installing one wheel at a time (docs/benchmarks.md).
+# import) and installing one wheel at a time (docs/test-command.md).
 UV := .tools/uv/bin/uv
 $(UV): tools/uv-requirements.txt
 	rm -rf .tools/uv
@@ -191,7 +191,7 @@ rust-build:
 # Clippy as the workspace's compiler: clippy-driver is rustc with clippy's lints, so the test
 # build compiles and lints the keeper's own crates in one pass, and the dependencies are built
 # once, by rustc. `cargo clippy` would build every dependency a second time, as metadata only
-# (186 s of CPU on CI's 2 cores; docs/benchmarks.md). `cargo test --no-run` builds every
+# (186 s of CPU on CI's 2 cores; docs/test-command.md). `cargo test --no-run` builds every
 # target `cargo clippy --all-targets` lints: the library, the binaries, the unit tests, the
 # integration tests and the examples. CLIPPY_ARGS is how `cargo clippy -- -D warnings` hands
 # `-D warnings` to the driver. Every cargo command of `make test` runs with the same two
