@@ -186,6 +186,7 @@ local-lambda-test: $(STAMP) $(LOCAL_STAMP) keeper-bin
 ## one cargo, one build graph, so the test-only crates compile in the time the SDK crates'
 ## serial stretches leave free.
 rust-build:
+	@test -n "$(CLIPPY_DRIVER)" || { echo "clippy-driver not found (the build lints with it): rustup component add clippy" >&2; exit 2; }
 	cargo test --locked --no-run $(CARGO_TEST_FLAGS)
 
 # Clippy as the workspace's compiler: clippy-driver is rustc with clippy's lints, so the test
