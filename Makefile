@@ -145,8 +145,9 @@ sam-venv: $(SAM_STAMP)
 tests/deploy/node_modules/.package-lock.json: tests/deploy/package-lock.json
 	cd tests/deploy && $(LOW) npm ci --no-audit --no-fund --loglevel=error
 
-## The keeper binary (debug, the profile `cargo test` builds too, so nothing is built twice;
-## after the test build, which builds it: this finds it made).
+## The keeper binary in the dev profile, where `cargo lambda watch` (tests/local) builds it
+## too, so the local test reuses it. `cargo test` builds its own copy in the test profile
+## (the test build here, before it): the keeper's crates compile twice, the dependencies once.
 keeper-bin: rust-build
 	cargo build --locked --bins
 
@@ -192,12 +193,12 @@ rust-build:
 # Clippy as the workspace's compiler: clippy-driver is rustc with clippy's lints, so the test
 # build compiles and lints the keeper's own crates in one pass, and the dependencies are built
 # once, by rustc. `cargo clippy` would build every dependency a second time, as metadata only
-# (186 s of CPU on CI's 2 cores; docs/test-command.md). `cargo test --no-run` builds every
+# (187 s of CPU on CI's 2 cores; docs/test-command.md). `cargo test --no-run` builds every
 # target `cargo clippy --all-targets` lints: the library, the binaries, the unit tests, the
 # integration tests and the examples. CLIPPY_ARGS is how `cargo clippy -- -D warnings` hands
 # `-D warnings` to the driver. Every cargo command of `make test` runs with the same two
-# variables, so none of them rebuilds what another built (the wrapper is in the artifacts'
-# hash); cargo-lambda's `cargo run` inherits them.
+# variables (the wrapper is in the hash of the keeper's own artifacts), so none of them
+# rebuilds what another built in the same profile; cargo-lambda's `cargo run` inherits them.
 CLIPPY_DRIVER = $(shell rustup which clippy-driver 2>/dev/null || command -v clippy-driver)
 rust-build keeper-bin rust-test local-lambda-test: export RUSTC_WORKSPACE_WRAPPER = $(CLIPPY_DRIVER)
 rust-build keeper-bin rust-test local-lambda-test: export CLIPPY_ARGS = -D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__
