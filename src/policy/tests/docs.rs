@@ -1,10 +1,10 @@
-//! The README's rule tables against the code.
+//! The rule tables of docs/how-it-decides.md against the code.
 
 #[test]
-fn every_function_the_readmes_rule_tables_name_exists() {
-    // The README's two tables name a policy function for every rule and decision: a rename
-    // that leaves a row pointing nowhere fails here.
-    let readme = include_str!("../../../README.md");
+fn every_function_the_docs_rule_tables_name_exists() {
+    // docs/how-it-decides.md's two tables name a policy function for every rule and decision:
+    // a rename that leaves a row pointing nowhere fails here.
+    let doc = include_str!("../../../docs/how-it-decides.md");
     let sources = [
         ("mod", include_str!("../mod.rs")),
         ("rules", include_str!("../rules.rs")),
@@ -17,7 +17,7 @@ fn every_function_the_readmes_rule_tables_name_exists() {
         ("guard", include_str!("../guard.rs")),
     ];
     let mut named = 0;
-    for line in readme.lines().filter(|l| l.starts_with("| ")) {
+    for line in doc.lines().filter(|l| l.starts_with("| ")) {
         for path in line.split('`').filter(|p| p.starts_with("policy::")) {
             let parts: Vec<&str> = path.split("::").collect();
             let (file, function) = match parts.as_slice() {
@@ -33,7 +33,7 @@ fn every_function_the_readmes_rule_tables_name_exists() {
             assert!(
                 source.contains(&format!("fn {function}("))
                     || source.contains(&format!("fn {function}<")),
-                "README names {path}, which does not exist"
+                "docs/how-it-decides.md names {path}, which does not exist"
             );
             named += 1;
         }
