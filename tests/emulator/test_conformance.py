@@ -246,6 +246,117 @@ def test_pagination_one_per_page_visits_every_snapshot_once(clients, endpoint):
     )
 
 
+def walk(ds, **query) -> list[dict[str, Any]]:
+    """Every page of a DescribeSnapshots query, each checked against the model."""
+    pages, token = [], None
+    for _ in range(100):
+        page = ds.describe_snapshots(**query, **({"NextToken": token} if token else {}))
+        assert_conforms(ds, "DescribeSnapshots", page)
+        pages.append(page)
+        token = page.get("NextToken")
+        if not token:
+            return pages
+    raise AssertionError("NextToken never ended")
+
+
+def ids_of(pages: list[dict[str, Any]]) -> list[str]:
+    return [s["SnapshotId"] for page in pages for s in page["Snapshots"]]
+
+
+# Seeded in this order (the store's insertion order), with StartTimes in yet another order.
+SEED_AGES = (3, 7, 1, 9, 5, 2, 8, 4, 6)
+
+
+def seed_set(endpoint, directory) -> list[str]:
+    return [
+        control(endpoint, "POST", "snapshots", {"directory_id": directory, "age_days": age})["snapshot_id"]
+        for age in SEED_AGES
+    ]
+
+
+def test_describe_snapshots_order_is_no_order_a_caller_could_rely_on(clients, endpoint):
+    """AWS documents no order: the emulator's is neither creation, StartTime nor id order
+    (nor any of them reversed), the same from one call to the next, and set by the order seed."""
+    ds, ec2 = clients
+    directory = managed_ad(ds, ec2)
+    seeded = seed_set(endpoint, directory)
+    by_start = [sid for _, sid in sorted(zip(SEED_AGES, seeded), reverse=True)]
+    reliable = {
+        "creation": seeded, "StartTime": by_start, "id": sorted(seeded),
+    }
+    listed = ids_of(walk(ds, DirectoryId=directory))
+    seed = control(endpoint, "GET", "health")["order_seed"]
+    assert sorted(listed) == sorted(seeded)
+    for name, order in reliable.items():
+        assert listed != order, f"{name} order (order seed {seed})"
+        assert listed != order[::-1], f"reverse {name} order (order seed {seed})"
+    assert ids_of(walk(ds, DirectoryId=directory)) == listed, "stable between calls"
+    # The seed decides it: another seed, another order; the first seed again, the first order.
+    try:
+        control(endpoint, "POST", "order", {"seed": seed + 1})
+        assert ids_of(walk(ds, DirectoryId=directory)) != listed
+        control(endpoint, "POST", "order", {"seed": seed})
+        assert ids_of(walk(ds, DirectoryId=directory)) == listed
+    finally:
+        control(endpoint, "POST", "order", {"seed": seed})
+
+
+def test_limited_pages_can_be_short_and_still_carry_a_token(clients, endpoint):
+    """botocore's model: a page "contains less than the number of items specified in the Limit
+    member ... if the limitations of the operation have been exceeded". A walk through every
+    NextToken still yields every snapshot exactly once."""
+    ds, ec2 = clients
+    directory = managed_ad(ds, ec2)
+    seeded = seed_set(endpoint, directory)
+    pages = walk(ds, DirectoryId=directory, Limit=3)
+    sizes = [len(p["Snapshots"]) for p in pages]
+    assert all(1 <= n <= 3 for n in sizes), sizes
+    assert any(n < 3 and "NextToken" in p for n, p in zip(sizes, pages)), sizes
+    listed = ids_of(pages)
+    assert len(listed) == len(set(listed)), f"a snapshot listed twice: {listed}"
+    assert sorted(listed) == sorted(seeded)
+    # A set that fits in one page comes in one page.
+    [whole] = walk(ds, DirectoryId=directory, Limit=len(seeded))
+    assert sorted(ids_of([whole])) == sorted(seeded)
+    # By ids: the same guarantees.
+    chosen = seeded[:5]
+    by_ids = walk(ds, SnapshotIds=chosen, Limit=2)
+    assert sorted(ids_of(by_ids)) == sorted(chosen)
+    assert len(by_ids[0]["Snapshots"]) == 1 and "NextToken" in by_ids[0], "the first page is short"
+
+
+def test_a_snapshot_deleted_between_pages_moves_no_other_one(clients, endpoint):
+    ds, ec2 = clients
+    directory = managed_ad(ds, ec2)
+    seeded = seed_set(endpoint, directory)
+    first = ds.describe_snapshots(DirectoryId=directory, Limit=3)
+    seen = [s["SnapshotId"] for s in first["Snapshots"]]
+    gone = next(sid for sid in seeded if sid not in seen)
+    ds.delete_snapshot(SnapshotId=gone)
+    token, after = first["NextToken"], []
+    while token:
+        page = ds.describe_snapshots(DirectoryId=directory, Limit=3, NextToken=token)
+        after += [s["SnapshotId"] for s in page["Snapshots"]]
+        token = page.get("NextToken")
+    assert sorted(seen + after) == sorted(set(seeded) - {gone})
+
+
+def test_a_next_token_of_another_query_or_none_at_all_is_refused(clients, endpoint):
+    ds, ec2 = clients
+    directory, other = managed_ad(ds, ec2), managed_ad(ds, ec2)
+    seed_set(endpoint, directory)
+    token = ds.describe_snapshots(DirectoryId=directory, Limit=2)["NextToken"]
+    for query in (
+        {"DirectoryId": directory, "NextToken": "garbage"},
+        {"DirectoryId": directory, "NextToken": token[:-4] + "AAA="},
+        {"DirectoryId": other, "NextToken": token},
+        {"NextToken": token},
+    ):
+        assert_modelled_error(
+            ds, "DescribeSnapshots", lambda: ds.describe_snapshots(**query), "InvalidNextTokenException"
+        )
+
+
 def test_errors_are_those_of_the_model(clients):
     ds, ec2 = clients
     directory = managed_ad(ds, ec2)
@@ -528,12 +639,13 @@ def test_forked_emulators_each_have_state_and_ids_of_their_own(monkeypatch):
     """`python -m ds_emulator --forks` (what the Python suites start their emulators from): each
     `start` is a server of its own, with its own directories and its own random ids (a fork
     shares its parent's random state unless it reseeds), and all of them stop when the asker
-    closes their stdin."""
+    closes their stdin. Each logs its order seed on stderr; DS_EMULATOR_ORDER_SEED fixes it."""
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("DS_EMULATOR_ORDER_SEED", "4242")
     forks = subprocess.Popen(
         [sys.executable, "-m", "ds_emulator", "--forks", "--quiet"], cwd=Path(__file__).parent,
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
     try:
         started = []
@@ -558,6 +670,7 @@ def test_forked_emulators_each_have_state_and_ids_of_their_own(monkeypatch):
             ds = boto3.client("ds", endpoint_url=endpoint, region_name=REGION)
             seen = sorted(d["DirectoryId"] for d in ds.describe_directories()["DirectoryDescriptions"])
             assert seen == sorted(mine), (endpoint, seen, made)
+            assert control(endpoint, "GET", "health")["order_seed"] == 4242
     finally:
         forks.stdin.close()
         forks.wait(timeout=30)
@@ -566,3 +679,5 @@ def test_forked_emulators_each_have_state_and_ids_of_their_own(monkeypatch):
     while any(alive(pid) for _, pid in started) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not any(alive(pid) for _, pid in started), "the forked emulators outlived the forks server"
+    logged = forks.stderr.read()
+    assert logged.count("order seed 4242 ") == 2, logged

@@ -38,6 +38,7 @@ from dataclasses import asdict, dataclass
 from typing import Any, Callable, Iterable
 
 from . import snapshots
+from .paging import PAGING
 from .snapshots import STORE, Outcome, Snapshot
 
 PREFIX = "/_emulator/"
@@ -279,6 +280,15 @@ def arm_fault(body: dict[str, Any]) -> dict[str, Any]:
     return {"armed": len(CONTROLLER.faults)}
 
 
+def set_order_seed(body: dict[str, Any]) -> dict[str, Any]:
+    """Replay an order: the seed a failing run logged (``paging.py``)."""
+    seed = _require(body, "seed")
+    if not isinstance(seed, int) or isinstance(seed, bool):
+        raise BadRequest(f"seed must be an integer, got {seed!r}")
+    PAGING.reseed(seed)
+    return {"order_seed": seed}
+
+
 def default_subnets(query: dict[str, list[str]]) -> dict[str, Any]:
     """Two subnets of the default VPC in different AZs, as directory creation needs."""
     from moto.core import DEFAULT_ACCOUNT_ID
@@ -385,7 +395,8 @@ class EmulatorMiddleware:
             if not isinstance(body, dict):
                 raise BadRequest("body must be a JSON object")
             handlers: dict[tuple[str, str], Callable[[], Any]] = {
-                ("GET", "health"): lambda: {"ok": True},
+                ("GET", "health"): lambda: {"ok": True, "order_seed": PAGING.seed},
+                ("POST", "order"): lambda: set_order_seed(body),
                 ("GET", "default-subnets"): lambda: default_subnets(
                     urllib.parse.parse_qs(environ.get("QUERY_STRING", ""))
                 ),

@@ -13,6 +13,9 @@ line read on stdin, each on a free port with state of its own, and writes
 ``READY http://127.0.0.1:PORT PID`` (or ``FAILED reason``) for each. A test process that needs
 many emulators at once asks one of these (``tests/support/local_aws.py``). At end of stdin (the
 test process closed it, or died) the forks server exits, and its emulators follow it.
+
+Each emulator writes its order seed to stderr as it starts (the order and the page sizes of
+DescribeSnapshots, ``paging.py``); ``DS_EMULATOR_ORDER_SEED=N`` fixes it, to replay a failure.
 """
 
 from __future__ import annotations
@@ -31,11 +34,21 @@ from werkzeug.serving import make_server
 
 from . import snapshots
 from .control import EmulatorMiddleware
+from .paging import PAGING, SEED_ENV, seed_from_env
 
 
 def build_app() -> EmulatorMiddleware:
     snapshots.install()
     return EmulatorMiddleware(DomainDispatcherApplication(create_backend_app))
+
+
+def _log_order_seed() -> None:
+    """On stderr, so that the READY line stays the first line of stdout."""
+    print(
+        f"ds_emulator: order seed {PAGING.seed} (DescribeSnapshots' order and page sizes; "
+        f"{SEED_ENV}={PAGING.seed} repeats them)",
+        file=sys.stderr, flush=True,
+    )
 
 
 def _watch_parent(parent: int) -> None:
@@ -68,6 +81,8 @@ def _forked(host: str) -> None:
 
         random.seed()
         mock_random.seed()
+        PAGING.reseed(seed_from_env())
+        _log_order_seed()
         server = make_server(host, 0, build_app(), threaded=True)
         port = server.socket.getsockname()[1]
         os.environ["MOTO_PORT"] = str(port)
@@ -113,6 +128,7 @@ def main(argv: list[str] | None = None) -> None:
     os.environ["MOTO_PORT"] = str(port)
     if args.watch_parent:
         threading.Thread(target=_watch_parent, args=(os.getppid(),), daemon=True).start()
+    _log_order_seed()
     print(f"READY http://{args.host}:{port}", flush=True)
     try:
         server.serve_forever()

@@ -16,15 +16,15 @@ Behaviour follows botocore's ``ds`` model and the Directory Service documentatio
   directories seen from the consumer account, directories not Active);
 * ``InvalidParameterException`` for names that break the model's pattern or length;
 * snapshot ids match ``^s-[0-9a-f]{10}$``;
+* DescribeSnapshots answers in no order a caller could rely on, in pages that may be shorter
+  than ``Limit`` and still carry a NextToken, as AWS allows (``paging.py``);
 * a new snapshot is ``Creating`` and reaches its final status asynchronously, as decided by the
   outcome the test queued (see ``control.py``), by default at the first describe.
 """
 
 from __future__ import annotations
 
-import base64
 import datetime
-import json
 import re
 import secrets
 import threading
@@ -40,8 +40,9 @@ from moto.ds import responses as ds_responses
 from moto.ds.models import DirectoryServiceBackend, ds_backends
 from moto.ds.responses import DirectoryServiceResponse
 
+from .paging import PAGING, BadToken
+
 MANUAL_SNAPSHOTS_LIMIT = 5
-DEFAULT_PAGE_SIZE = 50
 NAME_PATTERN = re.compile(r"^([a-zA-Z0-9_])[\\a-zA-Z0-9_@#%*+=:?./!\s-]*$")
 NAME_MAX = 128
 SNAPSHOT_ID_PATTERN = re.compile(r"^s-[0-9a-f]{10}$")
@@ -294,22 +295,6 @@ def create_snapshot(self: DirectoryServiceBackend, directory_id: str, name: str 
         return snapshot.snapshot_id
 
 
-def _encode_token(position: int, scope: str) -> str:
-    raw = json.dumps({"p": position, "s": scope}).encode()
-    return base64.urlsafe_b64encode(raw).decode()
-
-
-def _decode_token(token: str, scope: str) -> int:
-    try:
-        data = json.loads(base64.urlsafe_b64decode(token.encode()))
-        position = int(data["p"])
-        if data["s"] != scope or position < 0:
-            raise ValueError("token from another query")
-        return position
-    except Exception as exc:  # noqa: BLE001 - any malformed token is the same API error
-        raise InvalidNextTokenException() from exc
-
-
 def describe_snapshots(
     self: DirectoryServiceBackend,
     directory_id: str | None,
@@ -317,7 +302,8 @@ def describe_snapshots(
     next_token: str | None,
     limit: int | None,
 ) -> tuple[list[Snapshot], str | None]:
-    """Newest first, filtered by directory and/or ids, paginated with an opaque token."""
+    """Filtered by directory and/or ids, in an order and pages nothing can rely on (see
+    ``paging``), paginated with an opaque cursor token."""
     if limit is not None and limit < 0:
         raise InvalidParameterException("Limit must be 0 or greater.")
     with STORE.lock:
@@ -333,15 +319,13 @@ def describe_snapshots(
                 if not SNAPSHOT_ID_PATTERN.match(sid) or sid not in {s.snapshot_id for s in candidates}:
                     raise EntityDoesNotExistException(f"Snapshot {sid} does not exist.")
             candidates = [s for s in candidates if s.snapshot_id in wanted]
-        candidates.sort(key=lambda s: (s.start_time, s.snapshot_id), reverse=True)
         scope = f"{directory_id}|{','.join(sorted(snapshot_ids or []))}"
-        start = _decode_token(next_token, scope) if next_token else 0
-        size = limit if limit else DEFAULT_PAGE_SIZE
-        page = candidates[start : start + size]
+        try:
+            page, token = PAGING.page(candidates, lambda s: s.snapshot_id, limit, next_token, scope)
+        except BadToken as exc:
+            raise InvalidNextTokenException() from exc
         for snapshot in page:
             snapshot.settle(describing=True)
-        end = start + size
-        token = _encode_token(end, scope) if end < len(candidates) else None
         return page, token
 
 
