@@ -911,15 +911,17 @@ mod tests {
 mod readme_tests {
     use super::SETTINGS;
 
-    /// The README's table is the one [`super::readme_table`] renders from the table the
-    /// parser reads: a changed default or range cannot leave the documentation behind.
+    /// The reference's table (docs/reference.md) is the one [`super::readme_table`] renders
+    /// from the table the parser reads: a changed default or range cannot leave the
+    /// documentation behind.
     #[test]
-    fn the_readme_table_is_rendered_from_the_settings_table() {
-        let readme = include_str!("../README.md");
+    fn the_docs_settings_table_is_rendered_from_the_settings_table() {
+        let doc = include_str!("../docs/reference.md");
         let table = super::readme_table();
         assert!(
-            readme.contains(&table),
-            "README's settings table differs from src/settings.rs; replace it with:\n{table}"
+            doc.contains(&table),
+            "docs/reference.md's settings table differs from src/settings.rs; replace it \
+             with:\n{table}"
         );
         assert_eq!(SETTINGS.len(), 21, "every variable has a row");
     }
