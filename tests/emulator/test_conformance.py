@@ -24,6 +24,7 @@ import boto3
 import botocore.config
 import botocore.exceptions
 import pytest
+import regex
 from botocore.model import OperationModel, Shape
 from werkzeug.serving import make_server
 
@@ -90,6 +91,15 @@ def ad_connector(ds, ec2) -> str:
 # --- validation against the model -------------------------------------------------------------
 
 
+def pattern_matches(pattern: str, value: str) -> bool:
+    """A Smithy pattern, searched as ECMA-262 does (``$`` only at the very end), with
+    ``\\p{..}`` classes, which ``re`` lacks and the third-party ``regex`` has."""
+    if pattern.endswith("$") and not pattern.endswith("\\$"):
+        pattern = pattern[:-1] + r"\Z"
+    return regex.search(pattern, value) is not None
+
+
+
 def violations(value: Any, shape: Shape, path: str = "") -> list[str]:
     """Everything in ``value`` that the model's ``shape`` does not allow."""
     problems: list[str] = []
@@ -116,7 +126,7 @@ def violations(value: Any, shape: Shape, path: str = "") -> list[str]:
         meta = shape.metadata
         if shape.enum and value not in shape.enum:
             problems.append(f"{path}: {value!r} not in enum {shape.enum}")
-        if "pattern" in meta and not re.search(meta["pattern"], value):
+        if "pattern" in meta and not pattern_matches(meta["pattern"], value):
             problems.append(f"{path}: {value!r} does not match {meta['pattern']}")
         if "max" in meta and len(value) > meta["max"]:
             problems.append(f"{path}: longer than {meta['max']}")
@@ -556,6 +566,166 @@ def test_sns_fifo_topics_need_a_message_group_as_sns_says(clients, endpoint):
     assert sns.publish(
         TopicArn=topic, Message="hello", MessageGroupId="g", MessageDeduplicationId="d1"
     )["MessageId"]
+
+
+# --- directory tags -----------------------------------------------------------------------------
+
+RESTORE_MARK = "ds-snapshot-keeper:restore"
+MARK_VALUE = (
+    "target=s-0123456789 safety=s-0123456789 set=2026-12-06T03:00:00Z until=2026-12-06T09:00:00Z "
+    "by=arn:aws:sts::123456789012:assumed-role/x/y"
+)
+
+
+def tags_of(ds, directory: str) -> dict[str, str]:
+    answer = ds.list_tags_for_resource(ResourceId=directory)
+    assert_conforms(ds, "ListTagsForResource", answer)
+    assert "NextToken" not in answer, "50 tags at most: one page"
+    return {t["Key"]: t["Value"] for t in answer["Tags"]}
+
+
+def test_the_restore_mark_is_set_overwritten_and_cleared(clients):
+    ds, ec2 = clients
+    directory = managed_ad(ds, ec2)
+    assert_conforms(ds, "AddTagsToResource", ds.add_tags_to_resource(
+        ResourceId=directory, Tags=[{"Key": RESTORE_MARK, "Value": MARK_VALUE}, {"Key": "team", "Value": "id"}],
+    ))
+    assert tags_of(ds, directory) == {RESTORE_MARK: MARK_VALUE, "team": "id"}
+    # "Adds or overwrites": the same key again replaces the value, and adds no second tag.
+    later = MARK_VALUE.replace("03:00:00Z", "04:00:00Z")
+    ds.add_tags_to_resource(ResourceId=directory, Tags=[{"Key": RESTORE_MARK, "Value": later}])
+    assert tags_of(ds, directory) == {RESTORE_MARK: later, "team": "id"}
+    assert_conforms(ds, "RemoveTagsFromResource", ds.remove_tags_from_resource(
+        ResourceId=directory, TagKeys=[RESTORE_MARK, "never-set"],
+    ))
+    assert tags_of(ds, directory) == {"team": "id"}
+
+
+def model_allows(shape: Shape, text: str) -> bool:
+    """The oracle: the model's own length bounds and pattern (through ``regex``)."""
+    meta = shape.metadata
+    return meta.get("min", 0) <= len(text) <= meta["max"] and pattern_matches(meta["pattern"], text)
+
+
+# (text, allowed as a key, allowed as a value), each checked against the model's own bounds and
+# pattern as well as against the emulator.
+TAG_TEXTS = [
+    ("", False, True),
+    ("k" * 128, True, True),
+    ("k" * 129, False, True),
+    ("v" * 256, False, True),
+    ("v" * 257, False, False),
+    ("Zürich 東京 ٣ Ⅻ ½ a\u00a0b c\u2003d e\u2028f", True, True),  # L, N (Nd Nl No), Z (Zs Zl)
+    ("_.:/=+-@ 09", True, True),
+    ("tab\there", False, False),  # Cc is not \p{Z}, whatever \s says
+    ("new\nline", False, False),
+    ("trailing newline\n", False, False),
+    ("e\u0301", False, False),  # a combining mark (Mn) is no letter
+    ("a#b", False, False),
+    ("a*b", False, False),
+    ("smile\U0001F600", False, False),  # So
+]
+
+
+def test_tag_keys_and_values_follow_the_model(clients, endpoint):
+    ds, ec2 = clients
+    directory = managed_ad(ds, ec2)
+    # boto3 would refuse the empty key itself; the Rust SDK sends it. The emulator must refuse it.
+    ds = boto3.client("ds", endpoint_url=endpoint, region_name=REGION,
+                      config=botocore.config.Config(parameter_validation=False))
+    key_shape = op_model(ds, "AddTagsToResource").input_shape.members["Tags"].member.members["Key"]
+    value_shape = op_model(ds, "AddTagsToResource").input_shape.members["Tags"].member.members["Value"]
+    for text, as_key, as_value in TAG_TEXTS:
+        assert model_allows(key_shape, text) == as_key, ("the table disagrees with the model", text)
+        assert model_allows(value_shape, text) == as_value, ("the table disagrees with the model", text)
+    for text, as_key, as_value in TAG_TEXTS:
+        for tag, ok in (({"Key": text, "Value": "v"}, as_key), ({"Key": "k", "Value": text}, as_value)):
+            call = lambda: ds.add_tags_to_resource(ResourceId=directory, Tags=[tag])  # noqa: E731
+            if ok:
+                call()
+                assert tags_of(ds, directory)[tag["Key"]] == tag["Value"]
+            else:
+                assert_modelled_error(ds, "AddTagsToResource", call, "InvalidParameterException")
+        ds.remove_tags_from_resource(ResourceId=directory, TagKeys=list(tags_of(ds, directory)))
+        call = lambda: ds.remove_tags_from_resource(ResourceId=directory, TagKeys=[text])  # noqa: E731
+        if as_key:
+            call()
+        else:
+            assert_modelled_error(ds, "RemoveTagsFromResource", call, "InvalidParameterException")
+    # The Tag documentation: a key "cannot be prefixed with aws:".
+    assert_modelled_error(
+        ds, "AddTagsToResource",
+        lambda: ds.add_tags_to_resource(ResourceId=directory, Tags=[{"Key": "aws:x", "Value": "v"}]),
+        "InvalidParameterException",
+    )
+    # One bad tag and the request changes nothing.
+    assert_modelled_error(
+        ds, "AddTagsToResource",
+        lambda: ds.add_tags_to_resource(
+            ResourceId=directory, Tags=[{"Key": "fine", "Value": "v"}, {"Key": "bad#", "Value": "v"}]
+        ),
+        "InvalidParameterException",
+    )
+    assert tags_of(ds, directory) == {}
+
+
+def test_the_emulators_character_class_is_the_models():
+    """Every assigned code point: the emulator's category check (unicodedata) against the
+    model's class as the ``regex`` module reads it."""
+    from ds_emulator import tags
+    import unicodedata
+
+    model_class = regex.compile(r"[\p{L}\p{Z}\p{N}_.:/=+\-@]")
+    differ = [
+        f"U+{cp:04X}" for cp in range(0x110000)
+        if not 0xD800 <= cp <= 0xDFFF and unicodedata.category(chr(cp)) != "Cn"
+        and tags.allowed(chr(cp)) != bool(model_class.fullmatch(chr(cp)))
+    ]
+    assert not differ, differ[:20]
+
+
+def test_a_directory_holds_at_most_50_tags(clients):
+    """AddTagsToResource: "Each directory can have a maximum of 50 tags": counted on the
+    directory, not per request; a key already there counts once."""
+    ds, ec2 = clients
+    directory = managed_ad(ds, ec2)
+    too_many = [{"Key": f"k{i}", "Value": "v"} for i in range(51)]
+    assert_modelled_error(
+        ds, "AddTagsToResource", lambda: ds.add_tags_to_resource(ResourceId=directory, Tags=too_many),
+        "TagLimitExceededException",
+    )
+    assert tags_of(ds, directory) == {}
+    ds.add_tags_to_resource(ResourceId=directory, Tags=too_many[:30])
+    ds.add_tags_to_resource(ResourceId=directory, Tags=too_many[30:50])
+    ds.add_tags_to_resource(ResourceId=directory, Tags=[{"Key": "k0", "Value": "overwritten"}])
+    assert len(tags_of(ds, directory)) == 50
+    assert_modelled_error(
+        ds, "AddTagsToResource",
+        lambda: ds.add_tags_to_resource(ResourceId=directory, Tags=[{"Key": RESTORE_MARK, "Value": MARK_VALUE}]),
+        "TagLimitExceededException",
+    )
+    after = tags_of(ds, directory)
+    assert len(after) == 50 and RESTORE_MARK not in after and after["k0"] == "overwritten"
+    ds.remove_tags_from_resource(ResourceId=directory, TagKeys=["k49"])
+    ds.add_tags_to_resource(ResourceId=directory, Tags=[{"Key": RESTORE_MARK, "Value": MARK_VALUE}])
+    assert tags_of(ds, directory)[RESTORE_MARK] == MARK_VALUE
+
+
+def test_tags_of_no_directory_are_refused_as_the_model_says(clients):
+    ds, ec2 = clients
+    managed_ad(ds, ec2)
+    tag = [{"Key": RESTORE_MARK, "Value": MARK_VALUE}]
+    for resource, code in (("d-0000000000", "EntityDoesNotExistException"), ("nope", "InvalidParameterException")):
+        assert_modelled_error(
+            ds, "AddTagsToResource", lambda: ds.add_tags_to_resource(ResourceId=resource, Tags=tag), code
+        )
+        assert_modelled_error(
+            ds, "RemoveTagsFromResource",
+            lambda: ds.remove_tags_from_resource(ResourceId=resource, TagKeys=[RESTORE_MARK]), code,
+        )
+        assert_modelled_error(
+            ds, "ListTagsForResource", lambda: ds.list_tags_for_resource(ResourceId=resource), code
+        )
 
 
 # --- RestoreFromSnapshot ------------------------------------------------------------------------

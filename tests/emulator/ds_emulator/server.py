@@ -1,4 +1,4 @@
-"""Start moto's server with the snapshot extension and the control middleware installed.
+"""Start moto's server with its extensions (snapshots.py, tags.py) and the control middleware.
 
 Usage: ``python -m ds_emulator [--host 127.0.0.1] [--port 0] [--watch-parent]``
 
@@ -32,13 +32,19 @@ import time
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 from werkzeug.serving import make_server
 
-from . import snapshots
+from . import snapshots, tags
 from .control import EmulatorMiddleware
 from .paging import PAGING, SEED_ENV, seed_from_env
 
 
-def build_app() -> EmulatorMiddleware:
+def install() -> None:
+    """Install the extensions of moto: the snapshot operations and the tag checks."""
     snapshots.install()
+    tags.install()
+
+
+def build_app() -> EmulatorMiddleware:
+    install()
     return EmulatorMiddleware(DomainDispatcherApplication(create_backend_app))
 
 
@@ -120,7 +126,7 @@ def main(argv: list[str] | None = None) -> None:
         Directory.CLOUDONLY_MICROSOFT_AD_LIMIT = args.directory_limit
         Directory.CONNECTED_DIRECTORIES_LIMIT = args.directory_limit
     if args.forks:
-        snapshots.install()
+        install()
         _forks(args.host)
         sys.exit(0)
     server = make_server(args.host, args.port, build_app(), threaded=True)

@@ -33,13 +33,19 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
-from moto.core.exceptions import ServiceException
 from moto.core.responses import ActionResult
 from moto.ds import models as ds_models
 from moto.ds import responses as ds_responses
 from moto.ds.models import DirectoryServiceBackend, ds_backends
 from moto.ds.responses import DirectoryServiceResponse
 
+from .errors import (
+    ClientException,
+    EntityDoesNotExistException,
+    InvalidNextTokenException,
+    InvalidParameterException,
+    SnapshotLimitExceededException,
+)
 from .paging import PAGING, BadToken
 
 MANUAL_SNAPSHOTS_LIMIT = 5
@@ -48,30 +54,6 @@ NAME_MAX = 128
 SNAPSHOT_ID_PATTERN = re.compile(r"^s-[0-9a-f]{10}$")
 DIRECTORY_ID_PATTERN = re.compile(r"^d-[0-9a-f]{10}$")
 SNAPSHOTTABLE_TYPES = ("MicrosoftAD", "SimpleAD")
-
-
-# --- errors, each one of the shapes botocore's ds model lists for these operations -----------
-
-
-class EntityDoesNotExistException(ServiceException):
-    code = "EntityDoesNotExistException"
-
-
-class InvalidParameterException(ServiceException):
-    code = "InvalidParameterException"
-
-
-class InvalidNextTokenException(ServiceException):
-    code = "InvalidNextTokenException"
-    message = "Invalid value passed for the NextToken parameter"
-
-
-class SnapshotLimitExceededException(ServiceException):
-    code = "SnapshotLimitExceededException"
-
-
-class ClientException(ServiceException):
-    code = "ClientException"
 
 
 # --- state ------------------------------------------------------------------------------------
