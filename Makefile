@@ -170,7 +170,8 @@ deploy-check: cdk-test template-lint deploy-test
 deploy-test: $(DEPLOY_STAMP) $(STAMP) $(CDK_TEMPLATE) $(CDK_PYTHON_TEMPLATE) tests/deploy/node_modules/.package-lock.json \
 		keeper-bin $(STACKSET_TEMPLATE)
 	cd tests/deploy && REQUIRE_CDK=1 DS_EMULATOR_PYTHON=$(CURDIR)/$(VENV_PY) \
-		$(LOW) ../../$(DEPLOY_VENV)/bin/python -m pytest -q -p no:cacheprovider test_template.py test_aws_semantics.py
+		$(LOW) ../../$(DEPLOY_VENV)/bin/python -m pytest -q -p no:cacheprovider test_template.py test_aws_semantics.py \
+		test_restore_mark.py
 
 # cargo-lambda (pip: it brings its zig), for running the function the way Rust Lambda
 # developers do; the README's "Run it locally" commands.

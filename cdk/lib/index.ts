@@ -10,6 +10,8 @@
  * The package is built with jsii, so the same construct is published for TypeScript, Python,
  * Java, .NET and Go: props are named interfaces and enums, never inline types or unions.
  */
+import * as fs from 'fs';
+import * as path from 'path';
 import { Duration, Stack, Token } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
@@ -39,11 +41,33 @@ export class KeeperConstants {
   public static readonly DEFAULT_DISCOVERY_TAG_KEY = 'ds-snapshot-keeper';
   /** The discovery tag value that opts a directory out; never a valid `discoveryTag.value`. */
   public static readonly EXCLUDED_TAG_VALUE = 'excluded';
+  /**
+   * The tag that marks a directory while a restore is under way (set by the restore, read by
+   * every run); the only tag key the keeper ever writes.
+   */
+  public static readonly RESTORE_MARK_TAG_KEY = 'ds-snapshot-keeper:restore';
 
   private constructor() {}
 }
 
 const MANUAL_SNAPSHOT_LIMIT = KeeperConstants.MANUAL_SNAPSHOT_LIMIT;
+
+/**
+ * The function code the released package carries: `assets/bootstrap.zip` beside `jsii-lib/`
+ * (`make dist` puts the arm64 release build there). A construct built from the source tree
+ * carries none, and says so.
+ */
+function bundledCode(): lambda.Code {
+  const zip = path.join(__dirname, '..', 'assets', 'bootstrap.zip');
+  if (!fs.existsSync(zip)) {
+    throw new Error(
+      'DsSnapshotKeeper: no `code` given, and this build of the construct carries no function code ' +
+        `(${zip} is missing: only the released package has it). Install the released package, or pass ` +
+        "code: lambda.Code.fromAsset('target/lambda/ds-snapshot-keeper') after `cargo lambda build --release --arm64`.",
+    );
+  }
+  return lambda.Code.fromAsset(zip);
+}
 const RESTORE_LIMIT_DAYS = KeeperConstants.RESTORE_LIMIT_DAYS;
 const METRIC_NAMESPACE = KeeperConstants.METRIC_NAMESPACE;
 
@@ -93,11 +117,14 @@ export interface DiscoveryTag {
 
 export interface DsSnapshotKeeperProps {
   /**
-   * The function code: the directory `cargo lambda build --release --arm64` writes,
+   * The function code, to deploy a build of your own: the directory
+   * `cargo lambda build --release --arm64` writes,
    * `lambda.Code.fromAsset('target/lambda/ds-snapshot-keeper')`, or the zip of
    * `--output-format zip`.
+   * @default - the arm64 `bootstrap.zip` this package carries: the release build of the
+   * keeper of the same version as the package
    */
-  readonly code: lambda.Code;
+  readonly code?: lambda.Code;
   /** Directories to manage. Omit to discover the directories carrying `discoveryTag`. */
   readonly directoryIds?: string[];
   /**
@@ -134,7 +161,8 @@ export interface DsSnapshotKeeperProps {
   /**
    * Allow the function's `restore` action (`{"action": "restore", ...}`): sets ALLOW_RESTORE
    * and grants `ds:RestoreFromSnapshot` on the managed directories only, like the other
-   * writes. A restore overwrites a whole directory; leave it off unless operators restore
+   * writes, with `ds:AddTagsToResource` for the one tag that marks a restore under way
+   * (`KeeperConstants.RESTORE_MARK_TAG_KEY`). A restore overwrites a whole directory; leave it off unless operators restore
    * through the function. @default false
    */
   readonly allowRestore?: boolean;
@@ -274,6 +302,10 @@ export class DsSnapshotKeeper extends Construct {
         'CloudFormation does not substitute inside an IAM condition key');
     }
 
+    if (tag.key === KeeperConstants.RESTORE_MARK_TAG_KEY) {
+      throw new Error(`DsSnapshotKeeper: discoveryTag.key cannot be "${tag.key}": that tag marks a restore under way, ` +
+        'and the keeper writes it; choose another key, such as ds-snapshot-keeper');
+    }
     if (!Token.isUnresolved(tag.value) && tag.value.trim() === KeeperConstants.EXCLUDED_TAG_VALUE) {
       throw new Error(`DsSnapshotKeeper: discoveryTag.value cannot be "${KeeperConstants.EXCLUDED_TAG_VALUE}": ` +
         `${tag.key}=${KeeperConstants.EXCLUDED_TAG_VALUE} opts a directory out, so the keeper would manage nothing`);
@@ -372,6 +404,22 @@ export class DsSnapshotKeeper extends Construct {
     }
     const snapshotActions = ['ds:CreateSnapshot', 'ds:DeleteSnapshot', 'ds:GetSnapshotLimits'];
     const allowRestore = props.allowRestore ?? false;
+    // The restore action marks the directory while its restore is under way: one tag, and no
+    // other key (aws:TagKeys lists every key the request writes; aws:RequestTag/<key> is
+    // absent unless it writes that key).
+    const onlyTheRestoreMark = {
+      'ForAllValues:StringEquals': { 'aws:TagKeys': [KeeperConstants.RESTORE_MARK_TAG_KEY] },
+      'Null': { [`aws:RequestTag/${KeeperConstants.RESTORE_MARK_TAG_KEY}`]: 'false' },
+    };
+    // Every run reads each directory's tags: discovery finds the opted-in ones by them, and a
+    // restore under way is marked by one. Tags are not secret and reading them changes nothing.
+    statements.push(
+      new iam.PolicyStatement({
+        sid: 'ReadDirectoryTags',
+        actions: ['ds:ListTagsForResource'],
+        resources: [directoryArn('*')],
+      }),
+    );
     if (ids.length > 0) {
       // The same shape as template.yaml: partition and account '*' (one account, no resource
       // policies in Directory Service), the Region pinned by the condition.
@@ -391,6 +439,12 @@ export class DsSnapshotKeeper extends Construct {
             resources: ids.map((id) => `arn:*:ds:*:*:directory/${id}`),
             conditions: { StringEquals: { 'aws:RequestedRegion': stack.region } },
           }),
+          new iam.PolicyStatement({
+            sid: 'MarkRestoreOnConfiguredDirectories',
+            actions: ['ds:AddTagsToResource'],
+            resources: ids.map((id) => `arn:*:ds:*:*:directory/${id}`),
+            conditions: { StringEquals: { 'aws:RequestedRegion': stack.region }, ...onlyTheRestoreMark },
+          }),
         );
       }
     } else {
@@ -401,11 +455,6 @@ export class DsSnapshotKeeper extends Construct {
           resources: [directoryArn('*')],
           conditions: { StringEquals: { [`aws:ResourceTag/${tag.key}`]: tag.value } },
         }),
-        new iam.PolicyStatement({
-          sid: 'ReadTagsToFindOptedInDirectories',
-          actions: ['ds:ListTagsForResource'],
-          resources: [directoryArn('*')],
-        }),
       );
       if (allowRestore) {
         statements.push(
@@ -414,6 +463,12 @@ export class DsSnapshotKeeper extends Construct {
             actions: ['ds:RestoreFromSnapshot'],
             resources: [directoryArn('*')],
             conditions: { StringEquals: { [`aws:ResourceTag/${tag.key}`]: tag.value } },
+          }),
+          new iam.PolicyStatement({
+            sid: 'MarkRestoreOnOptedInDirectories',
+            actions: ['ds:AddTagsToResource'],
+            resources: [directoryArn('*')],
+            conditions: { StringEquals: { [`aws:ResourceTag/${tag.key}`]: tag.value }, ...onlyTheRestoreMark },
           }),
         );
       }
@@ -424,7 +479,7 @@ export class DsSnapshotKeeper extends Construct {
     });
 
     this.function = new lambda.Function(this, 'Function', {
-      code: props.code,
+      code: props.code ?? bundledCode(),
       handler: 'bootstrap',
       runtime: lambda.Runtime.PROVIDED_AL2023,
       architecture: lambda.Architecture.ARM_64,

@@ -4,7 +4,7 @@ import * as path from 'path';
 import { App, Stack, Token } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { DsSnapshotKeeper, DsSnapshotKeeperProps, NotifyLevel, Retention } from '../lib';
+import { DsSnapshotKeeper, DsSnapshotKeeperProps, KeeperConstants, NotifyLevel, Retention } from '../lib';
 
 // Everything the tests write (the stub bootstrap, each app's cdk.out) lives in one scratch
 // folder that is removed afterwards: nothing is left in the temp folder.
@@ -84,6 +84,23 @@ describe('IAM scoping', () => {
     });
     const tagged = synth({ discoveryTag: { key: 'backup', value: 'ds-keeper' }, allowRestore: true });
     expect(restores(tagged)[0].Condition).toEqual({ StringEquals: { 'aws:ResourceTag/backup': 'ds-keeper' } });
+  });
+
+  test('every run may read directory tags; only allowRestore may write one, the restore mark', () => {
+    const tagWrites = (t: Template) => keeperStatements(t).filter((s) => asList(s.Action).includes('ds:AddTagsToResource'));
+    for (const props of [{ directoryIds: ['d-0123456789'] }, {}]) {
+      const reads = keeperStatements(synth(props)).filter((s) => asList(s.Action).includes('ds:ListTagsForResource'));
+      expect(reads).toHaveLength(1);
+      expect(reads[0].Condition).toBeUndefined();
+      expect(tagWrites(synth(props))).toHaveLength(0);
+      const [write] = tagWrites(synth({ ...props, allowRestore: true }));
+      expect(asList(write.Action)).toEqual(['ds:AddTagsToResource']);
+      expect(write.Condition).toMatchObject({
+        'ForAllValues:StringEquals': { 'aws:TagKeys': [KeeperConstants.RESTORE_MARK_TAG_KEY] },
+        'Null': { [`aws:RequestTag/${KeeperConstants.RESTORE_MARK_TAG_KEY}`]: 'false' },
+      });
+    }
+    expect(KeeperConstants.RESTORE_MARK_TAG_KEY).toBe('ds-snapshot-keeper:restore');
   });
 
   test('sns:Publish only on the topic', () => {
@@ -187,6 +204,7 @@ describe('props are validated', () => {
     [{ directoryIds: ['d-0123456789'], excludedDirectoryIds: ['d-0123456789'] }, /both in directoryIds and excludedDirectoryIds/],
     [{ discoveryTag: { key: Token.asString({ Ref: 'TagKey' }), value: 'x' } }, /must be a literal string/],
     [{ discoveryTag: { key: 'backup', value: 'excluded' } }, /opts a directory out/],
+    [{ discoveryTag: { key: 'ds-snapshot-keeper:restore', value: 'enabled' } }, /marks a restore under way/],
     [{ retention: Retention.TIERED, tiers: [7, 35] }, /of a directory's 5 manual slots/],
     [{ retention: Retention.TIERED, retainCount: 2 }, /retainCount of at least 3/],
     [{ retention: Retention.TIERED, tiers: [80] }, /at or past warnAgeDays=150/],

@@ -315,6 +315,11 @@ def requests_of(calls: list[dict[str, Any]], tags: dict[str, dict[str, str]], to
             context = {"aws:RequestedRegion": REGION, "aws:SecureTransport": "true"}
             for k, v in tags.get(directory or "", {}).items():
                 context[f"aws:ResourceTag/{k}"] = v
+            # The keeper's one tag write is the restore mark (the call log names no keys).
+            if action == "ds:AddTagsToResource":
+                context |= {"aws:TagKeys": [RESTORE_MARK], f"aws:RequestTag/{RESTORE_MARK}": "set"}
+            elif action == "ds:RemoveTagsFromResource":
+                context |= {"aws:TagKeys": [RESTORE_MARK]}
             out.append((action, resource, context))
         elif c["service"] == "sns":
             assert c["operation"] == "Publish", c
@@ -911,9 +916,10 @@ def test_the_dashboard_and_the_free_slots_alarm_can_be_turned_off():
 
 
 def test_the_restore_opt_in_adds_exactly_restore_on_the_managed_directories():
-    """AllowRestore=enabled (SAM) and allowRestore (CDK) add ds:RestoreFromSnapshot and nothing
-    else, on the managed directories only (IAM evaluator: allowed on the managed one, denied on
-    any other, denied everywhere without the opt-in), and set ALLOW_RESTORE for the function."""
+    """AllowRestore=enabled (SAM) and allowRestore (CDK) add ds:RestoreFromSnapshot, and the
+    restore mark's ds:AddTagsToResource (test_restore_mark.py), and nothing else, on the managed
+    directories only (IAM evaluator: allowed on the managed one, denied on any other, denied
+    everywhere without the opt-in), and set ALLOW_RESTORE for the function."""
     managed, outsider = "d-1111111111", "d-2222222222"
     tag = {"ds-snapshot-keeper": "enabled"}
     rendered = {
@@ -947,16 +953,25 @@ def test_the_restore_opt_in_adds_exactly_restore_on_the_managed_directories():
         assert decisions[1] != "Allowed", (name, decisions)
         assert function_env(resources)["ALLOW_RESTORE"] == ("true" if allow else "false"), name
         if allow:
-            assert granted(resources) - granted(rendered[(kind, scope, False)]) == {"ds:RestoreFromSnapshot"}, name
+            assert granted(resources) - granted(rendered[(kind, scope, False)]) == {
+                "ds:RestoreFromSnapshot", "ds:AddTagsToResource"}, name
 
 
 OPERATOR_POLICY = ROOT / "docs" / "operator-restore-policy.json"
 
 
+# The restore mark (test_restore_mark.py): the operator's restore sets it and clears it. The
+# emulator's call log names no tag keys, so a tag write is evaluated as writing the mark, and
+# the test checks, from the directory's tags before and after, that no other key changed.
+RESTORE_MARK = "ds-snapshot-keeper:restore"
+MARK_WRITES = {"ds:AddTagsToResource", "ds:RemoveTagsFromResource"}
+
+
 def test_the_operators_restore_policy_allows_exactly_what_restore_and_points_call():
     """The README's least-privilege policy for the person who restores, evaluated by the IAM
     evaluator against the calls the real `restore` and `points` commands made on the emulator:
-    every one allowed; the same writes on any other directory denied; nothing else granted."""
+    every one allowed; the same writes on any other directory denied; nothing else granted but
+    setting and clearing the restore mark."""
     with Emulator(region=REGION) as emu:
         managed = emu.new_directory({"ds-snapshot-keeper": "enabled"})
         other = emu.new_directory({})
@@ -967,15 +982,18 @@ def test_the_operators_restore_policy_allows_exactly_what_restore_and_points_cal
                "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "SNS_TOPIC_ARN": topic,
                "DISCOVERY_TAG": "ds-snapshot-keeper=enabled",
                "POLL_INITIAL_SECONDS": "0.05", "POLL_MAX_SECONDS": "0.2"}
+        tag_keys = lambda: {t["Key"] for t in emu.client("ds").list_tags_for_resource(ResourceId=managed)["Tags"]}
+        keys_before = tag_keys()
         before = len(emu.calls())
         for args in (["points"], ["restore", "--directory", managed, "--snapshot", target, "--yes"]):
             done = subprocess.run([str(KEEPER), *args], env=env, capture_output=True, text=True, timeout=120)
             assert done.returncode == 0, (args, done.stderr[-2000:])
         calls = emu.calls()[before:]
+        assert tag_keys() - {RESTORE_MARK} == keys_before - {RESTORE_MARK}, "a tag other than the mark changed"
     made = {f"{c['service']}:{c['operation']}" for c in calls}
     needed = {"ds:DescribeDirectories", "ds:DescribeSnapshots", "ds:ListTagsForResource", "ds:GetSnapshotLimits",
               "ds:CreateSnapshot", "ds:DeleteSnapshot", "ds:RestoreFromSnapshot", "sns:Publish"}
-    assert made == needed, sorted(made)
+    assert needed <= made <= needed | MARK_WRITES, sorted(made)
     text = OPERATOR_POLICY.read_text().replace("REGION", REGION).replace("ACCOUNT", ACCOUNT)
     policy = json.loads(text.replace("DIRECTORY_ID", managed).replace("arn:aws:sns:eu-west-1:123456789012:TOPIC", topic))
     tags = {managed: {"ds-snapshot-keeper": "enabled"}, other: {}}
@@ -983,8 +1001,8 @@ def test_the_operators_restore_policy_allows_exactly_what_restore_and_points_cal
     decisions = simulate_role([policy], requests)
     denied = [(a, r) for (a, r, _), d in zip(requests, decisions) if d != "Allowed"]
     assert denied == [], denied
-    writes = {"ds:GetSnapshotLimits", "ds:CreateSnapshot", "ds:DeleteSnapshot", "ds:RestoreFromSnapshot"}
+    writes = {"ds:GetSnapshotLimits", "ds:CreateSnapshot", "ds:DeleteSnapshot", "ds:RestoreFromSnapshot"} | MARK_WRITES
     elsewhere = [r for r in requests_of(calls, tags, topic, retarget=other) if r[0] in writes]
     assert elsewhere and "Allowed" not in simulate_role([policy], elsewhere)
     granted = {a for s in policy["Statement"] for a in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])}
-    assert granted == needed, sorted(granted ^ needed)
+    assert granted == needed | MARK_WRITES, sorted(granted ^ (needed | MARK_WRITES))

@@ -24,7 +24,12 @@ DIRECTORY_SCOPED = {
     "ds:ListTagsForResource",
     # Only where the stack opts in (AllowRestore=enabled): test_aws_semantics.py evaluates it.
     "ds:RestoreFromSnapshot",
+    # The restore mark, with the same opt-in, for its one tag key (test_restore_mark.py).
+    "ds:AddTagsToResource",
 }
+# Tag writes name the only key they may write (the restore mark).
+TAG_WRITES = {"ds:AddTagsToResource", "ds:RemoveTagsFromResource"}
+RESTORE_MARK = "ds-snapshot-keeper:restore"
 ALLOWED_ACTIONS = DESCRIBE_ONLY_ON_STAR | DIRECTORY_SCOPED | {
     "sns:Publish", "kms:GenerateDataKey", "kms:Decrypt", "sqs:SendMessage",
     "logs:CreateLogStream", "logs:PutLogEvents",
@@ -104,6 +109,10 @@ def check_least_privilege(template: dict[str, Any]) -> list[str]:
                 problems.append(f"wildcard action {action}")
             if action not in ALLOWED_ACTIONS:
                 problems.append(f"action {action} is not one the keeper needs")
+            if action in TAG_WRITES:
+                keys = s.get("Condition", {}).get("ForAllValues:StringEquals", {}).get("aws:TagKeys")
+                if as_list(keys or []) != [RESTORE_MARK]:
+                    problems.append(f"{action} may write tag keys other than {RESTORE_MARK}")
         for resource in resources_of(s):
             for action in actions:
                 if is_star(resource) and action not in DESCRIBE_ONLY_ON_STAR:
@@ -142,6 +151,7 @@ def test_the_check_catches_wider_permissions(sam):
         {"Effect": "Allow", "Action": "ds:*", "Resource": {"Fn::Sub": "arn:x:ds:r:a:directory/d-0123456789"}},
         {"Effect": "Allow", "Action": "ec2:DescribeInstances", "Resource": "*"},
         {"Effect": "Allow", "Action": "ds:DeleteSnapshot", "Resource": {"Fn::Sub": "arn:${AWS::Partition}:ds:${AWS::Region}:${AWS::AccountId}:directory/*"}},
+        {"Effect": "Allow", "Action": "ds:AddTagsToResource", "Resource": "arn:aws:ds:r:a:directory/d-0123456789"},
     ):
         mutated = copy.deepcopy(sam)
         role = mutated["Resources"]["KeeperRole"]["Properties"]
