@@ -32,7 +32,7 @@ LOW := nice -n 15
 unexport PYTHONDONTWRITEBYTECODE
 
 .PHONY: rust-build simulate bench bench-calls all build test demo emulator emulator-venv emulator-test rust-test fmt-check lint clean \
-	deploy-venv deploy-check deploy-test template-lint stackset readme-tables cdk-test cdk-synth cdk-jsii cdk-python keeper-bin local-venv local-lambda-test sam-venv
+	deploy-venv deploy-check deploy-test template-lint stackset doc-tables cdk-test cdk-synth cdk-jsii cdk-python keeper-bin local-venv local-lambda-test sam-venv
 
 all: build
 
@@ -251,10 +251,10 @@ stackset: $(STACKSET_TEMPLATE)
 $(STACKSET_TEMPLATE): template.yaml tools/stackset.py $(DEPLOY_STAMP)
 	$(LOW) $(DEPLOY_VENV)/bin/python tools/stackset.py
 
-## The README's tables of template.yaml's parameters and alarms, rewritten from the template
-## (deploy-check fails while they differ).
-readme-tables: $(DEPLOY_STAMP)
-	$(DEPLOY_VENV)/bin/python tests/deploy/readme_tables.py --write
+## The docs' tables of template.yaml's parameters (docs/deploy.md) and alarms (docs/operate.md),
+## rewritten from the template (deploy-check fails while they differ).
+doc-tables: $(DEPLOY_STAMP)
+	$(DEPLOY_VENV)/bin/python tests/deploy/doc_tables.py --write
 
 lint:
 	cargo clippy --locked --all-targets -- -D warnings

@@ -238,27 +238,31 @@ def test_stackset_friendly_no_fixed_physical_names(sam):
         assert not fixed, f"{name} has fixed physical names {fixed}"
 
 
-def test_readme_tables_are_the_templates():
-    """The README lists every parameter, alarm and the dashboard as template.yaml defines them."""
-    import readme_tables
+def test_doc_tables_are_the_templates():
+    """docs/deploy.md lists every parameter, and docs/operate.md every alarm (with when it fires
+    and what to do) and the dashboard, as template.yaml defines them."""
+    import doc_tables
 
-    readme = (ROOT / "README.md").read_text()
-    for which, table in readme_tables.tables().items():
-        assert readme_tables.section(readme, which) == table, (
-            f"README.md's {which} table differs from template.yaml: run `make readme-tables`")
-    t = readme_tables.template()
+    for which, table in doc_tables.tables().items():
+        assert doc_tables.section(doc_tables.doc_of(which), which) == table, (
+            f"{doc_tables.MARKERS[which][0]}'s {which} table differs from template.yaml: run `make doc-tables`")
+    t = doc_tables.template()
+    deploy, operate = doc_tables.doc_of("parameters"), doc_tables.doc_of("alarms")
     for name in t["Parameters"]:
-        assert f"| `{name}` |" in readme
+        assert f"| `{name}` |" in deploy
     alarms = [n for n, r in t["Resources"].items() if r["Type"].startswith("AWS::CloudWatch::")]
     assert len(alarms) == 6, alarms  # five alarms and the dashboard
     for name in alarms:
-        assert f"| `{name}` |" in readme
+        assert f"| `{name}` |" in operate
+    for name in (n for n, r in t["Resources"].items() if r["Type"] == "AWS::CloudWatch::Alarm"):
+        # the rendered row, and a row of the hand-written "what to do" table
+        assert operate.count(f"| `{name}` |") == 2, f"docs/operate.md: what to do when {name} fires"
 
 
 @pytest.mark.skipif(not os.environ.get("REQUIRE_CDK"), reason="the construct's packages are built by make")
-def test_the_readmes_cdk_steps_name_what_make_builds():
-    """The README's first-deployment steps install the tarball and wheel `make cdk-jsii` builds."""
-    readme = (ROOT / "README.md").read_text()
+def test_the_cdk_steps_name_what_make_builds():
+    """docs/deploy.md's first-deployment steps install the tarball and wheel `make cdk-jsii` builds."""
+    readme = (ROOT / "docs/deploy.md").read_text()
     version = json.loads((ROOT / "cdk/package.json").read_text())["version"]
     tarball = f"cdk/dist-pacmak/js/ds-snapshot-keeper-cdk@{version}.jsii.tgz"
     assert tarball in readme, tarball
