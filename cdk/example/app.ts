@@ -6,6 +6,9 @@
  *   cd cdk && npx cdk deploy -c region=eu-west-1 -c directoryIds=d-0123456789 \
  *       -c alertEmail=identity-team@example.com
  *
+ * With the released package (npm install ds-snapshot-keeper-cdk), the function code is the
+ * arm64 zip the package carries, and nothing is built; codeDir deploys a build of your own.
+ *
  * A missing or malformed value stops it with an error that names the value and how to give
  * it. The stack's outputs name the topic and the dashboard's console URL.
  */
@@ -33,7 +36,7 @@ const stack = new Stack(app, 'DsSnapshotKeeperExample', {
   env: { account: settings.account ?? process.env.CDK_DEFAULT_ACCOUNT, region: settings.region },
 });
 const keeper = new DsSnapshotKeeper(stack, 'Keeper', {
-  code: lambda.Code.fromAsset(settings.codeDir),
+  code: settings.codeDir === undefined ? undefined : lambda.Code.fromAsset(settings.codeDir),
   directoryIds: settings.directoryIds,
   discoveryTag: settings.discoveryTag,
   scheduleExpression: 'cron(0 5 * * ? *)',

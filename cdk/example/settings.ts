@@ -10,7 +10,7 @@
  * | discoveryTag    | KEEPER_DISCOVERY_TAG     | key=value: manage the directories carrying this tag |
  * | alertEmail      | KEEPER_ALERT_EMAIL       | an address to subscribe to the alerts (optional) |
  * | scheduleTimezone| KEEPER_SCHEDULE_TIMEZONE | IANA time zone of the daily 05:00 run (default UTC) |
- * | codeDir         | KEEPER_CODE_DIR          | cargo lambda's output (default target/lambda/ds-snapshot-keeper) |
+ * | codeDir         | KEEPER_CODE_DIR          | a build of your own (cargo lambda's output); default: target/lambda/ds-snapshot-keeper when built, else the code the package carries |
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -22,7 +22,8 @@ export interface ExampleSettings {
   readonly discoveryTag?: { key: string; value: string };
   readonly alertEmail?: string;
   readonly scheduleTimezone: string;
-  readonly codeDir: string;
+  /** Undefined: the construct's own code (the released package carries the function). */
+  readonly codeDir?: string;
 }
 
 /** Where the values come from: context first, then the environment. */
@@ -74,10 +75,15 @@ export function exampleSettings(get: Lookup, defaultCodeDir: string): ExampleSet
   if (alertEmail !== undefined && !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(alertEmail)) {
     problems.push(`alertEmail ${JSON.stringify(alertEmail)} is not an e-mail address`);
   }
-  const codeDir = get('codeDir', 'KEEPER_CODE_DIR') ?? defaultCodeDir;
-  if (!fs.existsSync(path.join(codeDir, 'bootstrap'))) {
+  // A codeDir given must hold a build; the default is used when a build is there, and
+  // otherwise the construct's own code is (the released package carries it; a construct
+  // built from source says it has none and how to build it).
+  const givenCodeDir = get('codeDir', 'KEEPER_CODE_DIR');
+  const built = (dir: string) => fs.existsSync(path.join(dir, 'bootstrap'));
+  const codeDir = givenCodeDir ?? (built(defaultCodeDir) ? defaultCodeDir : undefined);
+  if (givenCodeDir !== undefined && !built(givenCodeDir)) {
     problems.push(
-      `no bootstrap in ${codeDir}: build the function first (cargo lambda build --release --arm64), ` +
+      `no bootstrap in ${givenCodeDir}: build the function first (cargo lambda build --release --arm64), ` +
         `or point codeDir (KEEPER_CODE_DIR) at its output`,
     );
   }

@@ -238,8 +238,13 @@ describe('the example app', () => {
     delete process.env.CDK_DEFAULT_REGION;
     try {
       expect(() => exampleSettings(from({}), path.join(scratch, 'nothing-built'))).toThrow(
-        /region is missing.*-c region=\.\.\..*KEEPER_REGION[\s\S]*which directories\?[\s\S]*no bootstrap in/,
+        /region is missing.*-c region=\.\.\..*KEEPER_REGION[\s\S]*which directories\?/,
       );
+      // Nothing built at the default: the construct's own code (none from source: it says so).
+      expect(exampleSettings(from({ region: 'eu-west-1', directoryIds: 'd-0123456789' }), path.join(scratch, 'nothing-built')).codeDir)
+        .toBeUndefined();
+      expect(() => exampleSettings(from({ region: 'eu-west-1', directoryIds: 'd-0123456789', codeDir: path.join(scratch, 'nothing-built') }), code))
+        .toThrow(/no bootstrap in .*nothing-built: build the function first/);
       expect(() => exampleSettings(from({ region: 'eu-west-1', directoryIds: 'd-123' }), code)).toThrow(/"d-123" not a directory id/);
       expect(() => exampleSettings(from({ region: 'Ireland', discoveryTag: 'x' }), code)).toThrow(
         /"Ireland" is not a Region name[\s\S]*"x" is not key=value/,
@@ -272,4 +277,13 @@ test('the dashboard URL output names the dashboard in the console', () => {
   });
   const without = new DsSnapshotKeeper(new Stack(app, 'NoDash'), 'Keeper', { code: stubCode(), dashboard: false });
   expect(without.dashboardUrl).toBeUndefined();
+});
+
+test('without code, a construct built from source says it carries none and what to pass', () => {
+  // The released package carries assets/bootstrap.zip (tests/packaging synthesises with it);
+  // this build, from the source tree, has none.
+  const stack = new Stack(new App({ outdir: fs.mkdtempSync(path.join(scratch, 'cdk.out-')) }), 'NoCode');
+  expect(() => new DsSnapshotKeeper(stack, 'Keeper', {})).toThrow(
+    /no `code` given, and this build of the construct carries no function code[\s\S]*lambda\.Code\.fromAsset/,
+  );
 });

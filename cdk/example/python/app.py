@@ -4,8 +4,9 @@
 requirements, and synthesises this app; the deployment tests then put its template through
 the same checks as the TypeScript construct's (tests/deploy/test_aws_semantics.py).
 
-KEEPER_CODE_DIR is the function code (cargo lambda's output; a stub is enough to synthesise),
-KEEPER_ACCOUNT and KEEPER_REGION the environment, CDK_OUTDIR where the template goes.
+KEEPER_CODE_DIR is a build of your own (cargo lambda's output; a stub is enough to synthesise);
+without it the function is the arm64 zip the released package carries. KEEPER_ACCOUNT and
+KEEPER_REGION are the environment, CDK_OUTDIR where the template goes.
 """
 
 import os
@@ -20,10 +21,11 @@ stack = cdk.Stack(
     "DsSnapshotKeeperPython",
     env=cdk.Environment(account=os.environ["KEEPER_ACCOUNT"], region=os.environ["KEEPER_REGION"]),
 )
+code_dir = os.environ.get("KEEPER_CODE_DIR")
 keeper = DsSnapshotKeeper(
     stack,
     "Keeper",
-    code=lambda_.Code.from_asset(os.environ["KEEPER_CODE_DIR"]),
+    code=lambda_.Code.from_asset(code_dir) if code_dir else None,
     discovery_tag=DiscoveryTag(key=KeeperConstants.DEFAULT_DISCOVERY_TAG_KEY, value="enabled"),
     notify_level=NotifyLevel.ALL,
     log_level=LogLevel.INFO,
