@@ -728,6 +728,167 @@ def test_tags_of_no_directory_are_refused_as_the_model_says(clients):
         )
 
 
+# --- faults for the restore's tests -----------------------------------------------------------
+
+
+def impatient(endpoint, read_timeout: float | None = None):
+    """A ds client that tries once, and gives up on an answer after ``read_timeout``."""
+    extra = {"read_timeout": read_timeout} if read_timeout else {}
+    return boto3.client("ds", endpoint_url=endpoint, region_name=REGION, config=botocore.config.Config(
+        retries={"total_max_attempts": 1}, **extra,
+    ))
+
+
+def completed_snapshot(ds, directory: str) -> str:
+    sid = ds.create_snapshot(DirectoryId=directory, Name="before-change")["SnapshotId"]
+    ds.describe_snapshots(SnapshotIds=[sid])  # settles it Completed
+    return sid
+
+
+def stage_of(ds, directory: str) -> str:
+    return ds.describe_directories(DirectoryIds=[directory])["DirectoryDescriptions"][0]["Stage"]
+
+
+def eventually(check, seconds: float = 5.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(0.05)
+    return check()
+
+
+def test_latency_delays_a_call_that_still_takes_effect(clients, endpoint):
+    ds, ec2 = clients
+    directory = managed_ad(ds, ec2)
+    sid = completed_snapshot(ds, directory)
+    control(endpoint, "POST", "faults", {"operation": "DeleteSnapshot", "kind": "latency", "latency_ms": 600, "count": 1})
+    started = time.monotonic()
+    ds.delete_snapshot(SnapshotId=sid)
+    assert time.monotonic() - started >= 0.6
+    assert ds.describe_snapshots(DirectoryId=directory)["Snapshots"] == []
+    # A caller that gives up first: the call still happens, once the delay is over.
+    control(endpoint, "POST", "faults", {"operation": "CreateSnapshot", "kind": "latency", "latency_ms": 800, "count": 1})
+    with pytest.raises(botocore.exceptions.ReadTimeoutError):
+        impatient(endpoint, read_timeout=0.2).create_snapshot(DirectoryId=directory, Name="late")
+    assert ds.describe_snapshots(DirectoryId=directory)["Snapshots"] == [], "not yet: it waits first"
+    assert eventually(lambda: [s["Name"] for s in ds.describe_snapshots(DirectoryId=directory)["Snapshots"]] == ["late"])
+
+
+def test_slow_answer_takes_effect_at_once_and_answers_late(clients, endpoint):
+    ds, ec2 = clients
+    directory = managed_ad(ds, ec2)
+    sid = completed_snapshot(ds, directory)
+    control(endpoint, "POST", "faults", {"operation": "RestoreFromSnapshot", "kind": "slow_answer", "latency_ms": 1500, "count": 1})
+    started = time.monotonic()
+    with pytest.raises(botocore.exceptions.ReadTimeoutError):
+        impatient(endpoint, read_timeout=0.3).restore_from_snapshot(SnapshotId=sid)
+    assert stage_of(ds, directory) == "Restoring"
+    assert time.monotonic() - started < 1.5, "the restore started before its answer was due"
+    calls = [c for c in control(endpoint, "GET", "calls") if c["operation"] == "RestoreFromSnapshot"]
+    assert [(c["status"], c["fault"]) for c in calls] == [(200, "slow_answer")]
+    # A patient caller gets the answer, late.
+    control(endpoint, "POST", "restore-outcome", {"directory_id": directory, "after_describes": 1})
+    stage_of(ds, directory)
+    control(endpoint, "POST", "faults", {"operation": "RestoreFromSnapshot", "kind": "slow_answer", "latency_ms": 500, "count": 1})
+    started = time.monotonic()
+    assert_conforms(ds, "RestoreFromSnapshot", ds.restore_from_snapshot(SnapshotId=sid))
+    assert time.monotonic() - started >= 0.5
+
+
+def test_lost_answer_can_be_a_5xx_after_the_call_took_effect(clients, endpoint):
+    ds, ec2 = clients
+    directory = managed_ad(ds, ec2)
+    control(endpoint, "POST", "faults", {"operation": "CreateSnapshot", "kind": "lost_answer", "http_status": 500, "count": 1})
+    with pytest.raises(botocore.exceptions.ClientError) as info:
+        impatient(endpoint).create_snapshot(DirectoryId=directory, Name="done-anyway")
+    assert info.value.response["ResponseMetadata"]["HTTPStatusCode"] == 500
+    assert info.value.response["Error"]["Code"] == "ServiceException"
+    assert "ServiceException" in [e.name for e in op_model(ds, "CreateSnapshot").error_shapes]
+    assert [s["Name"] for s in ds.describe_snapshots(DirectoryId=directory)["Snapshots"]] == ["done-anyway"]
+    # The same for a restore, with the line dropped instead.
+    sid = ds.describe_snapshots(DirectoryId=directory)["Snapshots"][0]["SnapshotId"]
+    control(endpoint, "POST", "faults", {"operation": "RestoreFromSnapshot", "kind": "lost_answer", "count": 1})
+    with pytest.raises((botocore.exceptions.ConnectionClosedError, botocore.exceptions.EndpointConnectionError)):
+        impatient(endpoint).restore_from_snapshot(SnapshotId=sid)
+    assert stage_of(ds, directory) == "Restoring"
+
+
+def test_a_refused_call_changes_nothing(clients, endpoint):
+    ds, ec2 = clients
+    directory = managed_ad(ds, ec2)
+    sid = completed_snapshot(ds, directory)
+    control(endpoint, "POST", "faults", {
+        "operation": "RestoreFromSnapshot", "kind": "error", "error_code": "ClientException", "count": 1,
+    })
+    assert_modelled_error(ds, "RestoreFromSnapshot", lambda: impatient(endpoint).restore_from_snapshot(SnapshotId=sid), "ClientException")
+    calls = [c for c in control(endpoint, "GET", "calls") if c["operation"] == "RestoreFromSnapshot"]
+    assert [(c["status"], c["fault"]) for c in calls] == [(400, "error")]
+    assert stage_of(ds, directory) == "Active"
+
+
+def test_describe_directories_is_throttled_n_times_then_answers(clients, endpoint):
+    ds, ec2 = clients
+    managed_ad(ds, ec2)
+    control(endpoint, "POST", "faults", {"operation": "DescribeDirectories", "kind": "throttle", "count": 3})
+    once = impatient(endpoint)
+    outcomes = []
+    for _ in range(4):
+        try:
+            once.describe_directories()
+            outcomes.append("ok")
+        except botocore.exceptions.ClientError as e:
+            outcomes.append((e.response["ResponseMetadata"]["HTTPStatusCode"], e.response["Error"]["Code"], e.response["Error"]["Message"]))
+    assert outcomes == [(400, "ClientException", "Rate exceeded")] * 3 + ["ok"]
+    [armed] = control(endpoint, "GET", "faults")
+    assert (armed["operation"], armed["hits"], armed["count"]) == ("DescribeDirectories", 3, 3)
+    assert control(endpoint, "DELETE", "faults") == {"disarmed": 1}
+    assert control(endpoint, "GET", "faults") == []
+
+
+def test_access_denied_is_what_iam_answers_for_the_service(clients, endpoint):
+    """Directory Service speaks the JSON protocol: an IAM refusal is HTTP 400, __type
+    AccessDeniedException (a shape of its model, with no status of its own: 400). SNS's model
+    gives its own: AuthorizationError, 403."""
+    ds, ec2 = clients
+    directory = managed_ad(ds, ec2)
+    sid = completed_snapshot(ds, directory)
+    shape = ds.meta.service_model.shape_for("AccessDeniedException")
+    status = shape.metadata.get("error", {}).get("httpStatusCode", 400)
+    control(endpoint, "POST", "faults", {"operation": "RestoreFromSnapshot", "kind": "access_denied", "count": 1})
+    with pytest.raises(botocore.exceptions.ClientError) as info:
+        impatient(endpoint).restore_from_snapshot(SnapshotId=sid)
+    error = info.value.response["Error"]
+    assert (info.value.response["ResponseMetadata"]["HTTPStatusCode"], error["Code"]) == (status, "AccessDeniedException") == (400, "AccessDeniedException")
+    assert (
+        f"is not authorized to perform: ds:RestoreFromSnapshot on resource: "
+        f"arn:aws:ds:{REGION}:123456789012:directory/{directory}"
+    ) in error["Message"]
+    assert stage_of(ds, directory) == "Active"
+    sns = boto3.client("sns", endpoint_url=endpoint, region_name=REGION)
+    topic = sns.create_topic(Name="alerts")["TopicArn"]
+    control(endpoint, "POST", "faults", {"operation": "Publish", "kind": "access_denied", "count": 1})
+    with pytest.raises(botocore.exceptions.ClientError) as info:
+        sns.publish(TopicArn=topic, Message="hello")
+    denied = sns.meta.service_model.shape_for("AuthorizationErrorException").metadata["error"]
+    assert (info.value.response["ResponseMetadata"]["HTTPStatusCode"], info.value.response["Error"]["Code"]) == (
+        denied["httpStatusCode"], denied["code"],
+    )
+
+
+def test_faults_are_refused_when_they_say_too_little(endpoint):
+    for body in (
+        {"operation": "CreateSnapshot", "kind": "latency"},
+        {"operation": "CreateSnapshot", "kind": "slow_answer", "latency_ms": 0},
+        {"operation": "CreateSnapshot", "kind": "error"},
+        {"operation": "CreateSnapshot", "kind": "explode"},
+        {"operation": "CreateSnapshot", "kind": "service", "colour": "red"},
+    ):
+        with pytest.raises(urllib.error.HTTPError) as info:
+            control(endpoint, "POST", "faults", body)
+        assert info.value.code == 400, body
+
+
 # --- RestoreFromSnapshot ------------------------------------------------------------------------
 
 

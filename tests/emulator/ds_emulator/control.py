@@ -42,7 +42,9 @@ from .paging import PAGING
 from .snapshots import STORE, Outcome, Snapshot
 
 PREFIX = "/_emulator/"
-FAULT_KINDS = ("throttle", "service", "error", "latency", "disconnect", "lost_answer")
+FAULT_KINDS = (
+    "throttle", "service", "error", "access_denied", "latency", "slow_answer", "disconnect", "lost_answer",
+)
 DS_TARGET_PREFIX = "DirectoryService_20150416."
 ERROR_CODES_BY_KIND = {
     "throttle": ("ClientException", 400, "Rate exceeded"),
@@ -59,13 +61,21 @@ THROTTLE_SHAPES = ("ClientException", "ThrottlingException")
 class Fault:
     """One armed fault. ``operation`` is an API name such as CreateSnapshot or Publish, or "*".
 
-    ``kind``: throttle | service | error | latency | disconnect | lost_answer. ``throttle``
-    answers 400 "Rate exceeded" with the error code ``shape`` (``ClientException``, the
-    default, or ``ThrottlingException``). ``error`` needs
-    ``error_code`` (and optionally ``http_status``, ``message``). ``latency`` delays the call by
-    ``latency_ms`` and then lets it through. ``disconnect`` drops the connection with no answer.
-    ``lost_answer`` lets the call through -- moto carries it out -- and then drops the
-    connection instead of answering: AWS did the work, the caller never heard.
+    ``kind`` -- what happens to a call it hits:
+
+    * ``throttle``: refused, 400 "Rate exceeded" with the error code ``shape``
+      (``ClientException``, the default, or ``ThrottlingException``);
+    * ``service``: refused, 500 ServiceException;
+    * ``error``: refused with ``error_code`` (required), ``http_status`` (default 400) and
+      ``message``;
+    * ``access_denied``: refused as IAM refuses: Directory Service (and every JSON service)
+      400 ``AccessDeniedException``, SNS 403 ``AuthorizationError``, with IAM's message;
+    * ``latency``: waits ``latency_ms``, then the call goes through (it takes effect late);
+    * ``slow_answer``: the call takes effect at once; its answer waits ``latency_ms``;
+    * ``disconnect``: the connection drops; the call never happens;
+    * ``lost_answer``: the call takes effect, then its answer is lost: the connection drops,
+      or, with ``http_status``, an error replaces it (``error_code``, default
+      ServiceException; ``message``). AWS did the work; the caller never heard.
     ``count`` limits how many calls it hits (None = every call), ``probability`` hits only a
     fraction of calls (seeded, so runs repeat), ``directory_id`` limits it to calls about one
     directory, ``service`` to one service (``ds``, ``sns``...), and ``rate_per_second`` makes
@@ -273,6 +283,8 @@ def arm_fault(body: dict[str, Any]) -> dict[str, Any]:
         raise BadRequest("kind must be one of " + ", ".join(FAULT_KINDS))
     if fault.kind == "error" and not fault.error_code:
         raise BadRequest("kind=error needs error_code")
+    if fault.kind in ("latency", "slow_answer") and fault.latency_ms <= 0:
+        raise BadRequest(f"kind={fault.kind} needs latency_ms > 0")
     if fault.shape not in THROTTLE_SHAPES:
         raise BadRequest("shape must be one of " + ", ".join(THROTTLE_SHAPES))
     with CONTROLLER.lock:
@@ -287,6 +299,42 @@ def set_order_seed(body: dict[str, Any]) -> dict[str, Any]:
         raise BadRequest(f"seed must be an integer, got {seed!r}")
     PAGING.reseed(seed)
     return {"order_seed": seed}
+
+
+def armed_faults() -> list[dict[str, Any]]:
+    with CONTROLLER.lock:
+        return [
+            {k: v for k, v in asdict(f).items() if k not in ("tokens", "refilled_at")}
+            for f in CONTROLLER.faults
+        ]
+
+
+def disarm_faults() -> dict[str, Any]:
+    with CONTROLLER.lock:
+        disarmed = len(CONTROLLER.faults)
+        CONTROLLER.faults.clear()
+    return {"disarmed": disarmed}
+
+
+def access_denied(service: str, operation: str, directory_id: str | None, region: str | None) -> tuple[str, int, str]:
+    """(code, status, message) of an IAM refusal, as the service sends it."""
+    from moto.core import DEFAULT_ACCOUNT_ID
+
+    region = region or "us-east-1"
+    if service == "ds":
+        resource = f"arn:aws:ds:{region}:{DEFAULT_ACCOUNT_ID}:" + (
+            f"directory/{directory_id}" if directory_id else "*"
+        )
+    else:
+        resource = "*"
+    message = (
+        f"User: arn:aws:sts::{DEFAULT_ACCOUNT_ID}:assumed-role/ds-emulator/test is not authorized "
+        f"to perform: {service}:{operation} on resource: {resource} because no identity-based "
+        f"policy allows the {service}:{operation} action"
+    )
+    if service == "sns":
+        return "AuthorizationError", 403, message
+    return "AccessDeniedException", 400, message
 
 
 def default_subnets(query: dict[str, list[str]]) -> dict[str, Any]:
@@ -407,7 +455,8 @@ class EmulatorMiddleware:
                 ("POST", "restore-outcome"): lambda: set_restore_outcome(body),
                 ("POST", "directory"): lambda: set_directory(body),
                 ("POST", "faults"): lambda: arm_fault(body),
-                ("DELETE", "faults"): lambda: CONTROLLER.faults.clear() or {},
+                ("GET", "faults"): armed_faults,
+                ("DELETE", "faults"): disarm_faults,
                 ("GET", "calls"): lambda: [asdict(c) for c in CONTROLLER.calls],
                 ("POST", "reset"): reset_all,
             }
@@ -440,29 +489,30 @@ class EmulatorMiddleware:
             with CONTROLLER.lock:
                 CONTROLLER.calls.append(call)
 
-        if answer is not None and answer.kind == "lost_answer":
-            # moto carries the call out; its answer is thrown away and the line dropped.
-            drained = self.app(environ, lambda *_args, **_kw: (lambda _data: None))
-            for _chunk in drained:
-                pass
-            if hasattr(drained, "close"):
-                drained.close()
+        if answer is not None and answer.kind in ("lost_answer", "slow_answer"):
+            # moto carries the call out; what becomes of its answer is the fault's.
+            status, headers, chunks = self.carry_out(environ)
+            if answer.kind == "slow_answer":
+                record(status)  # it took effect now; the answer follows
+                time.sleep(answer.latency_ms / 1000)
+                start_response(headers[0], headers[1])
+                return chunks
+            if answer.http_status:
+                record(answer.http_status)
+                return self.error_response(
+                    start_response, service, answer.error_code or "ServiceException", answer.http_status,
+                    answer.message or "An internal error occurred (injected, after the call took effect).",
+                )
         if answer is not None and answer.kind in ("disconnect", "lost_answer"):
             record(0)
-            sock = environ.get("werkzeug.socket")
-            if sock is not None:
-                import socket
-
-                try:
-                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
-                    sock.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
-            raise ConnectionAbortedError("injected disconnect")
+            self.drop(environ)
         if answer is not None:
-            code, status, message = ERROR_CODES_BY_KIND.get(
-                answer.kind, (answer.error_code, answer.http_status or 400, "Injected error")
-            )
+            if answer.kind == "access_denied":
+                code, status, message = access_denied(service, operation, directory_id, region)
+            else:
+                code, status, message = ERROR_CODES_BY_KIND.get(
+                    answer.kind, (answer.error_code, answer.http_status or 400, "Injected error")
+                )
             if answer.kind == "throttle":
                 code = answer.shape
             code = answer.error_code or code
@@ -483,6 +533,35 @@ class EmulatorMiddleware:
         result = self.app(environ, capture)
         record(status_box[0])
         return result
+
+    def carry_out(self, environ: dict[str, Any]) -> tuple[int, tuple[str, list], list[bytes]]:
+        """Run the call through moto and keep its answer: (status, (status line, headers), body)."""
+        kept: list[tuple[str, list]] = []
+
+        def keep(status: str, headers: list, exc_info: Any = None) -> Callable[[bytes], None]:
+            kept.append((status, headers))
+            return lambda _data: None
+
+        chunks = self.app(environ, keep)
+        body = list(chunks)
+        if hasattr(chunks, "close"):
+            chunks.close()
+        status_line, headers = kept[0]
+        return int(status_line.split(" ", 1)[0]), (status_line, headers), body
+
+    @staticmethod
+    def drop(environ: dict[str, Any]) -> None:
+        """Close the connection without an answer."""
+        sock = environ.get("werkzeug.socket")
+        if sock is not None:
+            import socket
+
+            try:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        raise ConnectionAbortedError("injected disconnect")
 
     @staticmethod
     def error_response(
