@@ -3,7 +3,7 @@ on a local Lambda Runtime API, `cargo lambda invoke --data-file events/...` send
 and the function talks to the local emulator. Every line the function writes (read from the
 watch output) must be in the log schema Lambda's log filtering reads (src/log.rs).
 
-This is the README's "Run it locally" section, command for command.
+This is CONTRIBUTING.md's "Run it locally" section, command for command.
 """
 
 from __future__ import annotations
@@ -62,7 +62,7 @@ class Watch:
             **os.environ,
             "AWS_ENDPOINT_URL": emulator, "AWS_REGION": REGION,
             "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-            # The settings the README gives for fast local runs.
+            # The settings CONTRIBUTING.md gives for fast local runs.
             "DIRECTORY_IDS": directory, "POLL_INITIAL_SECONDS": "0.2", "POLL_MAX_SECONDS": "1",
         }
         env.pop("AWS_LAMBDA_RUNTIME_API", None)
