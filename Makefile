@@ -32,7 +32,7 @@ LOW := nice -n 15
 unexport PYTHONDONTWRITEBYTECODE
 
 .PHONY: rust-build simulate bench bench-calls all build test demo emulator emulator-venv emulator-test rust-test fmt-check lint clean \
-	deploy-venv deploy-check deploy-test template-lint stackset doc-tables cdk-test cdk-synth cdk-jsii cdk-python keeper-bin local-venv local-lambda-test sam-venv
+	deploy-venv deploy-check deploy-test docs-test template-lint stackset doc-tables cdk-test cdk-synth cdk-jsii cdk-python keeper-bin local-venv local-lambda-test sam-venv
 
 all: build
 
@@ -174,7 +174,7 @@ deploy-test: $(DEPLOY_STAMP) $(STAMP) $(CDK_TEMPLATE) $(CDK_PYTHON_TEMPLATE) tes
 		test_restore_mark.py
 
 # cargo-lambda (pip: it brings its zig), for running the function the way Rust Lambda
-# developers do; the README's "Run it locally" commands.
+# developers do; CONTRIBUTING.md's "Run it locally" commands.
 
 local-venv: $(LOCAL_STAMP)
 
@@ -211,7 +211,15 @@ rust-build keeper-bin rust-test local-lambda-test: export CLIPPY_ARGS = -D__CLIP
 ## -j8 on 2 cores: the low-priority steps spend most of their time waiting for a core; with
 ## fewer job slots they would hold them and keep the CDK chain from starting.
 test: fmt-check
-	$(MAKE) -j8 --output-sync=target rust-test emulator-test cdk-test template-lint deploy-test local-lambda-test
+	$(MAKE) -j8 --output-sync=target rust-test emulator-test cdk-test template-lint deploy-test local-lambda-test \
+		docs-test
+
+## Every shell block of README.md, CONTRIBUTING.md and docs/*.md run as written against the
+## emulator with the keeper binary, unless marked not runnable here; the docs' links, and every
+## section of the task pages one click from the README (tests/docs; CONTRIBUTING.md says how).
+docs-test: $(STAMP) keeper-bin
+	cd tests/docs && DS_EMULATOR_PYTHON=$(CURDIR)/$(VENV_PY) KEEPER_BIN_DIR=$(CURDIR)/target/debug \
+		$(LOW) ../../$(VENV_PY) -m pytest -q -p no:cacheprovider test_snippets.py test_links.py
 
 demo: $(STAMP)
 	cargo build --quiet --locked --bins
