@@ -889,6 +889,21 @@ def test_faults_are_refused_when_they_say_too_little(endpoint):
         assert info.value.code == 400, body
 
 
+def test_every_control_route_and_fault_is_documented():
+    """control.py's docstring and CONTROL.md, against the routes and faults the code has."""
+    from ds_emulator import control
+
+    reference = (Path(__file__).parent / "CONTROL.md").read_text()
+    routes = {f"{method} /_emulator/{route}" for method, route in control.ROUTES}
+    assert set(re.findall(r"`((?:GET|POST|DELETE) /_emulator/[a-z-]+)", reference)) == routes
+    assert set(re.findall(r"``((?:GET|POST|DELETE) /_emulator/[a-z-]+)", control.__doc__)) == routes
+    for kind in control.FAULT_KINDS:
+        assert f"| `{kind}` |" in reference, kind
+        assert f"``{kind}``" in control.Fault.__doc__, kind
+    for field in control.FAULT_FIELDS:
+        assert f"`{field}`" in reference, field
+
+
 # --- RestoreFromSnapshot ------------------------------------------------------------------------
 
 

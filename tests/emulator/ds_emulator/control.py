@@ -3,26 +3,65 @@
 It is a WSGI middleware in front of moto's own application. Requests under ``/_emulator/``
 are answered here (JSON in, JSON out), the way moto keeps its own ``/moto-api/`` apart from
 the AWS APIs. Every other request is an AWS API call: it is logged, may be delayed or failed
-by a fault the test armed, and otherwise goes to moto untouched.
+by a fault the test armed, and otherwise goes to moto untouched. tests/emulator/CONTROL.md is
+the same reference for readers of the tests, with curl examples.
 
-Endpoints (all JSON):
+Endpoints
+---------
 
-``POST /_emulator/snapshots``      seed one snapshot: directory_id, name, type (Auto|Manual),
-                                   status (Creating|Completed|Failed), start_time (RFC 3339)
-                                   or age_days; -> {"snapshot_id"}
-``POST /_emulator/age``            {"days": N}: move every snapshot's StartTime and every
-                                   directory's LaunchTime N days into the past
-``POST /_emulator/outcomes``       {"directory_id", "outcomes": [{"status", "after_describes",
-                                   "after_seconds"}]}: how the next creates finish
-``POST /_emulator/limits``         {"directory_id", "limit"}: the manual snapshot quota
-``POST /_emulator/restore-outcome`` {"directory_id", "stage", "reason", "after_describes"|"after_seconds"}:
-                                   how the directory's next RestoreFromSnapshot ends
-``POST /_emulator/directory``      {"directory_id", "stage"?, "type"?, "regions_info"?}
-``POST /_emulator/faults``         arm a fault (see ``Fault``); ``DELETE`` disarms all
-``GET  /_emulator/calls``          the AWS calls received, oldest first
-``POST /_emulator/reset``          moto's reset plus all of the above
-``GET  /_emulator/default-subnets?region=R``  two default-VPC subnets for creating directories
-``GET  /_emulator/health``         readiness probe
+A control call answers 200 with a JSON object (or list), 400 ``{"error"}`` for a body it cannot
+use, 404 ``{"error"}`` for a route it does not know. ``?`` marks an optional field.
+
+``GET /_emulator/health``
+    -> ``{"ok": true, "order_seed": N}``. Readiness probe; the seed of DescribeSnapshots'
+    order and page sizes (``paging.py``).
+``POST /_emulator/order`` ``{"seed": N}``
+    -> ``{"order_seed": N}``. Replay the order and page sizes a failing run logged.
+``POST /_emulator/reset``
+    -> ``{}``. moto's reset (every account and Region), and every snapshot, outcome, limit,
+    override, fault and logged call below. The order seed stays.
+``GET /_emulator/default-subnets?region=R`` (``&account_id=A``?)
+    -> ``{"vpc_id", "subnet_ids": [2 ids]}``: two default-VPC subnets in different AZs, as
+    CreateMicrosoftAD and friends need.
+``POST /_emulator/snapshots``
+    ``{"directory_id", "name"?, "type"?: "Manual"|"Auto" (Manual), "status"?: "Creating"|
+    "Completed"|"Failed" (Completed), "start_time"?: RFC 3339 or epoch seconds | "age_days"?:
+    N (0), "outcome"?: {as in outcomes}}`` -> ``{"snapshot_id"}``. Seed a snapshot without the
+    API (an Auto one, an old one, one on a directory the API refuses). A seeded Creating
+    snapshot stays Creating unless ``outcome`` says otherwise.
+``POST /_emulator/age`` ``{"days": N}``
+    -> ``{"aged": count}``. Days pass: every snapshot's StartTime and every directory's
+    LaunchTime move N days (fractions allowed) into the past.
+``POST /_emulator/outcomes``
+    ``{"directory_id", "outcomes": [{"status": "Completed"|"Failed"|"Creating",
+    "after_describes"?: N (1), "after_seconds"?: S}]}`` -> ``{"queued": n}``. How the
+    directory's next CreateSnapshot calls finish, one outcome per call, in order: the final
+    status shows in the N-th DescribeSnapshots answer that includes the snapshot, or S seconds
+    after creation, whichever comes first; ``"Creating"``: stuck for ever. Without a queued
+    outcome: Completed at the first describe.
+``POST /_emulator/limits`` ``{"directory_id", "limit": N}``
+    -> ``{}``. The directory's manual snapshot quota (default 5).
+``POST /_emulator/restore-outcome``
+    ``{"directory_id", "stage"?: "Active"|"RestoreFailed" (Active), "reason"?,
+    "after_describes"?: N (2), "after_seconds"?: S}`` -> ``{}``. How the directory's next
+    RestoreFromSnapshot ends: Stage Restoring until the N-th DescribeDirectories answer that
+    shows the directory (or S seconds), then ``stage``, with ``reason`` as StageReason.
+``POST /_emulator/directory``
+    ``{"directory_id", "stage"?, "type"?, "regions_info"?: [RegionDescription...]}`` -> ``{}``.
+    Override what DescribeDirectories says of a directory: Stage, Type, RegionsInfo.
+``POST /_emulator/faults`` ``{Fault}``
+    -> ``{"armed": n}``. Arm a fault; the fields are ``Fault``'s (below). Faults stay armed
+    until their ``count`` is used up, ``DELETE``, or reset.
+``GET /_emulator/faults``
+    -> ``[{Fault, "hits"}]``: the armed faults and how many calls each has hit.
+``DELETE /_emulator/faults``
+    -> ``{"disarmed": n}``. Disarm every fault.
+``GET /_emulator/calls``
+    -> ``[{"service", "operation", "directory_id", "region", "at", "status", "fault"}]``: the
+    AWS calls received, oldest first; ``at`` in epoch seconds, ``status`` the HTTP status
+    answered (0: no answer, the line dropped), ``fault`` the kind of fault that answered it
+    (``latency``, which only delays, is not named).
+    ``directory_id`` comes from the request's DirectoryId, ResourceId or SnapshotId.
 """
 
 from __future__ import annotations
@@ -76,10 +115,15 @@ class Fault:
     * ``lost_answer``: the call takes effect, then its answer is lost: the connection drops,
       or, with ``http_status``, an error replaces it (``error_code``, default
       ServiceException; ``message``). AWS did the work; the caller never heard.
-    ``count`` limits how many calls it hits (None = every call), ``probability`` hits only a
-    fraction of calls (seeded, so runs repeat), ``directory_id`` limits it to calls about one
-    directory, ``service`` to one service (``ds``, ``sns``...), and ``rate_per_second`` makes
-    it fire only for calls beyond that rate (a token bucket: throttling as AWS does it).
+
+    ``error_code``, ``http_status`` and ``message`` override any refusal's. ``count`` limits
+    how many calls it hits (None = every call), ``probability`` hits only a fraction of calls
+    (seeded, so runs repeat), ``directory_id`` limits it to calls about one directory (their
+    DirectoryId, ResourceId or SnapshotId's directory; DescribeDirectories names none),
+    ``service`` to one service (``ds``, ``sns``...),
+    and ``rate_per_second`` makes it fire only for calls beyond that rate (a token bucket:
+    throttling as AWS does it). When several faults hit one call, every ``latency`` waits and
+    the first armed of the others decides the answer.
     """
 
     operation: str
@@ -121,6 +165,10 @@ class Fault:
             self.tokens -= 1
             return False
         return True
+
+
+# What a test may set when it arms a fault (the rest is the fault's own state).
+FAULT_FIELDS = tuple(f for f in Fault.__dataclass_fields__ if f not in ("hits", "tokens", "refilled_at"))
 
 
 @dataclass
@@ -274,10 +322,9 @@ def set_directory(body: dict[str, Any]) -> dict[str, Any]:
 
 
 def arm_fault(body: dict[str, Any]) -> dict[str, Any]:
-    allowed = set(Fault.__dataclass_fields__) - {"hits", "tokens", "refilled_at"}
-    unknown = set(body) - allowed
+    unknown = set(body) - set(FAULT_FIELDS)
     if unknown:
-        raise BadRequest(f"unknown fault fields {sorted(unknown)}; accepted: {sorted(allowed)}")
+        raise BadRequest(f"unknown fault fields {sorted(unknown)}; accepted: {sorted(FAULT_FIELDS)}")
     fault = Fault(**body)
     if fault.kind not in FAULT_KINDS:
         raise BadRequest("kind must be one of " + ", ".join(FAULT_KINDS))
@@ -307,6 +354,11 @@ def armed_faults() -> list[dict[str, Any]]:
             {k: v for k, v in asdict(f).items() if k not in ("tokens", "refilled_at")}
             for f in CONTROLLER.faults
         ]
+
+
+def logged_calls() -> list[dict[str, Any]]:
+    with CONTROLLER.lock:
+        return [asdict(c) for c in CONTROLLER.calls]
 
 
 def disarm_faults() -> dict[str, Any]:
@@ -424,6 +476,26 @@ def sns_region_refusal(service: str, operation: str, region: str | None, body: b
     return None
 
 
+# (method, route under /_emulator/) -> handler(body, query). The module docstring and
+# CONTROL.md document each (test_conformance.py checks that they do).
+ROUTES: dict[tuple[str, str], Callable[[dict[str, Any], dict[str, list[str]]], Any]] = {
+    ("GET", "health"): lambda body, query: {"ok": True, "order_seed": PAGING.seed},
+    ("POST", "order"): lambda body, query: set_order_seed(body),
+    ("POST", "reset"): lambda body, query: reset_all(),
+    ("GET", "default-subnets"): lambda body, query: default_subnets(query),
+    ("POST", "snapshots"): lambda body, query: seed_snapshot(body),
+    ("POST", "age"): lambda body, query: age(body),
+    ("POST", "outcomes"): lambda body, query: queue_outcomes(body),
+    ("POST", "limits"): lambda body, query: set_limit(body),
+    ("POST", "restore-outcome"): lambda body, query: set_restore_outcome(body),
+    ("POST", "directory"): lambda body, query: set_directory(body),
+    ("POST", "faults"): lambda body, query: arm_fault(body),
+    ("GET", "faults"): lambda body, query: armed_faults(),
+    ("DELETE", "faults"): lambda body, query: disarm_faults(),
+    ("GET", "calls"): lambda body, query: logged_calls(),
+}
+
+
 class EmulatorMiddleware:
     def __init__(self, app: Callable) -> None:
         self.app = app
@@ -442,28 +514,11 @@ class EmulatorMiddleware:
             body = json.loads(raw) if raw else {}
             if not isinstance(body, dict):
                 raise BadRequest("body must be a JSON object")
-            handlers: dict[tuple[str, str], Callable[[], Any]] = {
-                ("GET", "health"): lambda: {"ok": True, "order_seed": PAGING.seed},
-                ("POST", "order"): lambda: set_order_seed(body),
-                ("GET", "default-subnets"): lambda: default_subnets(
-                    urllib.parse.parse_qs(environ.get("QUERY_STRING", ""))
-                ),
-                ("POST", "snapshots"): lambda: seed_snapshot(body),
-                ("POST", "age"): lambda: age(body),
-                ("POST", "outcomes"): lambda: queue_outcomes(body),
-                ("POST", "limits"): lambda: set_limit(body),
-                ("POST", "restore-outcome"): lambda: set_restore_outcome(body),
-                ("POST", "directory"): lambda: set_directory(body),
-                ("POST", "faults"): lambda: arm_fault(body),
-                ("GET", "faults"): armed_faults,
-                ("DELETE", "faults"): disarm_faults,
-                ("GET", "calls"): lambda: [asdict(c) for c in CONTROLLER.calls],
-                ("POST", "reset"): reset_all,
-            }
-            handler = handlers.get((method, route))
+            handler = ROUTES.get((method, route))
             if handler is None:
                 return _json_response(start_response, 404, {"error": f"no route {method} {route}"})
-            return _json_response(start_response, 200, handler())
+            query = urllib.parse.parse_qs(environ.get("QUERY_STRING", ""))
+            return _json_response(start_response, 200, handler(body, query))
         except (BadRequest, ValueError, TypeError) as exc:
             return _json_response(start_response, 400, {"error": str(exc)})
 
