@@ -3,10 +3,11 @@ the README stays a front page, and every section of the task pages is one click 
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
-from doc_markdown import ROOT, anchors, documents, headings, links, slug
+from doc_markdown import ROOT, anchors, documents, headings, links, outside_fences, slug
 
 # The pages the README maps section by section (the other pages of docs/ it links whole).
 MAPPED = ["docs/how-it-decides.md", "docs/deploy.md", "docs/operate.md", "docs/restore.md",
@@ -27,6 +28,14 @@ def test_every_relative_link_reaches_its_target(path: Path):
         elif anchor and resolved.suffix == ".md" and anchor not in anchors(resolved):
             broken.append(f"{path.relative_to(ROOT)}:{line}: {target}: no heading #{anchor}")
     assert not broken, "\n".join(broken)
+
+
+@pytest.mark.parametrize("path", documents(), ids=lambda p: str(p.relative_to(ROOT)))
+def test_every_link_is_on_one_line(path: Path):
+    """A link whose text runs over two lines is one these tests cannot read: keep it whole."""
+    split = [f"{path.relative_to(ROOT)}:{n}" for n, line in outside_fences(path)
+             if re.match(r"^[^\[`]*\]\(", line)]
+    assert not split, f"links split over two lines end at: {split}"
 
 
 def test_the_readme_is_a_front_page():

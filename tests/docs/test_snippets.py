@@ -24,6 +24,7 @@ Annotations (an HTML comment on the line before the block):
 
 from __future__ import annotations
 
+import copy
 import datetime
 import json
 import os
@@ -75,20 +76,11 @@ def to_run() -> list[Block]:
 # --- the emulator's world ------------------------------------------------------------------
 
 
-def create_directory(emu: Emulator, region: str, name: str) -> str:
-    subnets = emu.control("GET", f"default-subnets?region={region}")
-    ds = client(emu, "ds", region)
-    return ds.create_microsoft_ad(
-        Name=name, Password="Sup3r-Secret!",
-        VpcSettings={"VpcId": subnets["vpc_id"], "SubnetIds": subnets["subnet_ids"]},
-    )["DirectoryId"]
-
-
-def client(emu: Emulator, service: str, region: str) -> Any:
-    import boto3
-
-    return boto3.client(service, endpoint_url=emu.endpoint, region_name=region,
-                        aws_access_key_id="testing", aws_secret_access_key="testing")
+def in_region(emu: Emulator, region: str) -> Emulator:
+    """The same emulator, its helpers (new_directory, client) aimed at another Region."""
+    other = copy.copy(emu)
+    other.region = region
+    return other
 
 
 def keeper_name(age_days: float, n: int) -> str:
@@ -112,7 +104,7 @@ def seed(emu: Emulator, directory: str) -> str:
 
 
 def state(emu: Emulator, directory: str, region: str) -> dict[str, Any]:
-    ds = client(emu, "ds", region)
+    ds = in_region(emu, region).client("ds")
     snaps = ds.describe_snapshots(DirectoryId=directory)["Snapshots"]
     [desc] = ds.describe_directories(DirectoryIds=[directory])["DirectoryDescriptions"]
     return {"stage": desc["Stage"],
@@ -155,11 +147,11 @@ def build_world(emu: Emulator, code: str) -> tuple[World, str]:
     regions = regions_of(code)
     world = World(emu, regions[0])
     for i, example in enumerate(dict.fromkeys(DIRECTORY_ID.findall(code))):
-        real = create_directory(emu, world.region, f"named{i}.example.com")
+        real = in_region(emu, world.region).new_directory(name=f"named{i}.example.com")
         world.named.append(real)
         code = re.sub(rf"\b{example}\b", real, code)
     for region in regions:
-        world.others.append((create_directory(emu, region, f"bystander.{region}.example.com"), region))
+        world.others.append((in_region(emu, region).new_directory(name=f"bystander.{region}.example.com"), region))
     for i, (directory, _) in enumerate(world.directories()):
         point = seed(emu, directory)
         if i == 0:
