@@ -1,8 +1,11 @@
-"""Conformance of the emulator's snapshot operations with botocore's Directory Service model.
+"""Conformance of the emulator with botocore's Directory Service model and AWS's documentation.
 
 Every answer is validated against the operation's output shape (types, required members,
-unknown members, enums, patterns, ranges), and every error code the extension raises must be
-one the model lists for that operation. If the emulator drifts from the real API, this fails.
+unknown members, enums, patterns, ranges), and every error code the extensions raise must be
+one the model lists for that operation. Covered: the snapshot operations and RestoreFromSnapshot
+(snapshots.py), DescribeSnapshots' order and pages (paging.py), directory tags (tags.py), and
+the control plane's faults and its documentation (control.py, CONTROL.md). If the emulator
+drifts from the real API, this fails.
 """
 
 from __future__ import annotations
