@@ -742,6 +742,10 @@ def impatient(endpoint, read_timeout: float | None = None):
     ))
 
 
+def arm(endpoint, **fault) -> None:
+    control(endpoint, "POST", "faults", fault)
+
+
 def completed_snapshot(ds, directory: str) -> str:
     sid = ds.create_snapshot(DirectoryId=directory, Name="before-change")["SnapshotId"]
     ds.describe_snapshots(SnapshotIds=[sid])  # settles it Completed
@@ -765,24 +769,25 @@ def test_latency_delays_a_call_that_still_takes_effect(clients, endpoint):
     ds, ec2 = clients
     directory = managed_ad(ds, ec2)
     sid = completed_snapshot(ds, directory)
-    control(endpoint, "POST", "faults", {"operation": "DeleteSnapshot", "kind": "latency", "latency_ms": 600, "count": 1})
+    arm(endpoint, operation="DeleteSnapshot", kind="latency", latency_ms=600, count=1)
     started = time.monotonic()
     ds.delete_snapshot(SnapshotId=sid)
     assert time.monotonic() - started >= 0.6
     assert ds.describe_snapshots(DirectoryId=directory)["Snapshots"] == []
     # A caller that gives up first: the call still happens, once the delay is over.
-    control(endpoint, "POST", "faults", {"operation": "CreateSnapshot", "kind": "latency", "latency_ms": 800, "count": 1})
+    arm(endpoint, operation="CreateSnapshot", kind="latency", latency_ms=800, count=1)
     with pytest.raises(botocore.exceptions.ReadTimeoutError):
         impatient(endpoint, read_timeout=0.2).create_snapshot(DirectoryId=directory, Name="late")
     assert ds.describe_snapshots(DirectoryId=directory)["Snapshots"] == [], "not yet: it waits first"
-    assert eventually(lambda: [s["Name"] for s in ds.describe_snapshots(DirectoryId=directory)["Snapshots"]] == ["late"])
+    names = lambda: [s["Name"] for s in ds.describe_snapshots(DirectoryId=directory)["Snapshots"]]  # noqa: E731
+    assert eventually(lambda: names() == ["late"])
 
 
 def test_slow_answer_takes_effect_at_once_and_answers_late(clients, endpoint):
     ds, ec2 = clients
     directory = managed_ad(ds, ec2)
     sid = completed_snapshot(ds, directory)
-    control(endpoint, "POST", "faults", {"operation": "RestoreFromSnapshot", "kind": "slow_answer", "latency_ms": 1500, "count": 1})
+    arm(endpoint, operation="RestoreFromSnapshot", kind="slow_answer", latency_ms=1500, count=1)
     started = time.monotonic()
     with pytest.raises(botocore.exceptions.ReadTimeoutError):
         impatient(endpoint, read_timeout=0.3).restore_from_snapshot(SnapshotId=sid)
@@ -793,7 +798,7 @@ def test_slow_answer_takes_effect_at_once_and_answers_late(clients, endpoint):
     # A patient caller gets the answer, late.
     control(endpoint, "POST", "restore-outcome", {"directory_id": directory, "after_describes": 1})
     stage_of(ds, directory)
-    control(endpoint, "POST", "faults", {"operation": "RestoreFromSnapshot", "kind": "slow_answer", "latency_ms": 500, "count": 1})
+    arm(endpoint, operation="RestoreFromSnapshot", kind="slow_answer", latency_ms=500, count=1)
     started = time.monotonic()
     assert_conforms(ds, "RestoreFromSnapshot", ds.restore_from_snapshot(SnapshotId=sid))
     assert time.monotonic() - started >= 0.5
@@ -802,7 +807,7 @@ def test_slow_answer_takes_effect_at_once_and_answers_late(clients, endpoint):
 def test_lost_answer_can_be_a_5xx_after_the_call_took_effect(clients, endpoint):
     ds, ec2 = clients
     directory = managed_ad(ds, ec2)
-    control(endpoint, "POST", "faults", {"operation": "CreateSnapshot", "kind": "lost_answer", "http_status": 500, "count": 1})
+    arm(endpoint, operation="CreateSnapshot", kind="lost_answer", http_status=500, count=1)
     with pytest.raises(botocore.exceptions.ClientError) as info:
         impatient(endpoint).create_snapshot(DirectoryId=directory, Name="done-anyway")
     assert info.value.response["ResponseMetadata"]["HTTPStatusCode"] == 500
@@ -811,7 +816,7 @@ def test_lost_answer_can_be_a_5xx_after_the_call_took_effect(clients, endpoint):
     assert [s["Name"] for s in ds.describe_snapshots(DirectoryId=directory)["Snapshots"]] == ["done-anyway"]
     # The same for a restore, with the line dropped instead.
     sid = ds.describe_snapshots(DirectoryId=directory)["Snapshots"][0]["SnapshotId"]
-    control(endpoint, "POST", "faults", {"operation": "RestoreFromSnapshot", "kind": "lost_answer", "count": 1})
+    arm(endpoint, operation="RestoreFromSnapshot", kind="lost_answer", count=1)
     with pytest.raises((botocore.exceptions.ConnectionClosedError, botocore.exceptions.EndpointConnectionError)):
         impatient(endpoint).restore_from_snapshot(SnapshotId=sid)
     assert stage_of(ds, directory) == "Restoring"
@@ -824,7 +829,9 @@ def test_a_refused_call_changes_nothing(clients, endpoint):
     control(endpoint, "POST", "faults", {
         "operation": "RestoreFromSnapshot", "kind": "error", "error_code": "ClientException", "count": 1,
     })
-    assert_modelled_error(ds, "RestoreFromSnapshot", lambda: impatient(endpoint).restore_from_snapshot(SnapshotId=sid), "ClientException")
+    assert_modelled_error(
+        ds, "RestoreFromSnapshot", lambda: impatient(endpoint).restore_from_snapshot(SnapshotId=sid), "ClientException"
+    )
     calls = [c for c in control(endpoint, "GET", "calls") if c["operation"] == "RestoreFromSnapshot"]
     assert [(c["status"], c["fault"]) for c in calls] == [(400, "error")]
     assert stage_of(ds, directory) == "Active"
@@ -833,7 +840,7 @@ def test_a_refused_call_changes_nothing(clients, endpoint):
 def test_describe_directories_is_throttled_n_times_then_answers(clients, endpoint):
     ds, ec2 = clients
     managed_ad(ds, ec2)
-    control(endpoint, "POST", "faults", {"operation": "DescribeDirectories", "kind": "throttle", "count": 3})
+    arm(endpoint, operation="DescribeDirectories", kind="throttle", count=3)
     once = impatient(endpoint)
     outcomes = []
     for _ in range(4):
@@ -841,7 +848,8 @@ def test_describe_directories_is_throttled_n_times_then_answers(clients, endpoin
             once.describe_directories()
             outcomes.append("ok")
         except botocore.exceptions.ClientError as e:
-            outcomes.append((e.response["ResponseMetadata"]["HTTPStatusCode"], e.response["Error"]["Code"], e.response["Error"]["Message"]))
+            error = e.response["Error"]
+            outcomes.append((e.response["ResponseMetadata"]["HTTPStatusCode"], error["Code"], error["Message"]))
     assert outcomes == [(400, "ClientException", "Rate exceeded")] * 3 + ["ok"]
     [armed] = control(endpoint, "GET", "faults")
     assert (armed["operation"], armed["hits"], armed["count"]) == ("DescribeDirectories", 3, 3)
@@ -858,11 +866,12 @@ def test_access_denied_is_what_iam_answers_for_the_service(clients, endpoint):
     sid = completed_snapshot(ds, directory)
     shape = ds.meta.service_model.shape_for("AccessDeniedException")
     status = shape.metadata.get("error", {}).get("httpStatusCode", 400)
-    control(endpoint, "POST", "faults", {"operation": "RestoreFromSnapshot", "kind": "access_denied", "count": 1})
+    arm(endpoint, operation="RestoreFromSnapshot", kind="access_denied", count=1)
     with pytest.raises(botocore.exceptions.ClientError) as info:
         impatient(endpoint).restore_from_snapshot(SnapshotId=sid)
     error = info.value.response["Error"]
-    assert (info.value.response["ResponseMetadata"]["HTTPStatusCode"], error["Code"]) == (status, "AccessDeniedException") == (400, "AccessDeniedException")
+    answered = (info.value.response["ResponseMetadata"]["HTTPStatusCode"], error["Code"])
+    assert answered == (status, "AccessDeniedException") == (400, "AccessDeniedException")
     assert (
         f"is not authorized to perform: ds:RestoreFromSnapshot on resource: "
         f"arn:aws:ds:{REGION}:123456789012:directory/{directory}"
@@ -870,7 +879,7 @@ def test_access_denied_is_what_iam_answers_for_the_service(clients, endpoint):
     assert stage_of(ds, directory) == "Active"
     sns = boto3.client("sns", endpoint_url=endpoint, region_name=REGION)
     topic = sns.create_topic(Name="alerts")["TopicArn"]
-    control(endpoint, "POST", "faults", {"operation": "Publish", "kind": "access_denied", "count": 1})
+    arm(endpoint, operation="Publish", kind="access_denied", count=1)
     with pytest.raises(botocore.exceptions.ClientError) as info:
         sns.publish(TopicArn=topic, Message="hello")
     denied = sns.meta.service_model.shape_for("AuthorizationErrorException").metadata["error"]

@@ -368,7 +368,9 @@ def disarm_faults() -> dict[str, Any]:
     return {"disarmed": disarmed}
 
 
-def access_denied(service: str, operation: str, directory_id: str | None, region: str | None) -> tuple[str, int, str]:
+def access_denied(
+    service: str, operation: str, directory_id: str | None, region: str | None
+) -> tuple[str, int, str]:
     """(code, status, message) of an IAM refusal, as the service sends it."""
     from moto.core import DEFAULT_ACCOUNT_ID
 
