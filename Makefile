@@ -60,7 +60,7 @@ $(1)/.venv/.installed: $(1)/requirements.txt $(UV)
 	$(UV) pip install --quiet --python $(1)/.venv/bin/python --no-deps -r $(1)/requirements.txt
 	touch $(1)/.venv/.installed
 endef
-$(foreach dir,tests/emulator tests/deploy tests/sam tests/local,$(eval $(call venv,$(dir))))
+$(foreach dir,tests/emulator tests/deploy tests/sam tests/local tests/packaging,$(eval $(call venv,$(dir))))
 
 emulator-venv: $(STAMP)
 
@@ -108,35 +108,38 @@ $(CDK_TEMPLATE): $(CDK_DIST)
 
 CDK_PYTHON_VENV := cdk/.python-venv
 CDK_PYTHON_TEMPLATE := cdk/cdk.out.python/DsSnapshotKeeperPython.template.json
+PKG := target/packaging
 
 ## The construct as a jsii library: the assembly (.jsii), the npm tarball and the Python
 ## wheel (jsii-pacmak; Java, .NET and Go are configured in cdk/package.json, and need their
-## toolchains to build).
-## pacmak writes the npm tarball and the Python package's source; uv builds the wheel and the
-## sdist from that source with the build backend it names (setuptools), as pacmak's own
-## `python -m build` does, without the two throwaway venvs pacmak fills by pip for it (45 s).
-cdk-jsii: cdk/node_modules/.package-lock.json $(UV)
+## toolchains to build). tools/pack_construct.py packs it: pacmak writes the npm tarball and
+## the Python package's source; uv builds the wheel and the sdist from that source with the
+## build backend it names (setuptools), as pacmak's own `python -m build` does, without the
+## two throwaway venvs pacmak fills by pip for it (45 s). Built from source, the package
+## carries no function code (`code` must be given); `make dist` packs the release zip in.
+CDK_JSII := cdk/.jsii
+$(CDK_JSII): cdk/node_modules/.package-lock.json $(wildcard cdk/lib/*.ts) cdk/package.json cdk/package-lock.json
 	cd cdk && npx jsii --silence-warnings=reserved-word
-	rm -rf cdk/dist-pacmak cdk/.pacmak-src
-	cd cdk && npx jsii-pacmak --targets js,python --code-only --outdir .pacmak-src
-	mkdir -p cdk/dist-pacmak/js
-	cp cdk/.pacmak-src/js/*.jsii.tgz cdk/dist-pacmak/js/
-	$(UV) build --quiet --out-dir cdk/dist-pacmak/python cdk/.pacmak-src/python
+	touch $(CDK_JSII)
 
-## A Python CDK app using that wheel, installed in a throwaway venv, synthesised; the
-## deployment tests put its template through the same checks as the TypeScript one's.
+cdk-jsii: $(CDK_JSII) $(UV)
+	$(PYTHON) tools/pack_construct.py --out cdk/dist-pacmak
+
+## A Python CDK app using the construct's wheel, installed in a throwaway venv, synthesised;
+## the deployment tests put its template through the same checks as the TypeScript one's.
+## The wheel is packaging-test's, which carries a stand-in zip: the app gives no code and
+## deploys the package's own, as a user's app does (tests/packaging checks that it does).
 ## A file target, so `make -j test` builds it once for the suites that read it.
 CDK_SOURCES := $(wildcard cdk/lib/*.ts cdk/example/python/*) cdk/package.json cdk/package-lock.json
 cdk-python: $(CDK_PYTHON_TEMPLATE)
 
-$(CDK_PYTHON_TEMPLATE): cdk/node_modules/.package-lock.json $(CDK_SOURCES) $(UV)
+$(CDK_PYTHON_TEMPLATE): cdk/node_modules/.package-lock.json $(CDK_SOURCES) $(UV) $(PKG)/construct/.packed
 	$(MAKE) cdk-jsii
 	rm -rf $(CDK_PYTHON_VENV) cdk/cdk.out.python
 	$(UV) venv --quiet --python $(PYTHON) $(CDK_PYTHON_VENV)
 	$(UV) pip install --quiet --python $(CDK_PYTHON_VENV)/bin/python \
-		-r cdk/example/python/requirements.txt cdk/dist-pacmak/python/*.whl
-	mkdir -p cdk/.stub && printf '#!/bin/sh\n' > cdk/.stub/bootstrap
-	cd cdk && KEEPER_CODE_DIR=$(CURDIR)/cdk/.stub KEEPER_ACCOUNT=123456789012 KEEPER_REGION=eu-west-1 \
+		-r cdk/example/python/requirements.txt $(PKG)/construct/python/*.whl
+	cd cdk && KEEPER_ACCOUNT=123456789012 KEEPER_REGION=eu-west-1 \
 		CDK_OUTDIR=cdk.out.python .python-venv/bin/python example/python/app.py
 
 
@@ -212,7 +215,7 @@ rust-build keeper-bin rust-test local-lambda-test: export CLIPPY_ARGS = -D__CLIP
 ## fewer job slots they would hold them and keep the CDK chain from starting.
 test: fmt-check
 	$(MAKE) -j8 --output-sync=target rust-test emulator-test cdk-test template-lint deploy-test local-lambda-test \
-		docs-test
+		docs-test packaging-test
 
 ## Every shell block of README.md, CONTRIBUTING.md and docs/*.md run as written against the
 ## emulator with the keeper binary, unless marked not runnable here; the docs' links, and every
@@ -270,3 +273,81 @@ lint:
 clean:
 	cargo clean
 	rm -rf $(VENV) .tools
+
+
+# ---- Packaging and release (docs/building.md) -------------------------------------------------
+
+## `make dist`: every release artifact in dist/, with SHA256SUMS (tools/dist.py lists them):
+## the arm64 Lambda zip, the SAM template that deploys it with no build step, the StackSet
+## template, the CLI's manylinux wheels for x86_64 and aarch64, and the construct for npm and
+## PyPI with the zip inside. Two release builds, cross-compiled by cargo-lambda's zig: arm64
+## (the zip, and the aarch64 wheel: the same binary) and x86_64 (its wheel, for glibc 2.17).
+## Then tests/packaging tests what it built, as packaging-test tests make test's.
+.PHONY: dist dist-build dist-test wheel checksums version-check packaging-test
+PKG_VENV := tests/packaging/.venv
+PKG_STAMP := $(PKG_VENV)/.installed
+HOST_TARGET = $(shell rustc -vV | sed -n 's/^host: //p')
+LAMBDA_ZIP := target/lambda/ds-snapshot-keeper/bootstrap.zip
+RELEASE_BINARY = target/$(1)/release/ds-snapshot-keeper
+# $(call packaging-pytest,FOLDER,SCRATCH,MORE ENVIRONMENT): tests/packaging on a release folder.
+packaging-pytest = cd tests/packaging && PACKAGING_DIST=$(CURDIR)/$(1) DS_EMULATOR_PYTHON=$(CURDIR)/$(VENV_PY) $(3) \
+	$(LOW) ../../$(PKG_VENV)/bin/python -m pytest -q -p no:cacheprovider --basetemp=$(CURDIR)/$(2)
+
+dist: dist-build $(CDK_JSII) $(UV) $(STACKSET_TEMPLATE) $(DEPLOY_STAMP)
+	$(PYTHON) tools/pack_construct.py --out target/dist-construct --zip $(LAMBDA_ZIP)
+	$(DEPLOY_VENV)/bin/python tools/dist.py layout --out dist --lambda-zip $(LAMBDA_ZIP) \
+		--construct target/dist-construct --stackset $(STACKSET_TEMPLATE) \
+		--binary aarch64-unknown-linux-gnu=$(call RELEASE_BINARY,aarch64-unknown-linux-gnu) \
+		--binary x86_64-unknown-linux-gnu=$(call RELEASE_BINARY,x86_64-unknown-linux-gnu)
+	$(MAKE) dist-test
+
+## The release builds alone. cargo-lambda and its zig come from tests/local's venv (pip).
+dist-build: $(LOCAL_STAMP)
+	rustup target add aarch64-unknown-linux-gnu x86_64-unknown-linux-gnu
+	rm -f $(LAMBDA_ZIP)
+	PATH=$(CURDIR)/$(LOCAL_VENV)/bin:$$PATH cargo lambda build --release --locked --arm64 --output-format zip \
+		--bin ds-snapshot-keeper
+	PATH=$(CURDIR)/$(LOCAL_VENV)/bin:$$PATH cargo lambda build --release --locked \
+		--target x86_64-unknown-linux-gnu.2.17 --lambda-dir target/lambda-x86_64 --bin ds-snapshot-keeper
+
+## The packaging tests on dist/ (PACKAGING_RELEASE: both Linux wheels, one arm64 build).
+dist-test: $(PKG_STAMP) $(STAMP) $(SAM_STAMP) $(CDK_DIST)
+	$(call packaging-pytest,dist,target/dist-test,PACKAGING_RELEASE=1)
+
+## One CLI wheel for WHEEL_TARGET from a native release build, into dist/: the release
+## workflow's macOS and Windows runners (`make wheel WHEEL_TARGET=aarch64-apple-darwin`).
+WHEEL_TARGET ?= $(HOST_TARGET)
+wheel:
+	rustup target add $(WHEEL_TARGET)
+	cargo build --release --locked --target $(WHEEL_TARGET) --bin ds-snapshot-keeper
+	$(PYTHON) tools/wheel.py --target $(WHEEL_TARGET) --out dist \
+		--binary $(call RELEASE_BINARY,$(WHEEL_TARGET))$(if $(findstring windows,$(WHEEL_TARGET)),.exe)
+
+## SHA256SUMS over dist/, again: after the release workflow adds the macOS and Windows wheels.
+checksums:
+	$(PYTHON) tools/dist.py checksums dist
+
+## The versions agree (tools/version.py); TAG=v1.2.3 also checks a release tag against them.
+version-check:
+	$(PYTHON) tools/version.py check $(if $(TAG),--tag $(TAG))
+
+## make test's packaging tests: the release layout from the debug binary and a stand-in zip
+## (target/packaging/dist), tested as `make dist` tests dist/: the CLI wheel installed by pip,
+## uv and pipx and run against the emulator, the construct installed by npm and pip into the
+## example apps and synthesised with no Rust, `sam package` against the emulator's S3, the
+## versions, the checksums, and the release workflow under actionlint.
+packaging-test: $(PKG_STAMP) $(STAMP) $(SAM_STAMP) $(DEPLOY_STAMP) $(CDK_DIST) $(CDK_PYTHON_TEMPLATE) \
+		$(PKG)/construct/.packed $(STACKSET_TEMPLATE) keeper-bin
+	$(LOW) $(DEPLOY_VENV)/bin/python tools/dist.py layout --out $(PKG)/dist --lambda-zip $(PKG)/stand-in.zip \
+		--construct $(PKG)/construct --stackset $(STACKSET_TEMPLATE) \
+		--binary $(HOST_TARGET)=target/debug/ds-snapshot-keeper > /dev/null
+	$(call packaging-pytest,$(PKG)/dist,$(PKG)/tmp,CDK_PYTHON_OUT=$(CURDIR)/cdk/cdk.out.python)
+
+$(PKG)/stand-in.zip: tests/packaging/stand_in.py
+	$(PYTHON) tests/packaging/stand_in.py $@
+
+## The construct packed around the stand-in, apart from cdk/dist-pacmak (which carries no
+## code) and from make dist's (which carries the release zip).
+$(PKG)/construct/.packed: $(CDK_JSII) $(UV) $(PKG)/stand-in.zip cdk/README.md LICENSE tools/pack_construct.py
+	$(LOW) $(PYTHON) tools/pack_construct.py --out $(PKG)/construct --zip $(PKG)/stand-in.zip
+	touch $@

@@ -22,7 +22,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from cfnlint.decode import decode
+from prebuilt_template import prebuilt
 from samtranslator.translator.transform import transform
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -59,17 +59,10 @@ class _NoManagedPolicies:
 
 
 def build() -> dict[str, Any]:
-    template, matches = decode(str(ROOT / "template.yaml"))
-    if matches:
-        raise SystemExit(f"template.yaml does not parse: {matches}")
-    template = json.loads(json.dumps(template))
-    function = template["Resources"]["KeeperFunction"]
-    for key in ("BuildMethod", "BuildProperties"):  # sam build's instructions: nothing to build here
-        function.get("Metadata", {}).pop(key, None)
-    function["Properties"]["CodeUri"] = {
+    template = prebuilt({
         "Bucket": {"Fn::Sub": "${CodeBucketPrefix}-${AWS::Region}"},
         "Key": {"Ref": "CodeKey"},
-    }
+    })
     template["Parameters"] = {**CODE_PARAMETERS, **template["Parameters"]}
     groups = template.get("Metadata", {}).get("AWS::CloudFormation::Interface", {}).get("ParameterGroups")
     if groups:

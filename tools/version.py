@@ -4,6 +4,7 @@ them all at once for a release.
     python3 tools/version.py check                 # Cargo.toml = npm = SAR = CHANGELOG
     python3 tools/version.py check --tag v0.3.0    # and the tag, and a dated heading on top
     python3 tools/version.py set 0.3.0             # write it everywhere, date the CHANGELOG
+    python3 tools/version.py notes 0.3.0           # its CHANGELOG section (the release's notes)
 
 Cargo.toml is the source; the others follow it: Cargo.lock, the construct's package.json and
 package-lock.json, template.yaml's `SemanticVersion` (the Serverless Application Repository),
@@ -117,7 +118,17 @@ def main() -> int:
     setter = sub.add_parser("set", help="write a version everywhere and date its CHANGELOG heading")
     setter.add_argument("version")
     setter.add_argument("--date", default=datetime.date.today().isoformat())
+    notes = sub.add_parser("notes", help="print a version's CHANGELOG section")
+    notes.add_argument("version", help="MAJOR.MINOR.PATCH or vMAJOR.MINOR.PATCH")
     args = parser.parse_args()
+    if args.command == "notes":
+        wanted = args.version.removeprefix("v")
+        for name, _, body in changelog_headings((ROOT / "CHANGELOG.md").read_text()):
+            if name == wanted:
+                print(body.strip())
+                return 0
+        print(f"version: CHANGELOG.md has no heading for {wanted}", file=sys.stderr)
+        return 1
     if args.command == "set":
         set_version(args.version, args.date)
     found = problems(getattr(args, "tag", None))
