@@ -30,8 +30,8 @@ pub enum InvocationError {
     RunFailed(Box<RunReport>),
     #[error("the run report could not be published to SNS: {0}")]
     NotifyFailed(ApiError),
-    #[error("restore of {} did not complete: {}; see the restore report in the logs", .0.directory_id, crate::restore::outcome_name(&.0.outcome))]
-    RestoreFailed(Box<crate::restore::RestoreReport>),
+    #[error("restore of {} did not complete: {}; see the restore report in the logs", .0.directory_id, crate::runner::restore::outcome_name(&.0.outcome))]
+    RestoreFailed(Box<crate::runner::restore::RestoreReport>),
 }
 
 impl std::fmt::Debug for InvocationError {
@@ -198,7 +198,7 @@ pub async fn handle<D: DirectoryService, N: Notifier>(
 #[serde(untagged)]
 pub enum Answer {
     Run(Box<RunReport>),
-    Restore(Box<crate::restore::RestoreReport>),
+    Restore(Box<crate::runner::restore::RestoreReport>),
 }
 
 /// Handle any payload: a `restore` request ([`handle_restore`]) or a run ([`handle`]).
@@ -232,7 +232,7 @@ async fn handle_restore<D: DirectoryService, N: Notifier>(
     request_id: &str,
     deadline: Option<Instant>,
     sink: Sink<'_>,
-) -> Result<crate::restore::RestoreReport, InvocationError> {
+) -> Result<crate::runner::restore::RestoreReport, InvocationError> {
     begin(&keeper.function_name, request_id);
     let refused = |e: EventError| {
         sink(&refusal_line(&e));
@@ -277,7 +277,7 @@ async fn handle_restore<D: DirectoryService, N: Notifier>(
         .map(|d| d.saturating_duration_since(Instant::now()))
         .unwrap_or(Duration::from_secs(900))
         .saturating_sub(settings.deadline_margin);
-    let opts = crate::restore::RestoreOptions {
+    let opts = crate::runner::restore::RestoreOptions {
         directory_id: parsed.directory_id.clone(),
         target: parsed.target.clone(),
         dry_run: parsed.dry_run,
@@ -287,19 +287,24 @@ async fn handle_restore<D: DirectoryService, N: Notifier>(
         safety_timeout: left,
         poll_initial: settings.poll_initial,
         poll_max: settings.poll_max,
+        by: format!("function {} {request_id}", keeper.function_name),
     };
     let policy = crate::policy::Policy::from(settings);
-    let report = crate::restore::restore(
-        &keeper.ds,
+    // The request's `confirm` was the confirmation: a plan that costs more by the time it is
+    // carried out is refused, since nobody can be asked again.
+    let report = crate::runner::restore::Restore {
+        ds: &keeper.ds,
         notifier,
-        &keeper.region,
-        &policy,
-        &opts,
-        (keeper.clock)(),
-        |_| true,
-        |line| tracing::info!(directory_id = %parsed.directory_id, "{line}"),
-        std::future::pending(),
-    )
+        region: &keeper.region,
+        policy: &policy,
+        opts: &opts,
+        clock: keeper.clock.clone(),
+        operator: crate::runner::restore::Unattended {
+            directory_id: parsed.directory_id.clone(),
+        },
+        interrupt: crate::runner::restore::Interrupt::default(),
+    }
+    .run()
     .await;
     sink(&render::restore::log_line(&report));
     if report.outcome.exit_code() == 0 {

@@ -53,6 +53,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         cli::Command::Invoke(rest) => std::process::exit(cli::invoke(&rest).await),
         cli::Command::Restore(rest) => std::process::exit(cli::restore(&rest).await),
         cli::Command::Points(rest) => std::process::exit(cli::points(&rest).await),
+        cli::Command::Mark(rest) => std::process::exit(cli::mark(&rest).await),
         cli::Command::Usage { code, problem } => {
             match problem {
                 Some(p) => eprintln!("error: {p}\n{}", cli::help::short(&cli::help::overview())),

@@ -229,6 +229,8 @@ pub enum Operation {
     DescribeDirectories,
     DescribeSnapshots,
     ListTagsForResource,
+    AddTagsToResource,
+    RemoveTagsFromResource,
     GetSnapshotLimits,
     CreateSnapshot,
     DeleteSnapshot,
@@ -246,6 +248,8 @@ impl Operation {
             Operation::DescribeDirectories => "DescribeDirectories",
             Operation::DescribeSnapshots => "DescribeSnapshots",
             Operation::ListTagsForResource => "ListTagsForResource",
+            Operation::AddTagsToResource => "AddTagsToResource",
+            Operation::RemoveTagsFromResource => "RemoveTagsFromResource",
             Operation::GetSnapshotLimits => "GetSnapshotLimits",
             Operation::CreateSnapshot => "CreateSnapshot",
             Operation::DeleteSnapshot => "DeleteSnapshot",
@@ -295,6 +299,8 @@ pub enum KeeperCode {
     RefusedByGuard,
     /// A request named a directory outside the configured scope.
     OutOfScope,
+    /// A restore began while the run was under way: the run's deletions stopped.
+    RestoreUnderWay,
 }
 
 impl KeeperCode {
@@ -308,6 +314,7 @@ impl KeeperCode {
             KeeperCode::DeadlineReached => "DeadlineReached",
             KeeperCode::RefusedByGuard => "RefusedByGuard",
             KeeperCode::OutOfScope => "OutOfScope",
+            KeeperCode::RestoreUnderWay => "RestoreUnderWay",
         }
     }
 

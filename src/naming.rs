@@ -89,6 +89,21 @@ pub fn is_topic_arn(value: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
 }
 
+/// Text that came from outside (a snapshot's name: Directory Service's pattern allows `\s`,
+/// so CR and LF) on one line for a person: every control character escaped (`\n`, `\r`,
+/// `\u{1b}`), the rest as it is. Human renderings use it; JSON keeps the value as it is.
+pub fn one_line(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for c in value.chars() {
+        if c.is_control() || c == '\u{2028}' || c == '\u{2029}' {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// Quote text that came from outside (events, names, API messages) for logs and errors:
 /// control characters and quotes are escaped and long values are cut, so nothing a caller
 /// sends can forge log lines or flood them.
@@ -108,6 +123,15 @@ pub fn escape_for_log(value: &str, max_chars: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_name_stays_on_one_line_for_a_person() {
+        assert_eq!(one_line("nightly"), "nightly");
+        assert_eq!(one_line("a\nforged row"), "a\\nforged row");
+        assert_eq!(one_line("x\rrewritten"), "x\\rrewritten");
+        assert_eq!(one_line("bell\u{7}\u{1b}[2J"), "bell\\u{7}\\u{1b}[2J");
+        assert!(!one_line("a\u{2028}b").contains('\u{2028}'));
+    }
 
     #[test]
     fn ids_follow_the_api_patterns() {

@@ -280,12 +280,16 @@ pub const SETTINGS: &[Setting] = &[
         default: Some("keeper-"),
         unset: "",
         accepts: Accepts::Text(
-            "1-64 characters: a letter, digit or `_`, then letters, digits or `_-.:@#%+=`",
+            "1-64 characters: a letter, digit or `_`, then letters, digits or `_-.:@#%+=`; not \
+             beginning with `pre-restore-` (the safety snapshots' names)",
         ),
         meaning: "",
         apply: |s, v| {
             let raw = text(v);
             naming::validate_prefix(raw)?;
+            if let Some(why) = crate::policy::safety::prefix_conflict(raw) {
+                return Err(why);
+            }
             s.prefix = raw.to_owned();
             Ok(())
         },
@@ -773,6 +777,7 @@ mod tests {
             ("DIRECTORY_IDS", "d-123,not-an-id"),
             ("SNAPSHOT_PREFIX", "-bad"),
             ("SNAPSHOT_PREFIX", "bad\u{7}bell"),
+            ("SNAPSHOT_PREFIX", "pre-restore-"),
             ("NOTIFY_LEVEL", "loud"),
             ("DRY_RUN", "maybe"),
             ("CONCURRENCY", "0"),

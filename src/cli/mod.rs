@@ -159,6 +159,8 @@ pub enum Command {
     Restore(Vec<String>),
     /// List restore points (see [`points`]).
     Points(Vec<String>),
+    /// Show or clear a directory's restore mark (see [`mark`]).
+    Mark(Vec<String>),
     /// Print the usage and exit with this code (0 when asked for, 2 on a mistake).
     Usage { code: i32, problem: Option<String> },
     /// Print every setting (`help settings`).
@@ -180,6 +182,7 @@ pub fn command(args: &[String], in_lambda: bool) -> Command {
         Some("invoke") => Command::Invoke(args[1..].to_vec()),
         Some("restore") => Command::Restore(args[1..].to_vec()),
         Some("points") => Command::Points(args[1..].to_vec()),
+        Some("mark") => Command::Mark(args[1..].to_vec()),
         Some("help") if args.get(1).map(String::as_str) == Some("settings") => {
             Command::HelpSettings
         }
@@ -211,7 +214,7 @@ fn print_report(report: &crate::report::RunReport, format: Option<Format>) {
     }
 }
 
-fn print_restore(report: &crate::restore::RestoreReport, format: Option<Format>) {
+fn print_restore(report: &crate::runner::restore::RestoreReport, format: Option<Format>) {
     use std::io::IsTerminal;
     match format.unwrap_or(if std::io::stdout().is_terminal() {
         Format::Text
@@ -337,7 +340,7 @@ pub async fn invoke(args: &[String]) -> i32 {
 }
 
 struct RestoreArgs {
-    options: crate::restore::RestoreOptions,
+    options: crate::runner::restore::RestoreOptions,
     yes: bool,
     json: Option<bool>,
     log: LogArgs,
@@ -347,8 +350,9 @@ fn parse_restore_args(args: &[String], settings: &Settings) -> Result<RestoreArg
     use crate::policy::restore::Target;
     let mut directory = None;
     let mut target = None;
+    let mut include_safety = false;
     let mut out = RestoreArgs {
-        options: crate::restore::RestoreOptions {
+        options: crate::runner::restore::RestoreOptions {
             directory_id: String::new(),
             target: Target::Snapshot(String::new()),
             dry_run: false,
@@ -358,6 +362,7 @@ fn parse_restore_args(args: &[String], settings: &Settings) -> Result<RestoreArg
             safety_timeout: Duration::from_secs(3600),
             poll_initial: settings.poll_initial,
             poll_max: settings.poll_max,
+            by: String::new(),
         },
         yes: false,
         json: None,
@@ -390,6 +395,7 @@ fn parse_restore_args(args: &[String], settings: &Settings) -> Result<RestoreArg
                 })?;
                 target = Some(Target::Before(t))
             }
+            "--include-safety" => include_safety = true,
             "--dry-run" => out.options.dry_run = true,
             "--yes" => out.yes = true,
             "--no-safety-snapshot" => out.options.no_safety_snapshot = true,
@@ -428,13 +434,112 @@ fn parse_restore_args(args: &[String], settings: &Settings) -> Result<RestoreArg
         ));
     }
     out.options.target =
-        target.ok_or("give the snapshot to restore: --snapshot s-... or --before TIME")?;
+        match target.ok_or("give the snapshot to restore: --snapshot s-... or --before TIME")? {
+            Target::Before(t) if include_safety => Target::BeforeAny(t),
+            Target::Snapshot(_) if include_safety => {
+                return Err("--include-safety goes with --before".to_owned())
+            }
+            other => other,
+        };
     Ok(out)
+}
+
+/// The operator at a terminal: the plan on stderr, the directory id typed to confirm (or
+/// `--yes`), progress on one rewritten line. Ctrl-C is heard from the confirmation on: before
+/// it nothing has changed, and the default (the process ends) is right.
+struct Terminal {
+    yes: bool,
+    interactive: bool,
+    interrupt: crate::runner::restore::Interrupt,
+}
+
+impl Terminal {
+    fn ask(&self, directory_id: &str) -> bool {
+        use std::io::{BufRead, Write};
+        eprint!("Type the directory id ({directory_id}) to restore it: ");
+        let _ = std::io::stderr().flush();
+        let mut line = String::new();
+        let _ = std::io::stdin().lock().read_line(&mut line);
+        line.trim() == directory_id
+    }
+
+    /// Hear Ctrl-C from now on, instead of being killed by it: the signal is registered before
+    /// this returns, so the first change is already covered.
+    fn listen_for_ctrl_c(&self) {
+        let interrupt = self.interrupt.clone();
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{signal, SignalKind};
+            if let Ok(mut sigint) = signal(SignalKind::interrupt()) {
+                tokio::spawn(async move {
+                    if sigint.recv().await.is_some() {
+                        eprintln!(
+                            "\nCtrl-C: no further change is made; finishing the call in flight"
+                        );
+                        interrupt.trigger();
+                    }
+                });
+            }
+        }
+        #[cfg(windows)]
+        {
+            if let Ok(mut ctrl_c) = tokio::signal::windows::ctrl_c() {
+                tokio::spawn(async move {
+                    if ctrl_c.recv().await.is_some() {
+                        interrupt.trigger();
+                    }
+                });
+            }
+        }
+    }
+}
+
+impl crate::runner::restore::Operator for Terminal {
+    fn confirm(&mut self, plan: &crate::policy::restore::RestorePlan) -> bool {
+        eprint!("{}", crate::render::restore::plan_text(plan));
+        let yes = self.yes || self.ask(&plan.directory_id);
+        if yes {
+            self.listen_for_ctrl_c();
+        }
+        yes
+    }
+
+    fn reconfirm(&mut self, plan: &crate::policy::restore::RestorePlan, what: &str) -> bool {
+        eprintln!("\nThe restore changed since it was confirmed: {what}. The plan now:");
+        eprint!("{}", crate::render::restore::plan_text(plan));
+        if self.yes || !self.interactive {
+            eprintln!("--yes confirmed the earlier plan, not this one: refused");
+            return false;
+        }
+        self.ask(&plan.directory_id)
+    }
+
+    fn progress(&mut self, line: &str) {
+        if self.interactive {
+            eprint!("\r\x1b[2K{line}");
+        } else {
+            eprintln!("{line}");
+        }
+    }
+}
+
+/// Who is restoring, for the mark: `cli user@host`.
+fn restorer() -> String {
+    let user = std::env::var("USER")
+        .or_else(|_| std::env::var("USERNAME"))
+        .unwrap_or_else(|_| "unknown".to_owned());
+    let host = std::env::var("HOSTNAME")
+        .ok()
+        .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "unknown-host".to_owned());
+    format!("cli {user}@{host}")
 }
 
 /// The `restore` subcommand; returns the process exit code.
 pub async fn restore(args: &[String]) -> i32 {
-    use std::io::{BufRead, IsTerminal, Write};
+    use std::io::IsTerminal;
     let Some(settings) = settings_from_env() else {
         return 2;
     };
@@ -465,48 +570,28 @@ pub async fn restore(args: &[String]) -> i32 {
     };
     let ds = crate::directory::aws::AwsDirectoryService::new(wiring::directory_client(&config));
     let policy = crate::policy::Policy::from(&settings);
-    let yes = args.yes;
-    let confirm = |plan: &crate::policy::restore::RestorePlan| {
-        eprint!("{}", crate::render::restore::plan_text(plan));
-        if yes {
-            return true;
-        }
-        eprint!(
-            "Type the directory id ({}) to restore it: ",
-            plan.directory_id
-        );
-        let _ = std::io::stderr().flush();
-        let mut line = String::new();
-        let _ = std::io::stdin().lock().read_line(&mut line);
-        line.trim() == plan.directory_id
-    };
-    let progress = |line: &str| {
-        if interactive {
-            eprint!("\r\x1b[2K{line}");
-        } else {
-            eprintln!("{line}");
-        }
-    };
     let notifier = settings
         .topic_arn
         .as_deref()
         .map(|arn| wiring::sns_notifier(&config, arn));
-    let report = crate::restore::restore(
-        &ds,
-        notifier.as_ref(),
-        &region,
-        &policy,
-        &args.options,
-        jiff::Timestamp::now(),
-        confirm,
-        progress,
-        async {
-            // Ctrl-C stops the waiting; without a handler it would kill the process silently.
-            if tokio::signal::ctrl_c().await.is_err() {
-                std::future::pending::<()>().await;
-            }
+    let interrupt = crate::runner::restore::Interrupt::default();
+    let mut options = args.options.clone();
+    options.by = restorer();
+    let report = crate::runner::restore::Restore {
+        ds: &ds,
+        notifier: notifier.as_ref(),
+        region: &region,
+        policy: &policy,
+        opts: &options,
+        clock: std::sync::Arc::new(jiff::Timestamp::now),
+        operator: Terminal {
+            yes: args.yes,
+            interactive,
+            interrupt: interrupt.clone(),
         },
-    )
+        interrupt,
+    }
+    .run()
     .await;
     if interactive {
         eprintln!();
@@ -520,6 +605,73 @@ pub async fn restore(args: &[String]) -> i32 {
         print(&report.text());
     }
     report.outcome.exit_code()
+}
+
+/// `ds-snapshot-keeper mark --directory d-… [--clear]`: show a directory's restore mark, or
+/// remove it (only when the restore it names is known to be dead).
+pub async fn mark(args: &[String]) -> i32 {
+    let mut directory = None;
+    let mut clear = false;
+    let mut log = LogArgs::default();
+    let mut it = args.iter();
+    while let Some(arg) = it.next() {
+        match arg.as_str() {
+            "-h" | "--help" => {
+                print_line(help::MARK);
+                return 0;
+            }
+            "--directory" => match it.next() {
+                Some(v) if crate::naming::is_directory_id(v) => directory = Some(v.clone()),
+                Some(v) => {
+                    eprintln!(
+                        "error: --directory {}: not a directory id (d- and 10 hexadecimal digits)",
+                        crate::naming::escape_for_log(v, 40)
+                    );
+                    return 2;
+                }
+                None => {
+                    eprintln!("error: --directory needs a directory id (d-...)");
+                    return 2;
+                }
+            },
+            "--clear" => clear = true,
+            other => {
+                if let Err(problem) = log.take(other, &mut it) {
+                    eprintln!("error: {problem}\n{}", help::short(help::MARK));
+                    return 2;
+                }
+            }
+        }
+    }
+    let Some(directory) = directory else {
+        eprintln!(
+            "error: --directory d-... is required\n{}",
+            help::short(help::MARK)
+        );
+        return 2;
+    };
+    log.init();
+    let config = wiring::load_aws_config().await;
+    let ds = crate::directory::aws::AwsDirectoryService::new(wiring::directory_client(&config));
+    use crate::directory::DirectoryService;
+    use crate::policy::restore_mark::{self, MARK_KEY};
+    let tags = match ds.directory_tags(&directory).await {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("error: {} failed ({}): {}", e.operation, e.code, e.message);
+            return 1;
+        }
+    };
+    let state = restore_mark::read(&tags, jiff::Timestamp::now());
+    print_line(&format!("{directory}: {}", state.describe(&directory)));
+    if clear && state != restore_mark::MarkState::Absent {
+        if let Err(e) = ds.remove_tag(&directory, MARK_KEY).await {
+            eprintln!("error: {} failed ({}): {}", e.operation, e.code, e.message);
+            return 1;
+        }
+        print_line(&format!("{directory}: restore mark removed"));
+    }
+    0
 }
 
 /// The `points` subcommand; returns the process exit code.
@@ -608,7 +760,8 @@ pub async fn points(args: &[String]) -> i32 {
             .build();
         let ds =
             crate::directory::aws::AwsDirectoryService::new(wiring::directory_client(&regional));
-        match crate::restore::points(&ds, region, &settings, &directories, before, now).await {
+        match crate::runner::points::points(&ds, region, &settings, &directories, before, now).await
+        {
             Ok(found) => all.extend(found),
             Err(e) => {
                 eprintln!("error: {region}: {} {}: {}", e.operation, e.code, e.message);

@@ -361,6 +361,35 @@ impl DirectoryService for AwsDirectoryService {
         .await
     }
 
+    async fn set_tag(&self, directory_id: &str, key: &str, value: &str) -> Result<(), ApiError> {
+        const OP: Operation = Operation::AddTagsToResource;
+        let tag = aws_sdk_directory::types::Tag::builder()
+            .key(key)
+            .value(value)
+            .build()
+            .map_err(|e| ApiError::new(OP, ErrorKind::Unexpected, "InvalidTag", e.to_string()))?;
+        self.client
+            .add_tags_to_resource()
+            .resource_id(directory_id)
+            .tags(tag)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| api_error(OP, e))
+    }
+
+    async fn remove_tag(&self, directory_id: &str, key: &str) -> Result<(), ApiError> {
+        const OP: Operation = Operation::RemoveTagsFromResource;
+        self.client
+            .remove_tags_from_resource()
+            .resource_id(directory_id)
+            .tag_keys(key)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| api_error(OP, e))
+    }
+
     async fn snapshot_limits(&self, directory_id: &str) -> Result<SnapshotLimits, ApiError> {
         const OP: Operation = Operation::GetSnapshotLimits;
         let answer = self

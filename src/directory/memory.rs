@@ -50,6 +50,40 @@ struct State {
     /// How the next restore ends: after this many describes, in this stage (default: the
     /// second describe, Active).
     restore_outcome: Option<(u32, String)>,
+    /// How the next RestoreFromSnapshot fails: carried out with its answer lost
+    /// (`Transport`), or refused with a code (`Client`).
+    restore_fault: Option<RestoreFault>,
+    /// Fail the next N DescribeDirectories with a throttling error.
+    throttled_describes: u32,
+    /// Run this when the named call is made, before it is carried out (a Ctrl-C, another
+    /// process acting while the call is in flight).
+    on_call: Vec<(&'static str, Hook)>,
+}
+
+/// A test's hook on a call.
+type Hook = Box<dyn FnMut() + Send>;
+
+/// How the next `RestoreFromSnapshot` goes wrong.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RestoreFault {
+    /// AWS starts the restore, and the answer is lost on the way (a dropped connection).
+    AnswerLost,
+    /// AWS refuses it with this code (HTTP 400), and nothing starts.
+    Refused(String),
+    /// Another operator's restore starts first: the directory turns Restoring, and this
+    /// one is refused (`ClientException`).
+    AnotherRestoreStarts,
+    /// AWS starts the restore, the answer is lost, and the next `throttled` reads of the
+    /// directory are throttled.
+    AnswerLostThenThrottled { throttled: u32 },
+}
+
+/// A stage's new `StageLastUpdatedDateTime`: AWS's clock only moves forward.
+fn stage_changed_at(previous: Option<Timestamp>, now: Option<Timestamp>) -> Option<Timestamp> {
+    match (previous, now) {
+        (Some(p), Some(n)) => Some(n.max(Timestamp::from_second(p.as_second() + 1).unwrap_or(p))),
+        (p, n) => n.or(p),
+    }
 }
 
 /// What someone else does to a directory while the keeper waits for its new snapshot.
@@ -211,6 +245,44 @@ impl MemoryDirectoryService {
 
     /// The next restore ends after `describes` DescribeDirectories answers, in `stage`
     /// (`Active`, or `RestoreFailed`).
+    /// Run `hook` whenever `call` (`"RestoreFromSnapshot"`...) is made, before it is carried
+    /// out.
+    pub fn on_call(&self, call: &'static str, hook: impl FnMut() + Send + 'static) {
+        self.lock().on_call.push((call, Box::new(hook)));
+    }
+
+    /// The hooks run outside the lock, so a hook may act on the service itself.
+    fn hooks(&self, call: &'static str) {
+        let mut hooks = std::mem::take(&mut self.lock().on_call);
+        for (name, hook) in hooks.iter_mut() {
+            if *name == call {
+                hook();
+            }
+        }
+        let mut st = self.lock();
+        hooks.append(&mut st.on_call);
+        st.on_call = hooks;
+    }
+
+    /// How the next `RestoreFromSnapshot` goes wrong.
+    pub fn restore_fault(&self, fault: RestoreFault) {
+        self.lock().restore_fault = Some(fault);
+    }
+
+    /// The next `count` `DescribeDirectories` are throttled.
+    pub fn throttle_describes(&self, count: u32) {
+        self.lock().throttled_describes = count;
+    }
+
+    /// A directory's tags now.
+    pub fn tags(&self, directory_id: &str) -> Vec<(String, String)> {
+        self.lock()
+            .tags
+            .get(directory_id)
+            .cloned()
+            .unwrap_or_default()
+    }
+
     pub fn restore_ends(&self, describes: u32, stage: &str) {
         self.lock().restore_outcome = Some((describes, stage.to_owned()));
     }
@@ -266,6 +338,15 @@ impl DirectoryService for MemoryDirectoryService {
     ) -> Result<Vec<Directory>, ApiError> {
         let mut st = self.lock();
         st.calls.push("DescribeDirectories");
+        if st.throttled_describes > 0 {
+            st.throttled_describes -= 1;
+            return Err(ApiError::new(
+                Operation::DescribeDirectories,
+                ErrorKind::Throttled,
+                "ThrottlingException",
+                "Rate exceeded",
+            ));
+        }
         let st = &mut *st;
         for (id, (left, stage)) in st.restoring.iter_mut() {
             *left = left.saturating_sub(1);
@@ -274,7 +355,7 @@ impl DirectoryService for MemoryDirectoryService {
                     d.stage = crate::model::Stage::from_api(stage);
                     d.stage_reason = (stage == "RestoreFailed")
                         .then(|| "The restore from snapshot failed".to_owned());
-                    d.stage_since = st.now;
+                    d.stage_since = stage_changed_at(d.stage_since, st.now);
                 }
             }
         }
@@ -349,6 +430,30 @@ impl DirectoryService for MemoryDirectoryService {
         Ok(st.tags.get(directory_id).cloned().unwrap_or_default())
     }
 
+    async fn set_tag(&self, directory_id: &str, key: &str, value: &str) -> Result<(), ApiError> {
+        let mut st = self.lock();
+        st.calls.push("AddTagsToResource");
+        if !st.directories.iter().any(|d| d.id == directory_id) {
+            return Err(not_found(Operation::AddTagsToResource, directory_id));
+        }
+        let tags = st.tags.entry(directory_id.to_owned()).or_default();
+        tags.retain(|(k, _)| k != key);
+        tags.push((key.to_owned(), value.to_owned()));
+        Ok(())
+    }
+
+    async fn remove_tag(&self, directory_id: &str, key: &str) -> Result<(), ApiError> {
+        let mut st = self.lock();
+        st.calls.push("RemoveTagsFromResource");
+        if !st.directories.iter().any(|d| d.id == directory_id) {
+            return Err(not_found(Operation::RemoveTagsFromResource, directory_id));
+        }
+        if let Some(tags) = st.tags.get_mut(directory_id) {
+            tags.retain(|(k, _)| k != key);
+        }
+        Ok(())
+    }
+
     async fn snapshot_limits(&self, directory_id: &str) -> Result<SnapshotLimits, ApiError> {
         let mut st = self.lock();
         st.calls.push("GetSnapshotLimits");
@@ -367,6 +472,7 @@ impl DirectoryService for MemoryDirectoryService {
     }
 
     async fn create_snapshot(&self, directory_id: &str, name: &str) -> Result<String, ApiError> {
+        self.hooks("CreateSnapshot");
         let mut st = self.lock();
         st.calls.push("CreateSnapshot");
         st.created_since_meanwhile = true;
@@ -445,6 +551,7 @@ impl DirectoryService for MemoryDirectoryService {
     }
 
     async fn delete_snapshot(&self, snapshot_id: &str) -> Result<DeleteOutcome, ApiError> {
+        self.hooks("DeleteSnapshot");
         let mut st = self.lock();
         st.calls.push("DeleteSnapshot");
         // A snapshot due to settle does so first, as the emulator settles it on delete.
@@ -471,6 +578,7 @@ impl DirectoryService for MemoryDirectoryService {
     }
 
     async fn restore_from_snapshot(&self, snapshot_id: &str) -> Result<(), ApiError> {
+        self.hooks("RestoreFromSnapshot");
         const OP: Operation = Operation::RestoreFromSnapshot;
         let mut st = self.lock();
         st.calls.push("RestoreFromSnapshot");
@@ -480,10 +588,66 @@ impl DirectoryService for MemoryDirectoryService {
             .find(|s| s.id == snapshot_id)
             .cloned()
             .ok_or_else(|| not_found(OP, snapshot_id))?;
+        let refuse = |message: String| {
+            Err(ApiError::new(
+                OP,
+                ErrorKind::Client,
+                "ClientException",
+                message,
+            ))
+        };
+        if let Some(RestoreFault::Refused(code)) = &st.restore_fault {
+            let code = code.clone();
+            st.restore_fault = None;
+            return Err(ApiError::new(OP, ErrorKind::Client, code, "refused"));
+        }
+        if st.restore_fault == Some(RestoreFault::AnotherRestoreStarts) {
+            st.restore_fault = None;
+            let now = st.now;
+            if let Some(d) = st.directories.iter_mut().find(|d| d.id == s.directory_id) {
+                d.stage = crate::model::Stage::Restoring;
+                d.stage_since = stage_changed_at(d.stage_since, now);
+            }
+            return refuse(format!(
+                "directory {} is in stage Restoring and cannot be restored",
+                s.directory_id
+            ));
+        }
+        let stage_now = st
+            .directories
+            .iter()
+            .find(|d| d.id == s.directory_id)
+            .map(|d| d.stage.clone())
+            .ok_or_else(|| not_found(OP, &s.directory_id))?;
+        if !matches!(
+            stage_now,
+            crate::model::Stage::Active | crate::model::Stage::RestoreFailed
+        ) {
+            return refuse(format!(
+                "directory {} is in stage {stage_now} and cannot be restored",
+                s.directory_id
+            ));
+        }
+        if s.status != SnapshotStatus::Completed {
+            return refuse(format!("snapshot {snapshot_id} is not Completed"));
+        }
+        if let Some(now) = st.now {
+            if s.age_days(now) >= crate::model::RESTORE_LIMIT_DAYS {
+                return refuse(format!("snapshot {snapshot_id} is past 180 days"));
+            }
+        }
         let (describes, stage) = st
             .restore_outcome
             .take()
             .unwrap_or((2, "Active".to_owned()));
+        let lost = match st.restore_fault.take() {
+            Some(RestoreFault::AnswerLost) => true,
+            Some(RestoreFault::AnswerLostThenThrottled { throttled }) => {
+                st.throttled_describes = throttled;
+                true
+            }
+            _ => false,
+        };
         let now = st.now;
         let d = st
             .directories
@@ -492,9 +656,17 @@ impl DirectoryService for MemoryDirectoryService {
             .ok_or_else(|| not_found(OP, &s.directory_id))?;
         d.stage = crate::model::Stage::Restoring;
         d.stage_reason = None;
-        d.stage_since = now;
+        d.stage_since = stage_changed_at(d.stage_since, now);
         st.restoring
             .insert(s.directory_id.clone(), (describes.max(1), stage));
+        if lost {
+            return Err(ApiError::new(
+                OP,
+                ErrorKind::Transport,
+                "ConnectionError",
+                "connection reset before the answer",
+            ));
+        }
         Ok(())
     }
 }

@@ -40,6 +40,22 @@ pub trait DirectoryService: Send + Sync {
         directory_id: &str,
     ) -> impl Future<Output = Result<Vec<(String, String)>, ApiError>> + Send;
 
+    /// Set one tag on a directory (`AddTagsToResource`; an existing key takes the new value).
+    fn set_tag(
+        &self,
+        directory_id: &str,
+        key: &str,
+        value: &str,
+    ) -> impl Future<Output = Result<(), ApiError>> + Send;
+
+    /// Remove one tag from a directory (`RemoveTagsFromResource`; a key it does not carry is
+    /// no error).
+    fn remove_tag(
+        &self,
+        directory_id: &str,
+        key: &str,
+    ) -> impl Future<Output = Result<(), ApiError>> + Send;
+
     fn snapshot_limits(
         &self,
         directory_id: &str,
@@ -77,4 +93,82 @@ pub enum DeleteOutcome {
     /// An earlier attempt's answer was lost (this error code) and a retry found the snapshot
     /// gone: the earlier attempt deleted it.
     GoneAfterLostAnswer { code: String },
+}
+
+/// A shared service is the service: the restore and a scheduled run can act on one
+/// directory at once in the in-memory tests, as the terminal and the function do in AWS.
+impl<T: DirectoryService> DirectoryService for std::sync::Arc<T> {
+    fn describe_directories(
+        &self,
+        ids: Option<&[String]>,
+    ) -> impl Future<Output = Result<Vec<Directory>, ApiError>> + Send {
+        (**self).describe_directories(ids)
+    }
+
+    fn describe_snapshots(
+        &self,
+        directory_id: &str,
+    ) -> impl Future<Output = Result<Vec<Snapshot>, ApiError>> + Send {
+        (**self).describe_snapshots(directory_id)
+    }
+
+    fn snapshots_by_id(
+        &self,
+        ids: &[String],
+    ) -> impl Future<Output = Result<Vec<Snapshot>, ApiError>> + Send {
+        (**self).snapshots_by_id(ids)
+    }
+
+    fn directory_tags(
+        &self,
+        directory_id: &str,
+    ) -> impl Future<Output = Result<Vec<(String, String)>, ApiError>> + Send {
+        (**self).directory_tags(directory_id)
+    }
+
+    fn set_tag(
+        &self,
+        directory_id: &str,
+        key: &str,
+        value: &str,
+    ) -> impl Future<Output = Result<(), ApiError>> + Send {
+        (**self).set_tag(directory_id, key, value)
+    }
+
+    fn remove_tag(
+        &self,
+        directory_id: &str,
+        key: &str,
+    ) -> impl Future<Output = Result<(), ApiError>> + Send {
+        (**self).remove_tag(directory_id, key)
+    }
+
+    fn snapshot_limits(
+        &self,
+        directory_id: &str,
+    ) -> impl Future<Output = Result<SnapshotLimits, ApiError>> + Send {
+        (**self).snapshot_limits(directory_id)
+    }
+
+    fn create_snapshot(
+        &self,
+        directory_id: &str,
+        name: &str,
+    ) -> impl Future<Output = Result<String, ApiError>> + Send {
+        (**self).create_snapshot(directory_id, name)
+    }
+
+    fn delete_snapshot(
+        &self,
+        snapshot_id: &str,
+    ) -> impl Future<Output = Result<DeleteOutcome, ApiError>> + Send {
+        (**self).delete_snapshot(snapshot_id)
+    }
+
+    fn restore_from_snapshot(
+        &self,
+        snapshot_id: &str,
+    ) -> impl Future<Output = Result<(), ApiError>> + Send {
+        (**self).restore_from_snapshot(snapshot_id)
+    }
 }

@@ -24,6 +24,9 @@ pub enum SkipReason {
     Restoring,
     /// Its last restore failed: a critical finding, with what to do.
     RestoreFailed,
+    /// A restore is under way (its mark holds, see `policy::restore_mark`): nothing is
+    /// touched, so the restore's target and safety snapshot keep their slots.
+    RestoreUnderWay,
 }
 
 /// A directory left alone in this run, and why.

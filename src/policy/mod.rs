@@ -8,8 +8,10 @@
 //!
 //! * an `Auto` snapshot;
 //! * a snapshot it does not own (unless `PRUNE_UNOWNED` opts in, and never an Auto one);
+//! * a restore's safety snapshot, whatever `PRUNE_UNOWNED` says;
 //! * a snapshot that is still `Creating`;
-//! * the newest `Completed` snapshot of the directory.
+//! * the newest `Completed` snapshot of the directory;
+//! * the keeper's own newest `Completed` snapshot, until a newer one of its own completes.
 //!
 //! | file | decides |
 //! |---|---|
@@ -20,7 +22,9 @@
 //! | `gate.rs` | whether pruning may run after the create, and whether the headroom may be restored |
 //! | `worth.rs` | what a restore point is worth under the retention mode: the order every deleting rule follows |
 //! | `rules.rs` | what make-room, pruning and headroom delete, by which rule (the README's Rules table) |
-//! | `restore.rs` | whether a directory may be restored from a snapshot, and the safety snapshot's make-room |
+//! | `restore.rs` | whether a directory may be restored from a snapshot, and what a restore may delete |
+//! | `restore_mark.rs` | the mark of a restore under way, and what a run does while it holds |
+//! | `safety.rs` | the safety snapshot: its name, and that nothing of the keeper's deletes it |
 //! | `flags.rs` | what an operator is told about the restore window |
 //! | `quota.rs` | the quota and restore reach a run leaves (the dashboard's figures) |
 
@@ -31,7 +35,9 @@ pub mod guard;
 pub mod ownership;
 pub mod quota;
 pub mod restore;
+pub mod restore_mark;
 pub mod rules;
+pub mod safety;
 pub mod worth;
 
 use jiff::Timestamp;
@@ -41,7 +47,8 @@ pub use eligibility::{skip, Skip, SkipReason};
 pub use flags::{flags, newest_completed_age_days, Flag, FlagCode, FlagLevel};
 pub use gate::{headroom_gate, prune_blocked, prune_gate, PruneBlock};
 pub use guard::{
-    deletable, distinct, is_owned, manual_in_use, may_touch, newest_completed, Protection,
+    deletable, distinct, is_owned, manual_in_use, may_touch, newest_completed,
+    newest_owned_completed, Protection,
 };
 pub use quota::{quota_after, Quota};
 pub use rules::{after_run, assume_completed, AfterRun};
@@ -382,9 +389,16 @@ pub fn plan(all: &[Snapshot], limits: SnapshotLimits, policy: &Policy, intent: &
     // Once the new snapshot completes, the current newest Completed loses its protection --
     // unless it is dated at or after now (clock skew): then it stays the newest, and a slot
     // borrowed on the promise of deleting it would never come back.
-    let freed_later = newest_completed(all)
-        .is_some_and(|n| may_touch(n, policy) && n.start_time < intent.now)
-        as usize;
+    // The same holds for the keeper's own newest Completed snapshot.
+    let newest = newest_completed(all).filter(|n| may_touch(n, policy));
+    let newest_owned = newest_owned_completed(all, policy);
+    let freed_later = [newest, newest_owned]
+        .into_iter()
+        .flatten()
+        .filter(|n| n.start_time < intent.now)
+        .map(|n| n.id.as_str())
+        .collect::<std::collections::BTreeSet<_>>()
+        .len();
 
     if need_now > candidates.len() {
         plan.problems.push(Problem {

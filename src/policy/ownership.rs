@@ -60,7 +60,7 @@ pub fn snapshot_name(prefix: &str, now: Timestamp, tag: &str) -> String {
     format!("{prefix}{}-r{tag}", now.strftime("%Y%m%dT%H%M%SZ"))
 }
 
-fn parse_stamp(stamp: &str) -> Option<Timestamp> {
+pub(crate) fn parse_stamp(stamp: &str) -> Option<Timestamp> {
     if stamp.len() != STAMP_LEN || !stamp.is_ascii() {
         return None;
     }

@@ -1,6 +1,14 @@
-//! Restoring a directory: which snapshot, whether it may be restored now, and what the safety
-//! snapshot of the present costs. Pure decisions, like the rest of the policy; the command
-//! line (`cli::restore`) only carries them out.
+//! Restoring a directory: which snapshot, whether it may be restored now, and what a restore
+//! may delete. Pure decisions, like the rest of the policy; the executor
+//! (`runner::restore`) only carries them out, and asks again from a fresh listing right
+//! before it acts ([`compare`]).
+//!
+//! What a restore may delete: to make room for its safety snapshot, only the keeper's own
+//! snapshots, least worth first, whatever `PRUNE_UNOWNED` says (that setting is for scheduled
+//! pruning, not for paying for a restore); never the target, a safety snapshot, one still
+//! Creating, the newest Completed snapshot or the keeper's own newest Completed one (the
+//! guard). Nothing at all when no safety snapshot can be taken (a directory that is not
+//! Active), or when the restore reuses the safety snapshot it already took.
 //!
 //! A restore overwrites the whole directory and cannot be undone, so every check here is a
 //! refusal that changes nothing. AWS's rules, from the Directory Service admin guide ("Snapshot
@@ -16,7 +24,9 @@
 use jiff::Timestamp;
 use serde::Serialize;
 
+use super::restore_mark::{Mark, MarkState};
 use super::rules::{cheapest_first, make_room};
+use super::safety;
 use super::{Deletion, Policy, Worth};
 use crate::model::{
     Directory, DirectoryType, Snapshot, SnapshotLimits, SnapshotStatus, Stage, RESTORE_LIMIT_DAYS,
@@ -27,18 +37,18 @@ pub const MANAGED_AD_OUTAGE: &str =
     "every domain controller and DNS server is offline for about 2 to 3 hours";
 pub const SIMPLE_AD_OUTAGE: &str = "the directory is offline for a few minutes";
 
-/// The prefix of the safety snapshot's name. It is not a name the keeper owns, on purpose:
-/// no later run ever deletes it, so the operator has all the time they need to decide whether
-/// the restore was the mistake. They delete it by hand once it is no longer needed.
-pub const SAFETY_PREFIX: &str = "pre-restore-";
+pub use super::safety::SAFETY_PREFIX;
 
 /// Which snapshot the operator asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Target {
     /// This snapshot id.
     Snapshot(String),
-    /// The newest restorable snapshot taken before this instant.
+    /// The newest restorable snapshot taken before this instant, never a safety snapshot
+    /// (after a restore, the state just rolled back from is not what "before" means).
     Before(Timestamp),
+    /// The same, safety snapshots included (`--before … --include-safety`).
+    BeforeAny(Timestamp),
 }
 
 /// Why a restore is refused. Each refusal changes nothing.
@@ -97,6 +107,22 @@ pub enum Refusal {
          --no-safety-snapshot to restore without keeping the present state"
     )]
     NoRoomForSafety { in_use: u32, limit: u32 },
+    #[error("directory {directory_id} does not exist in this Region (check the id, --region and the account)")]
+    NoSuchDirectory { directory_id: String },
+    #[error(
+        "another restore of directory {directory_id} is under way: to {target} since {since}, by          {by}; its mark holds until {expires}. Wait for it to end (`ds-snapshot-keeper points          --directory {directory_id}`); if it is dead, clear its mark with `ds-snapshot-keeper          mark --directory {directory_id} --clear`"
+    )]
+    RestoreUnderWay {
+        directory_id: String,
+        target: String,
+        since: Timestamp,
+        by: String,
+        expires: Timestamp,
+    },
+    #[error(
+        "the restore changed since it was confirmed and now costs more: {what}. It was not          confirmed for that; nothing was changed. Run the command again to see the new plan"
+    )]
+    CostsMore { what: String },
 }
 
 fn stage_advice(stage: &str) -> &'static str {
@@ -126,6 +152,9 @@ impl Refusal {
             Refusal::TooOld { .. } => "too-old",
             Refusal::NothingBefore { .. } => "nothing-before",
             Refusal::NoRoomForSafety { .. } => "no-room-for-safety",
+            Refusal::NoSuchDirectory { .. } => "no-such-directory",
+            Refusal::RestoreUnderWay { .. } => "restore-under-way",
+            Refusal::CostsMore { .. } => "costs-more",
         }
     }
 }
@@ -207,24 +236,57 @@ pub fn choose<'a>(
                 None => Ok(s),
             }
         }
-        Target::Before(before) => all
-            .iter()
-            .filter(|s| s.start_time < *before)
-            .filter(|s| unrestorable_because(s, directory_id, now).is_none())
-            .max_by(|a, b| (a.start_time, &a.id).cmp(&(b.start_time, &b.id)))
-            .ok_or(Refusal::NothingBefore {
-                directory_id: directory_id.to_owned(),
-                before: *before,
-            }),
+        Target::Before(before) | Target::BeforeAny(before) => {
+            let with_safety = matches!(target, Target::BeforeAny(_));
+            all.iter()
+                .filter(|s| s.start_time < *before)
+                .filter(|s| with_safety || !safety::is_safety(s))
+                .filter(|s| unrestorable_because(s, directory_id, now).is_none())
+                .max_by(|a, b| (a.start_time, &a.id).cmp(&(b.start_time, &b.id)))
+                .ok_or(Refusal::NothingBefore {
+                    directory_id: directory_id.to_owned(),
+                    before: *before,
+                })
+        }
     }
 }
 
-/// The safety snapshot of the present, and what must go to make room for it.
+/// The safety snapshot of the present: what the restore does about it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Safety {
-    pub name: String,
-    /// Deletions before it (the keeper's own least-worth snapshots; never the target).
-    pub make_room: Vec<Deletion>,
+#[serde(rename_all = "kebab-case", tag = "kind")]
+pub enum SafetyPlan {
+    /// Take a new one, named `name`, after the deletions in `make_room` (the keeper's own
+    /// least-worth snapshots; never the target).
+    Take {
+        name: String,
+        make_room: Vec<Deletion>,
+    },
+    /// Reuse the one this restore (same directory, same target) already took: nothing is
+    /// deleted and no slot more is used.
+    Reuse {
+        snapshot_id: String,
+        status: SnapshotStatus,
+    },
+    /// AWS takes no snapshot of a directory that is not Active: none is taken, and nothing is
+    /// deleted for one.
+    Impossible { stage: String },
+    /// `--no-safety-snapshot`.
+    Declined,
+}
+
+impl SafetyPlan {
+    /// The deletions it costs.
+    pub fn make_room(&self) -> &[Deletion] {
+        match self {
+            SafetyPlan::Take { make_room, .. } => make_room,
+            _ => &[],
+        }
+    }
+
+    /// Whether the present state can be brought back after the restore.
+    pub fn keeps_the_present(&self) -> bool {
+        matches!(self, SafetyPlan::Take { .. } | SafetyPlan::Reuse { .. })
+    }
 }
 
 /// What a restore will do, decided before anything changes.
@@ -232,16 +294,25 @@ pub struct Safety {
 pub struct RestorePlan {
     pub directory_id: String,
     pub directory_name: String,
+    /// The directory's stage as read for this plan.
+    pub stage: String,
     pub target: Snapshot,
     /// Every change since the target's start is lost: this many days of them.
     pub lost_days: f64,
     pub outage: &'static str,
-    /// `None` with `--no-safety-snapshot`.
-    pub safety: Option<Safety>,
+    pub safety: SafetyPlan,
 }
 
-/// Plan a restore of `d` to `target`: pre-flight, the target, and the safety snapshot (with
-/// `safety`). Refuses, changing nothing, when any check fails.
+/// What the operator asked of the safety snapshot, and who is asking.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ask<'a> {
+    pub target: &'a Target,
+    /// `false` with `--no-safety-snapshot`.
+    pub safety: bool,
+}
+
+/// Plan a restore of `d` to the target: pre-flight, the target, another restore's mark, and
+/// the safety snapshot. Refuses, changing nothing, when any check fails.
 #[allow(clippy::too_many_arguments)]
 pub fn plan(
     d: &Directory,
@@ -249,21 +320,44 @@ pub fn plan(
     all: &[Snapshot],
     limits: SnapshotLimits,
     policy: &Policy,
-    target: &Target,
-    safety: bool,
+    mark: &MarkState,
+    ask: Ask<'_>,
     now: Timestamp,
 ) -> Result<RestorePlan, Refusal> {
     preflight(d, region)?;
-    let chosen = choose(all, &d.id, target, now)?.clone();
-    let safety = if safety {
-        Some(safety_plan(all, limits, policy, &chosen.id, now)?)
+    let chosen = choose(all, &d.id, ask.target, now)?.clone();
+    let ours = match mark {
+        MarkState::Holds { mark, expires } if mark.target != chosen.id => {
+            return Err(Refusal::RestoreUnderWay {
+                directory_id: d.id.clone(),
+                target: mark.target.clone(),
+                since: mark.since,
+                by: mark.by.clone(),
+                expires: *expires,
+            })
+        }
+        MarkState::Holds { mark, .. } => Some(mark),
+        _ => None,
+    };
+    let safety = if !ask.safety {
+        SafetyPlan::Declined
+    } else if let Some(reuse) = reusable_safety(all, &chosen.id, ours) {
+        SafetyPlan::Reuse {
+            snapshot_id: reuse.id.clone(),
+            status: reuse.status,
+        }
+    } else if d.stage != Stage::Active {
+        SafetyPlan::Impossible {
+            stage: d.stage.to_string(),
+        }
     } else {
-        None
+        safety_plan(all, limits, policy, &chosen.id, now)?
     };
     let lost_secs = (now.as_second() - chosen.start_time.as_second()).max(0);
     Ok(RestorePlan {
         directory_id: d.id.clone(),
         directory_name: d.name.clone(),
+        stage: d.stage.to_string(),
         lost_days: (lost_secs as f64 / 86_400.0 * 10.0).round() / 10.0,
         outage: if d.kind == DirectoryType::SimpleAd {
             SIMPLE_AD_OUTAGE
@@ -275,26 +369,117 @@ pub fn plan(
     })
 }
 
-/// The safety snapshot's name and make-room: the keeper's own snapshots worth least go first
-/// (the guard and worth order every rule follows), and the target is never one of them.
+/// The safety snapshot a re-run of the same restore reuses: the one its mark names, while it
+/// is Creating or Completed; without a mark, one named for this target that is still
+/// Creating (a retry after the wait for it ran out).
+fn reusable_safety<'a>(
+    all: &'a [Snapshot],
+    target_id: &str,
+    mark: Option<&Mark>,
+) -> Option<&'a Snapshot> {
+    let usable = |s: &&Snapshot| s.status != SnapshotStatus::Failed && safety::is_safety(s);
+    if let Some(id) = mark.and_then(|m| m.safety.as_deref()) {
+        if let Some(s) = all.iter().filter(usable).find(|s| s.id == id) {
+            return Some(s);
+        }
+    }
+    all.iter()
+        .filter(usable)
+        .filter(|s| s.status == SnapshotStatus::Creating)
+        .filter(|s| {
+            s.name
+                .as_deref()
+                .and_then(safety::parse_safety_name)
+                .and_then(|n| n.target)
+                .is_some_and(|t| t == target_id)
+        })
+        .max_by(|a, b| (a.start_time, &a.id).cmp(&(b.start_time, &b.id)))
+}
+
+/// The safety snapshot's name and make-room: only the keeper's own snapshots, worth least
+/// first (the guard and worth order every rule follows), never the target, whatever
+/// `PRUNE_UNOWNED` says.
 pub fn safety_plan(
     all: &[Snapshot],
     limits: SnapshotLimits,
     policy: &Policy,
     target_id: &str,
     now: Timestamp,
-) -> Result<Safety, Refusal> {
+) -> Result<SafetyPlan, Refusal> {
+    let own_only = Policy {
+        prune_unowned: false,
+        ..policy.clone()
+    };
     let in_use = super::manual_in_use(all);
     let limit = limits.manual_limit;
     let need = (in_use + 1).saturating_sub(limit) as usize;
-    let candidates = cheapest_first(all, policy, now, Some(target_id));
+    let candidates = cheapest_first(all, &own_only, now, Some(target_id));
     if need > candidates.len() {
         return Err(Refusal::NoRoomForSafety { in_use, limit });
     }
-    Ok(Safety {
-        name: format!("{SAFETY_PREFIX}{}", now.strftime("%Y%m%dT%H%M%SZ")),
-        make_room: make_room(&candidates, need, in_use, limit, policy),
+    Ok(SafetyPlan::Take {
+        name: safety::safety_name(now, target_id),
+        make_room: make_room(&candidates, need, in_use, limit, &own_only),
     })
+}
+
+/// How a plan made again right before acting differs from the one the operator confirmed.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Change {
+    /// The same changes.
+    Same,
+    /// Fewer: go ahead with the new plan.
+    CostsLess,
+    /// More, or other: it needs a new confirmation (refused where none can be asked).
+    CostsMore { what: String },
+}
+
+/// Compare the plan made from a fresh listing with the confirmed one.
+pub fn compare(confirmed: &RestorePlan, fresh: &RestorePlan) -> Change {
+    if fresh.target.id != confirmed.target.id {
+        return Change::CostsMore {
+            what: format!(
+                "the target is now {} instead of {}",
+                fresh.target.id, confirmed.target.id
+            ),
+        };
+    }
+    let was: Vec<&str> = confirmed
+        .safety
+        .make_room()
+        .iter()
+        .map(|d| d.snapshot_id.as_str())
+        .collect();
+    let extra: Vec<&str> = fresh
+        .safety
+        .make_room()
+        .iter()
+        .map(|d| d.snapshot_id.as_str())
+        .filter(|id| !was.contains(id))
+        .collect();
+    if !extra.is_empty() {
+        return Change::CostsMore {
+            what: format!(
+                "making room for the safety snapshot now deletes {}",
+                extra.join(", ")
+            ),
+        };
+    }
+    if confirmed.safety.keeps_the_present() && !fresh.safety.keeps_the_present() {
+        return Change::CostsMore {
+            what: format!(
+                "no safety snapshot can be taken any more (the directory is {})",
+                fresh.stage
+            ),
+        };
+    }
+    if fresh.safety.make_room().len() < was.len()
+        || (matches!(confirmed.safety, SafetyPlan::Take { .. })
+            && matches!(fresh.safety, SafetyPlan::Reuse { .. }))
+    {
+        return Change::CostsLess;
+    }
+    Change::Same
 }
 
 #[cfg(test)]
@@ -307,6 +492,11 @@ pub enum Holder {
     /// The keeper took it; `worth` is the role it holds (none when it holds none: Failed,
     /// Creating, past 180 days...).
     Keeper { worth: Option<Worth> },
+    /// A restore's safety snapshot: the operator's undo, never the keeper's to delete.
+    SafetySnapshot {
+        /// "safety snapshot before the restore of s-… at …, held until …".
+        label: String,
+    },
     /// A manual snapshot someone else took.
     SomeoneElse,
     /// An `Auto` snapshot AWS took.
@@ -373,6 +563,10 @@ pub fn restore_points(
             let why = unrestorable_because(s, directory_id, now).map(|r| r.to_string());
             let holder = if s.kind == crate::model::SnapshotType::Auto {
                 Holder::Aws
+            } else if safety::is_safety(s) {
+                Holder::SafetySnapshot {
+                    label: safety::describe(s),
+                }
             } else if super::is_owned(s, policy) {
                 Holder::Keeper {
                     worth: ranked.iter().find(|(r, _)| r.id == s.id).map(|(_, w)| *w),

@@ -3,8 +3,9 @@
 
 use std::fmt::Write as _;
 
+use crate::naming::one_line;
 use crate::policy::restore::Holder;
-use crate::restore::DirectoryPoints;
+use crate::runner::points::DirectoryPoints;
 
 /// The table, with a mark (`<-`) on the point `--before` picks.
 pub fn points_table(directories: &[DirectoryPoints]) -> String {
@@ -17,7 +18,7 @@ pub fn points_table(directories: &[DirectoryPoints]) -> String {
             out,
             "{} {} ({}) in {}: {}",
             d.directory_id,
-            d.directory_name.as_deref().unwrap_or("?"),
+            d.directory_name.as_deref().map_or("?".to_owned(), one_line),
             d.stage.as_deref().unwrap_or("?"),
             d.region,
             super::count(
@@ -26,7 +27,10 @@ pub fn points_table(directories: &[DirectoryPoints]) -> String {
             ),
         );
         if let Some(reason) = &d.stage_reason {
-            let _ = writeln!(out, "  stage reason: {reason}");
+            let _ = writeln!(out, "  stage reason: {}", one_line(reason));
+        }
+        if let Some(mark) = &d.restore_mark {
+            let _ = writeln!(out, "  restore mark: {}", mark.describe(&d.directory_id));
         }
         if let Some(problem) = &d.problem {
             let _ = writeln!(out, "  {problem}\n");
@@ -49,12 +53,16 @@ pub fn points_table(directories: &[DirectoryPoints]) -> String {
             let held = match &p.holder {
                 Holder::Aws => "AWS (Auto)".to_owned(),
                 Holder::SomeoneElse => "someone else".to_owned(),
+                Holder::SafetySnapshot { .. } => "safety snapshot (operator)".to_owned(),
                 Holder::Keeper { worth: Some(w) } => format!("keeper: {w}"),
                 Holder::Keeper { worth: None } => "keeper".to_owned(),
             };
             let mut note = String::new();
             if p.chosen_before {
                 note.push_str("<- --before picks this");
+            }
+            if let Holder::SafetySnapshot { label } = &p.holder {
+                note.push_str(label);
             }
             if let Some(why) = &p.not_restorable_because {
                 note.push_str(&format!("not restorable: {why}"));
@@ -68,7 +76,7 @@ pub fn points_table(directories: &[DirectoryPoints]) -> String {
                 p.restorable_until.clone(),
                 p.days_left.to_string(),
                 held,
-                p.name.clone().unwrap_or_default(),
+                p.name.as_deref().map(one_line).unwrap_or_default(),
                 note,
             ]);
         }

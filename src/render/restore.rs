@@ -2,9 +2,10 @@
 //! words, and the SNS message of each step (`started`, then `completed`, `failed` or
 //! `still-restoring`), rendered from the [`RestoreReport`] like the run report's outputs.
 
+use crate::model::SnapshotStatus;
 use crate::notify::Notification;
-use crate::policy::restore::RestorePlan;
-use crate::restore::{Outcome, RestoreReport};
+use crate::policy::restore::{RestorePlan, SafetyPlan};
+use crate::runner::restore::{MarkLeft, Outcome, RestoreEvent, RestoreReport};
 
 /// The restore report as one JSON log line (`"message": "restore report"`), `ERROR` when the
 /// restore did not complete, in the log schema every line follows.
@@ -24,23 +25,22 @@ pub fn log_line(report: &RestoreReport) -> String {
 
 /// The SNS message for a step of the restore, with the attributes the run reports carry, so
 /// the same subscription filters apply (`severity`: `ok` once started or restored, `warning`
-/// while still restoring, `failure` otherwise).
-pub fn notification(report: &RestoreReport, event: &str) -> Notification {
+/// while still restoring or unconfirmed, `failure` otherwise).
+pub fn notification(report: &RestoreReport, event: RestoreEvent) -> Notification {
     let severity = match (event, &report.outcome) {
-        ("started", _) | (_, Outcome::Restored) => "ok",
-        (_, Outcome::TimedOut { .. } | Outcome::Interrupted { .. }) if report.restore_sent => {
-            "warning"
-        }
+        (RestoreEvent::Started, _) | (_, Outcome::Restored) => "ok",
+        (RestoreEvent::StillRestoring | RestoreEvent::Unconfirmed, _) => "warning",
         _ => "failure",
     };
     let mut subject = format!(
-        "[{}] DS restore {event}: {} in {}",
+        "[{}] DS restore {}: {} in {}",
         severity.to_ascii_uppercase(),
+        event.as_str(),
         report.directory_id,
         report.region
     );
     subject.truncate(super::MAX_SUBJECT_LEN);
-    let body = if event == "started" {
+    let body = if event == RestoreEvent::Started {
         format!(
             "{}The restore has started; the directory is offline until it ends.\n",
             report.plan.as_ref().map(plan_text).unwrap_or_default()
@@ -57,15 +57,24 @@ pub fn notification(report: &RestoreReport, event: &str) -> Notification {
             vec![serde_json::Value::String(report.directory_id.clone())],
         ),
         deduplication_id: format!(
-            "restore-{}-{}-{event}",
+            "restore-{}-{}-{}",
             report.directory_id,
-            report.started_at.as_second()
+            report.started_at.as_second(),
+            event.as_str()
         ),
     }
 }
 
+fn rule_name(rule: crate::policy::Rule) -> String {
+    serde_json::to_value(rule)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
 impl RestoreReport {
-    /// The restore in words, for a person.
+    /// The restore in words, for a person: the plan, then exactly what was changed or sent,
+    /// each status the one last read.
     pub fn text(&self) -> String {
         let mut out = String::new();
         if let Some(p) = &self.plan {
@@ -75,32 +84,82 @@ impl RestoreReport {
             out.push_str(&format!(
                 "Deleted {} [{}] to make room for the safety snapshot.\n",
                 d.snapshot_id,
-                serde_json::to_value(d.rule)
-                    .ok()
-                    .and_then(|v| v.as_str().map(str::to_owned))
-                    .unwrap_or_default()
+                rule_name(d.rule)
             ));
         }
-        if let Some(id) = &self.safety_snapshot_id {
-            out.push_str(&format!(
-                "Safety snapshot {id} is Completed. To undo the restore, restore it:\n  \
-                 ds-snapshot-keeper restore --directory {} --snapshot {id}\n\
-                 The keeper never deletes it (it is not named as the keeper's own): delete it by \
-                 hand once you no longer need it.\n",
-                self.directory_id
-            ));
+        if let Some(s) = &self.safety {
+            let how = if s.reused {
+                "taken by an earlier run of this restore, reused"
+            } else {
+                "taken by this restore"
+            };
+            match s.status {
+                SnapshotStatus::Completed => out.push_str(&format!(
+                    "Safety snapshot {id} ({how}) is Completed. To undo the restore, restore \
+                     it:\n  ds-snapshot-keeper restore --directory {dir} --snapshot {id}\n\
+                     The keeper never deletes it: delete it by hand once the restore is known \
+                     good (the keeper flags it after {days} days).\n",
+                    id = s.snapshot_id,
+                    dir = self.directory_id,
+                    days = crate::policy::safety::SAFETY_HOLD_DAYS
+                )),
+                status => out.push_str(&format!(
+                    "Safety snapshot {} ({how}) was {status:?} when last read.\n",
+                    s.snapshot_id
+                )),
+            }
         }
+        let sent = if self.restore_sent {
+            "RestoreFromSnapshot was sent (once)."
+        } else {
+            "RestoreFromSnapshot was not sent."
+        };
+        let rerun = format!(
+            "ds-snapshot-keeper restore --directory {} --snapshot {}",
+            self.directory_id,
+            self.plan.as_ref().map_or("s-...", |p| p.target.id.as_str())
+        );
         out.push_str(&match &self.outcome {
             Outcome::Planned => "Dry run: nothing was changed.\n".to_owned(),
-            Outcome::Refused { refusal } => format!("Refused: {refusal}. Nothing was changed.\n"),
-            Outcome::NotConfirmed => "Not confirmed: nothing was changed.\n".to_owned(),
-            Outcome::SafetyFailed { code, message } => format!(
-                "The safety snapshot failed ({code}: {message}); the directory was NOT restored. \
-                 Retry, or pass --no-safety-snapshot.\n"
-            ),
-            Outcome::NotStarted { code, message } => {
-                format!("RestoreFromSnapshot failed ({code}: {message}); the directory was not restored.\n")
+            Outcome::Refused { refusal } if self.changed_nothing() => {
+                format!("Refused: {refusal}. Nothing was changed.\n")
             }
+            Outcome::Refused { refusal } => {
+                format!("Refused: {refusal}. {sent} The directory was NOT restored.\n")
+            }
+            Outcome::NotConfirmed => "Not confirmed: nothing was changed.\n".to_owned(),
+            Outcome::ReadFailed { error } => format!(
+                "{} failed ({}: {}); nothing was changed.\n",
+                error.operation, error.code, error.message
+            ),
+            Outcome::MarkFailed { error } => format!(
+                "Marking the directory as under restore failed ({} {}: {}); nothing was \
+                 changed. The operator needs ds:AddTagsToResource for the tag key {}.\n",
+                error.operation,
+                error.code,
+                error.message,
+                crate::policy::restore_mark::MARK_KEY
+            ),
+            Outcome::SafetyFailed { error } => format!(
+                "The safety snapshot could not be kept ({} {}: {}); the directory was NOT \
+                 restored. Retry with:\n  {rerun}\nor pass --no-safety-snapshot.\n",
+                error.operation, error.code, error.message
+            ),
+            Outcome::SafetyNotReady { snapshot_id } => format!(
+                "The safety snapshot {snapshot_id} was still Creating when the wait ended; the \
+                 directory was NOT restored. Run the same command again: it reuses \
+                 {snapshot_id} and deletes nothing more:\n  {rerun}\n"
+            ),
+            Outcome::NotStarted { error } => format!(
+                "RestoreFromSnapshot was refused ({}: {}); the directory was not restored.\n",
+                error.code, error.message
+            ),
+            Outcome::Unconfirmed { error, why } => format!(
+                "RestoreFromSnapshot's answer was lost ({}: {}), and {why}. The restore MAY \
+                 HAVE STARTED: it was not sent again. Check with:\n  ds-snapshot-keeper points \
+                 --directory {}\n",
+                error.code, error.message, self.directory_id
+            ),
             Outcome::Started => format!(
                 "The restore has started. Follow it with:\n  ds-snapshot-keeper points --directory {}\n",
                 self.directory_id
@@ -114,61 +173,104 @@ impl RestoreReport {
                  continues, try a different snapshot, or contact AWS Support.\n",
                 reason
                     .as_deref()
-                    .map(|r| format!(": {r}"))
+                    .map(|r| format!(": {}", crate::naming::one_line(r)))
                     .unwrap_or_default()
             ),
-            Outcome::Interrupted { stage } if self.restore_sent => format!(
-                "Stopped waiting (interrupted) with the directory {stage}. The restore goes on \
-                 in AWS: it cannot be stopped. Follow it with:\n  ds-snapshot-keeper points \
+            Outcome::Interrupted if self.restore_sent => format!(
+                "Interrupted: {sent} The restore goes on in AWS: it cannot be stopped. The \
+                 directory was {} when last read. Follow it with:\n  ds-snapshot-keeper points \
                  --directory {}\n",
+                self.final_stage
+                    .as_ref()
+                    .map_or("not read".to_owned(), ToString::to_string),
                 self.directory_id
             ),
-            Outcome::Interrupted { .. } => {
-                "Interrupted before the restore was sent: the directory was NOT restored.\n"
-                    .to_owned()
-            }
+            Outcome::Interrupted => format!(
+                "Interrupted: {sent} The directory was NOT restored.{}\n",
+                match (&self.safety, self.deleted.is_empty()) {
+                    (Some(s), _) if !s.reused => format!(
+                        " Running the same command again reuses safety snapshot {}.",
+                        s.snapshot_id
+                    ),
+                    (None, true) => " Nothing was changed.".to_owned(),
+                    _ => String::new(),
+                }
+            ),
             Outcome::TimedOut { stage } => format!(
-                "Stopped waiting after {} s with the directory still {stage}; the restore goes \
-                 on in AWS. Check it later with:\n  ds-snapshot-keeper points --directory {}\n",
+                "Stopped waiting after {} s with the directory {stage} when last read; the \
+                 restore goes on in AWS. Check it later with:\n  ds-snapshot-keeper points \
+                 --directory {}\n",
                 self.elapsed_secs, self.directory_id
+            ),
+        });
+        out.push_str(&match self.mark {
+            MarkLeft::NotSet => String::new(),
+            MarkLeft::Cleared => "The restore mark was removed.\n".to_owned(),
+            MarkLeft::Held => format!(
+                "The restore mark stays on the directory (runs leave it alone) until it \
+                 expires, at most {} hours after its last renewal; see it with \
+                 `ds-snapshot-keeper mark --directory {}`.\n",
+                crate::policy::restore_mark::MARK_TTL_SECS / 3600,
+                self.directory_id
             ),
         });
         out
     }
+
+    /// Whether nothing at all was changed in AWS (no deletion, no snapshot, no send).
+    fn changed_nothing(&self) -> bool {
+        self.deleted.is_empty()
+            && self.safety.as_ref().map_or(true, |s| s.reused)
+            && !self.restore_sent
+    }
 }
 
-/// The plan in words, before anything changes.
+/// The plan in words, before anything changes. Names are shown on one line.
 pub fn plan_text(p: &RestorePlan) -> String {
+    use crate::naming::one_line;
     let t = &p.target;
     let mut out = format!(
         "Restore directory {} ({}) from snapshot {} ({:?}, {}, taken {}).\n\
          Everything changed since {} is lost: {:.1} days of changes, schema included.\n\
          During the restore {}.\n",
         p.directory_id,
-        p.directory_name,
+        one_line(&p.directory_name),
         t.id,
         t.kind,
-        t.name.as_deref().unwrap_or("no name"),
+        t.name.as_deref().map_or("no name".to_owned(), one_line),
         t.start_time.strftime("%Y-%m-%d %H:%M UTC"),
         t.start_time.strftime("%Y-%m-%d %H:%M UTC"),
         p.lost_days,
         p.outage,
     );
     match &p.safety {
-        Some(s) => {
+        SafetyPlan::Take { name, make_room } => {
             out.push_str(&format!(
-                "First a safety snapshot of the present is taken ({}), and the restore waits for \
-                 it to complete.\n",
-                s.name
+                "First a safety snapshot of the present is taken ({name}), and the restore \
+                 waits for it to complete.\n"
             ));
-            for d in &s.make_room {
+            for d in make_room {
                 out.push_str(&format!(
-                    "To make room for it, {} is deleted: {}.\n",
-                    d.snapshot_id, d.reason
+                    "To make room for it, {} ({}) is deleted: {}.\n",
+                    d.snapshot_id,
+                    d.name.as_deref().map_or("no name".to_owned(), one_line),
+                    d.reason
                 ));
             }
         }
-        None => out.push_str(
+        SafetyPlan::Reuse {
+            snapshot_id,
+            status,
+        } => out.push_str(&format!(
+            "The safety snapshot an earlier run of this restore took, {snapshot_id} \
+             ({status:?}), is reused: nothing is deleted and no slot more is used.\n"
+        )),
+        SafetyPlan::Impossible { stage } => out.push_str(&format!(
+            "No safety snapshot can be taken: the directory is {stage}, and AWS snapshots only \
+             an Active directory. Nothing is deleted for one, and the present state (a failed \
+             restore) cannot be brought back.\n"
+        )),
+        SafetyPlan::Declined => out.push_str(
             "No safety snapshot is taken (--no-safety-snapshot): the present state cannot be \
              brought back.\n",
         ),

@@ -9,6 +9,7 @@ use super::{record_not_done, Keeper, RunCtx, Work};
 use crate::directory::{DeleteOutcome, DirectoryService};
 use crate::error::{ApiError, ErrorKind};
 use crate::model::{CreatedState, Directory, Operation, Snapshot, SnapshotStatus, SnapshotType};
+use crate::policy::restore_mark::{self, MarkState};
 use crate::policy::{self, Deletion};
 use crate::report::{Created, Deleted, ErrorEntry};
 
@@ -22,6 +23,23 @@ fn ambiguous(err: &ApiError) -> bool {
 
 impl<D: DirectoryService> Keeper<D> {
     pub(super) async fn observe_plan_act(&self, d: Directory, mut w: Work, ctx: &RunCtx) -> Work {
+        // A restore under way: the directory is left alone (policy::restore_mark).
+        match self.restore_mark(&d.id, ctx).await {
+            Ok(state) => {
+                if let Some(skip) = restore_mark::run_skip(&state, &d) {
+                    tracing::info!(directory_id = %d.id, reason = %skip.message, "skipping directory");
+                    w.report.skipped = Some(skip);
+                    return w;
+                }
+                if !matches!(state, MarkState::Absent) {
+                    tracing::warn!(directory_id = %d.id, mark = %state.describe(&d.id), "restore mark ignored");
+                }
+            }
+            Err(e) => {
+                w.error(&e, None);
+                return w;
+            }
+        }
         // Observe. Any failure here means nothing is planned, so nothing is deleted.
         let observed = async {
             let snapshots = ctx
@@ -119,6 +137,17 @@ impl<D: DirectoryService> Keeper<D> {
         w
     }
 
+    /// The directory's restore mark, read now.
+    async fn restore_mark(&self, directory_id: &str, ctx: &RunCtx) -> Result<MarkState, ApiError> {
+        let tags = ctx
+            .bounded(
+                Operation::ListTagsForResource,
+                self.ds.directory_tags(directory_id),
+            )
+            .await?;
+        Ok(restore_mark::read(&tags, (self.clock)()))
+    }
+
     /// After an ambiguous CreateSnapshot failure: the snapshot with this run's name, if AWS
     /// took it after all. A lookup that fails counts as "not found" (the error already
     /// reported says the create failed; the next run adopts the snapshot by its name).
@@ -164,6 +193,26 @@ impl<D: DirectoryService> Keeper<D> {
                 forget(w, &deletion.snapshot_id);
                 record_not_done(w, deletion);
                 continue;
+            }
+            // A restore may have begun since the run looked: read its mark right before each
+            // deletion, and delete nothing once one holds.
+            match self.restore_mark(&w.report.directory_id, ctx).await {
+                Ok(state) if state.holding().is_some() => {
+                    w.report.errors.push(ErrorEntry {
+                        operation: Operation::DeleteSnapshot,
+                        code: crate::model::KeeperCode::RestoreUnderWay
+                            .as_str()
+                            .to_owned(),
+                        message: format!("not deleted: {}", state.describe(&w.report.directory_id)),
+                        snapshot_id: Some(deletion.snapshot_id.clone()),
+                    });
+                    return false;
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    w.error(&e, Some(&deletion.snapshot_id));
+                    return false;
+                }
             }
             match ctx
                 .bounded(

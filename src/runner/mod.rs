@@ -12,10 +12,16 @@
 //! | `discovery.rs` | which directories this run covers (configured, discovered, requested) |
 //! | `act.rs` | observe one directory, plan it, make room, create (and reconcile) |
 //! | `wait.rs` | poll the new snapshots until they settle |
+//! | `backoff.rs` | the one polling backoff every wait uses |
+//! | `restore.rs` | a restore, carried out step by step (`ds-snapshot-keeper restore`) |
+//! | `points.rs` | the restore points of the directories in scope (`ds-snapshot-keeper points`) |
 //! | `mod.rs` | the run: the steps in order, the after-create deletions, flags |
 
 mod act;
+mod backoff;
 mod discovery;
+pub mod points;
+pub mod restore;
 mod wait;
 
 use std::future::Future;

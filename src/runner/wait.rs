@@ -22,7 +22,8 @@ impl<D: DirectoryService> Keeper<D> {
         until: Instant,
         ctx: &RunCtx,
     ) -> bool {
-        let mut interval = self.settings.poll_initial;
+        let mut backoff =
+            super::backoff::Backoff::new(self.settings.poll_initial, self.settings.poll_max);
         let mut waited = false;
         loop {
             // Each directory's own new snapshot, while its picture still says Creating.
@@ -39,13 +40,11 @@ impl<D: DirectoryService> Keeper<D> {
             if pending.is_empty() {
                 return waited;
             }
-            let now = Instant::now();
-            if now >= until {
+            let Some(sleep) = backoff.next_before(until) else {
                 return waited;
-            }
+            };
             waited = true;
-            tokio::time::sleep(interval.min(until - now)).await;
-            interval = (interval * 2).min(self.settings.poll_max);
+            tokio::time::sleep(sleep).await;
             if let [only] = pending.as_slice() {
                 // One snapshot left: list its directory instead, which costs the same call and
                 // leaves a fresh listing, so that directory needs no listing after the wait.

@@ -19,15 +19,17 @@ async fn one_directory_costs_exactly_the_minimum_calls() {
     let before = h.emu.calls().len();
     h.invoke(scheduled()).await.unwrap();
     let calls: Vec<_> = h.emu.calls().split_off(before);
-    // discover, observe (snapshots + quota), create, one poll that sees it Completed
+    // discover, the restore mark, observe (snapshots + quota), create, one poll that sees it
+    // Completed
     assert_eq!(count(&calls, "DescribeDirectories"), 1);
+    assert_eq!(count(&calls, "ListTagsForResource"), 1);
     assert_eq!(count(&calls, "DescribeSnapshots"), 2);
     assert_eq!(count(&calls, "GetSnapshotLimits"), 1);
     assert_eq!(count(&calls, "CreateSnapshot"), 1);
     assert_eq!(count(&calls, "DeleteSnapshot"), 0);
     assert_eq!(
         calls.iter().filter(|c| c["service"] == "ds").count(),
-        5,
+        6,
         "{calls:?}"
     );
 }
@@ -193,7 +195,9 @@ fn following_a_three_hour_restore_costs_under_two_hundred_describes() {
     use ds_snapshot_keeper::model::{Snapshot, SnapshotStatus, SnapshotType};
     use ds_snapshot_keeper::notify::NoNotifier;
     use ds_snapshot_keeper::policy::restore::Target;
-    use ds_snapshot_keeper::restore::{restore, Outcome, RestoreOptions};
+    use ds_snapshot_keeper::runner::restore::{
+        Interrupt, Outcome, Restore, RestoreOptions, Unattended,
+    };
     let settings = Settings::default();
     let now: jiff::Timestamp = "2026-12-03T06:00:00Z".parse().unwrap();
     let ds = MemoryDirectoryService::with_directory("d-0123456789");
@@ -217,23 +221,29 @@ fn following_a_three_hour_restore_costs_under_two_hundred_describes() {
         safety_timeout: Duration::from_secs(3600),
         poll_initial: settings.poll_initial,
         poll_max: settings.poll_max,
+        by: "cli test@host".to_owned(),
     };
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_time()
         .start_paused(true)
         .build()
         .unwrap();
-    let report = rt.block_on(restore(
-        &ds,
-        None::<&NoNotifier>,
-        "eu-west-1",
-        &ds_snapshot_keeper::policy::Policy::from(&settings),
-        &opts,
-        now,
-        |_| true,
-        |_| {},
-        std::future::pending(),
-    ));
+    let policy = ds_snapshot_keeper::policy::Policy::from(&settings);
+    let report = rt.block_on(
+        Restore {
+            ds: &ds,
+            notifier: None::<&NoNotifier>,
+            region: "eu-west-1",
+            policy: &policy,
+            opts: &opts,
+            clock: std::sync::Arc::new(move || now),
+            operator: Unattended {
+                directory_id: "d-0123456789".to_owned(),
+            },
+            interrupt: Interrupt::default(),
+        }
+        .run(),
+    );
     assert!(
         matches!(report.outcome, Outcome::TimedOut { .. }),
         "{:?}",

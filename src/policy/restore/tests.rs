@@ -5,6 +5,7 @@ use proptest::prelude::*;
 
 use super::*;
 use crate::model::SnapshotType;
+use crate::policy::restore_mark::MarkState;
 
 const DAY: i64 = 86_400;
 const DIR: &str = "d-0123456789";
@@ -251,19 +252,21 @@ fn the_safety_snapshot_makes_room_from_the_keepers_own_and_never_the_target() {
         &all,
         limits(),
         &Policy::default(),
-        &Target::Snapshot("s-target".to_owned()),
-        true,
+        &MarkState::Absent,
+        Ask {
+            target: &Target::Snapshot("s-target".to_owned()),
+            safety: true,
+        },
         now(),
     )
     .unwrap();
-    let safety = p.safety.unwrap();
-    let gone: Vec<&str> = safety
-        .make_room
-        .iter()
-        .map(|d| d.snapshot_id.as_str())
-        .collect();
+    let SafetyPlan::Take { name, make_room } = &p.safety else {
+        panic!("{:?}", p.safety)
+    };
+    let gone: Vec<&str> = make_room.iter().map(|d| d.snapshot_id.as_str()).collect();
     assert_eq!(gone, vec!["s-3"]);
-    assert!(safety.name.starts_with(SAFETY_PREFIX));
+    assert!(name.starts_with(SAFETY_PREFIX));
+    assert!(name.ends_with("-s-target") || name.contains("s-target"));
     assert_eq!(p.lost_days, 4.0);
     assert_eq!(p.outage, MANAGED_AD_OUTAGE);
 }
@@ -295,15 +298,18 @@ fn a_quota_full_of_snapshots_the_keeper_may_not_delete_leaves_no_room_for_safety
             &all,
             limits(),
             &Policy::default(),
-            &Target::Snapshot("s-target".to_owned()),
-            safety,
+            &MarkState::Absent,
+            Ask {
+                target: &Target::Snapshot("s-target".to_owned()),
+                safety,
+            },
             now(),
         )
     };
     let err = go(true).unwrap_err();
     assert_eq!(err.code(), "no-room-for-safety");
     assert!(err.to_string().contains("--no-safety-snapshot"));
-    assert!(go(false).unwrap().safety.is_none());
+    assert_eq!(go(false).unwrap().safety, SafetyPlan::Declined);
 }
 
 #[test]
@@ -440,15 +446,21 @@ proptest! {
         } else {
             Target::Before(at_age(f64::from(before_age) / 2.0))
         };
-        match plan(&d, "eu-west-1", &all, limits(), &Policy::default(), &target, true, now()) {
+        let ask = Ask { target: &target, safety: true };
+        match plan(&d, "eu-west-1", &all, limits(), &Policy::default(), &MarkState::Absent, ask, now()) {
             Ok(p) => {
                 // Only a restorable target of this directory, in a stage that allows it.
                 prop_assert!(matches!(d.stage, Stage::Active | Stage::RestoreFailed));
                 prop_assert_eq!(&p.target.directory_id, DIR);
                 prop_assert!(p.target.is_restorable(now()));
-                let safety = p.safety.unwrap();
+                let make_room = p.safety.make_room();
+                if d.stage != Stage::Active {
+                    prop_assert!(make_room.is_empty(), "nothing is deleted for a snapshot AWS cannot take");
+                    let impossible = matches!(p.safety, SafetyPlan::Impossible { .. });
+                    prop_assert!(impossible);
+                }
                 let newest = super::super::newest_completed(&all).map(|s| s.id.clone());
-                for x in &safety.make_room {
+                for x in make_room {
                     let s = all.iter().find(|s| s.id == x.snapshot_id).unwrap();
                     prop_assert_ne!(&s.id, &p.target.id, "the target is never deleted");
                     prop_assert_eq!(s.kind, SnapshotType::Manual, "never an Auto");
@@ -458,7 +470,9 @@ proptest! {
                 }
                 // The make-room frees exactly what the safety snapshot needs.
                 let in_use = super::super::manual_in_use(&all) as usize;
-                prop_assert_eq!(safety.make_room.len(), (in_use + 1).saturating_sub(5));
+                if d.stage == Stage::Active {
+                    prop_assert_eq!(make_room.len(), (in_use + 1).saturating_sub(5));
+                }
             }
             Err(Refusal::Stage { .. }) => prop_assert!(!matches!(d.stage, Stage::Active | Stage::RestoreFailed)),
             Err(_) => {

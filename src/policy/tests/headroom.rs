@@ -115,3 +115,39 @@ fn headroom_that_cannot_be_restored_after_the_create_is_a_problem() {
     assert_eq!(codes, vec!["QuotaReservedSlotsBlocked"]);
     assert!(after.problems[0].message.contains("clock skew"));
 }
+
+#[test]
+fn the_keepers_last_restore_point_waits_for_its_successor_to_complete() {
+    // Three manual snapshots of someone else's and an Auto one beside the keeper's one
+    // Completed point; the run's own snapshot is still Creating. The Auto snapshot is the
+    // directory's newest Completed, so the directory-wide guard alone would let the headroom
+    // delete the keeper's only point, and a new snapshot that then fails would leave the
+    // keeper with nothing.
+    let mut all = theirs_aged(3, 5.0);
+    all.push(owned("mine", Completed, 1.0));
+    let mut aws = owned("aws-daily", Completed, 0.5);
+    aws.kind = crate::model::SnapshotType::Auto;
+    aws.name = None;
+    all.push(aws);
+    all.push(owned("new", Creating, 0.0));
+    let waiting = settle(
+        &all,
+        Action::Snapshot,
+        Some(("new", CreatedState::Creating)),
+    );
+    assert!(waiting.deletions.is_empty(), "{:?}", waiting.deletions);
+    assert_eq!(
+        waiting.headroom_held,
+        Some(PruneBlock::NewSnapshotNotCompleted)
+    );
+    // Once the new one has completed, the old one pays for the headroom.
+    let mut done = all.clone();
+    done.last_mut().unwrap().status = Completed;
+    let freed = settle(
+        &done,
+        Action::Snapshot,
+        Some(("new", CreatedState::Completed)),
+    );
+    assert_eq!(ids(&freed.deletions), vec!["mine"]);
+    assert_eq!(freed.deletions[0].rule, Rule::Headroom);
+}
