@@ -125,6 +125,10 @@ $(CDK_JSII): cdk/node_modules/.package-lock.json $(wildcard cdk/lib/*.ts) cdk/pa
 cdk-jsii: $(CDK_JSII) $(UV)
 	$(PYTHON) tools/pack_construct.py --out cdk/dist-pacmak
 
+cdk/dist-pacmak/.packed: $(CDK_JSII) $(UV) cdk/README.md LICENSE tools/pack_construct.py
+	$(PYTHON) tools/pack_construct.py --out cdk/dist-pacmak
+	touch $@
+
 ## A Python CDK app using the construct's wheel, installed in a throwaway venv, synthesised;
 ## the deployment tests put its template through the same checks as the TypeScript one's.
 ## The wheel is packaging-test's, which carries a stand-in zip: the app gives no code and
@@ -133,8 +137,8 @@ cdk-jsii: $(CDK_JSII) $(UV)
 CDK_SOURCES := $(wildcard cdk/lib/*.ts cdk/example/python/*) cdk/package.json cdk/package-lock.json
 cdk-python: $(CDK_PYTHON_TEMPLATE)
 
-$(CDK_PYTHON_TEMPLATE): cdk/node_modules/.package-lock.json $(CDK_SOURCES) $(UV) $(PKG)/construct/.packed
-	$(MAKE) cdk-jsii
+$(CDK_PYTHON_TEMPLATE): cdk/node_modules/.package-lock.json $(CDK_SOURCES) $(UV) $(PKG)/construct/.packed \
+		cdk/dist-pacmak/.packed
 	rm -rf $(CDK_PYTHON_VENV) cdk/cdk.out.python
 	$(UV) venv --quiet --python $(PYTHON) $(CDK_PYTHON_VENV)
 	$(UV) pip install --quiet --python $(CDK_PYTHON_VENV)/bin/python \
@@ -349,5 +353,5 @@ $(PKG)/stand-in.zip: tests/packaging/stand_in.py
 ## The construct packed around the stand-in, apart from cdk/dist-pacmak (which carries no
 ## code) and from make dist's (which carries the release zip).
 $(PKG)/construct/.packed: $(CDK_JSII) $(UV) $(PKG)/stand-in.zip cdk/README.md LICENSE tools/pack_construct.py
-	$(LOW) $(PYTHON) tools/pack_construct.py --out $(PKG)/construct --zip $(PKG)/stand-in.zip
+	$(PYTHON) tools/pack_construct.py --out $(PKG)/construct --zip $(PKG)/stand-in.zip
 	touch $@
