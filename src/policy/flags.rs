@@ -38,6 +38,8 @@ pub enum FlagCode {
     NewestCompletedAging,
     /// Nothing restorable.
     NoRestorableSnapshot,
+    /// A restore's safety snapshot has held a manual slot past `SAFETY_HOLD_DAYS`.
+    SafetySnapshotHeld,
 }
 
 impl FlagCode {
@@ -58,6 +60,7 @@ impl FlagCode {
             FlagCode::Expiring => "expiring",
             FlagCode::NewestCompletedAging => "newest-completed-aging",
             FlagCode::NoRestorableSnapshot => "no-restorable-snapshot",
+            FlagCode::SafetySnapshotHeld => "safety-snapshot-held",
         }
     }
 }
@@ -126,6 +129,22 @@ pub fn flags(
     now: Timestamp,
 ) -> Vec<Flag> {
     let mut out = Vec::new();
+    for s in all.iter().filter(|s| super::safety::is_safety(s)) {
+        if now > super::safety::held_until(s) {
+            out.push(flag(
+                FlagCode::SafetySnapshotHeld,
+                Some(s),
+                None,
+                format!(
+                    "{} ({}) has held a manual slot for more than {} days; the keeper never \
+                     deletes it: delete it by hand once the restore is known good",
+                    s.id,
+                    super::safety::describe(s),
+                    super::safety::SAFETY_HOLD_DAYS
+                ),
+            ));
+        }
+    }
     if let (Some(l), Some(listed)) = (limits, listed_at_start) {
         if l.manual_count != listed {
             out.push(flag(

@@ -243,7 +243,11 @@ impl MarkState {
 /// died while following it).
 pub fn ended(mark: &Mark, d: &Directory) -> bool {
     match (mark.sent, d.stage_since) {
-        (Some(sent), Some(since)) => since > sent && d.stage != Stage::Restoring,
+        // Whole seconds: the mark keeps whole seconds, AWS's stage time fractions of one, so
+        // a stage change in the same second as the send is not taken for the restore's end.
+        (Some(sent), Some(since)) => {
+            since.as_second() > sent.as_second() && d.stage != Stage::Restoring
+        }
         _ => false,
     }
 }

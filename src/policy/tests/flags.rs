@@ -67,3 +67,30 @@ fn the_tiered_reach_is_stated_with_what_others_snapshots_cost_it() {
     );
     assert_eq!(Policy::default().reach_statement(5), None);
 }
+
+#[test]
+fn a_safety_snapshot_is_flagged_once_it_has_held_a_slot_past_its_time() {
+    let mut safety = owned("s-safe", Completed, 8.0);
+    safety.name = Some(crate::policy::safety::safety_name(
+        safety.start_time,
+        "s-0123456789",
+    ));
+    let mut all = vec![owned("k1", Completed, 1.0), safety.clone()];
+    let f = flags(&all, None, None, &Policy::default(), now());
+    let held: Vec<_> = f
+        .iter()
+        .filter(|f| f.code == FlagCode::SafetySnapshotHeld)
+        .collect();
+    assert_eq!(held.len(), 1, "{f:?}");
+    assert!(
+        held[0].message.contains("restore of s-0123456789"),
+        "{}",
+        held[0].message
+    );
+    all[1].start_time = owned("x", Completed, 6.0).start_time;
+    let f = flags(&all, None, None, &Policy::default(), now());
+    assert!(
+        f.iter().all(|f| f.code != FlagCode::SafetySnapshotHeld),
+        "{f:?}"
+    );
+}
