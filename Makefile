@@ -189,7 +189,8 @@ local-venv: $(LOCAL_STAMP)
 ## every line the function writes is checked against the log schema.
 local-lambda-test: $(STAMP) $(LOCAL_STAMP) keeper-bin
 	cd tests/local && PATH=$(CURDIR)/$(LOCAL_VENV)/bin:$$PATH DS_EMULATOR_PYTHON=$(CURDIR)/$(VENV_PY) \
-		$(LOW) ../../$(VENV_PY) -m pytest -q -p no:cacheprovider test_runtime_api.py test_cargo_lambda.py test_restore_terminal.py
+		$(LOW) ../../$(VENV_PY) -m pytest -q -p no:cacheprovider test_runtime_api.py test_cargo_lambda.py test_restore_terminal.py \
+		test_restore_beside_runs.py
 
 ## The test binaries and, with them, the keeper's binaries (the integration tests run them):
 ## one cargo, one build graph, so the test-only crates compile in the time the SDK crates'
