@@ -145,3 +145,26 @@ def test_ctrl_c_stops_the_waiting_not_the_restore(emu: Emulator) -> None:
     assert len(restores) == 1
     stage = emu.client("ds").describe_directories(DirectoryIds=[directory])["DirectoryDescriptions"][0]["Stage"]
     assert stage == "Restoring"
+
+
+def test_ctrl_c_while_restore_from_snapshot_is_in_flight_waits_for_its_answer_and_says_it_was_sent(emu: Emulator) -> None:
+    emu.reset()
+    directory, snapshot = directory_with_a_snapshot(emu)
+    emu.control("POST", "restore-outcome", {"directory_id": directory, "stage": "Active", "after_describes": 10_000})
+    emu.control("POST", "faults", {"operation": "RestoreFromSnapshot", "kind": "latency", "latency_ms": 3000})
+    term = Terminal(["restore", "--directory", directory, "--snapshot", snapshot, "--no-safety-snapshot"],
+                    env_for(emu))
+    term.read_until("to restore it:")
+    term.type(directory + "\r")
+    # The mark records the send right before it goes out; then Ctrl-C, with the call in flight.
+    ds = emu.client("ds")
+    deadline = time.monotonic() + 30
+    while not any("sent=" in t["Value"] for t in ds.list_tags_for_resource(ResourceId=directory)["Tags"]):
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    term.type("\x03")
+    assert term.finish() == 130
+    screen = term.text()
+    assert "RestoreFromSnapshot was sent (once)." in screen, screen
+    assert "The restore goes on in AWS: it cannot be stopped." in screen, screen
+    assert len([c for c in emu.calls() if c["operation"] == "RestoreFromSnapshot"]) == 1
