@@ -94,6 +94,10 @@ pub struct DirectoryReport {
     /// Why the directory was skipped; a skipped directory is otherwise untouched.
     pub skipped: Option<Skip>,
     pub snapshots_seen: Vec<Snapshot>,
+    /// The restores' safety snapshots the directory holds, each as what it is: "s-…: safety
+    /// snapshot before the restore of s-… at …, held until …". The keeper never deletes them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub safety_snapshots: Vec<String>,
     pub limits: Option<SnapshotLimits>,
     pub created: Option<Created>,
     /// Why no snapshot was taken although the action takes one.
@@ -123,6 +127,7 @@ impl DirectoryReport {
             directory_type: None,
             severity: Severity::Ok,
             skipped: None,
+            safety_snapshots: Vec::new(),
             snapshots_seen: Vec::new(),
             limits: None,
             created: None,

@@ -324,6 +324,12 @@ fn finish(w: &mut Work, policy: &Policy, now: Timestamp, decided_at: Timestamp) 
         return;
     }
     w.report.flagged = policy::flags(&w.picture, w.limits, w.listed_at_start, policy, now);
+    w.report.safety_snapshots = w
+        .picture
+        .iter()
+        .filter(|s| policy::safety::is_safety(s))
+        .map(|s| format!("{}: {}", s.id, policy::safety::describe(s)))
+        .collect();
     w.report.newest_completed_age_days = policy::newest_completed_age_days(&w.picture, now);
     w.report.quota = w.limits.map(|l| policy::quota_after(&w.picture, l, now));
     let ranking = w

@@ -163,3 +163,6 @@ def test_while_restoring_and_right_after_active(emu: Emulator) -> None:
     assert after["created"] is not None
     assert safety not in [d["snapshot_id"] for d in after["deleted"]]
     assert safety in snapshot_ids(emu, directory)
+    labels = after["safety_snapshots"]
+    assert labels == [l for l in labels if l.startswith(f"{safety}: safety snapshot before the restore of {target} at ")]
+    assert len(labels) == 1, after
