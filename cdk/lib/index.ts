@@ -15,6 +15,8 @@ import * as path from 'path';
 import { Duration, Stack, Token } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -196,6 +198,14 @@ export interface DsSnapshotKeeperProps {
    * @default true
    */
   readonly dashboard?: boolean;
+  /**
+   * Alert when anyone but the keeper deletes a snapshot, restores a directory or deletes one:
+   * an EventBridge rule hands these Directory Service calls, as CloudTrail reports them, to
+   * the function, which publishes them to the alert topic. Needs a CloudTrail trail logging
+   * management events in the stack's Region (docs/tamper-alert.md).
+   * @default true
+   */
+  readonly tamperAlert?: boolean;
   /** The function's application log level. @default LogLevel.INFO */
   readonly logLevel?: LogLevel;
   /** @default logs.RetentionDays.ONE_YEAR */
@@ -225,6 +235,8 @@ export class DsSnapshotKeeper extends Construct {
   public readonly alarms: cloudwatch.Alarm[];
   /** The dashboard, unless `dashboard: false`. */
   public readonly dashboard?: cloudwatch.CfnDashboard;
+  /** The rule that hands others' deletions and restores to the function, unless `tamperAlert: false`. */
+  public readonly tamperAlertRule?: events.Rule;
   /** The dashboard's page in the CloudWatch console (the commercial partition's console),
    * unless `dashboard: false`. */
   public readonly dashboardUrl?: string;
@@ -551,6 +563,16 @@ export class DsSnapshotKeeper extends Construct {
       },
     });
 
+    if (props.tamperAlert ?? true) {
+      this.tamperAlertRule = new events.Rule(this, 'TamperAlertRule', {
+        description: 'ds-snapshot-keeper tamper alert: Directory Service DeleteSnapshot, RestoreFromSnapshot and ' +
+          "DeleteDirectory calls by anyone but the keeper's role, to the keeper function",
+        eventPattern: tamperAlertPattern(role.roleArn),
+        // The target's permission: events.amazonaws.com may invoke the function, for this rule.
+        targets: [new targets.LambdaFunction(this.function)],
+      });
+    }
+
     const action = new cwActions.SnsAction(topic);
     const byFunction = { FunctionName: this.function.functionName };
     // One alert per bad day: a failed run publishes its own message and counts it in
@@ -678,6 +700,26 @@ export class DsSnapshotKeeper extends Construct {
       ],
     });
   }
+}
+
+/**
+ * Deletions and restores by anyone but the keeper, as CloudTrail reports them to EventBridge
+ * (docs/tamper-alert.md), the pattern of template.yaml's TamperAlertRule. The keeper's own calls
+ * carry its role as the session issuer. A caller with no session issuer (an IAM user, the root
+ * user) lacks that field, and a pattern only matches events that have every field it names,
+ * hence the second branch of $or.
+ */
+function tamperAlertPattern(keeperRoleArn: string): events.EventPattern {
+  const issuer = (arn: unknown[]) => ({ userIdentity: { sessionContext: { sessionIssuer: { arn } } } });
+  return {
+    source: ['aws.ds'],
+    detailType: ['AWS API Call via CloudTrail'],
+    detail: {
+      eventSource: ['ds.amazonaws.com'],
+      eventName: ['DeleteSnapshot', 'RestoreFromSnapshot', 'DeleteDirectory'],
+      $or: [issuer([{ 'anything-but': keeperRoleArn }]), issuer([{ exists: false }])],
+    },
+  };
 }
 
 /** A per-directory series: every DirectoryId that emitted the metric, found by SEARCH. */

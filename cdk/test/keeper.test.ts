@@ -175,6 +175,38 @@ describe('alarms', () => {
   });
 });
 
+describe('tamper alert', () => {
+  test("a rule hands others' deletions and restores to the function by default; none when turned off", () => {
+    const t = synth({ directoryIds: ['d-0123456789'] });
+    const rules = Object.values(t.findResources('AWS::Events::Rule'));
+    expect(rules).toHaveLength(1);
+    const pattern = rules[0].Properties.EventPattern;
+    expect(pattern).toMatchObject({
+      'source': ['aws.ds'],
+      'detail-type': ['AWS API Call via CloudTrail'],
+      'detail': { eventSource: ['ds.amazonaws.com'], eventName: ['DeleteSnapshot', 'RestoreFromSnapshot', 'DeleteDirectory'] },
+    });
+    // Everyone but the keeper's role: the role's ARN, by reference, in the anything-but branch.
+    const [role] = Object.keys(t.findResources('AWS::IAM::Role', {
+      Properties: { AssumeRolePolicyDocument: { Statement: [Match.objectLike({ Principal: { Service: 'lambda.amazonaws.com' } })] } },
+    }));
+    expect(pattern.detail.$or).toEqual([
+      { userIdentity: { sessionContext: { sessionIssuer: { arn: [{ 'anything-but': { 'Fn::GetAtt': [role, 'Arn'] } }] } } } },
+      { userIdentity: { sessionContext: { sessionIssuer: { arn: [{ exists: false }] } } } },
+    ]);
+    const [fn] = Object.keys(t.findResources('AWS::Lambda::Function'));
+    expect(rules[0].Properties.Targets).toEqual([expect.objectContaining({ Arn: { 'Fn::GetAtt': [fn, 'Arn'] } })]);
+    t.hasResourceProperties('AWS::Lambda::Permission', {
+      Action: 'lambda:InvokeFunction',
+      Principal: 'events.amazonaws.com',
+      SourceArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^KeeperTamperAlertRule'), 'Arn'] },
+    });
+    const off = synth({ directoryIds: ['d-0123456789'], tamperAlert: false });
+    expect(Object.keys(off.findResources('AWS::Events::Rule'))).toHaveLength(0);
+    expect(Object.keys(off.findResources('AWS::Lambda::Permission'))).toHaveLength(0);
+  });
+});
+
 describe('encryption', () => {
   test('topic, logs and environment use a rotating customer managed key; the queue is encrypted', () => {
     const t = synth();
