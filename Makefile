@@ -178,7 +178,7 @@ deploy-test: $(DEPLOY_STAMP) $(STAMP) $(CDK_TEMPLATE) $(CDK_PYTHON_TEMPLATE) tes
 		keeper-bin $(STACKSET_TEMPLATE)
 	cd tests/deploy && REQUIRE_CDK=1 DS_EMULATOR_PYTHON=$(CURDIR)/$(VENV_PY) \
 		$(LOW) ../../$(DEPLOY_VENV)/bin/python -m pytest -q -p no:cacheprovider test_template.py test_aws_semantics.py \
-		test_restore_mark.py test_tamper_alert.py
+		test_restore_mark.py test_tamper_alert.py test_lock.py
 
 # cargo-lambda (pip: it brings its zig), for running the function the way Rust Lambda
 # developers do; CONTRIBUTING.md's "Run it locally" commands.

@@ -2,7 +2,9 @@
 // evaluation logic (conditions, wildcards, resource policies). Reads a JSON array of
 // simulations on stdin, writes one result per simulation on stdout:
 //   in:  [{identityPolicies: [policy...], resourcePolicy?: policy, principal, action,
-//          resource, accountId, context: {key: value}}]
+//          resource, accountId, context: {key: value},
+//          serviceControlPolicies?: [[policy...] per level, the root first, the account last],
+//          permissionBoundaries?: [policy...]}]
 //   out: [{result: "Allowed" | "ImplicitlyDenied" | "ExplicitlyDenied", errors?: ...}]
 const { runSimulation } = require('@cloud-copilot/iam-simulate');
 
@@ -14,7 +16,12 @@ async function main() {
   for (const sim of input) {
     const simulation = {
       identityPolicies: (sim.identityPolicies || []).map((policy, i) => ({ name: `identity${i}`, policy })),
-      serviceControlPolicies: [],
+      // AWS Organizations: at each level (root, OUs, the account) some SCP must allow, and
+      // none deny. No levels: the account is in no organization.
+      serviceControlPolicies: (sim.serviceControlPolicies || []).map((level, i) => ({
+        orgIdentifier: `level${i}`,
+        policies: level.map((policy, j) => ({ name: `scp${i}-${j}`, policy })),
+      })),
       resourceControlPolicies: [],
       request: {
         principal: sim.principal,
@@ -24,6 +31,9 @@ async function main() {
       },
     };
     if (sim.resourcePolicy) simulation.resourcePolicy = sim.resourcePolicy;
+    if (sim.permissionBoundaries) {
+      simulation.permissionBoundaryPolicies = sim.permissionBoundaries.map((policy, i) => ({ name: `boundary${i}`, policy }));
+    }
     const r = await runSimulation(simulation, {});
     out.push(r.resultType === 'error' ? { result: 'Error', errors: r.errors } : { result: r.overallResult });
   }
