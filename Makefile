@@ -294,6 +294,10 @@ PKG_STAMP := $(PKG_VENV)/.installed
 HOST_TARGET = $(shell rustc -vV | sed -n 's/^host: //p')
 LAMBDA_ZIP := target/lambda/ds-snapshot-keeper/bootstrap.zip
 RELEASE_BINARY = target/$(1)/release/ds-snapshot-keeper
+# cargo-lambda zips the arm64 binary and leaves it where cargo wrote it; a build without
+# --output-format zip moves the binary into its lambda dir as `bootstrap`.
+ARM64_BINARY := $(call RELEASE_BINARY,aarch64-unknown-linux-gnu)
+X86_64_BINARY := target/lambda-x86_64/ds-snapshot-keeper/bootstrap
 # $(call packaging-pytest,FOLDER,SCRATCH,MORE ENVIRONMENT): tests/packaging on a release folder.
 packaging-pytest = cd tests/packaging && PACKAGING_DIST=$(CURDIR)/$(1) DS_EMULATOR_PYTHON=$(CURDIR)/$(VENV_PY) $(3) \
 	$(LOW) ../../$(PKG_VENV)/bin/python -m pytest -q -p no:cacheprovider --basetemp=$(CURDIR)/$(2)
@@ -302,8 +306,7 @@ dist: dist-build $(CDK_JSII) $(UV) $(STACKSET_TEMPLATE) $(DEPLOY_STAMP)
 	$(PYTHON) tools/pack_construct.py --out target/dist-construct --zip $(LAMBDA_ZIP)
 	$(DEPLOY_VENV)/bin/python tools/dist.py layout --out dist --lambda-zip $(LAMBDA_ZIP) \
 		--construct target/dist-construct --stackset $(STACKSET_TEMPLATE) \
-		--binary aarch64-unknown-linux-gnu=$(call RELEASE_BINARY,aarch64-unknown-linux-gnu) \
-		--binary x86_64-unknown-linux-gnu=$(call RELEASE_BINARY,x86_64-unknown-linux-gnu)
+		--binary aarch64-unknown-linux-gnu=$(ARM64_BINARY) --binary x86_64-unknown-linux-gnu=$(X86_64_BINARY)
 	$(MAKE) dist-test
 
 ## The release builds alone. cargo-lambda and its zig come from tests/local's venv (pip).
