@@ -96,7 +96,7 @@ def test_each_wheel_is_what_installers_expect(dist: Path, version: str, tmp_path
 def test_the_release_has_both_linux_wheels_and_one_arm64_build_serves_the_zip(dist: Path, version: str) -> None:
     """x86_64 and aarch64 manylinux wheels; the aarch64 wheel's binary is the Lambda zip's
     bootstrap, byte for byte (one arm64 release build serves both)."""
-    linux = {w.name.rsplit("_", 1)[-1].removesuffix(".whl"): w for w in cli_wheels(dist) if "manylinux" in w.name}
+    linux = {re.search(r"_(x86_64|aarch64)\.whl$", w.name)[1]: w for w in cli_wheels(dist) if "manylinux" in w.name}
     assert set(linux) == {"x86_64", "aarch64"}, sorted(linux)
     with zipfile.ZipFile(linux["aarch64"]) as whl:
         in_wheel = whl.read(f"ds_snapshot_keeper-{version}.data/scripts/ds-snapshot-keeper")
