@@ -229,8 +229,12 @@ docs-test: $(STAMP) keeper-bin
 	cd tests/docs && DS_EMULATOR_PYTHON=$(CURDIR)/$(VENV_PY) KEEPER_BIN_DIR=$(CURDIR)/target/debug \
 		$(LOW) ../../$(VENV_PY) -m pytest -q -p no:cacheprovider test_snippets.py test_links.py
 
+## The demo builds the keeper, then the demo with the test support it shares, showing cargo's
+## progress: the first build takes minutes (about 6 on 2 cores), later ones seconds.
 demo: $(STAMP)
-	cargo build --quiet --locked --bins
+	@echo "== building the keeper, then the demo (the first time takes minutes: about 6 on 2 cores)"
+	cargo build --locked --bins
+	cargo build --locked --example demo
 	DS_EMULATOR_PYTHON=$(CURDIR)/$(VENV_PY) cargo run --quiet --locked --example demo
 
 ## The restore-reach simulator: two simulated years of daily runs, newest against tiered, with

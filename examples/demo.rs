@@ -8,11 +8,17 @@
 //! run report (`--format json`): what was there, what the keeper did and why, what reached
 //! SNS (through the subscribed SQS queue). On day 3 the new snapshot fails. Between days the
 //! emulator moves every snapshot and directory one day into the past.
+//!
+//! Then the operator's side, with the same binary: `points` (the restore points, as the table a
+//! terminal shows), the restore drill (`restore --before ... --dry-run`, with the emulator's
+//! call log showing that nothing was written) and the restore itself (`--yes`; the emulator
+//! ends it `Active` at once), which keeps a safety snapshot of the present.
 
 #[path = "../tests/it/support/mod.rs"]
 mod support;
 
-use std::process::Command;
+use std::path::PathBuf;
+use std::process::{Command, Output};
 
 use serde_json::{json, Value};
 use support::Emulator;
@@ -89,20 +95,10 @@ async fn main() {
     println!("   snapshots carry the real clock)\n");
 
     let event = concat!(env!("CARGO_MANIFEST_DIR"), "/events/scheduler-default.json");
-    // The deployed function's settings, as the template sets them for discovery.
-    let keeper = |event: &str, format: &str| {
-        Command::new(&keeper_bin)
-            .args(["invoke", "--event", event, "--format", format])
-            .env("AWS_ENDPOINT_URL", &emu.endpoint)
-            .env("AWS_REGION", support::REGION)
-            .env("AWS_ACCESS_KEY_ID", "testing")
-            .env("AWS_SECRET_ACCESS_KEY", "testing")
-            .env_remove("AWS_PROFILE")
-            .env("DISCOVERY_TAG", "ds-snapshot-keeper=enabled")
-            .env("SNS_TOPIC_ARN", &topic)
-            .env("POLL_INITIAL_SECONDS", "0.2")
-            .output()
-            .expect("run ds-snapshot-keeper invoke")
+    let keeper = Keeper {
+        bin: keeper_bin,
+        endpoint: emu.endpoint.clone(),
+        topic: topic.clone(),
     };
     let mut body_shown = false;
     for day in 1..=DAYS {
@@ -117,7 +113,7 @@ async fn main() {
                 ""
             }
         );
-        let out = keeper(event, "json");
+        let out = keeper.run(&["invoke", "--event", event], "json");
         let report: Value = serde_json::from_str(&String::from_utf8_lossy(&out.stdout))
             .unwrap_or_else(|e| {
                 panic!(
@@ -228,15 +224,31 @@ async fn main() {
     // What an operator sees invoking a report by hand on a terminal: one row per directory,
     // with its restore reach and quota (the dashboard's figures).
     println!("== day 6: a report by hand (`invoke --format table`, the default on a terminal)");
-    let report = keeper(
-        concat!(env!("CARGO_MANIFEST_DIR"), "/events/manual-report.json"),
+    let report = keeper.run(
+        &[
+            "invoke",
+            "--event",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/events/manual-report.json"),
+        ],
         "table",
     );
-    for line in String::from_utf8_lossy(&report.stdout).lines() {
-        println!("   {line}");
-    }
+    show(&report.stdout);
     println!();
-    println!("== what {dir} holds at the end");
+    operator_restores(&keeper, &emu, &config, &dir, &queue).await;
+    let [stage] = emu
+        .ds(&config)
+        .describe_directories()
+        .directory_ids(&dir)
+        .send()
+        .await
+        .expect("describe the directory")
+        .directory_descriptions()
+        .iter()
+        .map(|d| d.stage().map_or("", |s| s.as_str()).to_owned())
+        .collect::<Vec<_>>()
+        .try_into()
+        .expect("one directory");
+    println!("== what {dir} holds at the end (stage {stage}, as the emulator says)");
     let now = jiff::Timestamp::now();
     let mut snaps = emu.snapshots(&config, &dir).await;
     snaps.sort_by_key(|s| std::cmp::Reverse(s.start_time().map(|t| t.secs())));
@@ -264,6 +276,9 @@ fn inventory_line(s: &Value, now: jiff::Timestamp) -> String {
     let name = s["name"].as_str().unwrap_or("");
     let whose = match (s["type"].as_str(), name) {
         (Some("Auto"), _) => "AWS's own (Auto): never the keeper's to delete".to_owned(),
+        (_, n) if n.starts_with("pre-restore-") => {
+            format!("the restore's safety snapshot: {n}, never deleted by the keeper")
+        }
         (_, n) if n.starts_with("keeper-") => format!("the keeper's: {n}"),
         (_, n) => format!("someone else's: {n}, never deleted"),
     };
@@ -274,4 +289,132 @@ fn inventory_line(s: &Value, now: jiff::Timestamp) -> String {
         s["status"].as_str().unwrap_or(""),
         age
     )
+}
+
+/// The real binary, pointed at the emulator with dummy credentials and the deployed function's
+/// settings for discovery (as the template sets them). Every run of the demo goes through
+/// `run`, so a change to the command line is made here once.
+struct Keeper {
+    bin: PathBuf,
+    endpoint: String,
+    topic: String,
+}
+
+impl Keeper {
+    /// `ds-snapshot-keeper ARGS`, its output asked for as `format` (the output is not a
+    /// terminal, so the demo names the rendering an operator's terminal would get).
+    fn run(&self, args: &[&str], format: &str) -> Output {
+        Command::new(&self.bin)
+            .args(args)
+            .args(["--format", format])
+            .env("AWS_ENDPOINT_URL", &self.endpoint)
+            .env("AWS_REGION", support::REGION)
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env_remove("AWS_PROFILE")
+            .env("DISCOVERY_TAG", "ds-snapshot-keeper=enabled")
+            .env("SNS_TOPIC_ARN", &self.topic)
+            .env("POLL_INITIAL_SECONDS", "0.2")
+            .env("POLL_MAX_SECONDS", "1")
+            .output()
+            .unwrap_or_else(|e| panic!("run ds-snapshot-keeper {args:?}: {e}"))
+    }
+}
+
+/// A command's output, indented into the story.
+fn show(stdout: &[u8]) {
+    for line in String::from_utf8_lossy(stdout).lines() {
+        println!("   {line}");
+    }
+}
+
+/// The calls that change something in Directory Service: the drill must make none.
+const WRITES: [&str; 5] = [
+    "CreateSnapshot",
+    "DeleteSnapshot",
+    "RestoreFromSnapshot",
+    "AddTagsToResource",
+    "RemoveTagsFromResource",
+];
+
+/// The operator's side after the five days: the restore points, the drill, the restore.
+async fn operator_restores(
+    keeper: &Keeper,
+    emu: &support::Emulator,
+    config: &aws_config::SdkConfig,
+    dir: &str,
+    queue: &str,
+) {
+    println!(
+        "== the operator lists the restore points: ds-snapshot-keeper points --directory {dir}"
+    );
+    let points = keeper.run(&["points", "--directory", dir], "table");
+    show(&points.stdout);
+    println!("   exit code {}", points.status.code().unwrap_or(-1));
+    println!(
+        "   The operator learns which points exist, newest first, until when each can be restored"
+    );
+    println!(
+        "   (180 days from its start) and who holds it: the keeper (and the role it gives each),"
+    );
+    println!("   someone else, or AWS.\n");
+
+    // The runbook's drill: a time three days ago picks the newest restorable point before it.
+    let before = jiff::Timestamp::from_second(jiff::Timestamp::now().as_second() - 3 * 86_400)
+        .unwrap()
+        .to_string();
+    let restore = ["restore", "--directory", dir, "--before", &before];
+    println!(
+        "== the drill: ds-snapshot-keeper {} --dry-run",
+        restore.join(" ")
+    );
+    let calls_before = emu.calls().len();
+    let drill = keeper.run(&[&restore[..], &["--dry-run"]].concat(), "text");
+    show(&drill.stdout);
+    println!("   exit code {}", drill.status.code().unwrap_or(-1));
+    let mut operations: Vec<String> = emu.calls()[calls_before..]
+        .iter()
+        .map(|c| c["operation"].as_str().unwrap_or("").to_owned())
+        .collect();
+    operations.sort();
+    operations.dedup();
+    let writes = operations
+        .iter()
+        .filter(|o| WRITES.contains(&o.as_str()))
+        .count();
+    println!(
+        "   the emulator's call log for the drill: {} ({})",
+        operations.join(", "),
+        if writes == 0 {
+            "no write".to_owned()
+        } else {
+            format!("{writes} writes")
+        }
+    );
+    println!("   The operator learns which snapshot --before picks, how many days of changes the");
+    println!("   restore loses, how long the directory is offline and which safety snapshot comes");
+    println!("   first, with nothing changed: the drill is safe on production.\n");
+
+    // The emulator ends the restore at its first DescribeDirectories (AWS: 2 to 3 hours).
+    emu.control(
+        "POST",
+        "restore-outcome",
+        json!({"directory_id": dir, "stage": "Active", "after_describes": 1}),
+    );
+    println!("== the restore: the drill's command with --yes in place of --dry-run");
+    println!("   ds-snapshot-keeper {} --yes", restore.join(" "));
+    println!(
+        "   (on a terminal the operator types the directory id instead of --yes; the emulator ends"
+    );
+    println!("   the restore Active at once, where AWS takes 2 to 3 hours)");
+    let restored = keeper.run(&[&restore[..], &["--yes"]].concat(), "text");
+    show(&restored.stdout);
+    println!("   exit code {}", restored.status.code().unwrap_or(-1));
+    for m in emu.received(config, queue).await {
+        println!("   SNS: \"{}\"", m.subject);
+    }
+    println!(
+        "   The operator learns that the directory is Active again, and which safety snapshot"
+    );
+    println!("   holds the state just rolled back from, with the command that would restore it.\n");
 }

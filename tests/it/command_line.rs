@@ -136,8 +136,10 @@ fn a_closed_pipe_stops_the_output_quietly() {
 /// `make demo` (the README's first command) reads as five days: each day once, the e-mail's
 /// body once, every deletion with its rule, the 185-day snapshot gone on day 1 as worthless,
 /// the failed snapshot of day 3 reported and removed, and directories with their real age.
+/// Then the operator's side: `points` lists every snapshot the directory holds, the drill
+/// changes nothing, and the restore ends with the directory Active and a safety snapshot kept.
 #[test]
-fn the_demo_tells_five_days_once_each() {
+fn the_demo_tells_five_days_then_points_drill_and_restore() {
     let out = std::process::Command::new(example("demo"))
         .env_remove("AWS_ENDPOINT_URL")
         .output()
@@ -193,4 +195,88 @@ fn the_demo_tells_five_days_once_each() {
         "{end}"
     );
     assert!(end.contains("AWS's own (Auto)"), "{end}");
+
+    // The operator's side, in order, each command exiting 0. What the emulator holds at the end
+    // (read by the demo with the SDK, not by the keeper) is the reference.
+    let section = |header: &str| {
+        let from = text
+            .find(header)
+            .unwrap_or_else(|| panic!("no {header:?}: {text}"));
+        let to = text[from + 1..]
+            .find("\n== ")
+            .map_or(text.len(), |i| from + 1 + i);
+        &text[from..to]
+    };
+    let points = section("== the operator lists the restore points");
+    let drill = section("== the drill: ");
+    let restore = section("== the restore: ");
+    let order = [points, drill, restore, end].map(|s| s.as_ptr() as usize);
+    assert!(order.windows(2).all(|w| w[0] < w[1]), "{text}");
+    for part in [points, drill, restore] {
+        assert!(part.contains("exit code 0\n"), "{part}");
+        assert!(part.contains("The operator learns "), "{part}");
+    }
+    let safety: Vec<&str> = end
+        .lines()
+        .filter(|l| l.contains("the restore's safety snapshot: pre-restore-"))
+        .collect();
+    let [safety] = safety[..] else {
+        panic!("one safety snapshot at the end: {end}")
+    };
+    let safety_id = safety.split_whitespace().next().unwrap();
+    assert!(safety.contains(" Completed "), "{safety}");
+    // Its name ends with the id of the snapshot restored.
+    let name = safety
+        .split_whitespace()
+        .find(|w| w.starts_with("pre-restore-"))
+        .unwrap()
+        .trim_end_matches(',');
+    let target = &name[name.len().saturating_sub(12)..];
+    assert_eq!(snapshot_ids(target).len(), 1, "{name}");
+    let held: std::collections::BTreeSet<&str> = end
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|id| *id != safety_id && snapshot_ids(id).len() == 1)
+        .collect();
+    assert!(held.contains(target), "{target} not held: {end}");
+    assert_eq!(snapshot_ids(points), held, "the points table: {points}");
+    // The drill named the snapshot the restore took, said nothing changed, and the emulator's
+    // call log agrees: only reads.
+    assert!(drill.contains(target), "{drill}");
+    assert!(drill.contains("nothing was changed"), "{drill}");
+    let log = drill
+        .lines()
+        .find(|l| l.contains("the emulator's call log for the drill: "))
+        .unwrap_or_else(|| panic!("no call log: {drill}"));
+    assert!(
+        log.contains("DescribeSnapshots") && log.ends_with("(no write)"),
+        "{log}"
+    );
+    for write in [
+        "Create",
+        "Delete",
+        "RestoreFromSnapshot",
+        "AddTags",
+        "RemoveTags",
+    ] {
+        assert!(!log.contains(write), "{log}");
+    }
+    // The restore ended restored: the directory Active again, the safety snapshot kept and
+    // named to the operator.
+    assert!(
+        end.lines().next().unwrap().contains("(stage Active"),
+        "{end}"
+    );
+    assert!(restore.contains(safety_id), "{restore}");
+    assert!(restore.contains(target), "{restore}");
+}
+
+/// The snapshot ids (`s-` and ten hex digits) a text names, as words of their own.
+fn snapshot_ids(text: &str) -> std::collections::BTreeSet<&str> {
+    text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
+        .filter(|w| {
+            w.len() == 12 && w.starts_with("s-") && w[2..].bytes().all(|b| b.is_ascii_hexdigit())
+        })
+        .collect()
 }
