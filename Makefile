@@ -224,10 +224,11 @@ test: fmt-check
 
 ## Every shell block of README.md, CONTRIBUTING.md and docs/*.md run as written against the
 ## emulator with the keeper binary, unless marked not runnable here; the docs' links, and every
-## section of the task pages one click from the README (tests/docs; CONTRIBUTING.md says how).
+## section of the task pages one click from the README (tests/docs; CONTRIBUTING.md says how);
+## and what `make sandbox` seeds, its printed commands run as printed.
 docs-test: $(STAMP) keeper-bin
 	cd tests/docs && DS_EMULATOR_PYTHON=$(CURDIR)/$(VENV_PY) KEEPER_BIN_DIR=$(CURDIR)/target/debug \
-		$(LOW) ../../$(VENV_PY) -m pytest -q -p no:cacheprovider test_snippets.py test_links.py
+		$(LOW) ../../$(VENV_PY) -m pytest -q -p no:cacheprovider test_snippets.py test_links.py test_sandbox.py
 
 ## The demo builds the keeper, then the demo with the test support it shares, showing cargo's
 ## progress: the first build takes minutes (about 6 on 2 cores), later ones seconds.
@@ -236,6 +237,15 @@ demo: $(STAMP)
 	cargo build --locked --bins
 	cargo build --locked --example demo
 	DS_EMULATOR_PYTHON=$(CURDIR)/$(VENV_PY) cargo run --quiet --locked --example demo
+
+## A local AWS to practise `points`, the restore drill and a restore on (tests/emulator/sandbox.py):
+## the emulator on EMULATOR_PORT with two directories and their snapshots, until Ctrl-C. It
+## prints what to paste into another terminal and the commands to try.
+.PHONY: sandbox
+sandbox: $(STAMP)
+	@echo "== building the keeper (the first time takes minutes; then seconds)"
+	cargo build --locked --bins
+	$(VENV_PY) tests/emulator/sandbox.py --port $(EMULATOR_PORT)
 
 ## The restore-reach simulator: two simulated years of daily runs, newest against tiered, with
 ## the real keeper over the in-memory service; prints the reach and writes the picture.
