@@ -50,6 +50,83 @@ pub fn classify(code: &str, message: &str, status: Option<u16>) -> ErrorKind {
     }
 }
 
+/// The first error of type `T` in `err`'s chain of sources.
+fn find_in_chain<'a, T: std::error::Error + 'static>(
+    err: &'a (dyn std::error::Error + 'static),
+) -> Option<&'a T> {
+    let mut next = Some(err);
+    while let Some(e) = next {
+        if let Some(found) = e.downcast_ref::<T>() {
+            return Some(found);
+        }
+        next = e.source();
+    }
+    None
+}
+
+/// Every message in the chain, outermost first, each once: what a person reads (never the
+/// `Debug` form).
+fn chain_text(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut next = Some(err);
+    while let Some(e) = next {
+        let text = e.to_string();
+        if !text.is_empty() && !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        next = e.source();
+    }
+    escape_for_log(&parts.join(": "), 400)
+        .trim_matches('"')
+        .to_owned()
+}
+
+/// An error before any answer: no credentials, no route to the service, or no answer.
+fn not_answered(
+    operation: Operation,
+    err: &(dyn std::error::Error + 'static),
+    timeout: bool,
+) -> ApiError {
+    use aws_credential_types::provider::error::CredentialsError;
+    let text = chain_text(err);
+    if let Some(c) = find_in_chain::<CredentialsError>(err) {
+        let code = match c {
+            CredentialsError::CredentialsNotLoaded(_) => "NoCredentials",
+            CredentialsError::InvalidConfiguration(_) => "InvalidCredentialsConfiguration",
+            CredentialsError::ProviderTimedOut(_) => "CredentialsTimedOut",
+            _ => "CredentialsProviderError",
+        };
+        return ApiError::new(operation, ErrorKind::Credentials, code, text);
+    }
+    let lower = text.to_ascii_lowercase();
+    if let Some(io) = find_in_chain::<std::io::Error>(err) {
+        if io.kind() == std::io::ErrorKind::ConnectionRefused {
+            return ApiError::new(operation, ErrorKind::Unreachable, "ConnectionRefused", text);
+        }
+    }
+    if lower.contains("dns error")
+        || lower.contains("failed to lookup address")
+        || lower.contains("name or service not known")
+        || lower.contains("no such host")
+        || lower.contains("nodename nor servname")
+    {
+        return ApiError::new(operation, ErrorKind::Unreachable, "UnknownHost", text);
+    }
+    if lower.contains("connection refused") {
+        return ApiError::new(operation, ErrorKind::Unreachable, "ConnectionRefused", text);
+    }
+    ApiError::new(
+        operation,
+        ErrorKind::Transport,
+        if timeout {
+            "Timeout"
+        } else {
+            "ConnectionError"
+        },
+        text,
+    )
+}
+
 /// Turn any SDK error into an [`ApiError`] that keeps the AWS error code.
 pub fn api_error<E>(operation: Operation, err: SdkError<E, HttpResponse>) -> ApiError
 where
@@ -74,28 +151,22 @@ where
             "Timeout",
             "no answer before the timeout",
         ),
-        SdkError::DispatchFailure(d) => ApiError::new(
-            operation,
-            ErrorKind::Transport,
-            if d.is_timeout() {
-                "Timeout"
-            } else {
-                "ConnectionError"
-            },
-            format!("{:?}", d.as_connector_error().map(|c| c.to_string())),
-        ),
+        SdkError::DispatchFailure(d) => not_answered(operation, &err, d.is_timeout()),
         SdkError::ResponseError(_) => ApiError::new(
             operation,
             ErrorKind::Unexpected,
             "UnparseableResponse",
             format!("answer with HTTP status {status:?} could not be read"),
         ),
-        _ => ApiError::new(
-            operation,
-            ErrorKind::Client,
-            "RequestNotSent",
-            format!("{err}"),
-        ),
+        _ => {
+            let mut e = not_answered(operation, &err, false);
+            if e.kind == ErrorKind::Transport {
+                // Not a lost answer: the request was never built or sent.
+                e.kind = ErrorKind::Client;
+                e.code = "RequestNotSent".to_owned();
+            }
+            e
+        }
     }
 }
 

@@ -24,8 +24,14 @@ pub enum ErrorKind {
     Client,
     /// AWS failed (`ServiceException`, HTTP 5xx).
     Service,
-    /// No answer: connection refused or reset, timeout.
+    /// No answer: the connection reset, or a timeout. The call may have been carried out.
     Transport,
+    /// No AWS credentials could be had (none found, a profile missing, an SSO token expired,
+    /// an assume-role refused): the call was never sent.
+    Credentials,
+    /// The service could not be reached (its host name did not resolve, the connection was
+    /// refused): the call was never carried out.
+    Unreachable,
     /// An answer the keeper cannot use (missing fields, unknown enum values...).
     Unexpected,
     /// Not sent: the invocation's deadline (minus the margin) had come.

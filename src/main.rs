@@ -46,25 +46,9 @@ type Wired = (Keeper<AwsDirectoryService>, Option<SnsNotifier>);
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    let args: Vec<String> = std::env::args().skip(1).collect();
     let in_lambda = std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some();
-    match cli::command(&args, in_lambda) {
-        cli::Command::Lambda => {}
-        cli::Command::Invoke(rest) => std::process::exit(cli::invoke(&rest).await),
-        cli::Command::Restore(rest) => std::process::exit(cli::restore(&rest).await),
-        cli::Command::Points(rest) => std::process::exit(cli::points(&rest).await),
-        cli::Command::Mark(rest) => std::process::exit(cli::mark(&rest).await),
-        cli::Command::Usage { code, problem } => {
-            match problem {
-                Some(p) => eprintln!("error: {p}\n{}", cli::help::short(&cli::help::overview())),
-                None => cli::print(&cli::help::overview()),
-            }
-            std::process::exit(code);
-        }
-        cli::Command::HelpSettings => {
-            cli::print(&cli::help::settings());
-            std::process::exit(0);
-        }
+    if let Some(code) = cli::run(std::env::args_os().skip(1).collect(), in_lambda).await {
+        std::process::exit(code);
     }
     wiring::init_logging(ds_snapshot_keeper::log::level::Audience::Lambda, true);
     // Bad settings stop the function at init, before any event is touched.

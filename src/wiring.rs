@@ -118,6 +118,67 @@ pub async fn load_aws_config() -> SdkConfig {
     loader.load().await
 }
 
+/// The AWS configuration of a command run by a person: the profile and Region they named
+/// (else the environment's), and failures that come back in seconds, not minutes: three
+/// attempts, a 3-second connect timeout, no retry waits longer than 2 seconds. An explicit
+/// profile wins over credentials in the environment, as in the AWS CLI.
+pub async fn load_cli_config(profile: Option<&str>, region: Option<&str>) -> SdkConfig {
+    use aws_config::timeout::TimeoutConfig;
+    let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .http_client(https_client())
+        .retry_config(
+            RetryConfig::standard()
+                .with_max_attempts(3)
+                .with_max_backoff(Duration::from_secs(2)),
+        )
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(Duration::from_secs(3))
+                .operation_attempt_timeout(Duration::from_secs(30))
+                .build(),
+        );
+    if let Some(p) = profile {
+        loader = loader.profile_name(p);
+    } else if std::env::var_os("AWS_ACCESS_KEY_ID").is_some()
+        && std::env::var_os("AWS_SECRET_ACCESS_KEY").is_some()
+    {
+        loader = loader.credentials_provider(
+            aws_config::environment::EnvironmentVariableCredentialsProvider::new(),
+        );
+    }
+    if let Some(r) = region {
+        loader = loader.region(aws_config::Region::new(r.to_owned()));
+    }
+    loader.load().await
+}
+
+/// Why the named profile cannot be used, before any call: it is in neither the config nor the
+/// credentials file (the AWS CLI's "The config profile (prod) could not be found").
+pub async fn missing_profile(profile: &str) -> Option<String> {
+    let set = aws_config::profile::load(
+        &aws_types::os_shim_internal::Fs::real(),
+        &aws_types::os_shim_internal::Env::real(),
+        &aws_runtime::env_config::file::EnvConfigFiles::default(),
+        None,
+    )
+    .await;
+    let known: Vec<String> = match &set {
+        Ok(set) => set.profiles().map(str::to_owned).collect(),
+        Err(_) => Vec::new(),
+    };
+    if known.iter().any(|p| p == profile) {
+        return None;
+    }
+    let listed = if known.is_empty() {
+        "no profile is configured (`aws configure` or `aws configure sso` sets one up)".to_owned()
+    } else {
+        format!("the profiles are: {}", known.join(", "))
+    };
+    Some(format!(
+        "the config profile ({profile}) could not be found in ~/.aws/config or ~/.aws/credentials (AWS_CONFIG_FILE, AWS_SHARED_CREDENTIALS_FILE); {listed}"
+    ))
+}
+
 /// The HTTPS client every AWS client uses: rustls on ring, with the platform's trust store
 /// (loaded when the first client is built). The tests use it too, so they exercise the
 /// client the function ships with.

@@ -2,6 +2,7 @@
 //! Each text is laid out as printed (raw strings keep their indents); the settings come from
 //! [`crate::settings::SETTINGS`] and the events files are checked against `events/` by a test.
 
+use super::args::{Cmd, FLAGS};
 use crate::settings::SETTINGS;
 
 /// The `events/` files, each with what it asks for. `tests/it/command_line.rs` holds this
@@ -52,8 +53,10 @@ Under AWS Lambda (AWS_LAMBDA_RUNTIME_API set) it serves invocations. Outside Lam
   invoke [OPTIONS]     run one invocation here, as Lambda would, and print the run report
   points [OPTIONS]     list the restore points of each directory (read-only)
   restore [OPTIONS]    restore a directory from a snapshot, with confirmation
-  help [settings]      this text, or every setting with its default and accepted values
-Each command takes --help.
+  mark [OPTIONS]       show (or clear) a directory's restore mark
+  help [TOPIC]         this text; `help COMMAND`, `help settings`, `help exit-codes`
+Every command takes --help, --profile, --region and (when it prints) --output
+json|table|text, as the AWS CLI does; --version prints the version.
 
 Events (the Lambda's input, or `invoke --event FILE`):
   {{"action": "run"}}        snapshot when due, then prune: what a schedule sends
@@ -74,8 +77,9 @@ Logs: outside Lambda, readable lines on stderr, warnings and errors only; -v add
   -vv DEBUG; --log-format json writes the Lambda schema's lines. RUST_LOG, then
   AWS_LAMBDA_LOG_LEVEL, then POWERTOOLS_LOG_LEVEL set the level when -v is not given.
 
-Exit codes (invoke): 0 clean run, 1 run with failures, 2 bad event, settings or
-  arguments (nothing changed). `restore --help` and `points --help` give theirs.
+Exit codes: 0 success, 1 failures, 2 bad input or refused, 3 critical finding, 4 timed
+  out, 5 unconfirmed restore, 6 credentials, 7 not allowed, 8 unreachable, 130
+  interrupted: `ds-snapshot-keeper help exit-codes`.
 "#,
         version = env!("CARGO_PKG_VERSION"),
         count = SETTINGS.len(),
@@ -125,84 +129,74 @@ fn wrap(text: &str, width: usize) -> Vec<String> {
     lines
 }
 
-/// `ds-snapshot-keeper invoke --help`.
-pub const INVOKE: &str = r#"usage: ds-snapshot-keeper invoke [--event FILE|-] [--timeout SECONDS] [--format F] [-v] [--log-format F]
-Runs one invocation here with the same handler and wiring as the Lambda, against the AWS
-account of your credentials (AWS_PROFILE, AWS_REGION), or the local emulator with
-AWS_ENDPOINT_URL, and prints the run report on stdout.
-  --event FILE        the event (default: stdin; '-' also means stdin); see `help` for the
-                      actions and the events/ files
-  --timeout S         give the invocation S seconds, as a Lambda timeout does (1..=900,
-                      default 900)
-  --format F          auto (default: table on a terminal, json otherwise), json, table (one
-                      row per directory: restore reach, quota, actions) or text (the e-mail)
-  -v, -vv, -vvv       more log lines on stderr: INFO, DEBUG, TRACE
-  --log-format F      text (default: readable lines) or json (the Lambda schema's lines)
-Exit codes: 0 clean run, 1 run with failures, 2 bad event, settings or arguments
-(nothing changed)."#;
+/// What each command is for, above its flags.
+fn about(cmd: Cmd) -> (&'static str, &'static str) {
+    match cmd {
+        Cmd::Invoke => (
+            "[--event FILE] [OPTIONS]",
+            "Runs one invocation here with the same handler as the Lambda, against the account\n\
+             of your credentials (or the local emulator with AWS_ENDPOINT_URL), and prints the\n\
+             run report. Exit 3 when the report is critical (no restorable snapshot left).",
+        ),
+        Cmd::Points => (
+            "[--directory ID]... [--region REGION]... [OPTIONS]",
+            "Lists every snapshot of each directory, newest first: restorable until when, who\n\
+             holds it (the keeper and its role, someone else, AWS, a restore's safety snapshot),\n\
+             and any restore under way. Default: every directory the settings manage. Read-only.",
+        ),
+        Cmd::Restore => (
+            "--directory ID (--snapshot ID | --before WHEN) [OPTIONS]",
+            "Restores the directory from the snapshot: checks it, says what is lost, asks you to\n\
+             confirm, marks the directory, keeps a safety snapshot of the present, restores once\n\
+             and follows it (2 to 3 hours) to the end. Run `points` and `--dry-run` first.",
+        ),
+        Cmd::Mark => (
+            "--directory ID [--clear]",
+            "Shows the directory's restore mark (the tag ds-snapshot-keeper:restore a restore\n\
+             carries from its confirmation to its end, which keeps runs away); --clear removes\n\
+             it, only when the restore it names is dead. It expires 2 hours after its renewal.",
+        ),
+    }
+}
 
-/// `ds-snapshot-keeper restore --help`.
-pub const RESTORE: &str = r#"usage: ds-snapshot-keeper restore --directory d-... (--snapshot s-... | --before TIME) [OPTIONS]
-Restores the directory from the snapshot, with your own AWS credentials (AWS_PROFILE;
-AWS_REGION: the directory's primary Region). It checks the snapshot, says what is lost,
-asks you to confirm, takes a safety snapshot of the present, restores, and follows the
-restore (about 2 to 3 hours) until it ends. Run `points` first to choose.
-  --snapshot s-...        restore this snapshot
-  --before TIME           the newest restorable snapshot taken before TIME (RFC 3339,
-                          e.g. 2026-11-20T05:00:00Z); never a safety snapshot unless
-  --include-safety        is given too
-  --dry-run               the checks and the plan only: the restore drill, safe to run on
-                          production
-  --yes                   confirm without a terminal (on a terminal, type the directory id)
-  --no-safety-snapshot    restore without keeping the present state
-  --no-wait               return once the restore has started
-  --timeout-hours H       follow the restore this long (more than 0, at most 48; default 4)
-  --format F              auto (default: text on a terminal, json otherwise), json or text
-  -v, -vv, -vvv           more log lines on stderr: INFO, DEBUG, TRACE
-  --log-format F          text (default) or json
-Exit codes: 0 restored (or planned, or started), 1 failed, 2 refused or not confirmed,
-4 still restoring (or the safety snapshot still Creating) when the wait ended, 5 the
-restore's answer was lost and it may have started, 130 interrupted (the report says what
-was changed). While it runs the directory carries a restore mark: see `mark --help`."#;
+/// `ds-snapshot-keeper COMMAND --help`, rendered from the flags table (at most 40 lines).
+pub fn command(cmd: Cmd) -> String {
+    let (usage, what) = about(cmd);
+    let mut out = format!("usage: ds-snapshot-keeper {} {usage}\n{what}\n", cmd.name());
+    for f in FLAGS
+        .iter()
+        .filter(|f| f.commands.contains(&cmd) && f.alias_of.is_none())
+    {
+        let short = f.short.map(|c| format!("-{c}, ")).unwrap_or_default();
+        let left = match f.value {
+            Some(v) => format!("{short}--{} {v}", f.long),
+            None => format!("{short}--{}", f.long),
+        };
+        let mut lines = wrap(f.help, 58).into_iter();
+        out.push_str(&format!(
+            "  {left:<26}{}\n",
+            lines.next().unwrap_or_default()
+        ));
+        for line in lines {
+            out.push_str(&format!("  {:<26}{line}\n", ""));
+        }
+    }
+    out.push_str("Exit codes: `ds-snapshot-keeper help exit-codes`.\n");
+    out
+}
 
-/// `ds-snapshot-keeper mark --help`.
-pub const MARK: &str = r#"usage: ds-snapshot-keeper mark --directory d-... [--clear]
-Shows the directory's restore mark: the tag (ds-snapshot-keeper:restore) a restore puts on
-the directory from its confirmation until it ends, so that scheduled runs and other
-restores leave the directory, the target and the safety snapshot alone. A mark expires on
-its own 2 hours after its last renewal (a running restore renews it).
-  --directory D       the directory (required)
-  --clear             remove the mark: only when the restore it names is known to be dead
-  -v, -vv, -vvv       more log lines on stderr: INFO, DEBUG, TRACE
-  --log-format F      text (default) or json
-Exit codes: 0 shown (or removed), 1 an AWS call failed, 2 bad arguments."#;
-
-/// `ds-snapshot-keeper points --help`.
-pub const POINTS: &str = r#"usage: ds-snapshot-keeper points [--directory d-...]... [--region R]... [--before TIME] [OPTIONS]
-Lists every snapshot of each directory, newest first: type, status, start, age, restorable
-until (start + 180 days) and days left, who holds it (the keeper and the role it gives it,
-someone else, AWS), and whether it can be restored now. Read-only.
-  --directory D       this directory (repeatable); default: every directory the configured
-                      scope manages (DIRECTORY_IDS, or discovery with DISCOVERY_TAG)
-  --region R          this Region (repeatable: the primary Regions of a fleet); default
-                      AWS_REGION
-  --before TIME       mark the newest restorable point taken before TIME (RFC 3339)
-  --format F          auto (default: table on a terminal, json otherwise), json or table
-  -v, -vv, -vvv       more log lines on stderr: INFO, DEBUG, TRACE
-  --log-format F      text (default) or json
-Exit codes: 0 listed, 1 an AWS call failed or a directory was not found, 2 bad arguments
-or settings."#;
-
-/// The first line of a usage text, and where the rest is: what a mistake gets. The command
-/// is the usage line's words before its first option (`ds-snapshot-keeper invoke`).
-pub fn short(usage: &str) -> String {
-    let first = usage.lines().next().unwrap_or_default();
-    let command: Vec<&str> = first
-        .trim_start_matches("usage:")
-        .split_whitespace()
-        .take_while(|w| !w.starts_with(['[', '-', '(']))
-        .collect();
-    format!("{first}\nRun `{} --help` for more.", command.join(" "))
+/// The first line of a command's help, and where the rest is: what a mistake gets.
+pub fn short(cmd: Option<Cmd>) -> String {
+    match cmd {
+        Some(c) => format!(
+            "usage: ds-snapshot-keeper {} {}\n(`ds-snapshot-keeper {} --help` for more)",
+            c.name(),
+            about(c).0,
+            c.name()
+        ),
+        None => "usage: ds-snapshot-keeper COMMAND [OPTIONS] (`ds-snapshot-keeper help` for more)"
+            .to_owned(),
+    }
 }
 
 #[cfg(test)]
@@ -214,9 +208,10 @@ mod tests {
         for (name, text) in [
             ("overview", overview()),
             ("settings", settings()),
-            ("invoke", INVOKE.to_owned()),
-            ("restore", RESTORE.to_owned()),
-            ("points", POINTS.to_owned()),
+            ("invoke", command(Cmd::Invoke)),
+            ("restore", command(Cmd::Restore)),
+            ("points", command(Cmd::Points)),
+            ("mark", command(Cmd::Mark)),
         ] {
             let lines: Vec<&str> = text.lines().collect();
             for pair in lines.windows(2).skip(1) {
@@ -262,10 +257,28 @@ mod tests {
     }
 
     #[test]
-    fn a_mistake_names_the_command_whose_help_to_read() {
-        assert!(short(INVOKE).ends_with("Run `ds-snapshot-keeper invoke --help` for more."));
-        assert!(short(POINTS).ends_with("Run `ds-snapshot-keeper points --help` for more."));
-        assert!(short(&overview()).ends_with("Run `ds-snapshot-keeper --help` for more."));
+    fn every_commands_help_fits_a_screen_and_names_every_flag_it_takes() {
+        for cmd in Cmd::ALL {
+            let text = command(cmd);
+            assert!(
+                text.lines().count() <= 40,
+                "{}: {} lines",
+                cmd.name(),
+                text.lines().count()
+            );
+            for f in FLAGS
+                .iter()
+                .filter(|f| f.commands.contains(&cmd) && f.alias_of.is_none())
+            {
+                assert!(
+                    text.contains(&format!("--{}", f.long)),
+                    "{}: --{}",
+                    cmd.name(),
+                    f.long
+                );
+            }
+            assert!(short(Some(cmd)).contains(&format!("ds-snapshot-keeper {} --help", cmd.name())));
+        }
     }
 
     #[test]

@@ -1,10 +1,18 @@
-//! The command line outside Lambda: `invoke`, `points`, `restore` and `help` (`help.rs`).
+//! The command line outside Lambda: `invoke`, `points`, `restore`, `mark` and `help`.
 //!
-//! `ds-snapshot-keeper invoke [--event FILE|-] [--timeout SECONDS]` runs exactly one
-//! invocation outside Lambda, with the same handler and wiring, and prints the run report on
-//! stdout. It honours `AWS_ENDPOINT_URL`, so it works against the local emulator or a real
-//! account. Exit codes: 0 clean run, 1 run with failures, 2 bad event, settings or arguments.
+//! | file | job |
+//! |---|---|
+//! | `args.rs` | every flag, one shape: parsed with lexopt, typos answered with a suggestion |
+//! | `help.rs` | what `--help` says, rendered from the flags |
+//! | `exit.rs` | every exit code, in one table |
+//! | `failure.rs` | a failed AWS call as one line: the call, the cause, the fix |
+//! | `when.rs` | `--before` as people say it: `36h`, `yesterday`, `2026-12-05` |
+//! | `mod.rs` | the commands, wired to the library |
+//!
+//! Every command follows the AWS CLI: `--profile` and `--region` (else `AWS_PROFILE`,
+//! `AWS_REGION`), `--output json|table|text`, `AWS_ENDPOINT_URL` for the local emulator.
 
+use std::ffi::OsString;
 use std::io::Read;
 use std::time::Duration;
 
@@ -14,7 +22,13 @@ use crate::handler::InvocationError;
 use crate::settings::Settings;
 use crate::wiring;
 
+pub mod args;
+pub mod exit;
+pub mod failure;
 pub mod help;
+pub mod when;
+
+use args::{Args, Cmd, Output, Parsed};
 
 /// Write to stdout. When the reader has gone (`points | head`), stop quietly the way a Unix
 /// tool stopped by SIGPIPE does (exit 141, what a shell reports for it), instead of the
@@ -24,10 +38,10 @@ pub fn print(text: &str) {
     let mut out = std::io::stdout().lock();
     if let Err(e) = out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
         if e.kind() == std::io::ErrorKind::BrokenPipe {
-            std::process::exit(141);
+            std::process::exit(exit::CLOSED_PIPE);
         }
         eprintln!("error: writing to stdout: {e}");
-        std::process::exit(1);
+        std::process::exit(exit::FAILED);
     }
 }
 
@@ -36,194 +50,74 @@ pub fn print_line(text: &str) {
     print(&format!("{text}\n"));
 }
 
-/// `-v`/`--verbose` (repeatable) and `--log-format text|json`: every command's logging.
-/// Outside Lambda, logs are for a person: readable lines on stderr, warnings and errors
-/// only; `-v` adds INFO, `-vv` DEBUG, `-vvv` TRACE; `--log-format json` writes the Lambda
-/// schema's JSON lines (the run report and metric lines among them) instead.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-struct LogArgs {
-    verbosity: u8,
-    json: bool,
-}
-
-impl LogArgs {
-    /// The last arm of every command's parser: `arg` (with its value from `rest`) is a
-    /// logging flag, or it is refused as unknown.
-    fn take<'a>(
-        &mut self,
-        arg: &str,
-        rest: &mut impl Iterator<Item = &'a String>,
-    ) -> Result<(), String> {
-        match arg {
-            "-v" | "--verbose" => self.verbosity = self.verbosity.saturating_add(1),
-            "-vv" => self.verbosity = self.verbosity.saturating_add(2),
-            "-vvv" => self.verbosity = self.verbosity.saturating_add(3),
-            "--log-format" => match rest.next().map(String::as_str) {
-                Some("text") => self.json = false,
-                Some("json") => self.json = true,
-                Some(other) => {
-                    return Err(format!(
-                        "--log-format {}: expected text or json",
-                        crate::naming::escape_for_log(other, 20)
-                    ))
-                }
-                None => return Err("--log-format needs text or json".to_owned()),
-            },
-            other => {
-                return Err(format!(
-                    "unknown argument {}",
-                    crate::naming::escape_for_log(other, 40)
-                ))
-            }
+/// Run the command line; `None` means: serve Lambda (no arguments, under the Runtime API).
+pub async fn run(argv: Vec<OsString>, in_lambda: bool) -> Option<i32> {
+    let parsed = match args::parse(argv) {
+        Ok(p) => p,
+        Err(m) => {
+            eprintln!("error: {}\n{}", m.problem, help::short(m.command));
+            return Some(exit::BAD_INPUT);
         }
-        Ok(())
-    }
-
-    fn init(self) {
-        wiring::init_logging(
-            crate::log::level::Audience::Terminal {
-                verbosity: self.verbosity,
-            },
-            self.json,
-        );
-    }
-}
-
-/// How `invoke` prints the report.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Format {
-    Json,
-    Table,
-    Text,
-}
-
-struct Args {
-    event: Option<String>,
-    timeout: u64,
-    /// `None`: a table on a terminal, JSON otherwise (a pipe, a file, a script).
-    format: Option<Format>,
-    log: LogArgs,
-}
-
-fn parse_args(args: &[String]) -> Result<Args, String> {
-    let mut out = Args {
-        event: None,
-        timeout: 900,
-        format: None,
-        log: LogArgs::default(),
     };
-    let mut it = args.iter();
-    while let Some(arg) = it.next() {
-        match arg.as_str() {
-            "--event" | "-e" => {
-                out.event = Some(it.next().ok_or("--event needs a file name")?.clone())
-            }
-            "--timeout" => {
-                let raw = it.next().ok_or("--timeout needs a number of seconds")?;
-                out.timeout = raw
-                    .parse()
-                    .ok()
-                    .filter(|t| (1..=900).contains(t))
-                    .ok_or_else(|| format!("--timeout {raw:?}: expected 1..=900 seconds"))?;
-            }
-            "--format" => {
-                out.format = match it.next().map(String::as_str) {
-                    Some("auto") => None,
-                    Some("json") => Some(Format::Json),
-                    Some("table") => Some(Format::Table),
-                    Some("text") => Some(Format::Text),
-                    Some(other) => {
-                        return Err(format!(
-                            "--format {}: expected auto, json, table or text",
-                            crate::naming::escape_for_log(other, 20)
-                        ))
-                    }
-                    None => return Err("--format needs auto, json, table or text".to_owned()),
-                }
-            }
-            "-h" | "--help" => return Err(String::new()),
-            other => out.log.take(other, &mut it)?,
+    let (cmd, args) = match parsed {
+        Parsed::Nothing if in_lambda => return None,
+        Parsed::Nothing => {
+            eprintln!(
+                "error: not running under AWS Lambda (AWS_LAMBDA_RUNTIME_API is not set); give a \
+                 command, such as `invoke` to run here\n{}",
+                help::short(None)
+            );
+            return Some(exit::BAD_INPUT);
         }
-    }
-    Ok(out)
-}
-
-/// What the command line asks for, before anything else runs.
-#[derive(Debug, PartialEq, Eq)]
-pub enum Command {
-    /// Serve invocations from the Lambda Runtime API.
-    Lambda,
-    /// Run one invocation locally, with these arguments.
-    Invoke(Vec<String>),
-    /// Restore a directory from a snapshot (see [`restore`]).
-    Restore(Vec<String>),
-    /// List restore points (see [`points`]).
-    Points(Vec<String>),
-    /// Show or clear a directory's restore mark (see [`mark`]).
-    Mark(Vec<String>),
-    /// Print the usage and exit with this code (0 when asked for, 2 on a mistake).
-    Usage { code: i32, problem: Option<String> },
-    /// Print every setting (`help settings`).
-    HelpSettings,
-}
-
-/// Read the command line. Without arguments the binary serves Lambda, which it can only do
-/// under the Lambda Runtime API (`in_lambda`); elsewhere it explains itself.
-pub fn command(args: &[String], in_lambda: bool) -> Command {
-    match args.first().map(String::as_str) {
-        None if in_lambda => Command::Lambda,
-        None => Command::Usage {
-            code: 2,
-            problem: Some(
-                "not running under AWS Lambda (AWS_LAMBDA_RUNTIME_API is not set); use `invoke` to run locally"
-                    .to_owned(),
-            ),
-        },
-        Some("invoke") => Command::Invoke(args[1..].to_vec()),
-        Some("restore") => Command::Restore(args[1..].to_vec()),
-        Some("points") => Command::Points(args[1..].to_vec()),
-        Some("mark") => Command::Mark(args[1..].to_vec()),
-        Some("help") if args.get(1).map(String::as_str) == Some("settings") => {
-            Command::HelpSettings
+        Parsed::Version => {
+            print_line(&format!("ds-snapshot-keeper {}", env!("CARGO_PKG_VERSION")));
+            return Some(exit::OK);
         }
-        Some("help" | "-h" | "--help") => Command::Usage {
-            code: 0,
-            problem: None,
-        },
-        Some(other) => Command::Usage {
-            code: 2,
-            problem: Some(format!(
-                "unknown command {}",
-                crate::naming::escape_for_log(other, 40)
-            )),
-        },
+        Parsed::Help(topic) => return Some(print_help(topic.as_deref())),
+        Parsed::Run(cmd, args) => (cmd, *args),
+    };
+    if args.help {
+        print(&help::command(cmd));
+        return Some(exit::OK);
     }
+    for warning in &args.deprecated {
+        eprintln!("warning: {warning}");
+    }
+    crate::wiring::init_logging(
+        crate::log::level::Audience::Terminal {
+            verbosity: args.verbosity,
+        },
+        args.log_json,
+    );
+    Some(match cmd {
+        Cmd::Invoke => invoke(&args).await,
+        Cmd::Points => points(&args).await,
+        Cmd::Restore => restore(&args).await,
+        Cmd::Mark => mark(&args).await,
+    })
 }
 
-fn print_report(report: &crate::report::RunReport, format: Option<Format>) {
-    use std::io::IsTerminal;
-    let format = format.unwrap_or(if std::io::stdout().is_terminal() {
-        Format::Table
-    } else {
-        Format::Json
-    });
-    match format {
-        Format::Table => print(&crate::render::table(report)),
-        Format::Text => print(&crate::render::text(report)),
-        Format::Json => print_line(&serde_json::to_string_pretty(report).unwrap_or_default()),
+fn print_help(topic: Option<&str>) -> i32 {
+    match topic {
+        None => print(&help::overview()),
+        Some("settings") => print(&help::settings()),
+        Some("exit-codes") => print(&exit::help()),
+        Some(name) => match Cmd::ALL.into_iter().find(|c| c.name() == name) {
+            Some(cmd) => print(&help::command(cmd)),
+            None => {
+                let mut topics: Vec<&str> = Cmd::ALL.iter().map(|c| c.name()).collect();
+                topics.extend(["settings", "exit-codes"]);
+                eprintln!(
+                    "error: no help on {}{}; topics: {}",
+                    crate::naming::escape_for_log(name, 40),
+                    args::did_you_mean(name, &topics),
+                    topics.join(", ")
+                );
+                return exit::BAD_INPUT;
+            }
+        },
     }
-}
-
-fn print_restore(report: &crate::runner::restore::RestoreReport, format: Option<Format>) {
-    use std::io::IsTerminal;
-    match format.unwrap_or(if std::io::stdout().is_terminal() {
-        Format::Text
-    } else {
-        Format::Json
-    }) {
-        Format::Json => print_line(&serde_json::to_string_pretty(report).unwrap_or_default()),
-        Format::Table | Format::Text => print(&report.text()),
-    }
+    exit::OK
 }
 
 /// The settings from the environment, or `None` after saying what was wrong with them.
@@ -233,20 +127,68 @@ fn settings_from_env() -> Option<Settings> {
         .ok()
 }
 
-/// The `invoke` subcommand; returns the process exit code.
-pub async fn invoke(args: &[String]) -> i32 {
-    let args = match parse_args(args) {
-        Ok(a) => a,
-        Err(problem) if problem.is_empty() => {
-            print_line(help::INVOKE);
-            return 0;
+/// What a command needs of AWS: the configuration for the profile and Region asked for, and
+/// where it points (for the words of a failure).
+struct Aws {
+    config: aws_config::SdkConfig,
+    aim: failure::Aim,
+}
+
+impl Aws {
+    /// Load it, or say why not (a profile that does not exist, no Region) with the exit code.
+    async fn load(args: &Args, region_required: bool) -> Result<Aws, i32> {
+        let profile = args
+            .profile
+            .clone()
+            .or_else(|| std::env::var("AWS_PROFILE").ok().filter(|p| !p.is_empty()));
+        if let Some(p) = &profile {
+            if let Some(why) = wiring::missing_profile(p).await {
+                eprintln!("error: {why}");
+                return Err(exit::CREDENTIALS);
+            }
         }
-        Err(problem) => {
-            eprintln!("error: {problem}\n{}", help::short(help::INVOKE));
-            return 2;
+        let config = wiring::load_cli_config(
+            args.profile.as_deref(),
+            args.regions.first().map(String::as_str),
+        )
+        .await;
+        let region = config.region().map(|r| r.to_string());
+        if region.is_none() && region_required {
+            eprintln!(
+                "error: no AWS Region: pass --region, set AWS_REGION, or set region in the \
+                 profile (the directory's primary Region)"
+            );
+            return Err(exit::BAD_INPUT);
         }
-    };
-    args.log.init();
+        Ok(Aws {
+            aim: failure::Aim {
+                profile,
+                region,
+                endpoint: std::env::var("AWS_ENDPOINT_URL").ok(),
+            },
+            config,
+        })
+    }
+
+    /// Say a failed call's cause and fix; its exit code.
+    fn fail(&self, e: &crate::error::ApiError) -> i32 {
+        eprintln!("error: {}", failure::explain(e, &self.aim));
+        failure::exit_code(e)
+    }
+}
+
+/// The output asked for, else a terminal's (`tty`) or JSON.
+fn output_or(args: &Args, tty: Output) -> Output {
+    use std::io::IsTerminal;
+    args.output.unwrap_or(if std::io::stdout().is_terminal() {
+        tty
+    } else {
+        Output::Json
+    })
+}
+
+/// The `invoke` command: one invocation here, as Lambda would run it.
+async fn invoke(args: &Args) -> i32 {
     let raw = match args.event.as_deref() {
         None | Some("-") => {
             use std::io::IsTerminal;
@@ -259,13 +201,13 @@ pub async fn invoke(args: &[String]) -> i32 {
                 .map(|_| buf)
                 .map_err(|e| format!("stdin: {e}"))
         }
-        Some(path) => std::fs::read(path).map_err(|e| format!("{path}: {e}")),
+        Some(path) => std::fs::read(path).map_err(|e| format!("--event {path}: {e}")),
     };
     let raw = match raw {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: {e}");
-            return 2;
+            return exit::BAD_INPUT;
         }
     };
     let request_id = format!("local-{}", jiff::Timestamp::now().as_millisecond());
@@ -281,23 +223,26 @@ pub async fn invoke(args: &[String]) -> i32 {
             });
             crate::log::terminal_sink(&crate::handler::refusal_line(&e));
             eprintln!("error: {e}");
-            return 2;
+            return exit::BAD_INPUT;
         }
     };
     let Some(settings) = settings_from_env() else {
-        return 2;
+        return exit::BAD_INPUT;
     };
-    let config = wiring::load_aws_config().await;
-    let (keeper, notifier) = match wiring::aws_keeper(&config, settings) {
+    let aws = match Aws::load(args, true).await {
+        Ok(a) => a,
+        Err(code) => return code,
+    };
+    let (keeper, notifier) = match wiring::aws_keeper(&aws.config, settings) {
         Ok(k) => k,
         Err(e) => {
             eprintln!("error: {e}");
-            return 2;
+            return exit::BAD_INPUT;
         }
     };
-    let deadline = Instant::now() + Duration::from_secs(args.timeout);
+    let deadline = Instant::now() + Duration::from_secs(args.timeout_secs.unwrap_or(900));
     let sink = crate::log::terminal_sink;
-    match crate::handler::handle_any(
+    let answer = crate::handler::handle_any(
         &keeper,
         notifier.as_ref(),
         &payload,
@@ -305,143 +250,85 @@ pub async fn invoke(args: &[String]) -> i32 {
         Some(deadline),
         &sink,
     )
-    .await
-    {
+    .await;
+    match answer {
         Ok(crate::handler::Answer::Run(report)) => {
-            print_report(&report, args.format);
-            0
+            print_report(&report, output_or(args, Output::Table));
+            match report.severity {
+                crate::report::Severity::Critical => exit::CRITICAL,
+                _ => exit::OK,
+            }
         }
         Ok(crate::handler::Answer::Restore(report)) => {
-            print_restore(&report, args.format);
-            0
+            print_restore(&report, output_or(args, Output::Text));
+            exit::OK
         }
         Err(InvocationError::RestoreFailed(report)) => {
-            print_restore(&report, args.format);
+            print_restore(&report, output_or(args, Output::Text));
             eprintln!("error: {}", InvocationError::RestoreFailed(report.clone()));
             report.outcome.exit_code()
         }
         Err(InvocationError::RunFailed(report)) => {
-            print_report(&report, args.format);
-            eprintln!(
-                "error: run ended with {}",
-                crate::render::count(report.summary.failures, "failure")
-            );
-            1
+            print_report(&report, output_or(args, Output::Table));
+            // A run that failed only because AWS could not be asked says so, with its class.
+            let api: Vec<&crate::report::ErrorEntry> = report
+                .errors
+                .iter()
+                .chain(report.directories.iter().flat_map(|d| d.errors.iter()))
+                .collect();
+            let classed = api.iter().find_map(|e| {
+                let code = failure::exit_code(&failure::from_entry(e));
+                (code != exit::FAILED).then(|| (code, failure::from_entry(e)))
+            });
+            match classed {
+                Some((code, e)) => {
+                    eprintln!("error: {}", failure::explain(&e, &aws.aim));
+                    code
+                }
+                None => {
+                    eprintln!(
+                        "error: run ended with {}",
+                        crate::render::count(report.summary.failures, "failure")
+                    );
+                    exit::FAILED
+                }
+            }
         }
         Err(e) => {
             eprintln!("error: {e}");
             if matches!(e, InvocationError::BadEvent(_)) {
-                2
+                exit::BAD_INPUT
             } else {
-                1
+                exit::FAILED
             }
         }
     }
 }
 
-struct RestoreArgs {
-    options: crate::runner::restore::RestoreOptions,
-    yes: bool,
-    json: Option<bool>,
-    log: LogArgs,
+fn print_report(report: &crate::report::RunReport, output: Output) {
+    match output {
+        Output::Table => print(&crate::render::table(report)),
+        Output::Text => print(&crate::render::text(report)),
+        Output::Json => print_line(&serde_json::to_string_pretty(report).unwrap_or_default()),
+    }
 }
 
-fn parse_restore_args(args: &[String], settings: &Settings) -> Result<RestoreArgs, String> {
-    use crate::policy::restore::Target;
-    let mut directory = None;
-    let mut target = None;
-    let mut include_safety = false;
-    let mut out = RestoreArgs {
-        options: crate::runner::restore::RestoreOptions {
-            directory_id: String::new(),
-            target: Target::Snapshot(String::new()),
-            dry_run: false,
-            no_safety_snapshot: false,
-            no_wait: false,
-            timeout: Duration::from_secs(4 * 3600),
-            safety_timeout: Duration::from_secs(3600),
-            poll_initial: settings.poll_initial,
-            poll_max: settings.poll_max,
-            by: String::new(),
-        },
-        yes: false,
-        json: None,
-        log: LogArgs::default(),
+fn print_restore(report: &crate::runner::restore::RestoreReport, output: Output) {
+    match output {
+        Output::Json => print_line(&serde_json::to_string_pretty(report).unwrap_or_default()),
+        Output::Table | Output::Text => print(&report.text()),
+    }
+}
+
+/// `--before WHEN`, resolved, and said back as the UTC instant it means.
+fn before(args: &Args) -> Result<Option<jiff::Timestamp>, String> {
+    let Some(raw) = args.before.as_deref() else {
+        return Ok(None);
     };
-    let mut it = args.iter();
-    while let Some(arg) = it.next() {
-        let mut value = |what: &str| {
-            it.next()
-                .cloned()
-                .ok_or_else(|| format!("{arg} needs {what}"))
-        };
-        match arg.as_str() {
-            "--directory" => directory = Some(value("a directory id (d-...)")?),
-            "--snapshot" => {
-                if target.is_some() {
-                    return Err("give one of --snapshot and --before".to_owned());
-                }
-                target = Some(Target::Snapshot(value("a snapshot id (s-...)")?))
-            }
-            "--before" => {
-                if target.is_some() {
-                    return Err("give one of --snapshot and --before".to_owned());
-                }
-                let raw = value("a time (RFC 3339, e.g. 2026-11-20T05:00:00Z)")?;
-                let t = raw.parse::<jiff::Timestamp>().map_err(|e| {
-                    format!(
-                        "--before {raw:?}: not an RFC 3339 time such as 2026-11-20T05:00:00Z ({e})"
-                    )
-                })?;
-                target = Some(Target::Before(t))
-            }
-            "--include-safety" => include_safety = true,
-            "--dry-run" => out.options.dry_run = true,
-            "--yes" => out.yes = true,
-            "--no-safety-snapshot" => out.options.no_safety_snapshot = true,
-            "--no-wait" => out.options.no_wait = true,
-            "--timeout-hours" => {
-                let raw = value("a number of hours")?;
-                let hours: f64 = raw
-                    .parse()
-                    .ok()
-                    .filter(|h: &f64| h.is_finite() && *h > 0.0 && *h <= 48.0)
-                    .ok_or_else(|| format!("--timeout-hours {raw:?}: expected a number of hours, more than 0 and at most 48"))?;
-                out.options.timeout = Duration::from_secs_f64(hours * 3600.0);
-            }
-            "--format" => {
-                out.json = match value("auto, json or text")?.as_str() {
-                    "auto" => None,
-                    "json" => Some(true),
-                    "text" => Some(false),
-                    other => {
-                        return Err(format!(
-                            "--format {}: expected auto, json or text",
-                            crate::naming::escape_for_log(other, 20)
-                        ))
-                    }
-                }
-            }
-            "-h" | "--help" => return Err(String::new()),
-            other => out.log.take(other, &mut it)?,
-        }
-    }
-    out.options.directory_id = directory.ok_or("--directory d-... is required")?;
-    if !crate::naming::is_directory_id(&out.options.directory_id) {
-        return Err(format!(
-            "--directory {}: not a directory id (d- and 10 hexadecimal digits)",
-            crate::naming::escape_for_log(&out.options.directory_id, 40)
-        ));
-    }
-    out.options.target =
-        match target.ok_or("give the snapshot to restore: --snapshot s-... or --before TIME")? {
-            Target::Before(t) if include_safety => Target::BeforeAny(t),
-            Target::Snapshot(_) if include_safety => {
-                return Err("--include-safety goes with --before".to_owned())
-            }
-            other => other,
-        };
-    Ok(out)
+    let tz = when::zone(args.tz.as_deref()).map_err(|e| format!("--tz {e}"))?;
+    let t = when::resolve(raw, jiff::Timestamp::now(), &tz).map_err(|e| format!("--before {e}"))?;
+    eprintln!("--before {raw}: {} UTC", t.strftime("%Y-%m-%dT%H:%M:%SZ"));
+    Ok(Some(t))
 }
 
 /// The operator at a terminal: the plan on stderr, the directory id typed to confirm (or
@@ -537,46 +424,55 @@ fn restorer() -> String {
     format!("cli {user}@{host}")
 }
 
-/// The `restore` subcommand; returns the process exit code.
-pub async fn restore(args: &[String]) -> i32 {
+/// The `restore` command.
+async fn restore(args: &Args) -> i32 {
+    use crate::policy::restore::Target;
     use std::io::IsTerminal;
-    let Some(settings) = settings_from_env() else {
-        return 2;
-    };
-    let args = match parse_restore_args(args, &settings) {
-        Ok(a) => a,
-        Err(problem) if problem.is_empty() => {
-            print_line(help::RESTORE);
-            return 0;
-        }
-        Err(problem) => {
-            eprintln!("error: {problem}\n{}", help::short(help::RESTORE));
-            return 2;
-        }
-    };
     let interactive = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
-    if !args.options.dry_run && !args.yes && !interactive {
+    if !args.dry_run && !args.yes && !interactive {
         eprintln!(
             "error: a restore overwrites the whole directory and cannot be undone; without a \
              terminal to confirm on, pass --yes (or --dry-run to see the plan)"
         );
-        return 2;
+        return exit::BAD_INPUT;
     }
-    args.log.init();
-    let config = wiring::load_aws_config().await;
-    let Some(region) = config.region().map(|r| r.to_string()) else {
-        eprintln!("error: no AWS region: set AWS_REGION to the directory's primary Region");
-        return 2;
+    let target = match (&args.snapshot, before(args)) {
+        (_, Err(e)) => {
+            eprintln!("error: {e}\n{}", help::short(Some(Cmd::Restore)));
+            return exit::BAD_INPUT;
+        }
+        (Some(id), Ok(_)) => Target::Snapshot(id.clone()),
+        (None, Ok(Some(t))) if args.include_safety => Target::BeforeAny(t),
+        (None, Ok(Some(t))) => Target::Before(t),
+        (None, Ok(None)) => unreachable!("args::check requires --snapshot or --before"),
     };
-    let ds = crate::directory::aws::AwsDirectoryService::new(wiring::directory_client(&config));
+    let Some(settings) = settings_from_env() else {
+        return exit::BAD_INPUT;
+    };
+    let aws = match Aws::load(args, true).await {
+        Ok(a) => a,
+        Err(code) => return code,
+    };
+    let region = aws.aim.region.clone().unwrap_or_default();
+    let ds = crate::directory::aws::AwsDirectoryService::new(wiring::directory_client(&aws.config));
     let policy = crate::policy::Policy::from(&settings);
     let notifier = settings
         .topic_arn
         .as_deref()
-        .map(|arn| wiring::sns_notifier(&config, arn));
+        .map(|arn| wiring::sns_notifier(&aws.config, arn));
+    let options = crate::runner::restore::RestoreOptions {
+        directory_id: args.directories[0].clone(),
+        target,
+        dry_run: args.dry_run,
+        no_safety_snapshot: args.no_safety_snapshot,
+        no_wait: args.no_wait,
+        timeout: Duration::from_secs_f64(args.timeout_hours.unwrap_or(4.0) * 3600.0),
+        safety_timeout: Duration::from_secs(3600),
+        poll_initial: settings.poll_initial,
+        poll_max: settings.poll_max,
+        by: restorer(),
+    };
     let interrupt = crate::runner::restore::Interrupt::default();
-    let mut options = args.options.clone();
-    options.by = restorer();
     let report = crate::runner::restore::Restore {
         ds: &ds,
         notifier: notifier.as_ref(),
@@ -596,193 +492,126 @@ pub async fn restore(args: &[String]) -> i32 {
     if interactive {
         eprintln!();
     }
-    let json = args.json.unwrap_or(!std::io::stdout().is_terminal());
-    if json {
-        // The words go to stderr, for the person watching; the record to stdout.
-        eprint!("{}", report.text());
-        print_line(&serde_json::to_string_pretty(&report).unwrap_or_default());
-    } else {
-        print(&report.text());
+    use crate::runner::restore::Outcome;
+    // A read that failed before anything changed is a failure of its class (credentials, not
+    // allowed, unreachable), said in one line.
+    if let Outcome::ReadFailed { error } | Outcome::MarkFailed { error } = &report.outcome {
+        return aws.fail(error);
     }
-    report.outcome.exit_code()
+    match output_or(args, Output::Text) {
+        Output::Json => {
+            // The words go to stderr, for the person watching; the record to stdout.
+            eprint!("{}", report.text());
+            print_line(&serde_json::to_string_pretty(&report).unwrap_or_default());
+        }
+        Output::Table | Output::Text => print(&report.text()),
+    }
+    match &report.outcome {
+        Outcome::SafetyFailed { error } | Outcome::NotStarted { error }
+            if failure::exit_code(error) != exit::FAILED =>
+        {
+            aws.fail(error)
+        }
+        outcome => outcome.exit_code(),
+    }
 }
 
-/// `ds-snapshot-keeper mark --directory d-… [--clear]`: show a directory's restore mark, or
-/// remove it (only when the restore it names is known to be dead).
-pub async fn mark(args: &[String]) -> i32 {
-    let mut directory = None;
-    let mut clear = false;
-    let mut log = LogArgs::default();
-    let mut it = args.iter();
-    while let Some(arg) = it.next() {
-        match arg.as_str() {
-            "-h" | "--help" => {
-                print_line(help::MARK);
-                return 0;
-            }
-            "--directory" => match it.next() {
-                Some(v) if crate::naming::is_directory_id(v) => directory = Some(v.clone()),
-                Some(v) => {
-                    eprintln!(
-                        "error: --directory {}: not a directory id (d- and 10 hexadecimal digits)",
-                        crate::naming::escape_for_log(v, 40)
-                    );
-                    return 2;
-                }
-                None => {
-                    eprintln!("error: --directory needs a directory id (d-...)");
-                    return 2;
-                }
-            },
-            "--clear" => clear = true,
-            other => {
-                if let Err(problem) = log.take(other, &mut it) {
-                    eprintln!("error: {problem}\n{}", help::short(help::MARK));
-                    return 2;
-                }
-            }
-        }
-    }
-    let Some(directory) = directory else {
-        eprintln!(
-            "error: --directory d-... is required\n{}",
-            help::short(help::MARK)
-        );
-        return 2;
-    };
-    log.init();
-    let config = wiring::load_aws_config().await;
-    let ds = crate::directory::aws::AwsDirectoryService::new(wiring::directory_client(&config));
+/// The `mark` command: show a directory's restore mark, or remove it.
+async fn mark(args: &Args) -> i32 {
     use crate::directory::DirectoryService;
-    use crate::policy::restore_mark::{self, MARK_KEY};
-    let tags = match ds.directory_tags(&directory).await {
+    use crate::policy::restore_mark::{self, MarkState, MARK_KEY};
+    let aws = match Aws::load(args, true).await {
+        Ok(a) => a,
+        Err(code) => return code,
+    };
+    let directory = &args.directories[0];
+    let ds = crate::directory::aws::AwsDirectoryService::new(wiring::directory_client(&aws.config));
+    let tags = match ds.directory_tags(directory).await {
         Ok(t) => t,
-        Err(e) => {
-            eprintln!("error: {} failed ({}): {}", e.operation, e.code, e.message);
-            return 1;
-        }
+        Err(e) => return aws.fail(&e),
     };
     let state = restore_mark::read(&tags, jiff::Timestamp::now());
-    print_line(&format!("{directory}: {}", state.describe(&directory)));
-    if clear && state != restore_mark::MarkState::Absent {
-        if let Err(e) = ds.remove_tag(&directory, MARK_KEY).await {
-            eprintln!("error: {} failed ({}): {}", e.operation, e.code, e.message);
-            return 1;
-        }
-        print_line(&format!("{directory}: restore mark removed"));
+    match output_or(args, Output::Text) {
+        Output::Json => print_line(
+            &serde_json::to_string_pretty(&serde_json::json!({
+                "directory_id": directory, "restore_mark": state,
+            }))
+            .unwrap_or_default(),
+        ),
+        _ => print_line(&format!("{directory}: {}", state.describe(directory))),
     }
-    0
+    if args.clear && state != MarkState::Absent {
+        if let Err(e) = ds.remove_tag(directory, MARK_KEY).await {
+            return aws.fail(&e);
+        }
+        eprintln!("{directory}: restore mark removed");
+    }
+    exit::OK
 }
 
-/// The `points` subcommand; returns the process exit code.
-pub async fn points(args: &[String]) -> i32 {
-    use std::io::IsTerminal;
-    let mut directories = Vec::new();
-    let mut regions = Vec::new();
-    let mut before = None;
-    let mut json = None;
-    let mut log = LogArgs::default();
-    let mut it = args.iter();
-    while let Some(arg) = it.next() {
-        let Some(value) = (match arg.as_str() {
-            "-h" | "--help" => {
-                print_line(help::POINTS);
-                return 0;
-            }
-            "--directory" | "--region" | "--before" | "--format" => it.next(),
-            other => match log.take(other, &mut it) {
-                Ok(()) => continue,
-                Err(problem) => {
-                    eprintln!("error: {problem}\n{}", help::short(help::POINTS));
-                    return 2;
-                }
-            },
-        }) else {
-            eprintln!("error: {arg} needs a value\n{}", help::short(help::POINTS));
-            return 2;
-        };
-        match arg.as_str() {
-            "--directory" if crate::naming::is_directory_id(value) => {
-                directories.push(value.clone())
-            }
-            "--directory" => {
-                eprintln!(
-                    "error: --directory {}: not a directory id (d- and 10 hexadecimal digits)",
-                    crate::naming::escape_for_log(value, 40)
-                );
-                return 2;
-            }
-            "--region" => regions.push(value.clone()),
-            "--before" => match value.parse::<jiff::Timestamp>() {
-                Ok(t) => before = Some(t),
-                Err(e) => {
-                    eprintln!(
-                        "error: --before {value:?}: not an RFC 3339 time such as 2026-11-20T05:00:00Z ({e})"
-                    );
-                    return 2;
-                }
-            },
-            _ => match value.as_str() {
-                "auto" => json = None,
-                "json" => json = Some(true),
-                "table" => json = Some(false),
-                other => {
-                    eprintln!(
-                        "error: --format {}: expected auto, json or table",
-                        crate::naming::escape_for_log(other, 20)
-                    );
-                    return 2;
-                }
-            },
+/// The `points` command: every restore point of the directories asked for, in each Region.
+async fn points(args: &Args) -> i32 {
+    let before = match before(args) {
+        Ok(b) => b,
+        Err(e) => {
+            eprintln!("error: {e}\n{}", help::short(Some(Cmd::Points)));
+            return exit::BAD_INPUT;
         }
-    }
-    let Some(settings) = settings_from_env() else {
-        return 2;
     };
-    log.init();
-    let config = wiring::load_aws_config().await;
-    if regions.is_empty() {
-        match config.region() {
-            Some(r) => regions.push(r.to_string()),
-            None => {
-                eprintln!("error: no AWS region: set AWS_REGION or pass --region");
-                return 2;
-            }
-        }
-    }
+    let Some(settings) = settings_from_env() else {
+        return exit::BAD_INPUT;
+    };
+    let aws = match Aws::load(args, args.regions.is_empty()).await {
+        Ok(a) => a,
+        Err(code) => return code,
+    };
+    let regions: Vec<String> = if args.regions.is_empty() {
+        aws.aim.region.iter().cloned().collect()
+    } else {
+        args.regions.clone()
+    };
     let now = jiff::Timestamp::now();
     let mut all = Vec::new();
-    let mut code = 0;
+    let mut code = exit::OK;
     for region in &regions {
-        let regional = config
+        let regional = aws
+            .config
             .to_builder()
             .region(aws_config::Region::new(region.clone()))
             .build();
         let ds =
             crate::directory::aws::AwsDirectoryService::new(wiring::directory_client(&regional));
-        match crate::runner::points::points(&ds, region, &settings, &directories, before, now).await
+        match crate::runner::points::points(&ds, region, &settings, &args.directories, before, now)
+            .await
         {
             Ok(found) => all.extend(found),
             Err(e) => {
-                eprintln!("error: {region}: {} {}: {}", e.operation, e.code, e.message);
-                code = 1;
+                let aim = failure::Aim {
+                    region: Some(region.clone()),
+                    ..aws.aim.clone()
+                };
+                eprintln!("error: {region}: {}", failure::explain(&e, &aim));
+                code = code.max(failure::exit_code(&e));
             }
         }
     }
-    for id in &directories {
-        if !all.iter().any(|d| &d.directory_id == id) {
+    for id in &args.directories {
+        if code == exit::OK && !all.iter().any(|d| &d.directory_id == id) {
             eprintln!(
                 "error: directory {id} was not found in {} (snapshots live in a directory's \
-                 primary Region)",
+                 primary Region: --region)",
                 regions.join(", ")
             );
-            code = 1;
+            code = exit::FAILED;
         }
     }
-    if json.unwrap_or(!std::io::stdout().is_terminal()) {
-        print_line(&serde_json::to_string_pretty(&all).unwrap_or_default());
-    } else {
-        print(&crate::render::points_table(&all));
+    match output_or(args, Output::Table) {
+        Output::Json => print_line(&serde_json::to_string_pretty(&all).unwrap_or_default()),
+        Output::Table | Output::Text => {
+            if !(all.is_empty() && code != exit::OK) {
+                print(&crate::render::points_table(&all));
+            }
+        }
     }
     code
 }

@@ -28,6 +28,8 @@ pub enum FlagCode {
     ReservedSlotsInUse,
     /// Under `tiered`, others' snapshots leave too little room for the tiers.
     TiersShortOfRoom,
+    /// Under `newest`, others' snapshots leave room for fewer than `RETAIN_COUNT` points.
+    RetainShortOfRoom,
     /// A snapshot dated in the future (clock skew).
     FutureDated,
     /// A Completed snapshot past the 180-day restore limit.
@@ -55,6 +57,7 @@ impl FlagCode {
             FlagCode::QuotaCountDisagrees => "quota-count-disagrees",
             FlagCode::ReservedSlotsInUse => "reserved-slots-in-use",
             FlagCode::TiersShortOfRoom => "tiers-short-of-room",
+            FlagCode::RetainShortOfRoom => "retain-short-of-room",
             FlagCode::FutureDated => "future-dated",
             FlagCode::Unrestorable => "unrestorable",
             FlagCode::Expiring => "expiring",
@@ -179,6 +182,9 @@ pub fn flags(
     if let Some(flag) = limits.and_then(|l| tiers_short_of_room(all, l, policy)) {
         out.push(flag);
     }
+    if let Some(flag) = limits.and_then(|l| retain_short_of_room(all, l, policy)) {
+        out.push(flag);
+    }
     let mut sorted: Vec<&Snapshot> = all.iter().collect();
     sorted.sort_by(|a, b| (a.start_time, &a.id).cmp(&(b.start_time, &b.id)));
     for s in sorted {
@@ -246,6 +252,43 @@ pub fn flags(
         ));
     }
     out
+}
+
+/// Under `newest`: others' manual snapshots (and AWS's reserved headroom) leave room for fewer
+/// of the keeper's restore points than `RETAIN_COUNT`, so each new snapshot costs the oldest
+/// point sooner than the setting says.
+fn retain_short_of_room(all: &[Snapshot], limits: SnapshotLimits, policy: &Policy) -> Option<Flag> {
+    if !matches!(policy.retention, super::Retention::Newest) {
+        return None;
+    }
+    let theirs = all
+        .iter()
+        .filter(|s| s.kind == SnapshotType::Manual && !may_touch(s, policy))
+        .count() as u32;
+    let room = limits
+        .manual_limit
+        .saturating_sub(policy.reserved_slots)
+        .saturating_sub(theirs);
+    if theirs == 0 || room >= policy.retain {
+        return None;
+    }
+    Some(flag(
+        FlagCode::RetainShortOfRoom,
+        None,
+        None,
+        format!(
+            "{theirs} manual snapshot{} the keeper may not delete (someone else's, or a restore's \
+             safety snapshot) take{} slots: with RESERVED_SLOTS={} the keeper has room for {room} \
+             restore point{}, fewer than RETAIN_COUNT={}, so each snapshot it takes gives up its \
+             oldest point sooner. Delete manual snapshots that are no longer needed, or let the \
+             keeper own them (PRUNE_UNOWNED=true)",
+            if theirs == 1 { "" } else { "s" },
+            if theirs == 1 { "s" } else { "" },
+            policy.reserved_slots,
+            if room == 1 { "" } else { "s" },
+            policy.retain
+        ),
+    ))
 }
 
 /// Under `tiered`: others' manual snapshots leave too little room for the tiers' promise.

@@ -110,7 +110,7 @@ pub enum Refusal {
     #[error("directory {directory_id} does not exist in this Region (check the id, --region and the account)")]
     NoSuchDirectory { directory_id: String },
     #[error(
-        "another restore of directory {directory_id} is under way: to {target} since {since}, by          {by}; its mark holds until {expires}. Wait for it to end (`ds-snapshot-keeper points          --directory {directory_id}`); if it is dead, clear its mark with `ds-snapshot-keeper          mark --directory {directory_id} --clear`"
+        "another restore of directory {directory_id} is under way: to {target} since {since}, by {by}; its mark holds until {expires}. Wait for it to end (`ds-snapshot-keeper points --directory {directory_id}`); if it is dead, clear its mark with `ds-snapshot-keeper mark --directory {directory_id} --clear`"
     )]
     RestoreUnderWay {
         directory_id: String,
@@ -120,7 +120,7 @@ pub enum Refusal {
         expires: Timestamp,
     },
     #[error(
-        "the restore changed since it was confirmed and now costs more: {what}. It was not          confirmed for that; nothing was changed. Run the command again to see the new plan"
+        "the restore changed since it was confirmed and now costs more: {what}. It was not confirmed for that; nothing was changed. Run the command again to see the new plan"
     )]
     CostsMore { what: String },
 }

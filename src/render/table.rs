@@ -1,4 +1,4 @@
-//! The run report as a table for a terminal (`invoke --format table`, the default there).
+//! The run report as a table for a terminal (`invoke --output table`, the default there).
 
 use std::fmt::Write as _;
 
@@ -95,18 +95,23 @@ pub fn table(report: &RunReport) -> String {
             e.operation, e.code, e.message
         );
     }
-    if report.dry_run {
-        for d in &report.directories {
-            for x in d.deleted.iter().filter(|x| !x.done) {
-                let _ = writeln!(
-                    out,
-                    "{}: would delete {} [{}]: {}",
-                    d.directory_id,
-                    x.deletion.snapshot_id,
-                    wire_name(x.deletion.rule),
-                    x.deletion.reason
-                );
-            }
+    // Every deletion under the table, with its rule: a restore point given up is never only
+    // a count.
+    for d in &report.directories {
+        for x in &d.deleted {
+            let verb = match (x.done, report.dry_run) {
+                (true, _) => "deleted",
+                (false, true) => "would delete",
+                (false, false) => "found already gone",
+            };
+            let _ = writeln!(
+                out,
+                "{}: {verb} {} [{}]: {}",
+                d.directory_id,
+                x.deletion.snapshot_id,
+                wire_name(x.deletion.rule),
+                x.deletion.reason
+            );
         }
     }
     let s = &report.summary;

@@ -1,4 +1,4 @@
-//! The run report in words for a person at a terminal (`invoke --format text`, the demo).
+//! The run report in words for a person at a terminal (`invoke --output text`, the demo).
 
 use std::fmt::Write as _;
 
@@ -6,7 +6,7 @@ use super::sns::{body, subject};
 use super::wire_name;
 use crate::report::RunReport;
 
-/// The report for a person at a terminal (`invoke --format text`, the demo): the subject, the
+/// The report for a person at a terminal (`invoke --output text`, the demo): the subject, the
 /// e-mail body, and the coverage of the Region, which the e-mail leaves to its alarm.
 pub fn text(report: &RunReport) -> String {
     let mut out = format!("{}\n\n{}", subject(report), body(report));

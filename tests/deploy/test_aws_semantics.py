@@ -573,7 +573,7 @@ def keeper_refuses_settings(env: dict[str, str]) -> str | None:
     """The keeper binary's refusal of these settings at start (any of them), or None. The
     settings are read before the event, so a refused event costs no AWS call either way."""
     done = subprocess.run(
-        [str(KEEPER), "invoke", "--event", "-", "--format", "json"],
+        [str(KEEPER), "invoke", "--event", "-", "--output", "json"],
         input=b'{"action": "not-an-action"}', capture_output=True, timeout=60,
         env={"PATH": os.environ.get("PATH", ""), "AWS_REGION": "eu-west-1",
              "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",

@@ -262,7 +262,7 @@ async fn latency_near_the_deadline_stops_waiting_in_time_and_reports_pending() {
 }
 
 #[tokio::test]
-async fn connection_refused_is_a_transport_error_and_reaches_sns() {
+async fn connection_refused_is_reported_as_unreachable_and_reaches_sns() {
     let h = Harness::new(&[]).await;
     let dir = h.dir().await;
     // A port nothing listens on: bind, note it, close.
@@ -294,11 +294,12 @@ async fn connection_refused_is_a_transport_error_and_reaches_sns() {
     let InvocationError::RunFailed(report) = err else {
         panic!("{err}")
     };
-    assert_eq!(report.errors[0].code, "ConnectionError");
+    // Refused before any answer: nothing was carried out, and the code says which way.
+    assert_eq!(report.errors[0].code, "ConnectionRefused");
     assert_eq!(report.errors[0].operation, "DescribeDirectories");
     assert!(h.snapshots(&dir).await.is_empty());
     let msgs = h.messages().await;
-    assert!(msgs[0].message.contains("ConnectionError"));
+    assert!(msgs[0].message.contains("ConnectionRefused"));
 }
 
 #[tokio::test]

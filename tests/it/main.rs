@@ -15,6 +15,7 @@
 //! | `retention_simulation` | restore reach over simulated years |
 //! | `hostile_input` | bad events and settings |
 //! | `command_line` | usage and wrong arguments |
+//! | `operator_errors` | credentials, Region, endpoint and permission failures as the binary says them |
 //! | `real_aws` | opt-in checks against a real account |
 //!
 //! The emulator servers come from a small pool (`support::Emulator`), reset between tests.
@@ -29,6 +30,7 @@ mod emulator_sdk;
 mod end_to_end;
 mod faults;
 mod hostile_input;
+mod operator_errors;
 mod properties;
 mod real_aws;
 mod restore_points;

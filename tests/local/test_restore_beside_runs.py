@@ -73,7 +73,7 @@ def the_directory(report: dict, directory: str) -> dict:
 
 def restore_yes(emu: Emulator, directory: str, target: str, *extra: str) -> subprocess.Popen:
     return subprocess.Popen([str(KEEPER), "restore", "--directory", directory, "--snapshot", target, "--yes",
-                             "--format", "json", *extra],
+                             "--output", "json", *extra],
                             env=env_for(emu), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 

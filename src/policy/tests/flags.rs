@@ -52,7 +52,10 @@ fn reserved_slots_in_use_is_flagged() {
         manual_limit: 5,
         manual_count: 4,
     };
-    assert!(flags(&all, Some(ok), Some(4), &Policy::default(), now()).is_empty());
+    let f = flags(&all, Some(ok), Some(4), &Policy::default(), now());
+    assert!(f.iter().all(|f| f.code != "reserved-slots-in-use"), "{f:?}");
+    // Four of someone else's leave the keeper no room at all: that is said too.
+    assert!(f.iter().any(|f| f.code == "retain-short-of-room"), "{f:?}");
 }
 
 #[test]
@@ -93,4 +96,34 @@ fn a_safety_snapshot_is_flagged_once_it_has_held_a_slot_past_its_time() {
         f.iter().all(|f| f.code != FlagCode::SafetySnapshotHeld),
         "{f:?}"
     );
+}
+
+#[test]
+fn under_newest_others_snapshots_that_leave_fewer_points_than_retain_are_flagged() {
+    let limits = Some(crate::model::SnapshotLimits {
+        manual_limit: 5,
+        manual_count: 4,
+    });
+    // Two of someone else's: 5 - RESERVED_SLOTS=1 - 2 = room for 2 < RETAIN_COUNT=3.
+    let mut all = theirs(2);
+    all.push(owned("k1", Completed, 1.0));
+    all.push(owned("k2", Completed, 0.5));
+    let f = flags(&all, limits, Some(4), &Policy::default(), now());
+    let short: Vec<_> = f
+        .iter()
+        .filter(|f| f.code == "retain-short-of-room")
+        .collect();
+    assert_eq!(short.len(), 1, "{f:?}");
+    assert!(
+        short[0]
+            .message
+            .contains("room for 2 restore points, fewer than RETAIN_COUNT=3"),
+        "{}",
+        short[0].message
+    );
+    // One of theirs leaves room for 3: no flag.
+    let mut all = theirs(1);
+    all.push(owned("k1", Completed, 1.0));
+    let f = flags(&all, limits, Some(2), &Policy::default(), now());
+    assert!(f.iter().all(|f| f.code != "retain-short-of-room"), "{f:?}");
 }
