@@ -10,7 +10,6 @@
 //! Anything else is refused with an error that says what was expected. Parsing is strict on
 //! purpose: a typo such as `"dryrun": true` must not silently become a real run.
 
-use aws_lambda_events::eventbridge::EventBridgeEvent;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -19,6 +18,22 @@ use crate::settings::parse_directory_ids;
 
 /// The fields of an EventBridge event (rule or Scheduler); any other is refused, so that a
 /// manual field slipped into a scheduled payload (`"dry_run": true`) cannot become a real run.
+/// An EventBridge event's envelope, as AWS documents it ("Amazon EventBridge events": version,
+/// id, detail-type, source, account, time, region, resources, detail). Written here rather
+/// than taken from `aws_lambda_events`, which brought chrono and serde_with into the zip for
+/// these nine fields (docs/benchmarks.md).
+#[derive(Debug, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+struct EventBridgeEvent {
+    detail_type: String,
+    #[serde(default)]
+    time: Option<jiff::Timestamp>,
+    #[serde(default)]
+    resources: Option<Vec<String>>,
+    #[serde(default)]
+    detail: Value,
+}
+
 const EVENTBRIDGE_FIELDS: &[&str] = &[
     "version",
     "id",
@@ -297,7 +312,7 @@ pub fn parse(value: &Value) -> Result<Request, EventError> {
                     EVENTBRIDGE_FIELDS.join(", ")
                 )));
             }
-            let event: EventBridgeEvent<Value> = serde_json::from_value(value.clone())
+            let event: EventBridgeEvent = serde_json::from_value(value.clone())
                 .map_err(|e| refuse(format!("EventBridge event is malformed ({e})")))?;
             if event.detail_type != "Scheduled Event" {
                 return Err(refuse(format!(
@@ -305,7 +320,7 @@ pub fn parse(value: &Value) -> Result<Request, EventError> {
                     escape_for_log(&event.detail_type, 60)
                 )));
             }
-            let time = event.time.map(|t| t.to_rfc3339());
+            let time = event.time.map(|t| t.to_string());
             let first_resource = event.resources.as_ref().and_then(|r| r.first().cloned());
             match source.as_str() {
                 "aws.events" => {
