@@ -291,7 +291,7 @@ lint:
 
 clean:
 	cargo clean
-	rm -rf $(VENV) .tools
+	rm -rf $(VENV) .tools dist
 
 
 # ---- Packaging and release (docs/building.md) -------------------------------------------------
