@@ -30,6 +30,8 @@ pub enum InvocationError {
     RunFailed(Box<RunReport>),
     #[error("the run report could not be published to SNS: {0}")]
     NotifyFailed(ApiError),
+    #[error("the audit could not list the directories: {0}")]
+    AuditFailed(ApiError),
     #[error("restore of {} did not complete: {}; see the restore report in the logs", .0.directory_id, crate::runner::restore::outcome_name(&.0.outcome))]
     RestoreFailed(Box<crate::runner::restore::RestoreReport>),
 }
@@ -51,6 +53,7 @@ impl InvocationError {
             InvocationError::RunFailed(_) => "RunFailed",
             InvocationError::NotifyFailed(_) => "NotifyFailed",
             InvocationError::RestoreFailed(_) => "RestoreFailed",
+            InvocationError::AuditFailed(_) => "AuditFailed",
         }
     }
 }
@@ -199,6 +202,7 @@ pub async fn handle<D: DirectoryService, N: Notifier>(
 pub enum Answer {
     Run(Box<RunReport>),
     Restore(Box<crate::runner::restore::RestoreReport>),
+    Audit(Box<crate::runner::audit::AuditReport>),
 }
 
 /// Handle any payload: a `restore` request ([`handle_restore`]) or a run ([`handle`]).
@@ -215,9 +219,61 @@ pub async fn handle_any<D: DirectoryService, N: Notifier>(
             .await
             .map(|r| Answer::Restore(Box::new(r)));
     }
+    if let Some(parsed) = request::parse_audit(payload) {
+        return handle_audit(keeper, notifier, parsed, request_id, sink)
+            .await
+            .map(|r| Answer::Audit(Box::new(r)));
+    }
     handle(keeper, notifier, payload, request_id, deadline, sink)
         .await
         .map(|r| Answer::Run(Box::new(r)))
+}
+
+/// The Lambda's `audit` action: the audit controls of the managed directories in this Region,
+/// logged and published to the topic (a schedule can send it weekly for the auditors).
+async fn handle_audit<D: DirectoryService, N: Notifier>(
+    keeper: &Keeper<D>,
+    notifier: Option<&N>,
+    parsed: Result<request::AuditRequest, EventError>,
+    request_id: &str,
+    sink: Sink<'_>,
+) -> Result<crate::runner::audit::AuditReport, InvocationError> {
+    begin(&keeper.function_name, request_id);
+    let parsed = parsed.map_err(|e| {
+        sink(&refusal_line(&e));
+        InvocationError::BadEvent(e)
+    })?;
+    let now = (keeper.clock)();
+    let findings = crate::runner::audit::audit_region(
+        &keeper.ds,
+        &keeper.region,
+        &keeper.settings,
+        &parsed.directory_ids,
+        parsed.params,
+        now,
+    )
+    .await;
+    let report = crate::runner::audit::AuditReport {
+        generated_at: now,
+        params: parsed.params,
+        findings: findings.map_err(InvocationError::AuditFailed)?,
+    };
+    let mut fields = serde_json::Map::new();
+    fields.insert(
+        "audit".to_owned(),
+        serde_json::to_value(&report).unwrap_or_default(),
+    );
+    sink(&crate::log::now(
+        crate::log::Level::Info,
+        "audit report",
+        fields,
+    ));
+    if let Some(n) = notifier {
+        n.publish(&render::audit::notification(&report, &keeper.region))
+            .await
+            .map_err(InvocationError::NotifyFailed)?;
+    }
+    Ok(report)
 }
 
 /// The Lambda's `restore` action: off unless the stack opts in (`ALLOW_RESTORE`, set with

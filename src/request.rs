@@ -592,3 +592,74 @@ fn restore_request(object: &serde_json::Map<String, Value>) -> Result<RestoreReq
         no_safety_snapshot: flag("no_safety_snapshot")?,
     })
 }
+
+/// An `audit` request: `{"action": "audit", "directory_ids": ["d-..."], "max_age_hours": 26,
+/// "min_reach_days": 7}` (all but the action optional): the audit controls, published to the
+/// topic. Read-only.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct AuditRequest {
+    pub directory_ids: Vec<String>,
+    pub params: crate::policy::audit::AuditParams,
+}
+
+/// `Some` when the payload asks for an audit, parsed strictly; `None` otherwise.
+pub fn parse_audit(value: &Value) -> Option<Result<AuditRequest, EventError>> {
+    let object = value.as_object()?;
+    if object.get("action").and_then(Value::as_str) != Some("audit") {
+        return None;
+    }
+    let accepted = "{\"action\": \"audit\", \"directory_ids\": [\"d-0123456789\"], \
+                    \"max_age_hours\": 26, \"min_reach_days\": 7}";
+    let refuse = |problem: String| EventError {
+        problem: format!("{problem}; accepted: {accepted}"),
+    };
+    let mut out = AuditRequest::default();
+    for (key, v) in object {
+        match key.as_str() {
+            "action" => {}
+            "directory_ids" => {
+                let Some(ids) = v.as_array() else {
+                    return Some(Err(refuse(
+                        "audit request's directory_ids is not a list".into(),
+                    )));
+                };
+                for id in ids {
+                    match id.as_str() {
+                        Some(id) if crate::naming::is_directory_id(id) => {
+                            out.directory_ids.push(id.to_owned())
+                        }
+                        _ => {
+                            return Some(Err(refuse(format!(
+                                "audit request's directory id {} is not a directory id",
+                                escape_for_log(&id.to_string(), 40)
+                            ))))
+                        }
+                    }
+                }
+            }
+            "max_age_hours" => match v.as_i64().filter(|h| (1..=8760).contains(h)) {
+                Some(h) => out.params.max_newest_age_hours = h,
+                None => {
+                    return Some(Err(refuse(
+                        "audit request's max_age_hours is not a whole number 1..=8760".into(),
+                    )))
+                }
+            },
+            "min_reach_days" => match v.as_i64().filter(|d| (0..180).contains(d)) {
+                Some(d) => out.params.min_reach_days = d,
+                None => {
+                    return Some(Err(refuse(
+                        "audit request's min_reach_days is not a whole number 0..=179".into(),
+                    )))
+                }
+            },
+            other => {
+                return Some(Err(refuse(format!(
+                    "audit request carries field {}",
+                    escape_for_log(other, 40)
+                ))))
+            }
+        }
+    }
+    Some(Ok(out))
+}

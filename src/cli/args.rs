@@ -14,10 +14,17 @@ pub enum Cmd {
     Points,
     Restore,
     Mark,
+    Audit,
 }
 
 impl Cmd {
-    pub const ALL: [Cmd; 4] = [Cmd::Invoke, Cmd::Points, Cmd::Restore, Cmd::Mark];
+    pub const ALL: [Cmd; 5] = [
+        Cmd::Invoke,
+        Cmd::Points,
+        Cmd::Restore,
+        Cmd::Mark,
+        Cmd::Audit,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -25,6 +32,7 @@ impl Cmd {
             Cmd::Points => "points",
             Cmd::Restore => "restore",
             Cmd::Mark => "mark",
+            Cmd::Audit => "audit",
         }
     }
 
@@ -39,6 +47,8 @@ pub enum Output {
     Json,
     Table,
     Text,
+    /// `audit` only: what an auditor opens in a spreadsheet.
+    Csv,
 }
 
 /// Everything the command line can say, parsed and checked.
@@ -64,6 +74,8 @@ pub struct Args {
     pub no_wait: bool,
     pub timeout_hours: Option<f64>,
     pub clear: bool,
+    pub max_age_hours: Option<i64>,
+    pub min_reach_days: Option<i64>,
     /// Deprecated spellings used, to warn about once.
     pub deprecated: Vec<String>,
 }
@@ -84,7 +96,13 @@ pub struct Flag {
 }
 
 const ALL: &[Cmd] = &Cmd::ALL;
-const PRINTING: &[Cmd] = &[Cmd::Invoke, Cmd::Points, Cmd::Restore, Cmd::Mark];
+const PRINTING: &[Cmd] = &[
+    Cmd::Invoke,
+    Cmd::Points,
+    Cmd::Restore,
+    Cmd::Mark,
+    Cmd::Audit,
+];
 
 fn directory_id(v: &str) -> Result<String, String> {
     if crate::naming::is_directory_id(v) {
@@ -102,8 +120,9 @@ fn output(v: &str) -> Result<Output, String> {
         "json" => Ok(Output::Json),
         "table" => Ok(Output::Table),
         "text" => Ok(Output::Text),
+        "csv" => Ok(Output::Csv),
         other => Err(format!(
-            "{}: expected json, table or text",
+            "{}: expected json, table or text (csv for audit)",
             crate::naming::escape_for_log(other, 20)
         )),
     }
@@ -128,7 +147,7 @@ pub const FLAGS: &[Flag] = &[
         short: None,
         value: Some("REGION"),
         commands: ALL,
-        help: "the AWS Region (as AWS_REGION); points takes it more than once",
+        help: "the AWS Region (as AWS_REGION); points and audit take it more than once",
         alias_of: None,
         apply: |a, v| {
             a.regions.push(v);
@@ -195,8 +214,8 @@ pub const FLAGS: &[Flag] = &[
         long: "directory",
         short: Some('d'),
         value: Some("ID"),
-        commands: &[Cmd::Points, Cmd::Restore, Cmd::Mark],
-        help: "the directory (d-...); points takes it more than once",
+        commands: &[Cmd::Points, Cmd::Restore, Cmd::Mark, Cmd::Audit],
+        help: "the directory (d-...); points and audit take it more than once",
         alias_of: None,
         apply: |a, v| {
             a.directories.push(directory_id(&v)?);
@@ -334,6 +353,40 @@ pub const FLAGS: &[Flag] = &[
         alias_of: None,
         apply: |a, _| {
             a.clear = true;
+            Ok(())
+        },
+    },
+    Flag {
+        long: "max-age-hours",
+        short: None,
+        value: Some("H"),
+        commands: &[Cmd::Audit],
+        help: "DSK-RECENT: the newest Completed snapshot is younger than H hours (default 26)",
+        alias_of: None,
+        apply: |a, v| {
+            a.max_age_hours = Some(
+                v.parse()
+                    .ok()
+                    .filter(|h| (1..=8760).contains(h))
+                    .ok_or_else(|| format!("{v:?}: expected whole hours, 1..=8760"))?,
+            );
+            Ok(())
+        },
+    },
+    Flag {
+        long: "min-reach-days",
+        short: None,
+        value: Some("D"),
+        commands: &[Cmd::Audit],
+        help: "DSK-REACH: a restorable snapshot reaches back at least D days (default 7)",
+        alias_of: None,
+        apply: |a, v| {
+            a.min_reach_days = Some(
+                v.parse()
+                    .ok()
+                    .filter(|d| (0..180).contains(d))
+                    .ok_or_else(|| format!("{v:?}: expected whole days, 0..=179"))?,
+            );
             Ok(())
         },
     },
@@ -498,7 +551,13 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Parsed, Mistake
 
 /// What a command needs beyond single flags.
 fn check(cmd: Cmd, a: &Args) -> Result<(), String> {
-    if cmd != Cmd::Points && a.regions.len() > 1 {
+    if a.output == Some(Output::Csv) && cmd != Cmd::Audit {
+        return Err(format!(
+            "--output csv goes with audit; {} takes json, table or text",
+            cmd.name()
+        ));
+    }
+    if !matches!(cmd, Cmd::Points | Cmd::Audit) && a.regions.len() > 1 {
         return Err(format!("{} takes one --region", cmd.name()));
     }
     match cmd {

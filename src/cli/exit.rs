@@ -33,7 +33,7 @@ pub const TABLE: &[(i32, &str)] = &[
     (OK, "success: a clean run, a listing, a restore restored (or planned, or started)"),
     (FAILED, "a failure: a run with failures, a failed AWS call, a failed restore"),
     (BAD_INPUT, "bad arguments, settings or event, or a refusal: nothing was changed"),
-    (CRITICAL, "a critical finding: no restorable snapshot left, the newest one past WARN_AGE_DAYS, a failed restore found"),
+    (CRITICAL, "a critical finding: no restorable snapshot left, the newest one past WARN_AGE_DAYS, a failed restore found, an audit control not met"),
     (TIMED_OUT, "the wait ended first: the restore (or its safety snapshot) goes on"),
     (UNCONFIRMED, "a restore's answer was lost: it may have started (check with points)"),
     (CREDENTIALS, "no AWS credentials (none, a missing profile, an expired SSO token, a refused assume-role): nothing sent"),

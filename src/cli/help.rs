@@ -54,6 +54,7 @@ Under AWS Lambda (AWS_LAMBDA_RUNTIME_API set) it serves invocations. Outside Lam
   points [OPTIONS]     list the restore points of each directory (read-only)
   restore [OPTIONS]    restore a directory from a snapshot, with confirmation
   mark [OPTIONS]       show (or clear) a directory's restore mark
+  audit [OPTIONS]      the backup controls of every directory, with evidence (json, csv)
   help [TOPIC]         this text; `help COMMAND`, `help settings`, `help exit-codes`
 Every command takes --help, --profile, --region and (when it prints) --output
 json|table|text, as the AWS CLI does; --version prints the version.
@@ -149,6 +150,13 @@ fn about(cmd: Cmd) -> (&'static str, &'static str) {
             "Restores the directory from the snapshot: checks it, says what is lost, asks you to\n\
              confirm, marks the directory, keeps a safety snapshot of the present, restores once\n\
              and follows it (2 to 3 hours) to the end. Run `points` and `--dry-run` first.",
+        ),
+        Cmd::Audit => (
+            "[--region REGION]... [--directory ID]... [OPTIONS]",
+            "Evaluates the controls for every directory in scope, in each Region, with the\n\
+             evidence an auditor asks for: DSK-RECENT, DSK-REACH, DSK-HEADROOM, DSK-SAFETY-HELD,\n\
+             each compliant, non-compliant or unknown. --output csv for a spreadsheet. Exit 0\n\
+             when every control is compliant, 3 when one is not. Read-only.",
         ),
         Cmd::Mark => (
             "--directory ID [--clear]",

@@ -94,6 +94,7 @@ pub async fn run(argv: Vec<OsString>, in_lambda: bool) -> Option<i32> {
         Cmd::Points => points(&args).await,
         Cmd::Restore => restore(&args).await,
         Cmd::Mark => mark(&args).await,
+        Cmd::Audit => audit(&args).await,
     })
 }
 
@@ -263,6 +264,20 @@ async fn invoke(args: &Args) -> i32 {
             print_restore(&report, output_or(args, Output::Text));
             exit::OK
         }
+        Ok(crate::handler::Answer::Audit(report)) => {
+            match output_or(args, Output::Table) {
+                Output::Csv => print(&crate::policy::audit::csv(&report.findings)),
+                Output::Json => {
+                    print_line(&serde_json::to_string_pretty(&report).unwrap_or_default())
+                }
+                Output::Table | Output::Text => print(&crate::render::audit::table(&report)),
+            }
+            if report.all_compliant() {
+                exit::OK
+            } else {
+                exit::CRITICAL
+            }
+        }
         Err(InvocationError::RestoreFailed(report)) => {
             print_restore(&report, output_or(args, Output::Text));
             eprintln!("error: {}", InvocationError::RestoreFailed(report.clone()));
@@ -309,13 +324,17 @@ fn print_report(report: &crate::report::RunReport, output: Output) {
     match output {
         Output::Table => print(&crate::render::table(report)),
         Output::Text => print(&crate::render::text(report)),
-        Output::Json => print_line(&serde_json::to_string_pretty(report).unwrap_or_default()),
+        Output::Json | Output::Csv => {
+            print_line(&serde_json::to_string_pretty(report).unwrap_or_default())
+        }
     }
 }
 
 fn print_restore(report: &crate::runner::restore::RestoreReport, output: Output) {
     match output {
-        Output::Json => print_line(&serde_json::to_string_pretty(report).unwrap_or_default()),
+        Output::Json | Output::Csv => {
+            print_line(&serde_json::to_string_pretty(report).unwrap_or_default())
+        }
         Output::Table | Output::Text => print(&report.text()),
     }
 }
@@ -499,7 +518,7 @@ async fn restore(args: &Args) -> i32 {
         return aws.fail(error);
     }
     match output_or(args, Output::Text) {
-        Output::Json => {
+        Output::Json | Output::Csv => {
             // The words go to stderr, for the person watching; the record to stdout.
             eprint!("{}", report.text());
             print_line(&serde_json::to_string_pretty(&report).unwrap_or_default());
@@ -606,7 +625,9 @@ async fn points(args: &Args) -> i32 {
         }
     }
     match output_or(args, Output::Table) {
-        Output::Json => print_line(&serde_json::to_string_pretty(&all).unwrap_or_default()),
+        Output::Json | Output::Csv => {
+            print_line(&serde_json::to_string_pretty(&all).unwrap_or_default())
+        }
         Output::Table | Output::Text => {
             if !(all.is_empty() && code != exit::OK) {
                 print(&crate::render::points_table(&all));
@@ -614,4 +635,77 @@ async fn points(args: &Args) -> i32 {
         }
     }
     code
+}
+
+/// The `audit` command: the controls of every directory in scope, in each Region.
+async fn audit(args: &Args) -> i32 {
+    use crate::policy::audit::AuditParams;
+    let Some(settings) = settings_from_env() else {
+        return exit::BAD_INPUT;
+    };
+    let aws = match Aws::load(args, args.regions.is_empty()).await {
+        Ok(a) => a,
+        Err(code) => return code,
+    };
+    let regions: Vec<String> = if args.regions.is_empty() {
+        aws.aim.region.iter().cloned().collect()
+    } else {
+        args.regions.clone()
+    };
+    let defaults = AuditParams::default();
+    let params = AuditParams {
+        max_newest_age_hours: args.max_age_hours.unwrap_or(defaults.max_newest_age_hours),
+        min_reach_days: args.min_reach_days.unwrap_or(defaults.min_reach_days),
+    };
+    let now = jiff::Timestamp::now();
+    let mut report = crate::runner::audit::AuditReport {
+        generated_at: now,
+        params,
+        findings: Vec::new(),
+    };
+    let mut code = exit::OK;
+    for region in &regions {
+        let regional = aws
+            .config
+            .to_builder()
+            .region(aws_config::Region::new(region.clone()))
+            .build();
+        let ds =
+            crate::directory::aws::AwsDirectoryService::new(wiring::directory_client(&regional));
+        match crate::runner::audit::audit_region(
+            &ds,
+            region,
+            &settings,
+            &args.directories,
+            params,
+            now,
+        )
+        .await
+        {
+            Ok(found) => report.findings.extend(found),
+            Err(e) => {
+                let aim = failure::Aim {
+                    region: Some(region.clone()),
+                    ..aws.aim.clone()
+                };
+                eprintln!("error: {region}: {}", failure::explain(&e, &aim));
+                code = code.max(failure::exit_code(&e));
+            }
+        }
+    }
+    match output_or(args, Output::Table) {
+        Output::Json => print_line(&serde_json::to_string_pretty(&report).unwrap_or_default()),
+        Output::Csv => print(&crate::policy::audit::csv(&report.findings)),
+        Output::Table | Output::Text => print(&crate::render::audit::table(&report)),
+    }
+    if code != exit::OK {
+        return code;
+    }
+    if report.count(crate::policy::audit::Status::Unknown) > 0 {
+        exit::FAILED
+    } else if report.all_compliant() {
+        exit::OK
+    } else {
+        exit::CRITICAL
+    }
 }

@@ -26,8 +26,10 @@
 //! | `restore_mark.rs` | the mark of a restore under way, and what a run does while it holds |
 //! | `safety.rs` | the safety snapshot: its name, and that nothing of the keeper's deletes it |
 //! | `flags.rs` | what an operator is told about the restore window |
+//! | `audit.rs` | the audit controls, compliant or not, with their evidence |
 //! | `quota.rs` | the quota and restore reach a run leaves (the dashboard's figures) |
 
+pub mod audit;
 pub mod eligibility;
 pub mod flags;
 pub mod gate;

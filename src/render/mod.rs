@@ -10,6 +10,7 @@
 //! | `table.rs` | the terminal table |
 //! | `text.rs` | the terminal text |
 
+pub mod audit;
 pub mod emf;
 pub mod log;
 pub mod points;

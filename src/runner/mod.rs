@@ -14,10 +14,12 @@
 //! | `wait.rs` | poll the new snapshots until they settle |
 //! | `backoff.rs` | the one polling backoff every wait uses |
 //! | `restore.rs` | a restore, carried out step by step (`ds-snapshot-keeper restore`) |
+//! | `audit.rs` | the audit controls of every directory in scope (`ds-snapshot-keeper audit`) |
 //! | `points.rs` | the restore points of the directories in scope (`ds-snapshot-keeper points`) |
 //! | `mod.rs` | the run: the steps in order, the after-create deletions, flags |
 
 mod act;
+pub mod audit;
 mod backoff;
 mod discovery;
 pub mod points;

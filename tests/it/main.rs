@@ -8,6 +8,7 @@
 //! | `restore_points` | the corner cases that used to cost a restore point |
 //! | `slow_and_shared` | slow snapshots, other people's snapshots, lost answers, schedules, over days |
 //! | `coverage` | the directories the keeper does not manage |
+//! | `audit` | the audit controls through the binary, over two Regions |
 //! | `calls` | API calls against the minimum, and the release profile |
 //! | `contract` | the Directory Service port: the same cases on the memory adapter and the emulator |
 //! | `emulator_sdk` | the real SDK client against the emulator |
@@ -22,6 +23,7 @@
 
 mod support;
 
+mod audit;
 mod calls;
 mod command_line;
 mod contract;

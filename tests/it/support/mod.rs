@@ -298,10 +298,10 @@ impl Emulator {
 
     // --- directories through moto's normal APIs ----------------------------------------------
 
-    fn subnets(&self) -> (String, Vec<String>) {
+    fn subnets(&self, region: &str) -> (String, Vec<String>) {
         let s = self.control(
             "GET",
-            &format!("default-subnets?region={REGION}"),
+            &format!("default-subnets?region={region}"),
             Value::Null,
         );
         let ids = s["subnet_ids"]
@@ -313,8 +313,10 @@ impl Emulator {
         (s["vpc_id"].as_str().unwrap().to_owned(), ids)
     }
 
-    fn vpc(&self) -> aws_sdk_directory::types::DirectoryVpcSettings {
-        let (vpc, subnets) = self.subnets();
+    /// The default VPC's subnets in the config's Region (the emulator's is `REGION`).
+    fn vpc_of(&self, config: &SdkConfig) -> aws_sdk_directory::types::DirectoryVpcSettings {
+        let region = config.region().map_or(REGION.to_owned(), |r| r.to_string());
+        let (vpc, subnets) = self.subnets(&region);
         aws_sdk_directory::types::DirectoryVpcSettings::builder()
             .vpc_id(vpc)
             .set_subnet_ids(Some(subnets))
@@ -327,7 +329,7 @@ impl Emulator {
             .create_microsoft_ad()
             .name(name)
             .password("Sup3r-Secret!")
-            .vpc_settings(self.vpc())
+            .vpc_settings(self.vpc_of(config))
             .send()
             .await
             .expect("create Managed Microsoft AD")
@@ -342,7 +344,7 @@ impl Emulator {
             .name(name)
             .password("Sup3r-Secret!")
             .size(aws_sdk_directory::types::DirectorySize::Small)
-            .vpc_settings(self.vpc())
+            .vpc_settings(self.vpc_of(config))
             .send()
             .await
             .expect("create Simple AD")
@@ -352,7 +354,7 @@ impl Emulator {
     }
 
     pub async fn ad_connector(&self, config: &SdkConfig, name: &str) -> String {
-        let (vpc, subnets) = self.subnets();
+        let (vpc, subnets) = self.subnets(REGION);
         let settings = aws_sdk_directory::types::DirectoryConnectSettings::builder()
             .vpc_id(vpc)
             .set_subnet_ids(Some(subnets))
