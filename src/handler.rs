@@ -203,6 +203,7 @@ pub enum Answer {
     Run(Box<RunReport>),
     Restore(Box<crate::runner::restore::RestoreReport>),
     Audit(Box<crate::runner::audit::AuditReport>),
+    Tamper(Box<crate::runner::tamper::TamperReport>),
 }
 
 /// Handle any payload: a `restore` request ([`handle_restore`]) or a run ([`handle`]).
@@ -218,6 +219,32 @@ pub async fn handle_any<D: DirectoryService, N: Notifier>(
         return handle_restore(keeper, notifier, parsed, request_id, deadline, sink)
             .await
             .map(|r| Answer::Restore(Box::new(r)));
+    }
+    if let Some(parsed) = request::parse_tamper(payload) {
+        begin(&keeper.function_name, request_id);
+        let event = parsed.map_err(|e| {
+            sink(&refusal_line(&e));
+            InvocationError::BadEvent(e)
+        })?;
+        let report =
+            crate::runner::tamper::examine(&keeper.ds, &keeper.settings, event, (keeper.clock)())
+                .await;
+        let mut fields = serde_json::Map::new();
+        fields.insert(
+            "tamper".to_owned(),
+            serde_json::to_value(&report).unwrap_or_default(),
+        );
+        let level = match report.verdict {
+            crate::runner::tamper::Verdict::PlannedRestore => crate::log::Level::Info,
+            _ => crate::log::Level::Error,
+        };
+        sink(&crate::log::now(level, "tamper report", fields));
+        if let Some(n) = notifier {
+            n.publish(&render::tamper::notification(&report, &keeper.region))
+                .await
+                .map_err(InvocationError::NotifyFailed)?;
+        }
+        return Ok(Answer::Tamper(Box::new(report)));
     }
     if let Some(parsed) = request::parse_audit(payload) {
         return handle_audit(keeper, notifier, parsed, request_id, sink)

@@ -663,3 +663,75 @@ pub fn parse_audit(value: &Value) -> Option<Result<AuditRequest, EventError>> {
     }
     Some(Ok(out))
 }
+
+/// A Directory Service call as CloudTrail reported it through EventBridge (`source: aws.ds`,
+/// `detail-type: AWS API Call via CloudTrail`): what the tamper rule hands the function
+/// (docs/tamper-alert.md).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct TamperEvent {
+    /// `DeleteSnapshot`, `RestoreFromSnapshot` or `DeleteDirectory`.
+    pub call: String,
+    /// Who: the caller's ARN (`userIdentity.arn`), else its type.
+    pub principal: String,
+    /// From where: `sourceIPAddress` and `userAgent`.
+    pub source_ip: Option<String>,
+    pub user_agent: Option<String>,
+    pub time: Option<String>,
+    pub region: Option<String>,
+    pub snapshot_id: Option<String>,
+    pub directory_id: Option<String>,
+    /// Set when AWS refused the call (the lock's `AccessDenied`).
+    pub error_code: Option<String>,
+}
+
+/// `Some` when the payload is a CloudTrail-reported Directory Service call; `None` otherwise.
+pub fn parse_tamper(value: &Value) -> Option<Result<TamperEvent, EventError>> {
+    let object = value.as_object()?;
+    if object.get("source").and_then(Value::as_str) != Some("aws.ds")
+        || object.get("detail-type").and_then(Value::as_str) != Some("AWS API Call via CloudTrail")
+    {
+        return None;
+    }
+    let detail = object.get("detail").and_then(Value::as_object);
+    let Some(detail) = detail else {
+        return Some(Err(EventError {
+            problem: "CloudTrail event (source aws.ds) has no detail object".to_owned(),
+        }));
+    };
+    let text = |v: Option<&Value>| {
+        v.and_then(Value::as_str)
+            .map(|s| escape_for_log(s, 200).trim_matches('"').to_owned())
+    };
+    let call = text(detail.get("eventName")).unwrap_or_default();
+    if !["DeleteSnapshot", "RestoreFromSnapshot", "DeleteDirectory"].contains(&call.as_str()) {
+        return Some(Err(EventError {
+            problem: format!(
+                "CloudTrail event for {}: the tamper rule sends DeleteSnapshot, \
+                 RestoreFromSnapshot and DeleteDirectory only",
+                escape_for_log(&call, 60)
+            ),
+        }));
+    }
+    let identity = detail.get("userIdentity");
+    let params = detail.get("requestParameters");
+    let id = |key: &str, valid: fn(&str) -> bool| {
+        params
+            .and_then(|p| p.get(key))
+            .and_then(Value::as_str)
+            .filter(|v| valid(v))
+            .map(str::to_owned)
+    };
+    Some(Ok(TamperEvent {
+        principal: text(identity.and_then(|i| i.get("arn")))
+            .or_else(|| text(identity.and_then(|i| i.get("type"))))
+            .unwrap_or_else(|| "unknown".to_owned()),
+        source_ip: text(detail.get("sourceIPAddress")),
+        user_agent: text(detail.get("userAgent")),
+        time: text(detail.get("eventTime")),
+        region: text(detail.get("awsRegion")),
+        snapshot_id: id("snapshotId", crate::naming::is_snapshot_id),
+        directory_id: id("directoryId", crate::naming::is_directory_id),
+        error_code: text(detail.get("errorCode")),
+        call,
+    }))
+}

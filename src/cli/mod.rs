@@ -264,6 +264,10 @@ async fn invoke(args: &Args) -> i32 {
             print_restore(&report, output_or(args, Output::Text));
             exit::OK
         }
+        Ok(crate::handler::Answer::Tamper(report)) => {
+            print_line(&serde_json::to_string_pretty(&report).unwrap_or_default());
+            exit::OK
+        }
         Ok(crate::handler::Answer::Audit(report)) => {
             match output_or(args, Output::Table) {
                 Output::Csv => print(&crate::policy::audit::csv(&report.findings)),

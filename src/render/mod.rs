@@ -17,6 +17,7 @@ pub mod points;
 pub mod restore;
 pub mod sns;
 pub mod table;
+pub mod tamper;
 pub mod text;
 
 use serde_json::Value;

@@ -15,6 +15,7 @@
 //! | `backoff.rs` | the one polling backoff every wait uses |
 //! | `restore.rs` | a restore, carried out step by step (`ds-snapshot-keeper restore`) |
 //! | `audit.rs` | the audit controls of every directory in scope (`ds-snapshot-keeper audit`) |
+//! | `tamper.rs` | the tamper alert's judgement of a call someone else made |
 //! | `points.rs` | the restore points of the directories in scope (`ds-snapshot-keeper points`) |
 //! | `mod.rs` | the run: the steps in order, the after-create deletions, flags |
 
@@ -24,6 +25,7 @@ mod backoff;
 mod discovery;
 pub mod points;
 pub mod restore;
+pub mod tamper;
 mod wait;
 
 use std::future::Future;
