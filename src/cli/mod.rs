@@ -171,6 +171,25 @@ impl Aws {
         })
     }
 
+    /// The Regions asked for (`--region`, more than once), else the configuration's.
+    fn regions(&self, args: &Args) -> Vec<String> {
+        if args.regions.is_empty() {
+            self.aim.region.iter().cloned().collect()
+        } else {
+            args.regions.clone()
+        }
+    }
+
+    /// Directory Service in `region`, with this configuration's credentials.
+    fn directory_service(&self, region: &str) -> crate::directory::aws::AwsDirectoryService {
+        let regional = self
+            .config
+            .to_builder()
+            .region(aws_config::Region::new(region.to_owned()))
+            .build();
+        crate::directory::aws::AwsDirectoryService::new(wiring::directory_client(&regional))
+    }
+
     /// Say a failed call's cause and fix; its exit code.
     fn fail(&self, e: &crate::error::ApiError) -> i32 {
         eprintln!("error: {}", failure::explain(e, &self.aim));
@@ -588,22 +607,12 @@ async fn points(args: &Args) -> i32 {
         Ok(a) => a,
         Err(code) => return code,
     };
-    let regions: Vec<String> = if args.regions.is_empty() {
-        aws.aim.region.iter().cloned().collect()
-    } else {
-        args.regions.clone()
-    };
+    let regions = aws.regions(args);
     let now = jiff::Timestamp::now();
     let mut all = Vec::new();
     let mut code = exit::OK;
     for region in &regions {
-        let regional = aws
-            .config
-            .to_builder()
-            .region(aws_config::Region::new(region.clone()))
-            .build();
-        let ds =
-            crate::directory::aws::AwsDirectoryService::new(wiring::directory_client(&regional));
+        let ds = aws.directory_service(region);
         match crate::runner::points::points(&ds, region, &settings, &args.directories, before, now)
             .await
         {
@@ -651,11 +660,7 @@ async fn audit(args: &Args) -> i32 {
         Ok(a) => a,
         Err(code) => return code,
     };
-    let regions: Vec<String> = if args.regions.is_empty() {
-        aws.aim.region.iter().cloned().collect()
-    } else {
-        args.regions.clone()
-    };
+    let regions = aws.regions(args);
     let defaults = AuditParams::default();
     let params = AuditParams {
         max_newest_age_hours: args.max_age_hours.unwrap_or(defaults.max_newest_age_hours),
@@ -669,13 +674,7 @@ async fn audit(args: &Args) -> i32 {
     };
     let mut code = exit::OK;
     for region in &regions {
-        let regional = aws
-            .config
-            .to_builder()
-            .region(aws_config::Region::new(region.clone()))
-            .build();
-        let ds =
-            crate::directory::aws::AwsDirectoryService::new(wiring::directory_client(&regional));
+        let ds = aws.directory_service(region);
         match crate::runner::audit::audit_region(
             &ds,
             region,

@@ -254,6 +254,13 @@ pub fn flags(
     out
 }
 
+/// Manual snapshots the keeper may not delete: someone else's, and restores' safety snapshots.
+fn manual_not_mine(all: &[Snapshot], policy: &Policy) -> u32 {
+    all.iter()
+        .filter(|s| s.kind == SnapshotType::Manual && !may_touch(s, policy))
+        .count() as u32
+}
+
 /// Under `newest`: others' manual snapshots (and AWS's reserved headroom) leave room for fewer
 /// of the keeper's restore points than `RETAIN_COUNT`, so each new snapshot costs the oldest
 /// point sooner than the setting says.
@@ -261,10 +268,7 @@ fn retain_short_of_room(all: &[Snapshot], limits: SnapshotLimits, policy: &Polic
     if !matches!(policy.retention, super::Retention::Newest) {
         return None;
     }
-    let theirs = all
-        .iter()
-        .filter(|s| s.kind == SnapshotType::Manual && !may_touch(s, policy))
-        .count() as u32;
+    let theirs = manual_not_mine(all, policy);
     let room = limits
         .manual_limit
         .saturating_sub(policy.reserved_slots)
@@ -295,10 +299,7 @@ fn retain_short_of_room(all: &[Snapshot], limits: SnapshotLimits, policy: &Polic
 /// Says what reach the directory gets instead ([`super::Retention::reach_with_room`]).
 fn tiers_short_of_room(all: &[Snapshot], limits: SnapshotLimits, policy: &Policy) -> Option<Flag> {
     let needed = policy.retention.slots_needed();
-    let theirs = all
-        .iter()
-        .filter(|s| s.kind == SnapshotType::Manual && !may_touch(s, policy))
-        .count() as u32;
+    let theirs = manual_not_mine(all, policy);
     let room = limits
         .manual_limit
         .saturating_sub(policy.reserved_slots)

@@ -391,17 +391,7 @@ impl<D: DirectoryService, N: Notifier, O: Operator> Restore<'_, D, N, O> {
         };
         // Observe and decide.
         let seen = self.observe(report).await?;
-        let confirmed = decide::plan(
-            &seen.directory,
-            self.region,
-            &seen.snapshots,
-            seen.limits,
-            self.policy,
-            &seen.mark,
-            ask,
-            self.now(),
-        )
-        .map_err(|refusal| Outcome::Refused { refusal })?;
+        let confirmed = self.decide(&seen, ask)?;
         report.plan = Some(confirmed.clone());
         if self.opts.dry_run {
             return Ok(Outcome::Planned);
@@ -482,6 +472,21 @@ impl<D: DirectoryService, N: Notifier, O: Operator> Restore<'_, D, N, O> {
             return Ok(Outcome::Started);
         }
         self.follow(report, &mut mark, started, sent_after).await
+    }
+
+    /// The plan for what `seen` shows now.
+    fn decide(&self, seen: &Observed, ask: Ask<'_>) -> Result<RestorePlan, Stop> {
+        decide::plan(
+            &seen.directory,
+            self.region,
+            &seen.snapshots,
+            seen.limits,
+            self.policy,
+            &seen.mark,
+            ask,
+            self.now(),
+        )
+        .map_err(|refusal| Outcome::Refused { refusal })
     }
 
     fn stop_if_interrupted(&self) -> Result<(), Stop> {
@@ -617,17 +622,7 @@ impl<D: DirectoryService, N: Notifier, O: Operator> Restore<'_, D, N, O> {
                 });
             }
         }
-        let mut fresh = decide::plan(
-            &seen.directory,
-            self.region,
-            &seen.snapshots,
-            seen.limits,
-            self.policy,
-            &seen.mark,
-            ask,
-            self.now(),
-        )
-        .map_err(|refusal| Outcome::Refused { refusal })?;
+        let mut fresh = self.decide(&seen, ask)?;
         // A Take keeps the confirmed name, so a retry finds the snapshot it announced.
         if let (SafetyPlan::Take { name, .. }, SafetyPlan::Take { name: was, .. }) =
             (&mut fresh.safety, &confirmed.safety)
