@@ -66,3 +66,89 @@ pub async fn audit_region<D: DirectoryService>(
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use serde_json::json;
+
+    use crate::directory::memory::MemoryDirectoryService;
+    use crate::model::{Snapshot, SnapshotStatus, SnapshotType};
+    use crate::notify::{Notification, Notifier};
+    use crate::Keeper;
+
+    /// A topic that keeps what it was sent.
+    #[derive(Default)]
+    struct Topic(Mutex<Vec<Notification>>);
+
+    impl Notifier for Topic {
+        async fn publish(&self, n: &Notification) -> Result<(), crate::error::ApiError> {
+            self.0.lock().unwrap().push(n.clone());
+            Ok(())
+        }
+    }
+
+    #[tokio::test]
+    async fn the_audit_action_publishes_the_tally_and_the_csv() {
+        let ds = MemoryDirectoryService::with_directory("d-0123456789");
+        let now: jiff::Timestamp = "2026-12-06T06:00:00Z".parse().unwrap();
+        ds.add_snapshot(Snapshot {
+            id: "s-0000000001".into(),
+            directory_id: "d-0123456789".into(),
+            name: Some("keeper-20261206T040000Z".into()),
+            kind: SnapshotType::Manual,
+            status: SnapshotStatus::Completed,
+            start_time: "2026-12-06T04:00:00Z".parse().unwrap(),
+        });
+        let keeper = Keeper::new(ds, crate::Settings::default(), "eu-west-1")
+            .with_clock(std::sync::Arc::new(move || now));
+        let topic = Topic::default();
+        let lines = Mutex::new(Vec::<String>::new());
+        let sink = |l: &str| lines.lock().unwrap().push(l.to_owned());
+        let answer = crate::handler::handle_any(
+            &keeper,
+            Some(&topic),
+            &json!({"action": "audit", "min_reach_days": 7}),
+            "weekly-audit",
+            None,
+            &sink,
+        )
+        .await
+        .unwrap();
+        let crate::handler::Answer::Audit(report) = answer else {
+            panic!("not an audit")
+        };
+        // Two hours old, but only two hours of reach: DSK-REACH is not met.
+        assert!(!report.all_compliant());
+        let sent = topic.0.lock().unwrap().clone();
+        assert_eq!(sent.len(), 1);
+        assert!(
+            sent[0]
+                .subject
+                .starts_with("[WARNING] DS audit in eu-west-1: 3 of 4 controls compliant"),
+            "{}",
+            sent[0].subject
+        );
+        assert!(sent[0]
+            .body
+            .contains("DSK-REACH,eu-west-1,d-0123456789,non-compliant,"));
+        assert!(lines
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|l| l.contains("\"message\":\"audit report\"")));
+        // A bad field is refused with what is accepted.
+        let err = crate::handler::handle_any(
+            &keeper,
+            Some(&topic),
+            &json!({"action": "audit", "min_reach_days": 400}),
+            "bad",
+            None,
+            &sink,
+        )
+        .await
+        .unwrap_err();
+        assert!(err.to_string().contains("min_reach_days"), "{err}");
+    }
+}
