@@ -266,7 +266,7 @@ bench: $(STAMP) $(LOCAL_STAMP)
 	@# The arm64 deployment zip, with cargo-lambda and its zig from tests/local's venv (pip).
 	rm -f target/lambda/ds-snapshot-keeper/bootstrap.zip
 	PATH=$(CURDIR)/$(LOCAL_VENV)/bin:$$PATH cargo lambda build --release --arm64 --output-format zip \
-		--bin ds-snapshot-keeper || echo "cargo lambda build failed: the benchmark reports the x86_64 zip instead"
+		--no-default-features --bin ds-snapshot-keeper || echo "cargo lambda build failed: the benchmark reports the x86_64 zip instead"
 	$(VENV_PY) bench/run.py
 
 ## The calls per operation of scheduled runs over 1, 10 and 100 directories (figures, with the
@@ -299,8 +299,9 @@ clean:
 ## `make dist`: every release artifact in dist/, with SHA256SUMS (tools/dist.py lists them):
 ## the arm64 Lambda zip, the SAM template that deploys it with no build step, the StackSet
 ## template, the CLI's manylinux wheels for x86_64 and aarch64, and the construct for npm and
-## PyPI with the zip inside. Two release builds, cross-compiled by cargo-lambda's zig: arm64
-## (the zip, and the aarch64 wheel: the same binary) and x86_64 (its wheel, for glibc 2.17).
+## PyPI with the zip inside. Three release builds, cross-compiled by cargo-lambda's zig: arm64
+## without the command line (the zip: `--no-default-features`, see Cargo.toml's `cli`), arm64
+## with it (the aarch64 wheel) and x86_64 (its wheel, for glibc 2.17).
 ## Then tests/packaging tests what it built, as packaging-test tests make test's.
 .PHONY: dist dist-build dist-test wheel checksums version-check packaging-test
 PKG_VENV := tests/packaging/.venv
@@ -310,7 +311,7 @@ LAMBDA_ZIP := target/lambda/ds-snapshot-keeper/bootstrap.zip
 RELEASE_BINARY = target/$(1)/release/ds-snapshot-keeper
 # cargo-lambda zips the arm64 binary and leaves it where cargo wrote it; a build without
 # --output-format zip moves the binary into its lambda dir as `bootstrap`.
-ARM64_BINARY := $(call RELEASE_BINARY,aarch64-unknown-linux-gnu)
+ARM64_BINARY := target/lambda-arm64/ds-snapshot-keeper/bootstrap
 X86_64_BINARY := target/lambda-x86_64/ds-snapshot-keeper/bootstrap
 # $(call packaging-pytest,FOLDER,SCRATCH,MORE ENVIRONMENT): tests/packaging on a release folder.
 packaging-pytest = cd tests/packaging && PACKAGING_DIST=$(CURDIR)/$(1) DS_EMULATOR_PYTHON=$(CURDIR)/$(VENV_PY) $(3) \
@@ -326,9 +327,11 @@ dist: dist-build $(CDK_JSII) $(UV) $(STACKSET_TEMPLATE) $(DEPLOY_STAMP)
 ## The release builds alone. cargo-lambda and its zig come from tests/local's venv (pip).
 dist-build: $(LOCAL_STAMP)
 	rustup target add aarch64-unknown-linux-gnu x86_64-unknown-linux-gnu
+	PATH=$(CURDIR)/$(LOCAL_VENV)/bin:$$PATH cargo lambda build --release --locked --arm64 \
+		--lambda-dir target/lambda-arm64 --bin ds-snapshot-keeper
 	rm -f $(LAMBDA_ZIP)
 	PATH=$(CURDIR)/$(LOCAL_VENV)/bin:$$PATH cargo lambda build --release --locked --arm64 --output-format zip \
-		--bin ds-snapshot-keeper
+		--no-default-features --bin ds-snapshot-keeper
 	PATH=$(CURDIR)/$(LOCAL_VENV)/bin:$$PATH cargo lambda build --release --locked \
 		--target x86_64-unknown-linux-gnu.2.17 --lambda-dir target/lambda-x86_64 --bin ds-snapshot-keeper
 

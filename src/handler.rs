@@ -334,20 +334,13 @@ async fn handle_restore<D: DirectoryService, N: Notifier>(
                 .to_owned(),
         }));
     }
-    let ids = std::slice::from_ref(&parsed.directory_id);
-    let outside = crate::policy::eligibility::outside_configured(
-        ids,
-        &settings.directory_ids,
-        &settings.excluded_directory_ids,
-    );
-    let untagged = match (&settings.discovery_tag, settings.directory_ids.is_empty()) {
-        (Some(tag), true) => match keeper.ds.directory_tags(&parsed.directory_id).await {
-            Ok(tags) => !crate::policy::eligibility::opted_in(&tags, tag),
-            Err(_) => true,
-        },
-        _ => false,
-    };
-    if !outside.is_empty() || untagged {
+    let outside = crate::runner::scope::outside_scope(
+        &keeper.ds,
+        settings,
+        std::slice::from_ref(&parsed.directory_id),
+    )
+    .await;
+    if !outside.is_empty() {
         return Err(refused(EventError {
             problem: crate::policy::eligibility::out_of_scope_message(
                 &[parsed.directory_id.as_str()],

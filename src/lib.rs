@@ -9,6 +9,7 @@
 //! keeper over the in-memory service for years of a schedule (`examples/simulate.rs`).
 
 mod aws_error;
+#[cfg(feature = "cli")]
 pub mod cli;
 pub mod directory;
 pub mod error;

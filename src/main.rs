@@ -1,12 +1,16 @@
 //! The Lambda entry point: wire settings, AWS clients and the runtime; nothing else.
 //! `ds-snapshot-keeper invoke ...` runs one invocation locally instead (see `cli.rs`).
 
+#![recursion_limit = "256"]
+
+#[cfg(feature = "cli")]
+use ds_snapshot_keeper::cli;
 use ds_snapshot_keeper::directory::aws::AwsDirectoryService;
 use ds_snapshot_keeper::handler::{deadline_from_epoch_millis, handle_any, InvocationError};
 use ds_snapshot_keeper::notify::sns::SnsNotifier;
 use ds_snapshot_keeper::runner::Keeper;
 use ds_snapshot_keeper::settings::Settings;
-use ds_snapshot_keeper::{cli, wiring};
+use ds_snapshot_keeper::wiring;
 use lambda_runtime::{service_fn, Diagnostic, LambdaEvent};
 use serde_json::Value;
 use tokio::sync::OnceCell;
@@ -47,8 +51,18 @@ type Wired = (Keeper<AwsDirectoryService>, Option<SnsNotifier>);
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
     let in_lambda = std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some();
+    #[cfg(feature = "cli")]
     if let Some(code) = cli::run(std::env::args_os().skip(1).collect(), in_lambda).await {
         std::process::exit(code);
+    }
+    // A build without the command line (the Lambda zip) only serves the Runtime API.
+    #[cfg(not(feature = "cli"))]
+    if !in_lambda || std::env::args_os().len() > 1 {
+        eprintln!(
+            "error: this build of ds-snapshot-keeper (the Lambda zip) only serves AWS Lambda; the \
+             command line is in the CLI wheel (`pipx install ds-snapshot-keeper`)"
+        );
+        std::process::exit(2);
     }
     wiring::init_logging(ds_snapshot_keeper::log::level::Audience::Lambda, true);
     // Bad settings stop the function at init, before any event is touched.
@@ -80,7 +94,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         async move {
             let (keeper, notifier) = wired
                 .get_or_try_init(|| async {
-                    let config = wiring::load_aws_config().await;
+                    let config = wiring::lambda_config();
                     wiring::aws_keeper(&config, settings.clone())
                 })
                 .await

@@ -42,7 +42,7 @@ pub async fn audit_region<D: DirectoryService>(
 ) -> Result<Vec<Finding>, ApiError> {
     let policy = Policy::from(settings);
     let mut out = Vec::new();
-    for d in super::points::in_scope(ds, settings, directory_ids).await? {
+    for d in super::scope::in_scope(ds, settings, directory_ids).await? {
         let own = matches!(d.kind, DirectoryType::MicrosoftAd | DirectoryType::SimpleAd)
             && d.primary_region.as_deref().map_or(true, |p| p == region);
         if !own {

@@ -16,6 +16,7 @@
 //! | `restore.rs` | a restore, carried out step by step (`ds-snapshot-keeper restore`) |
 //! | `audit.rs` | the audit controls of every directory in scope (`ds-snapshot-keeper audit`) |
 //! | `tamper.rs` | the tamper alert's judgement of a call someone else made |
+//! | `scope.rs` | which directories a command or an action is about, decided once |
 //! | `points.rs` | the restore points of the directories in scope (`ds-snapshot-keeper points`) |
 //! | `mod.rs` | the run: the steps in order, the after-create deletions, flags |
 
@@ -25,6 +26,7 @@ mod backoff;
 mod discovery;
 pub mod points;
 pub mod restore;
+pub mod scope;
 pub mod tamper;
 mod wait;
 

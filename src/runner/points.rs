@@ -11,41 +11,6 @@ use crate::policy::restore as decide;
 use crate::policy::restore_mark::{self, MarkState};
 use crate::policy::Policy;
 
-/// The directories of this Region a command is about: the ones named (`--directory`, else
-/// `DIRECTORY_IDS`), or every one the configured scope manages (discovery with
-/// `DISCOVERY_TAG`, less `EXCLUDED_DIRECTORY_IDS`), sorted by id. A named directory that is
-/// not in this Region is not an error here: a fleet's directory is in one of the Regions given.
-/// `points` and `audit` share it.
-pub async fn in_scope<D: DirectoryService>(
-    ds: &D,
-    settings: &crate::settings::Settings,
-    directory_ids: &[String],
-) -> Result<Vec<crate::model::Directory>, ApiError> {
-    use crate::policy::eligibility;
-    let named: Vec<String> = if directory_ids.is_empty() {
-        settings.directory_ids.clone()
-    } else {
-        directory_ids.to_vec()
-    };
-    let mut directories = ds.describe_directories(None).await?;
-    if !named.is_empty() {
-        directories.retain(|d| named.contains(&d.id));
-    } else {
-        directories.retain(|d| !settings.excluded_directory_ids.contains(&d.id));
-        if let Some(tag) = &settings.discovery_tag {
-            let mut kept = Vec::new();
-            for d in directories {
-                if eligibility::opted_in(&ds.directory_tags(&d.id).await?, tag) {
-                    kept.push(d);
-                }
-            }
-            directories = kept;
-        }
-    }
-    directories.sort_by(|a, b| a.id.cmp(&b.id));
-    Ok(directories)
-}
-
 /// One directory's restore points, for `ds-snapshot-keeper points`.
 #[derive(Debug, Clone, Serialize)]
 pub struct DirectoryPoints {
@@ -77,7 +42,7 @@ pub async fn points<D: DirectoryService>(
     now: Timestamp,
 ) -> Result<Vec<DirectoryPoints>, ApiError> {
     let policy = Policy::from(settings);
-    let directories = in_scope(ds, settings, directory_ids).await?;
+    let directories = super::scope::in_scope(ds, settings, directory_ids).await?;
     let mut out = Vec::with_capacity(directories.len());
     for d in directories {
         let mut entry = DirectoryPoints {

@@ -116,7 +116,7 @@ pub async fn examine<D: DirectoryService>(
     }
     // What restore reach is left, for every managed directory (a deleted snapshot's directory
     // cannot be told from the event).
-    match super::points::in_scope(ds, settings, &[]).await {
+    match super::scope::in_scope(ds, settings, &[]).await {
         Ok(directories) => {
             for d in directories {
                 match ds.describe_snapshots(&d.id).await {
