@@ -210,3 +210,58 @@ fn access_denied_names_the_action_and_a_missing_directory_is_a_refusal() {
     );
     emu.clear_faults();
 }
+
+#[test]
+fn help_and_version_work_whatever_the_environment_holds() {
+    let h = home("help", "", None);
+    // A bad setting in the environment does not stop --help, help COMMAND or --version.
+    let bad = [("RETAIN_COUNT", "zero"), ("AWS_PROFILE", "nowhere")];
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_ds-snapshot-keeper"))
+            .env_clear()
+            .env("HOME", &h)
+            .envs(bad)
+            .args(args)
+            .output()
+            .unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    };
+    for (args, says) in [
+        (
+            &["restore", "--help"][..],
+            "usage: ds-snapshot-keeper restore",
+        ),
+        (&["help", "invoke"], "usage: ds-snapshot-keeper invoke"),
+        (&["help", "exit-codes"], "  6  no AWS credentials"),
+        (
+            &["--version"],
+            concat!("ds-snapshot-keeper ", env!("CARGO_PKG_VERSION")),
+        ),
+        (
+            &["-V"],
+            concat!("ds-snapshot-keeper ", env!("CARGO_PKG_VERSION")),
+        ),
+    ] {
+        let (code, stdout) = run(args);
+        assert_eq!(code, 0, "{args:?}");
+        assert!(stdout.contains(says), "{args:?}: {stdout}");
+    }
+    // The AWS CLI's spellings: --output=json, -vvvv; the old --format warns but works.
+    let (code, _) = run(&["points", "--output=json", "-vvvv", "--help"]);
+    assert_eq!(code, 0);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_ds-snapshot-keeper"))
+        .env_clear()
+        .env("HOME", &h)
+        .args(["invoke", "--format", "json", "--event", "/nonexistent"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("warning: --format is deprecated: use --output"),
+        "{stderr}"
+    );
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+}
