@@ -5,7 +5,7 @@
 //! one of them past the 180-day restore limit. A second directory nobody tagged stands beside
 //! it. Then it runs the real binary (`ds-snapshot-keeper invoke`, pointed at the emulator with
 //! AWS_ENDPOINT_URL) once per simulated day, in discovery mode, and tells each day from the
-//! run report (`--format json`): what was there, what the keeper did and why, what reached
+//! run report (`--output json`): what was there, what the keeper did and why, what reached
 //! SNS (through the subscribed SQS queue). On day 3 the new snapshot fails. Between days the
 //! emulator moves every snapshot and directory one day into the past.
 //!
@@ -223,7 +223,7 @@ async fn main() {
     }
     // What an operator sees invoking a report by hand on a terminal: one row per directory,
     // with its restore reach and quota (the dashboard's figures).
-    println!("== day 6: a report by hand (`invoke --format table`, the default on a terminal)");
+    println!("== day 6: a report by hand (`invoke --output table`, the default on a terminal)");
     let report = keeper.run(
         &[
             "invoke",
@@ -306,7 +306,7 @@ impl Keeper {
     fn run(&self, args: &[&str], format: &str) -> Output {
         Command::new(&self.bin)
             .args(args)
-            .args(["--format", format])
+            .args(["--output", format])
             .env("AWS_ENDPOINT_URL", &self.endpoint)
             .env("AWS_REGION", support::REGION)
             .env("AWS_ACCESS_KEY_ID", "testing")
