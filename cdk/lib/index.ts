@@ -423,6 +423,11 @@ export class DsSnapshotKeeper extends Construct {
       'ForAllValues:StringEquals': { 'aws:TagKeys': [KeeperConstants.RESTORE_MARK_TAG_KEY] },
       'Null': { [`aws:RequestTag/${KeeperConstants.RESTORE_MARK_TAG_KEY}`]: 'false' },
     };
+    // The restore action removes its mark when it ends; a removal names keys only.
+    const onlyRemovingTheRestoreMark = {
+      'ForAllValues:StringEquals': { 'aws:TagKeys': [KeeperConstants.RESTORE_MARK_TAG_KEY] },
+      'Null': { 'aws:TagKeys': 'false' },
+    };
     // Every run reads each directory's tags: discovery finds the opted-in ones by them, and a
     // restore under way is marked by one. Tags are not secret and reading them changes nothing.
     statements.push(
@@ -457,6 +462,12 @@ export class DsSnapshotKeeper extends Construct {
             resources: ids.map((id) => `arn:*:ds:*:*:directory/${id}`),
             conditions: { StringEquals: { 'aws:RequestedRegion': stack.region }, ...onlyTheRestoreMark },
           }),
+          new iam.PolicyStatement({
+            sid: 'ClearRestoreMarkOnConfiguredDirectories',
+            actions: ['ds:RemoveTagsFromResource'],
+            resources: ids.map((id) => `arn:*:ds:*:*:directory/${id}`),
+            conditions: { StringEquals: { 'aws:RequestedRegion': stack.region }, ...onlyRemovingTheRestoreMark },
+          }),
         );
       }
     } else {
@@ -481,6 +492,15 @@ export class DsSnapshotKeeper extends Construct {
             actions: ['ds:AddTagsToResource'],
             resources: [directoryArn('*')],
             conditions: { StringEquals: { [`aws:ResourceTag/${tag.key}`]: tag.value }, ...onlyTheRestoreMark },
+          }),
+          new iam.PolicyStatement({
+            sid: 'ClearRestoreMarkOnOptedInDirectories',
+            actions: ['ds:RemoveTagsFromResource'],
+            resources: [directoryArn('*')],
+            conditions: {
+              StringEquals: { [`aws:ResourceTag/${tag.key}`]: tag.value },
+              ...onlyRemovingTheRestoreMark,
+            },
           }),
         );
       }

@@ -32,13 +32,13 @@ pub const CLOSED_PIPE: i32 = 141;
 pub const TABLE: &[(i32, &str)] = &[
     (OK, "success: a clean run, a listing, a restore restored (or planned, or started)"),
     (FAILED, "a failure: a run with failures, a failed AWS call, a failed restore"),
-    (BAD_INPUT, "bad arguments, settings or event, or a refusal: nothing was changed"),
+    (BAD_INPUT, "bad arguments, settings or event, or a refusal (a restore's report says what, if anything, it changed first)"),
     (CRITICAL, "a critical finding: no restorable snapshot left, the newest one past WARN_AGE_DAYS, a failed restore found, an audit control not met"),
     (TIMED_OUT, "the wait ended first: the restore (or its safety snapshot) goes on"),
     (UNCONFIRMED, "a restore's answer was lost: it may have started (check with points)"),
     (CREDENTIALS, "no AWS credentials (none, a missing profile, an expired SSO token, a refused assume-role): nothing sent"),
     (NOT_ALLOWED, "AWS refused the caller (AccessDenied): the message names the action"),
-    (UNREACHABLE, "the service could not be reached (unknown Region, no network, endpoint refused)"),
+    (UNREACHABLE, "the service could not be reached (unknown Region, no network, endpoint refused): that call was not carried out"),
     (INTERRUPTED, "interrupted (Ctrl-C): the report says what was changed"),
     (CLOSED_PIPE, "the output's reader went away (| head)"),
 ];

@@ -398,16 +398,26 @@ impl Terminal {
         let interrupt = self.interrupt.clone();
         #[cfg(unix)]
         {
+            // Ctrl-C, and the terminal closing (SIGHUP) or a job being cancelled (SIGTERM):
+            // each stops the restore the same way, with its report.
             use tokio::signal::unix::{signal, SignalKind};
-            if let Ok(mut sigint) = signal(SignalKind::interrupt()) {
-                tokio::spawn(async move {
-                    if sigint.recv().await.is_some() {
-                        eprintln!(
-                            "\nCtrl-C: no further change is made; finishing the call in flight"
-                        );
-                        interrupt.trigger();
-                    }
-                });
+            for kind in [
+                SignalKind::interrupt(),
+                SignalKind::terminate(),
+                SignalKind::hangup(),
+            ] {
+                if let Ok(mut heard) = signal(kind) {
+                    let interrupt = interrupt.clone();
+                    tokio::spawn(async move {
+                        if heard.recv().await.is_some() {
+                            eprintln!(
+                                "\nInterrupted: no further change is made; finishing the call in \
+                                 flight"
+                            );
+                            interrupt.trigger();
+                        }
+                    });
+                }
             }
         }
         #[cfg(windows)]
@@ -538,7 +548,9 @@ async fn restore(args: &Args) -> i32 {
     // A read that failed before anything changed is a failure of its class (credentials, not
     // allowed, unreachable), said in one line.
     if let Outcome::ReadFailed { error } | Outcome::MarkFailed { error } = &report.outcome {
-        return aws.fail(error);
+        if report.changed_nothing() {
+            return aws.fail(error);
+        }
     }
     match output_or(args, Output::Text) {
         Output::Json | Output::Csv => {

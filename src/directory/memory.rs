@@ -274,6 +274,13 @@ impl MemoryDirectoryService {
         self.lock().throttled_describes = count;
     }
 
+    /// Remove a tag at once (what someone else's `RemoveTagsFromResource` does).
+    pub fn remove_tag_now(&self, directory_id: &str, key: &str) {
+        if let Some(tags) = self.lock().tags.get_mut(directory_id) {
+            tags.retain(|(k, _)| k != key);
+        }
+    }
+
     /// A directory's tags now.
     pub fn tags(&self, directory_id: &str) -> Vec<(String, String)> {
         self.lock()
@@ -407,6 +414,7 @@ impl DirectoryService for MemoryDirectoryService {
     }
 
     async fn snapshots_by_id(&self, ids: &[String]) -> Result<Vec<Snapshot>, ApiError> {
+        self.hooks("DescribeSnapshots");
         let mut st = self.lock();
         st.calls.push("DescribeSnapshots");
         Self::meanwhile_now(&mut st);
@@ -431,6 +439,7 @@ impl DirectoryService for MemoryDirectoryService {
     }
 
     async fn set_tag(&self, directory_id: &str, key: &str, value: &str) -> Result<(), ApiError> {
+        self.hooks("AddTagsToResource");
         let mut st = self.lock();
         st.calls.push("AddTagsToResource");
         if !st.directories.iter().any(|d| d.id == directory_id) {

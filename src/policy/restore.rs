@@ -24,7 +24,7 @@
 use jiff::Timestamp;
 use serde::Serialize;
 
-use super::restore_mark::{Mark, MarkState};
+use super::restore_mark::{self, Mark, MarkState};
 use super::rules::{cheapest_first, make_room};
 use super::safety;
 use super::{Deletion, Policy, Worth};
@@ -107,6 +107,12 @@ pub enum Refusal {
          --no-safety-snapshot to restore without keeping the present state"
     )]
     NoRoomForSafety { in_use: u32, limit: u32 },
+    #[error(
+        "the restore mark of directory {directory_id} was removed or has expired while this \
+         restore waited (someone ran `ds-snapshot-keeper mark --clear`, or its renewals \
+         failed): RestoreFromSnapshot was not sent. Run the command again"
+    )]
+    MarkGone { directory_id: String },
     #[error("directory {directory_id} does not exist in this Region (check the id, --region and the account)")]
     NoSuchDirectory { directory_id: String },
     #[error(
@@ -120,9 +126,33 @@ pub enum Refusal {
         expires: Timestamp,
     },
     #[error(
-        "the restore changed since it was confirmed and now costs more: {what}. It was not confirmed for that; nothing was changed. Run the command again to see the new plan"
+        "the restore changed since it was confirmed and now costs more: {what}. It was not \
+         confirmed for that. Run the command again to see the new plan"
     )]
     CostsMore { what: String },
+    #[error(
+        "this restore of directory {directory_id} to {target} is already {}, by {by}. Follow it with `ds-snapshot-keeper points --directory \
+         {directory_id}`; if that run is dead and nothing is restoring, clear its mark with \
+         `ds-snapshot-keeper mark --directory {directory_id} --clear` (it expires by itself at \
+         {expires})",
+        sent_or_active(sent)
+    )]
+    SameRestoreActive {
+        directory_id: String,
+        target: String,
+        by: String,
+        sent: Option<Timestamp>,
+        expires: Timestamp,
+    },
+}
+
+fn sent_or_active(sent: &Option<Timestamp>) -> String {
+    match sent {
+        Some(t) => format!(
+            "sent (RestoreFromSnapshot at {t}, and the directory's stage has not changed since)"
+        ),
+        None => "under way in another run".to_owned(),
+    }
 }
 
 fn stage_advice(stage: &str) -> &'static str {
@@ -155,6 +185,8 @@ impl Refusal {
             Refusal::NoSuchDirectory { .. } => "no-such-directory",
             Refusal::RestoreUnderWay { .. } => "restore-under-way",
             Refusal::CostsMore { .. } => "costs-more",
+            Refusal::SameRestoreActive { .. } => "same-restore-active",
+            Refusal::MarkGone { .. } => "mark-gone",
         }
     }
 }
@@ -309,6 +341,8 @@ pub struct Ask<'a> {
     pub target: &'a Target,
     /// `false` with `--no-safety-snapshot`.
     pub safety: bool,
+    /// The id of the run asking ([`restore_mark::run_id`]): its own mark is its own.
+    pub run: &'a str,
 }
 
 /// Plan a restore of `d` to the target: pre-flight, the target, another restore's mark, and
@@ -333,6 +367,22 @@ pub fn plan(
                 target: mark.target.clone(),
                 since: mark.since,
                 by: mark.by.clone(),
+                expires: *expires,
+            })
+        }
+        MarkState::Holds { mark, .. } if mark.run == ask.run => Some(mark),
+        // This restore's mark, left by a run that is gone: adopted, with its safety snapshot.
+        // One that was sent and whose restore has ended is spent: a new restore keeps a new
+        // safety snapshot of the present (the old one is the state before the first restore).
+        MarkState::Holds { mark, .. } if mark.sent.is_some() && restore_mark::ended(mark, d) => {
+            None
+        }
+        MarkState::Holds { mark, expires } if mark.sent.is_some() || mark.live(now) => {
+            return Err(Refusal::SameRestoreActive {
+                directory_id: d.id.clone(),
+                target: mark.target.clone(),
+                by: mark.by.clone(),
+                sent: mark.sent,
                 expires: *expires,
             })
         }
@@ -383,9 +433,22 @@ fn reusable_safety<'a>(
             return Some(s);
         }
     }
+    // Named for this target: one still Creating, or, under this restore's mark (a run that
+    // could not record it in the mark), one its name says was taken since the restore was
+    // confirmed (both times are the restoring machine's clock).
+    let since = mark.map(|m| m.since);
+    let taken_at = |s: &Snapshot| {
+        s.name
+            .as_deref()
+            .and_then(safety::parse_safety_name)
+            .map(|n| n.taken_at)
+    };
     all.iter()
         .filter(usable)
-        .filter(|s| s.status == SnapshotStatus::Creating)
+        .filter(|s| {
+            s.status == SnapshotStatus::Creating
+                || since.is_some_and(|t| taken_at(s).is_some_and(|at| at >= t))
+        })
         .filter(|s| {
             s.name
                 .as_deref()

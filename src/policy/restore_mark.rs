@@ -30,8 +30,17 @@ pub const MARK_KEY: &str = "ds-snapshot-keeper:restore";
 /// How long a mark holds after its last renewal (readers cap it at this, whatever it says).
 pub const MARK_TTL_SECS: i64 = 2 * 3600;
 
-/// A restore renews its mark when less than this is left of it.
-pub const MARK_RENEW_BELOW_SECS: i64 = 3600;
+/// A restore renews its mark this often while it waits, so that a mark renewed recently says
+/// its run is alive.
+pub const MARK_RENEW_EVERY_SECS: i64 = 600;
+
+/// A mark renewed more recently than this, and not released, belongs to a run that is alive:
+/// another run of the same restore does not take it over.
+pub const MARK_LIVE_SECS: i64 = 900;
+
+/// The `run` of a mark its run released on leaving (a safety snapshot still Creating, Ctrl-C
+/// before the send): the next run of the same restore takes it over at once.
+pub const RELEASED: &str = "0";
 
 /// A renewal dated further ahead of the reader's clock than this is not believed.
 const CLOCK_SKEW_SECS: i64 = 300;
@@ -55,6 +64,9 @@ pub struct Mark {
     pub sent: Option<Timestamp>,
     /// Who is restoring: `cli user@host` or `function name request-id`.
     pub by: String,
+    /// The process that wrote it (eight hex digits, new for every run of a command): two runs
+    /// of the same restore, or two operators, never take one mark for their own.
+    pub run: String,
 }
 
 /// A directory's mark, as a reader finds it.
@@ -88,6 +100,8 @@ fn tag_safe(c: char) -> char {
 impl Mark {
     /// The mark of a restore confirmed now.
     pub fn new(target: &str, by: &str, now: Timestamp) -> Self {
+        // Whole seconds, as the tag keeps them.
+        let now = Timestamp::from_second(now.as_second()).unwrap_or(now);
         Self {
             target: target.to_owned(),
             safety: None,
@@ -95,7 +109,22 @@ impl Mark {
             renewed: now,
             sent: None,
             by: by.chars().map(tag_safe).take(80).collect(),
+            run: run_id(now),
         }
+    }
+
+    /// The mark as the run `run` writes it.
+    pub fn with_run(mut self, run: &str) -> Self {
+        run.clone_into(&mut self.run);
+        self
+    }
+
+    /// Whether `other` is this same run's mark (whatever it was renewed to since). The tag
+    /// keeps whole seconds.
+    pub fn same_run(&self, other: &Mark) -> bool {
+        self.run == other.run
+            && self.target == other.target
+            && self.since.as_second() == other.since.as_second()
     }
 
     /// When it stops holding.
@@ -105,13 +134,18 @@ impl Mark {
 
     /// Whether the restore should write it again now, to keep it holding while it waits.
     pub fn due_for_renewal(&self, now: Timestamp) -> bool {
-        self.expires().as_second() - now.as_second() < MARK_RENEW_BELOW_SECS
+        now.as_second() - self.renewed.as_second() >= MARK_RENEW_EVERY_SECS
     }
 
-    /// The tag value: `target=s-… safety=s-…|- since=… renewed=… [sent=…] by=…`.
+    /// Whether the run that wrote it may still be acting: renewed lately and not released.
+    pub fn live(&self, now: Timestamp) -> bool {
+        self.run != RELEASED && now.as_second() - self.renewed.as_second() < MARK_LIVE_SECS
+    }
+
+    /// The tag value: `target=s-… safety=s-…|- since=… renewed=… [sent=…] run=… by=…`.
     pub fn to_tag_value(&self) -> String {
         let out = format!(
-            "target={} safety={} since={} renewed={}{} by={}",
+            "target={} safety={} since={} renewed={}{} run={} by={}",
             self.target,
             self.safety.as_deref().unwrap_or("-"),
             rfc3339(self.since),
@@ -119,6 +153,7 @@ impl Mark {
             self.sent
                 .map(|t| format!(" sent={}", rfc3339(t)))
                 .unwrap_or_default(),
+            self.run,
             self.by
         );
         // A tag value holds 256 characters (not bytes): `by` may carry any letter.
@@ -133,6 +168,7 @@ impl Mark {
         let mut since = None;
         let mut renewed = None;
         let mut sent = None;
+        let mut run = None;
         for field in fields.split(' ') {
             let (key, v) = field
                 .split_once('=')
@@ -148,6 +184,13 @@ impl Mark {
                 "since" => since = Some(time()?),
                 "renewed" => renewed = Some(time()?),
                 "sent" => sent = Some(time()?),
+                "run"
+                    if !v.is_empty()
+                        && v.len() <= 16
+                        && v.chars().all(|c| c.is_ascii_hexdigit()) =>
+                {
+                    run = Some(v.to_owned())
+                }
                 _ => return Err(format!("unexpected field {field:?}")),
             }
         }
@@ -158,8 +201,20 @@ impl Mark {
             renewed: renewed.ok_or("no renewed= time")?,
             sent,
             by: by.to_owned(),
+            run: run.ok_or("no run= id")?,
         })
     }
+}
+
+/// A new run's id: eight hex digits of this process and instant (FNV-1a, as the request tags).
+pub fn run_id(now: Timestamp) -> String {
+    let seed = format!(
+        "{}-{}-{:?}",
+        std::process::id(),
+        now.as_nanosecond(),
+        std::time::SystemTime::now()
+    );
+    super::ownership::request_tag(&seed)
 }
 
 /// The directory's mark among its tags, as it stands at `now`.
@@ -319,8 +374,15 @@ mod tests {
             read(&tags(&v), t("2026-12-06T05:00:00Z")),
             MarkState::Expired { .. }
         ));
-        assert!(!m.due_for_renewal(t("2026-12-06T03:59:59Z")));
-        assert!(m.due_for_renewal(t("2026-12-06T04:00:01Z")));
+        assert!(!m.due_for_renewal(t("2026-12-06T03:09:59Z")));
+        assert!(m.due_for_renewal(t("2026-12-06T03:10:00Z")));
+        assert!(m.live(t("2026-12-06T03:14:59Z")));
+        assert!(!m.live(t("2026-12-06T03:15:00Z")));
+        let released = Mark {
+            run: RELEASED.to_owned(),
+            ..m.clone()
+        };
+        assert!(!released.live(t("2026-12-06T03:00:01Z")));
     }
 
     #[test]

@@ -128,8 +128,14 @@ impl RestoreReport {
                 format!("Refused: {refusal}. {sent} The directory was NOT restored.\n")
             }
             Outcome::NotConfirmed => "Not confirmed: nothing was changed.\n".to_owned(),
-            Outcome::ReadFailed { error } => format!(
+            Outcome::ReadFailed { error } if self.changed_nothing() => format!(
                 "{} failed ({}: {}); nothing was changed.\n",
+                error.operation, error.code, error.message
+            ),
+            Outcome::ReadFailed { error } => format!(
+                "{} failed ({}: {}), even after retries; {sent} The directory was NOT restored \
+                 (what was changed before is above). Run the same command again once AWS \
+                 answers: it reuses the safety snapshot.\n",
                 error.operation, error.code, error.message
             ),
             Outcome::MarkFailed { error } => format!(
@@ -150,6 +156,20 @@ impl RestoreReport {
                  directory was NOT restored. Run the same command again: it reuses \
                  {snapshot_id} and deletes nothing more:\n  {rerun}\n"
             ),
+            Outcome::NotStarted { error }
+                if matches!(
+                    error.kind,
+                    crate::error::ErrorKind::Transport
+                        | crate::error::ErrorKind::Service
+                        | crate::error::ErrorKind::Unexpected
+                ) =>
+            {
+                format!(
+                    "RestoreFromSnapshot's answer was lost ({}: {}); the directory was not \
+                     restored.\n",
+                    error.code, error.message
+                )
+            }
             Outcome::NotStarted { error } => format!(
                 "RestoreFromSnapshot was refused ({}: {}); the directory was not restored.\n",
                 error.code, error.message
@@ -178,11 +198,11 @@ impl RestoreReport {
             ),
             Outcome::Interrupted if self.restore_sent => format!(
                 "Interrupted: {sent} The restore goes on in AWS: it cannot be stopped. The \
-                 directory was {} when last read. Follow it with:\n  ds-snapshot-keeper points \
+                 directory's stage: {}. Follow it with:\n  ds-snapshot-keeper points \
                  --directory {}\n",
                 self.final_stage
                     .as_ref()
-                    .map_or("not read".to_owned(), ToString::to_string),
+                    .map_or("not read since the send".to_owned(), |s| format!("{s} when last read")),
                 self.directory_id
             ),
             Outcome::Interrupted => format!(
@@ -197,10 +217,13 @@ impl RestoreReport {
                 }
             ),
             Outcome::TimedOut { stage } => format!(
-                "Stopped waiting after {} s with the directory {stage} when last read; the \
-                 restore goes on in AWS. Check it later with:\n  ds-snapshot-keeper points \
-                 --directory {}\n",
-                self.elapsed_secs, self.directory_id
+                "Stopped waiting after {} s with the directory {}; the restore goes on in AWS. \
+                 Check it later with:\n  ds-snapshot-keeper points --directory {}\n",
+                self.elapsed_secs,
+                stage.as_ref().map_or("not read since the send".to_owned(), |s| format!(
+                    "{s} when last read"
+                )),
+                self.directory_id
             ),
         });
         out.push_str(&match self.mark {
@@ -218,7 +241,7 @@ impl RestoreReport {
     }
 
     /// Whether nothing at all was changed in AWS (no deletion, no snapshot, no send).
-    fn changed_nothing(&self) -> bool {
+    pub fn changed_nothing(&self) -> bool {
         self.deleted.is_empty()
             && self.safety.as_ref().map_or(true, |s| s.reused)
             && !self.restore_sent

@@ -23,6 +23,7 @@ fn ambiguous(err: &ApiError) -> bool {
 
 impl<D: DirectoryService> Keeper<D> {
     pub(super) async fn observe_plan_act(&self, d: Directory, mut w: Work, ctx: &RunCtx) -> Work {
+        w.directory = Some(d.clone());
         // A restore under way: the directory is left alone (policy::restore_mark).
         match self.restore_mark(&d.id, ctx).await {
             Ok(state) => {
@@ -93,6 +94,20 @@ impl<D: DirectoryService> Keeper<D> {
             w.report.create_skipped =
                 Some("not created: making room in the quota failed".to_owned());
             return w;
+        }
+        // A restore confirmed since the run looked would need the free slot for its safety
+        // snapshot: read the mark again right before the create.
+        match self.restore_mark(&d.id, ctx).await {
+            Ok(state) => {
+                if let Some(skip) = restore_mark::run_skip(&state, &d) {
+                    w.report.create_skipped = Some(format!("not created: {}", skip.message));
+                    return w;
+                }
+            }
+            Err(e) => {
+                w.error(&e, None);
+                return w;
+            }
         }
         let (id, recovered_from) = match ctx
             .bounded(
@@ -197,7 +212,13 @@ impl<D: DirectoryService> Keeper<D> {
             // A restore may have begun since the run looked: read its mark right before each
             // deletion, and delete nothing once one holds.
             match self.restore_mark(&w.report.directory_id, ctx).await {
-                Ok(state) if state.holding().is_some() => {
+                // The same judgement as the run's start: a mark that holds, unless its restore
+                // was sent and has ended.
+                Ok(state)
+                    if w.directory.as_ref().map_or(state.holding().is_some(), |d| {
+                        restore_mark::run_skip(&state, d).is_some()
+                    }) =>
+                {
                     w.report.errors.push(ErrorEntry {
                         operation: Operation::DeleteSnapshot,
                         code: crate::model::KeeperCode::RestoreUnderWay

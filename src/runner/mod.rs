@@ -131,6 +131,8 @@ struct Work {
     ranking: Option<Vec<Kept>>,
     /// The picture is a listing the wait's last poll took: no listing after the wait.
     listed_fresh: bool,
+    /// The directory as the run found it (what a restore mark's end is judged against).
+    directory: Option<crate::model::Directory>,
 }
 
 impl Work {
@@ -144,6 +146,7 @@ impl Work {
             new_id: None,
             ranking: None,
             listed_fresh: false,
+            directory: None,
         }
     }
 

@@ -179,8 +179,8 @@ pub enum Outcome {
     Restored,
     /// The directory ended `RestoreFailed`.
     RestoreFailed { reason: Option<String> },
-    /// Still restoring when the time ran out.
-    TimedOut { stage: Stage },
+    /// Still restoring when the time ran out; the stage last read since the send, if any.
+    TimedOut { stage: Option<Stage> },
     /// The operator pressed Ctrl-C. After `RestoreFromSnapshot` was sent the restore goes on
     /// in AWS; before, nothing was restored.
     Interrupted,
@@ -266,6 +266,9 @@ pub struct RestoreReport {
     /// Whether `RestoreFromSnapshot` was sent (it is sent at most once).
     pub restore_sent: bool,
     pub mark: MarkLeft,
+    /// The mark as this restore last wrote it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub restore_mark: Option<Mark>,
     pub outcome: Outcome,
     /// The directory's stage when last read.
     pub final_stage: Option<Stage>,
@@ -328,6 +331,7 @@ impl<D: DirectoryService, N: Notifier, O: Operator> Restore<'_, D, N, O> {
             safety: None,
             restore_sent: false,
             mark: MarkLeft::NotSet,
+            restore_mark: None,
             outcome: Outcome::Planned,
             final_stage: None,
             polls: 0,
@@ -347,8 +351,19 @@ impl<D: DirectoryService, N: Notifier, O: Operator> Restore<'_, D, N, O> {
                 | Outcome::Started
                 | Outcome::TimedOut { .. }
                 | Outcome::Unconfirmed { .. }
-        ) || (report.outcome == Outcome::Interrupted
-            && (report.restore_sent || report.safety.is_some()));
+        ) || (matches!(
+            report.outcome,
+            Outcome::Interrupted | Outcome::ReadFailed { .. }
+        ) && (report.restore_sent || report.safety.is_some()));
+        // A mark kept for a safety snapshot but nothing sent is released: the next run of
+        // the same restore takes it over (and reuses the snapshot) at once.
+        if report.mark == MarkLeft::Held && keep_mark && !report.restore_sent {
+            if let Some(mark) = report.restore_mark.clone() {
+                let released = mark.clone().with_run(restore_mark::RELEASED);
+                let mut current = mark;
+                let _ = self.write_mark(&mut current, released, &mut report).await;
+            }
+        }
         if report.mark == MarkLeft::Held && !keep_mark {
             match self.ds.remove_tag(&self.opts.directory_id, MARK_KEY).await {
                 Ok(()) => report.mark = MarkLeft::Cleared,
@@ -385,9 +400,11 @@ impl<D: DirectoryService, N: Notifier, O: Operator> Restore<'_, D, N, O> {
         report: &mut RestoreReport,
         started: Instant,
     ) -> Result<Outcome, Stop> {
+        let run = restore_mark::run_id(self.now());
         let ask = Ask {
             target: &self.opts.target,
             safety: !self.opts.no_safety_snapshot,
+            run: &run,
         };
         // Observe and decide.
         let seen = self.observe(report).await?;
@@ -402,14 +419,22 @@ impl<D: DirectoryService, N: Notifier, O: Operator> Restore<'_, D, N, O> {
         self.stop_if_interrupted()?;
 
         // Mark the directory, then decide again from what is there now.
-        let mut mark = match seen.mark.holding() {
-            Some(m) if m.target == confirmed.target.id => m.clone(),
-            _ => Mark::new(&confirmed.target.id, &self.opts.by, self.now()),
-        };
-        if let SafetyPlan::Reuse { snapshot_id, .. } = &confirmed.safety {
-            mark.safety = Some(snapshot_id.clone());
+        let mut next = Mark::new(&confirmed.target.id, &self.opts.by, self.now()).with_run(&run);
+        // A mark of this restore that the plan let this run adopt (its run is gone, nothing
+        // was sent): the restore's start and safety snapshot carry over.
+        if let Some(old) = seen
+            .mark
+            .holding()
+            .filter(|m| m.target == confirmed.target.id && m.sent.is_none())
+        {
+            next.since = old.since;
+            next.safety.clone_from(&old.safety);
         }
-        self.write_mark(&mut mark, report)
+        if let SafetyPlan::Reuse { snapshot_id, .. } = &confirmed.safety {
+            next.safety = Some(snapshot_id.clone());
+        }
+        let mut mark = next.clone();
+        self.write_mark(&mut mark, next, report)
             .await
             .map_err(|error| Outcome::MarkFailed { error })?;
         let plan = self.replan(report, &confirmed, &mark, ask).await?;
@@ -420,11 +445,20 @@ impl<D: DirectoryService, N: Notifier, O: Operator> Restore<'_, D, N, O> {
                 self.make_room(report, &plan, &mark).await?;
                 self.stop_if_interrupted()?;
                 let id = self.take_safety(report, name).await?;
-                mark.safety = Some(id);
-                if let Err(e) = self.write_mark(&mut mark, report).await {
+                let mut next = mark.clone();
+                next.safety = Some(id);
+                if !self.still_ours(&mark).await {
+                    report.mark = MarkLeft::NotSet;
+                    return Err(Outcome::Refused {
+                        refusal: Refusal::MarkGone {
+                            directory_id: self.opts.directory_id.clone(),
+                        },
+                    });
+                }
+                if let Err(e) = self.write_mark(&mut mark, next, report).await {
                     self.operator.progress(&format!(
                         "could not record the safety snapshot in the restore mark ({}); a \
-                         re-run still finds it by its name",
+                         re-run still finds it by its name and time",
                         e.code
                     ));
                 }
@@ -453,12 +487,20 @@ impl<D: DirectoryService, N: Notifier, O: Operator> Restore<'_, D, N, O> {
         let sent_after = before_send.stage_since;
         // The mark records the send, so that a run can tell when this restore has ended
         // (`restore_mark::ended`) even if nobody is left to remove the mark.
-        mark.sent = Some(self.now());
-        if let Err(e) = self.write_mark(&mut mark, report).await {
+        self.stop_if_interrupted()?;
+        let unsent = mark.clone();
+        let mut next = mark.clone();
+        next.sent = Some(self.now());
+        if let Err(e) = self.write_mark(&mut mark, next, report).await {
             self.operator.progress(&format!(
                 "could not record the send in the restore mark ({}); it expires on its own",
                 e.code
             ));
+        }
+        // Ctrl-C during that write: nothing is sent, and the mark says so again.
+        if self.interrupt.is_set() {
+            let _ = self.write_mark(&mut mark, unsent, report).await;
+            return Err(Outcome::Interrupted);
         }
         report.restore_sent = true;
         match self.ds.restore_from_snapshot(&plan.target.id).await {
@@ -466,7 +508,8 @@ impl<D: DirectoryService, N: Notifier, O: Operator> Restore<'_, D, N, O> {
             Err(e) if answered(&e) => return Err(Outcome::NotStarted { error: e }),
             Err(e) => self.settle_lost_answer(report, e, sent_after).await?,
         }
-        report.final_stage = Some(Stage::Restoring);
+        // What the stage is now is not known until it is read again.
+        report.final_stage = None;
         tell(self.notifier, report, RestoreEvent::Started).await;
         if self.opts.no_wait {
             return Ok(Outcome::Started);
@@ -577,20 +620,61 @@ impl<D: DirectoryService, N: Notifier, O: Operator> Restore<'_, D, N, O> {
         })
     }
 
-    /// Write the mark (renewed now) and read it back: if another restore wrote its own in
-    /// between, this one stops and leaves theirs alone.
+    /// Write `next` as the mark (renewed now); `mark` becomes it only once AWS has it, so a
+    /// failed write leaves `mark` what the directory still carries. Whether another run's mark
+    /// replaced it is checked when it matters: after the confirmation and right before the
+    /// send.
     async fn write_mark(
         &mut self,
         mark: &mut Mark,
+        mut next: Mark,
         report: &mut RestoreReport,
     ) -> Result<(), ApiError> {
-        mark.renewed = self.now();
-        let value = mark.to_tag_value();
+        next.renewed = self.now();
         self.ds
-            .set_tag(&self.opts.directory_id, MARK_KEY, &value)
+            .set_tag(&self.opts.directory_id, MARK_KEY, &next.to_tag_value())
             .await?;
+        report.restore_mark = Some(next.clone());
+        *mark = next;
         report.mark = MarkLeft::Held;
         Ok(())
+    }
+
+    /// Renew the mark while waiting, so it keeps holding and says its run is alive.
+    /// A renewal never brings back a mark someone removed (`mark --clear`): before the send
+    /// that stops the restore (`MarkGone`); after it, the mark is simply not renewed.
+    async fn renew(&mut self, mark: &mut Mark, report: &mut RestoreReport) -> Result<(), Stop> {
+        if !mark.due_for_renewal(self.now()) {
+            return Ok(());
+        }
+        if !self.still_ours(mark).await {
+            report.mark = MarkLeft::NotSet;
+            if report.restore_sent {
+                return Ok(());
+            }
+            return Err(Outcome::Refused {
+                refusal: Refusal::MarkGone {
+                    directory_id: self.opts.directory_id.clone(),
+                },
+            });
+        }
+        let next = mark.clone();
+        if let Err(e) = self.write_mark(mark, next, report).await {
+            self.operator
+                .progress(&format!("renewing the restore mark failed ({})", e.code));
+        }
+        Ok(())
+    }
+
+    /// Whether the directory still carries this run's mark (a failed read counts as yes: the
+    /// check right before the send decides).
+    async fn still_ours(&self, mark: &Mark) -> bool {
+        match self.ds.directory_tags(&self.opts.directory_id).await {
+            Ok(tags) => restore_mark::read(&tags, self.now())
+                .holding()
+                .is_some_and(|m| m.same_run(mark)),
+            Err(_) => true,
+        }
     }
 
     /// After the confirmation: read everything again, check the mark is this restore's, and
@@ -608,7 +692,7 @@ impl<D: DirectoryService, N: Notifier, O: Operator> Restore<'_, D, N, O> {
             expires,
         } = &seen.mark
         {
-            if found.to_tag_value() != mark.to_tag_value() {
+            if !found.same_run(mark) {
                 // Another restore's mark replaced this one's: it is theirs now.
                 report.mark = MarkLeft::NotSet;
                 return Err(Outcome::Refused {
@@ -795,12 +879,7 @@ impl<D: DirectoryService, N: Notifier, O: Operator> Restore<'_, D, N, O> {
                 () = tokio::time::sleep(sleep) => {}
                 () = interrupt.wait() => return Err(Outcome::Interrupted),
             }
-            if mark.due_for_renewal(self.now()) {
-                if let Err(e) = self.write_mark(mark, report).await {
-                    self.operator
-                        .progress(&format!("renewing the restore mark failed ({})", e.code));
-                }
-            }
+            self.renew(mark, report).await?;
             match self.ds.snapshots_by_id(&ids).await {
                 Ok(found) => match found.first() {
                     Some(s) => status = s.status,
@@ -864,14 +943,14 @@ impl<D: DirectoryService, N: Notifier, O: Operator> Restore<'_, D, N, O> {
             .read(|| ds.directory_tags(&id))
             .await
             .map_err(|e| Outcome::ReadFailed { error: e })?;
-        if let MarkState::Holds {
-            mark: found,
-            expires,
-        } = restore_mark::read(&tags, self.now())
-        {
-            if found.to_tag_value() != mark.to_tag_value() {
+        match restore_mark::read(&tags, self.now()) {
+            MarkState::Holds { mark: found, .. } if found.same_run(mark) => Ok(d),
+            MarkState::Holds {
+                mark: found,
+                expires,
+            } => {
                 report.mark = MarkLeft::NotSet;
-                return Err(Outcome::Refused {
+                Err(Outcome::Refused {
                     refusal: Refusal::RestoreUnderWay {
                         directory_id: id,
                         target: found.target,
@@ -879,10 +958,15 @@ impl<D: DirectoryService, N: Notifier, O: Operator> Restore<'_, D, N, O> {
                         by: found.by,
                         expires,
                     },
-                });
+                })
+            }
+            _ => {
+                report.mark = MarkLeft::NotSet;
+                Err(Outcome::Refused {
+                    refusal: Refusal::MarkGone { directory_id: id },
+                })
             }
         }
-        Ok(d)
     }
 
     /// `RestoreFromSnapshot` got no answer: read the stage (retrying failed reads) and claim a
@@ -898,6 +982,7 @@ impl<D: DirectoryService, N: Notifier, O: Operator> Restore<'_, D, N, O> {
             self.opts.poll_max,
         );
         let mut last = None;
+        let mut unchanged = 0;
         for _ in 0..READ_ATTEMPTS {
             match self.directory(report).await {
                 Ok(d) => {
@@ -939,6 +1024,10 @@ impl<D: DirectoryService, N: Notifier, O: Operator> Restore<'_, D, N, O> {
                                 error,
                             })
                         }
+                        (_, Some(false)) => {
+                            unchanged += 1;
+                            last = Some(d.stage.clone());
+                        }
                         _ => last = Some(d.stage.clone()),
                     }
                 }
@@ -951,7 +1040,8 @@ impl<D: DirectoryService, N: Notifier, O: Operator> Restore<'_, D, N, O> {
         }
         match last {
             // Read, and unchanged since before the send, every time: it did not start.
-            Some(stage) if sent_after.is_some() => Err(Outcome::NotStarted {
+            // Every read succeeded, and each showed the stage unchanged since before the send.
+            Some(stage) if unchanged == READ_ATTEMPTS => Err(Outcome::NotStarted {
                 error: ApiError::new(
                     error.operation,
                     error.kind,
@@ -981,13 +1071,15 @@ impl<D: DirectoryService, N: Notifier, O: Operator> Restore<'_, D, N, O> {
         started: Instant,
         sent_after: Option<Timestamp>,
     ) -> Result<Outcome, Stop> {
-        let deadline = started + self.opts.timeout;
+        // The follow's time counts from the send, not from the prompt or the safety wait.
+        let _ = started;
+        let deadline = Instant::now() + self.opts.timeout;
         let mut backoff = Backoff::new(self.opts.poll_initial, self.opts.poll_max);
         let ids = [self.opts.directory_id.clone()];
         let mut seen_restoring = false;
         loop {
             let Some(sleep) = backoff.next_before(deadline) else {
-                let stage = report.final_stage.clone().unwrap_or(Stage::Restoring);
+                let stage = report.final_stage.clone();
                 return Err(Outcome::TimedOut { stage });
             };
             let interrupt = self.interrupt.clone();
@@ -995,12 +1087,7 @@ impl<D: DirectoryService, N: Notifier, O: Operator> Restore<'_, D, N, O> {
                 () = tokio::time::sleep(sleep) => {}
                 () = interrupt.wait() => return Err(Outcome::Interrupted),
             }
-            if mark.due_for_renewal(self.now()) {
-                if let Err(e) = self.write_mark(mark, report).await {
-                    self.operator
-                        .progress(&format!("renewing the restore mark failed ({})", e.code));
-                }
-            }
+            self.renew(mark, report).await?;
             report.polls += 1;
             let found = match self.ds.describe_directories(Some(&ids)).await {
                 Ok(found) => found,

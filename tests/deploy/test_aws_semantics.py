@@ -954,7 +954,7 @@ def test_the_restore_opt_in_adds_exactly_restore_on_the_managed_directories():
         assert function_env(resources)["ALLOW_RESTORE"] == ("true" if allow else "false"), name
         if allow:
             assert granted(resources) - granted(rendered[(kind, scope, False)]) == {
-                "ds:RestoreFromSnapshot", "ds:AddTagsToResource"}, name
+                "ds:RestoreFromSnapshot", "ds:AddTagsToResource", "ds:RemoveTagsFromResource"}, name
 
 
 OPERATOR_POLICY = ROOT / "docs" / "operator-restore-policy.json"

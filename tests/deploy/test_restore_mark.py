@@ -102,9 +102,9 @@ def test_every_run_may_read_every_directorys_tags(deployments):
 
 
 def test_the_restore_action_may_write_the_mark_and_no_other_tag(deployments):
-    """With the restore opt-in the function may write the mark on a managed directory; never
-    another key (the discovery tag, alone or beside the mark), never on another directory, and
-    never a removal. Without the opt-in, no tag write at all."""
+    """With the restore opt-in the function may write the mark on a managed directory, and
+    remove it when the restore ends; never another key (the discovery tag, alone or beside the
+    mark), never on another directory. Without the opt-in, no tag write at all."""
     for (tool, scope, allow), resources in deployments.items():
         name = f"{tool} {scope} allowRestore={allow}"
         policies = role_policies(resources, keeper_role(resources))
@@ -114,10 +114,15 @@ def test_the_restore_action_may_write_the_mark_and_no_other_tag(deployments):
             ("ds:AddTagsToResource", MANAGED, opt_in),
             ("ds:AddTagsToResource", MANAGED, add_tags({MARK: MARK_VALUE, DISCOVERY: "excluded"})),
             ("ds:AddTagsToResource", OUTSIDER, mark),
+            ("ds:RemoveTagsFromResource", MANAGED, remove_tags([DISCOVERY])),
+            ("ds:RemoveTagsFromResource", MANAGED, remove_tags([MARK, DISCOVERY])),
+            ("ds:RemoveTagsFromResource", MANAGED, {}),
+            ("ds:RemoveTagsFromResource", OUTSIDER, remove_tags([MARK])),
             ("ds:RemoveTagsFromResource", MANAGED, remove_tags([MARK])),
         ])
         assert decisions[0] == ("Allowed" if allow else "ImplicitlyDenied"), (name, decisions)
-        assert "Allowed" not in decisions[1:], (name, decisions)
+        assert "Allowed" not in decisions[1:-1], (name, decisions)
+        assert decisions[-1] == ("Allowed" if allow else "ImplicitlyDenied"), (name, decisions)
 
 
 def test_the_mark_condition_refuses_a_request_that_names_no_tag(deployments):

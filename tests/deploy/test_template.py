@@ -24,8 +24,10 @@ DIRECTORY_SCOPED = {
     "ds:ListTagsForResource",
     # Only where the stack opts in (AllowRestore=enabled): test_aws_semantics.py evaluates it.
     "ds:RestoreFromSnapshot",
-    # The restore mark, with the same opt-in, for its one tag key (test_restore_mark.py).
+    # The restore mark, with the same opt-in, for its one tag key (test_restore_mark.py): set
+    # when the restore action begins, removed when it ends.
     "ds:AddTagsToResource",
+    "ds:RemoveTagsFromResource",
 }
 # Tag writes name the only key they may write (the restore mark).
 TAG_WRITES = {"ds:AddTagsToResource", "ds:RemoveTagsFromResource"}

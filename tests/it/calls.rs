@@ -19,17 +19,17 @@ async fn one_directory_costs_exactly_the_minimum_calls() {
     let before = h.emu.calls().len();
     h.invoke(scheduled()).await.unwrap();
     let calls: Vec<_> = h.emu.calls().split_off(before);
-    // discover, the restore mark, observe (snapshots + quota), create, one poll that sees it
-    // Completed
+    // discover, the restore mark, observe (snapshots + quota), the mark again, create, one
+    // poll that sees it Completed
     assert_eq!(count(&calls, "DescribeDirectories"), 1);
-    assert_eq!(count(&calls, "ListTagsForResource"), 1);
+    assert_eq!(count(&calls, "ListTagsForResource"), 2);
     assert_eq!(count(&calls, "DescribeSnapshots"), 2);
     assert_eq!(count(&calls, "GetSnapshotLimits"), 1);
     assert_eq!(count(&calls, "CreateSnapshot"), 1);
     assert_eq!(count(&calls, "DeleteSnapshot"), 0);
     assert_eq!(
         calls.iter().filter(|c| c["service"] == "ds").count(),
-        6,
+        7,
         "{calls:?}"
     );
 }

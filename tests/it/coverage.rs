@@ -62,9 +62,9 @@ async fn an_untagged_directory_is_reported_with_its_age_and_counted() {
     assert!(metric_declared(&metric, "UnmanagedDirectories"));
     // Discovery already reads every directory and its tags: coverage costs nothing more.
     assert_eq!(count(&calls, "DescribeDirectories"), 1);
-    // Two for discovery, one for the managed directory's restore mark (read right before it
-    // is acted on, so a restore confirmed meanwhile is seen).
-    assert_eq!(count(&calls, "ListTagsForResource"), 3);
+    // Two for discovery, two for the managed directory's restore mark (read right before it
+    // is acted on and right before its snapshot, so a restore confirmed meanwhile is seen).
+    assert_eq!(count(&calls, "ListTagsForResource"), 4);
     assert_eq!(count(&calls, "DescribeSnapshots"), 2);
     assert_eq!(count(&calls, "GetSnapshotLimits"), 1);
     assert_eq!(count(&calls, "CreateSnapshot"), 1);
@@ -90,8 +90,9 @@ async fn a_directory_missing_from_directory_ids_is_reported_from_the_same_listin
     assert_eq!(metric["UnmanagedDirectories"], 1);
     // One page of the Region's directories serves both: the listed one and the coverage.
     assert_eq!(count(&calls, "DescribeDirectories"), 1);
-    // The one tag read: the managed directory's restore mark, right before it is acted on.
-    assert_eq!(count(&calls, "ListTagsForResource"), 1);
+    // The tag reads: the managed directory's restore mark, right before it is acted on and
+    // again right before its snapshot is taken.
+    assert_eq!(count(&calls, "ListTagsForResource"), 2);
     assert_eq!(count(&calls, "CreateSnapshot"), 1);
     assert!(h.snapshots(&missing).await.is_empty());
 }
@@ -151,9 +152,9 @@ async fn excluded_directories_are_reported_but_not_counted() {
     );
     assert_eq!(metric["UnmanagedDirectories"], 0);
     assert_eq!(count(&calls, "DescribeDirectories"), 1);
-    // Two for discovery, one for the managed directory's restore mark (read right before it
-    // is acted on, so a restore confirmed meanwhile is seen).
-    assert_eq!(count(&calls, "ListTagsForResource"), 3);
+    // Two for discovery, two for the managed directory's restore mark (read right before it
+    // is acted on and right before its snapshot, so a restore confirmed meanwhile is seen).
+    assert_eq!(count(&calls, "ListTagsForResource"), 4);
     assert!(h.snapshots(&opted_out).await.is_empty());
 }
 
@@ -170,9 +171,9 @@ async fn an_ad_connector_is_reported_as_not_snapshottable_and_not_counted() {
     );
     assert_eq!(metric["UnmanagedDirectories"], 0);
     assert_eq!(count(&calls, "DescribeDirectories"), 1);
-    // Two for discovery, one for the managed directory's restore mark (read right before it
-    // is acted on, so a restore confirmed meanwhile is seen).
-    assert_eq!(count(&calls, "ListTagsForResource"), 3);
+    // Two for discovery, two for the managed directory's restore mark (read right before it
+    // is acted on and right before its snapshot, so a restore confirmed meanwhile is seen).
+    assert_eq!(count(&calls, "ListTagsForResource"), 4);
     assert_eq!(
         count(&calls, "DescribeSnapshots"),
         2,

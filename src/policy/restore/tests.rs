@@ -256,6 +256,7 @@ fn the_safety_snapshot_makes_room_from_the_keepers_own_and_never_the_target() {
         Ask {
             target: &Target::Snapshot("s-target".to_owned()),
             safety: true,
+            run: "0000abcd",
         },
         now(),
     )
@@ -302,6 +303,7 @@ fn a_quota_full_of_snapshots_the_keeper_may_not_delete_leaves_no_room_for_safety
             Ask {
                 target: &Target::Snapshot("s-target".to_owned()),
                 safety,
+                run: "0000abcd",
             },
             now(),
         )
@@ -446,7 +448,7 @@ proptest! {
         } else {
             Target::Before(at_age(f64::from(before_age) / 2.0))
         };
-        let ask = Ask { target: &target, safety: true };
+        let ask = Ask { target: &target, safety: true, run: "0000abcd" };
         match plan(&d, "eu-west-1", &all, limits(), &Policy::default(), &MarkState::Absent, ask, now()) {
             Ok(p) => {
                 // Only a restorable target of this directory, in a stage that allows it.

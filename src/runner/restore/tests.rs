@@ -28,9 +28,13 @@ fn base() -> Timestamp {
 /// Now, moving with Tokio's clock (paused in these tests: it moves only while everything
 /// sleeps), from `base()`.
 fn clock() -> Clock {
+    clock_from(base())
+}
+
+fn clock_from(start: Timestamp) -> Clock {
     let t0 = Instant::now();
     Arc::new(move || {
-        Timestamp::from_second(base().as_second() + t0.elapsed().as_secs() as i64).unwrap()
+        Timestamp::from_second(start.as_second() + t0.elapsed().as_secs() as i64).unwrap()
     })
 }
 
@@ -365,13 +369,16 @@ async fn retries_after_the_safety_wait_ran_out_reuse_its_snapshot_and_free_nothi
     assert_eq!(count(&ds, "CreateSnapshot"), 1);
     assert_eq!(safety_snapshots(&ds).len(), 1);
     assert_eq!(ids(&ds).len(), 5);
-    // The mark stays while the safety snapshot is Creating, naming it.
-    let state = crate::policy::restore_mark::read(&ds.tags(DIR), base());
+    // The mark stays while the safety snapshot is Creating, naming it, released by the run
+    // that left, so the next run takes it over at once.
+    let later = Timestamp::from_second(base().as_second() + 3600).unwrap();
+    let state = crate::policy::restore_mark::read(&ds.tags(DIR), later);
     let held = state.holding().expect("mark held");
     assert_eq!(
         held.safety.as_deref(),
         Some(safety_snapshots(&ds)[0].id.as_str())
     );
+    assert_eq!(held.run, crate::policy::restore_mark::RELEASED);
 }
 
 #[tokio::test(start_paused = true)]
@@ -710,4 +717,138 @@ async fn points_label_the_safety_snapshot_and_show_the_mark() {
     let any =
         crate::policy::restore::choose(&all, DIR, &Target::BeforeAny(base()), base()).unwrap();
     assert_eq!(any.id, "s-00000000f1");
+}
+
+#[tokio::test(start_paused = true)]
+async fn running_the_same_restore_again_after_it_ended_keeps_a_new_safety_snapshot() {
+    // A --no-wait restore that has ended (Simple AD: minutes) leaves its mark, sent. The same
+    // command run again must not reuse the first safety snapshot (the state before the first
+    // restore) for a second restore: it keeps a new one of the present.
+    let ds = service("Active", &[keepers("s-00000000a1", DAY)]);
+    ds.restore_ends(1, "Active");
+    let mut o = opts("s-00000000a1");
+    o.no_wait = true;
+    let (op, _) = Scripted::yes();
+    let first = restore_with(&ds, &o, op, Interrupt::default()).await;
+    assert_eq!(first.outcome, Outcome::Started, "{}", first.text());
+    let first_safety = first.safety.clone().unwrap().snapshot_id;
+    // The restore ends an hour later (the next describe turns it Active).
+    ds.set_now(Timestamp::from_second(base().as_second() + 3600).unwrap());
+    ds.describe_directories(None).await.unwrap();
+    let (op, seen) = Scripted::yes();
+    let policy = Policy::from(&Settings::default());
+    let later = Timestamp::from_second(base().as_second() + 7200).unwrap();
+    let again = Restore {
+        ds: &ds,
+        notifier: None::<&NoNotifier>,
+        region: "eu-west-1",
+        policy: &policy,
+        opts: &o,
+        clock: clock_from(later),
+        operator: op,
+        interrupt: Interrupt::default(),
+    }
+    .run()
+    .await;
+    let plan = seen.lock().unwrap().confirmed[0].clone();
+    assert!(
+        matches!(&plan.safety, SafetyPlan::Take { .. }),
+        "a new safety snapshot of the present: {:?}",
+        plan.safety
+    );
+    assert!(
+        !again.safety.unwrap().reused,
+        "{first_safety} is not reused"
+    );
+    assert_eq!(count(&ds, "CreateSnapshot"), 2);
+
+    // Sent, and the directory unchanged since (it may be starting): refused, nothing sent.
+    let ds = service("Active", &[keepers("s-00000000a1", DAY)]);
+    let mut sent = Mark::new("s-00000000a1", "cli bob@laptop", ago(60));
+    sent.sent = Some(ago(30));
+    ds.tag_directory(DIR, MARK_KEY, &sent.to_tag_value());
+    let (op, _) = Scripted::yes();
+    let refused = restore_with(&ds, &o, op, Interrupt::default()).await;
+    assert!(
+        matches!(
+            &refused.outcome,
+            Outcome::Refused {
+                refusal: Refusal::SameRestoreActive { .. }
+            }
+        ),
+        "{:?}",
+        refused.outcome
+    );
+    assert_eq!(count(&ds, "RestoreFromSnapshot"), 0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_live_run_of_the_same_restore_is_not_taken_over_and_a_cleared_mark_stops_the_send() {
+    let ds = service("Active", &[keepers("s-00000000a1", DAY)]);
+    // Another run of this very restore renewed its mark a minute ago.
+    let live = Mark::new("s-00000000a1", "function keeper req-1", ago(60));
+    ds.tag_directory(DIR, MARK_KEY, &live.to_tag_value());
+    let (op, _) = Scripted::yes();
+    let r = restore_with(&ds, &opts("s-00000000a1"), op, Interrupt::default()).await;
+    assert!(
+        matches!(
+            &r.outcome,
+            Outcome::Refused {
+                refusal: Refusal::SameRestoreActive { .. }
+            }
+        ),
+        "{:?}",
+        r.outcome
+    );
+    assert_eq!(count(&ds, "CreateSnapshot"), 0);
+
+    // Someone clears the mark while the safety snapshot is awaited: nothing is sent, and the
+    // restore does not write the mark back.
+    let ds = service("Active", &[keepers("s-00000000a1", DAY)]);
+    ds.set_completion_delay(Duration::from_secs(1800));
+    let clearer = ds.clone();
+    ds.on_call("DescribeSnapshots", move || {
+        clearer.remove_tag_now(DIR, MARK_KEY);
+    });
+    let (op, _) = Scripted::yes();
+    let r = restore_with(&ds, &opts("s-00000000a1"), op, Interrupt::default()).await;
+    assert!(
+        matches!(
+            &r.outcome,
+            Outcome::Refused {
+                refusal: Refusal::MarkGone { .. }
+            }
+        ),
+        "{:?}",
+        r.outcome
+    );
+    assert_eq!(count(&ds, "RestoreFromSnapshot"), 0);
+    assert!(r.text().contains("NOT restored"), "{}", r.text());
+    assert!(ds.tags(DIR).is_empty(), "the cleared mark stays cleared");
+}
+
+#[tokio::test(start_paused = true)]
+async fn ctrl_c_while_the_send_is_recorded_sends_nothing() {
+    let ds = service("Active", &[keepers("s-00000000a1", DAY)]);
+    let interrupt = Interrupt::default();
+    let pressed = interrupt.clone();
+    // The third mark write is the send's record (after the first write and the safety
+    // snapshot's): Ctrl-C arrives while it is in flight.
+    let writes = std::sync::atomic::AtomicU32::new(0);
+    ds.on_call("AddTagsToResource", move || {
+        if writes.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 2 {
+            pressed.trigger();
+        }
+    });
+    let (op, _) = Scripted::yes();
+    let r = restore_with(&ds, &opts("s-00000000a1"), op, interrupt).await;
+    assert_eq!(r.outcome, Outcome::Interrupted, "{}", r.text());
+    assert!(!r.restore_sent);
+    assert_eq!(count(&ds, "RestoreFromSnapshot"), 0);
+    let mark = crate::policy::restore_mark::read(&ds.tags(DIR), base());
+    assert_eq!(
+        mark.holding().and_then(|m| m.sent),
+        None,
+        "the mark does not claim a send"
+    );
 }
