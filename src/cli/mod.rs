@@ -412,9 +412,18 @@ impl Terminal {
                         if heard.recv().await.is_some() {
                             eprintln!(
                                 "\nInterrupted: no further change is made; finishing the call in \
-                                 flight"
+                                 flight (again to stop at once)"
                             );
                             interrupt.trigger();
+                        }
+                        // A second one: the call in flight is not waited for.
+                        if heard.recv().await.is_some() {
+                            eprintln!(
+                                "\nStopped at once: the call in flight may or may not have been \
+                                 carried out; `ds-snapshot-keeper points` and `mark` show the \
+                                 directory as it is"
+                            );
+                            std::process::exit(exit::INTERRUPTED);
                         }
                     });
                 }

@@ -852,3 +852,26 @@ async fn ctrl_c_while_the_send_is_recorded_sends_nothing() {
         "the mark does not claim a send"
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_safety_snapshot_that_fails_stops_the_restore_and_says_so() {
+    let ds = service("Active", &[keepers("s-00000000a1", DAY)]);
+    ds.queue_outcome(DIR, SnapshotStatus::Failed);
+    let (op, _) = Scripted::yes();
+    let r = restore_with(&ds, &opts("s-00000000a1"), op, Interrupt::default()).await;
+    assert!(
+        matches!(&r.outcome, Outcome::SafetyFailed { error } if error.code == "SnapshotFailed"),
+        "{:?}",
+        r.outcome
+    );
+    assert_eq!(r.outcome.exit_code(), exit::FAILED);
+    assert_eq!(count(&ds, "RestoreFromSnapshot"), 0);
+    assert_eq!(
+        r.safety.as_ref().map(|s| s.status),
+        Some(SnapshotStatus::Failed)
+    );
+    let text = r.text();
+    assert!(text.contains("was Failed when last read"), "{text}");
+    assert!(text.contains("NOT restored"), "{text}");
+    assert_eq!(r.mark, MarkLeft::Cleared, "nothing left to protect");
+}
