@@ -169,13 +169,25 @@ async fn restore_with_policy(
     interrupt: Interrupt,
     policy: &Policy,
 ) -> RestoreReport {
+    restore_at(ds, opts, operator, interrupt, policy, clock()).await
+}
+
+/// The restore, with the operator's clock given.
+async fn restore_at(
+    ds: &Arc<MemoryDirectoryService>,
+    opts: &RestoreOptions,
+    operator: Scripted,
+    interrupt: Interrupt,
+    policy: &Policy,
+    clock: Clock,
+) -> RestoreReport {
     Restore {
         ds,
         notifier: None::<&NoNotifier>,
         region: "eu-west-1",
         policy,
         opts,
-        clock: clock(),
+        clock,
         operator,
         interrupt,
     }
@@ -738,17 +750,14 @@ async fn running_the_same_restore_again_after_it_ended_keeps_a_new_safety_snapsh
     let (op, seen) = Scripted::yes();
     let policy = Policy::from(&Settings::default());
     let later = Timestamp::from_second(base().as_second() + 7200).unwrap();
-    let again = Restore {
-        ds: &ds,
-        notifier: None::<&NoNotifier>,
-        region: "eu-west-1",
-        policy: &policy,
-        opts: &o,
-        clock: clock_from(later),
-        operator: op,
-        interrupt: Interrupt::default(),
-    }
-    .run()
+    let again = restore_at(
+        &ds,
+        &o,
+        op,
+        Interrupt::default(),
+        &policy,
+        clock_from(later),
+    )
     .await;
     let plan = seen.lock().unwrap().confirmed[0].clone();
     assert!(
