@@ -32,7 +32,7 @@ pub enum InvocationError {
     NotifyFailed(ApiError),
     #[error("the audit could not list the directories: {0}")]
     AuditFailed(ApiError),
-    #[error("restore of {} did not complete: {}; see the restore report in the logs", .0.directory_id, crate::runner::restore::outcome_name(&.0.outcome))]
+    #[error("restore of {} did not complete: {}; see the restore report in the logs", .0.directory_id, .0.outcome.name())]
     RestoreFailed(Box<crate::runner::restore::RestoreReport>),
 }
 

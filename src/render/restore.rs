@@ -239,13 +239,6 @@ impl RestoreReport {
         });
         out
     }
-
-    /// Whether nothing at all was changed in AWS (no deletion, no snapshot, no send).
-    pub fn changed_nothing(&self) -> bool {
-        self.deleted.is_empty()
-            && self.safety.as_ref().map_or(true, |s| s.reused)
-            && !self.restore_sent
-    }
 }
 
 /// The plan in words, before anything changes. Names are shown on one line.

@@ -224,11 +224,6 @@ impl Outcome {
     }
 }
 
-/// The outcome's wire name.
-pub fn outcome_name(outcome: &Outcome) -> String {
-    outcome.name()
-}
-
 /// The safety snapshot as the restore last saw it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SafetySeen {
@@ -283,12 +278,17 @@ pub struct RestoreReport {
 }
 
 impl RestoreReport {
-    /// Whether the restore changed anything in AWS (and so is told on the topic).
-    fn changed_anything(&self) -> bool {
-        self.restore_sent
-            || !self.deleted.is_empty()
-            || self.safety.as_ref().is_some_and(|s| !s.reused)
-            || matches!(self.outcome, Outcome::SafetyFailed { .. })
+    /// Whether nothing at all was changed in AWS: no deletion, no safety snapshot taken, no
+    /// send (the mark aside: it changes no restore point).
+    pub fn changed_nothing(&self) -> bool {
+        self.deleted.is_empty()
+            && self.safety.as_ref().map_or(true, |s| s.reused)
+            && !self.restore_sent
+    }
+
+    /// Whether the topic hears of it: a change, or a safety snapshot that could not be taken.
+    fn worth_telling(&self) -> bool {
+        !self.changed_nothing() || matches!(self.outcome, Outcome::SafetyFailed { .. })
     }
 }
 
@@ -374,7 +374,7 @@ impl<D: DirectoryService, N: Notifier, O: Operator> Restore<'_, D, N, O> {
             }
         }
         report.elapsed_secs = started.elapsed().as_secs();
-        if report.changed_anything() {
+        if report.worth_telling() {
             let event = match &report.outcome {
                 Outcome::Restored => Some(RestoreEvent::Completed),
                 Outcome::Started => None,
@@ -935,9 +935,8 @@ impl<D: DirectoryService, N: Notifier, O: Operator> Restore<'_, D, N, O> {
                 },
                 _ => Outcome::ReadFailed { error: e },
             })?;
-        let target = decide::choose(&found, &d.id, &Target::Snapshot(ids[0].clone()), self.now())
+        decide::choose(&found, &d.id, &Target::Snapshot(ids[0].clone()), self.now())
             .map_err(|refusal| Outcome::Refused { refusal })?;
-        let _ = target;
         let id = d.id.clone();
         let tags = self
             .read(|| ds.directory_tags(&id))
@@ -1071,8 +1070,8 @@ impl<D: DirectoryService, N: Notifier, O: Operator> Restore<'_, D, N, O> {
         started: Instant,
         sent_after: Option<Timestamp>,
     ) -> Result<Outcome, Stop> {
-        // The follow's time counts from the send, not from the prompt or the safety wait.
-        let _ = started;
+        // The follow's time counts from the send, not from the prompt or the safety wait
+        // (`started` only dates the progress lines).
         let deadline = Instant::now() + self.opts.timeout;
         let mut backoff = Backoff::new(self.opts.poll_initial, self.opts.poll_max);
         let ids = [self.opts.directory_id.clone()];
