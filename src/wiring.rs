@@ -81,31 +81,30 @@ pub fn one_invocation_at_a_time() {
     }
 }
 
-/// Load the AWS configuration from the environment, with rustls (ring) for HTTPS and the
-/// platform's trust store. No network call happens here: region
-/// and credentials are resolved from the environment, and credentials lazily on first use.
-///
-/// Standard retries (exponential backoff with jitter, up to 12 attempts), not adaptive ones:
-/// adaptive retry turns one throttled call into a client-side rate limit on every later call
-/// of the process, so two throttled calls cost a one-directory run about 28 s instead of about
-/// 2 s (docs/benchmarks.md), time a daily job with a deadline does not have. Every call is
-/// bounded by the deadline anyway, and AWS's throttling codes are retried all the same.
-///
-/// Lambda always hands the function its role's credentials in the environment. When they are
-/// there, the keeper reads them directly instead of building the default provider chain
-/// (profiles, SSO, web identity, ECS, IMDS and the STS client they need): the chain would
-/// pick the environment first anyway, and building it cost 12 of the 15 ms the first event
-/// spent before its first call (docs/benchmarks.md). Without them (a laptop with a
-/// profile), the default chain applies.
+/// The retries of the function's calls: standard (exponential backoff with jitter, up to 12
+/// attempts), not adaptive. Adaptive retry turns one throttled call into a client-side rate
+/// limit on every later call of the process, so two throttled calls cost a one-directory run
+/// about 28 s instead of about 2 s (docs/benchmarks.md), time a daily job with a deadline does
+/// not have. Every call is bounded by the deadline anyway, and AWS's throttling codes are
+/// retried all the same.
+fn function_retries() -> RetryConfig {
+    RetryConfig::standard()
+        .with_max_attempts(12)
+        .with_max_backoff(Duration::from_secs(20))
+}
+
+/// The AWS configuration through aws-config's loader, with rustls (ring) for HTTPS, the
+/// platform's trust store and the function's retries: what `make bench`'s floor and the
+/// opt-in real-AWS checks use (the function itself uses [`lambda_config`], the command line
+/// [`load_cli_config`]). No network call happens here: region and credentials are resolved
+/// from the environment, and credentials lazily on first use. Credentials in the environment
+/// are read directly instead of building the default provider chain (profiles, SSO, web
+/// identity, ECS, IMDS and the STS client they need), which cost 12 of the 15 ms the first
+/// event spent before its first call (docs/benchmarks.md).
 pub async fn load_aws_config() -> SdkConfig {
-    const MAX_ATTEMPTS: u32 = 12;
     let loader = aws_config::defaults(BehaviorVersion::latest())
         .http_client(https_client())
-        .retry_config(
-            RetryConfig::standard()
-                .with_max_attempts(MAX_ATTEMPTS)
-                .with_max_backoff(Duration::from_secs(20)),
-        );
+        .retry_config(function_retries());
     let from_env = std::env::var_os("AWS_ACCESS_KEY_ID").is_some()
         && std::env::var_os("AWS_SECRET_ACCESS_KEY").is_some();
     let loader = if from_env {
@@ -121,7 +120,7 @@ pub async fn load_aws_config() -> SdkConfig {
 /// The AWS configuration inside Lambda, built from what Lambda sets and nothing else: the
 /// Region (`AWS_REGION`), the role's credentials (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`,
 /// `AWS_SESSION_TOKEN`), and `AWS_ENDPOINT_URL` when a test points the function at the local
-/// emulator; the retries of [`load_aws_config`]. aws-config's loader would link the whole
+/// emulator; the function's retries ([`function_retries`]). aws-config's loader would link the whole
 /// default credential chain (profiles, SSO, STS, IMDS, ECS, and the URL parsing they need)
 /// into a function that always finds its credentials in the environment: that chain was 0.15 MB
 /// of the arm64 zip (docs/benchmarks.md).
@@ -135,11 +134,7 @@ pub fn lambda_config() -> SdkConfig {
     let mut builder = SdkConfig::builder()
         .behavior_version(BehaviorVersion::latest())
         .http_client(https_client())
-        .retry_config(
-            RetryConfig::standard()
-                .with_max_attempts(12)
-                .with_max_backoff(Duration::from_secs(20)),
-        )
+        .retry_config(function_retries())
         .timeout_config(
             aws_config::timeout::TimeoutConfig::builder()
                 .connect_timeout(Duration::from_millis(3100))

@@ -26,7 +26,7 @@ pub struct Backoff {
 }
 
 impl Default for Backoff {
-    /// As the SDK's standard retries back off (`wiring::load_aws_config`).
+    /// As the SDK's standard retries back off (`wiring::lambda_config`).
     fn default() -> Self {
         Self {
             initial: std::time::Duration::from_millis(500),
