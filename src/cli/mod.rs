@@ -190,6 +190,16 @@ impl Aws {
         crate::directory::aws::AwsDirectoryService::new(wiring::directory_client(&regional))
     }
 
+    /// [`Aws::fail`] for a call made in `region` (a command over several Regions).
+    fn fail_in(&self, region: &str, e: &crate::error::ApiError) -> i32 {
+        let aim = failure::Aim {
+            region: Some(region.to_owned()),
+            ..self.aim.clone()
+        };
+        eprintln!("error: {region}: {}", failure::explain(e, &aim));
+        failure::exit_code(e)
+    }
+
     /// Say a failed call's cause and fix; its exit code.
     fn fail(&self, e: &crate::error::ApiError) -> i32 {
         eprintln!("error: {}", failure::explain(e, &self.aim));
@@ -638,14 +648,7 @@ async fn points(args: &Args) -> i32 {
             .await
         {
             Ok(found) => all.extend(found),
-            Err(e) => {
-                let aim = failure::Aim {
-                    region: Some(region.clone()),
-                    ..aws.aim.clone()
-                };
-                eprintln!("error: {region}: {}", failure::explain(&e, &aim));
-                code = code.max(failure::exit_code(&e));
-            }
+            Err(e) => code = code.max(aws.fail_in(region, &e)),
         }
     }
     for id in &args.directories {
@@ -707,14 +710,7 @@ async fn audit(args: &Args) -> i32 {
         .await
         {
             Ok(found) => report.findings.extend(found),
-            Err(e) => {
-                let aim = failure::Aim {
-                    region: Some(region.clone()),
-                    ..aws.aim.clone()
-                };
-                eprintln!("error: {region}: {}", failure::explain(&e, &aim));
-                code = code.max(failure::exit_code(&e));
-            }
+            Err(e) => code = code.max(aws.fail_in(region, &e)),
         }
     }
     match output_or(args, Output::Table) {
