@@ -195,6 +195,14 @@ async fn restore_at(
     .await
 }
 
+/// The refusal a restore ended with, if it was refused.
+fn refusal(r: &RestoreReport) -> Option<&Refusal> {
+    match &r.outcome {
+        Outcome::Refused { refusal } => Some(refusal),
+        _ => None,
+    }
+}
+
 fn ids(ds: &MemoryDirectoryService) -> Vec<String> {
     let mut out: Vec<String> = ds.snapshots().into_iter().map(|s| s.id).collect();
     out.sort();
@@ -320,12 +328,7 @@ async fn a_plan_that_costs_more_after_the_prompt_is_refused_without_a_new_confir
     }));
     let report = restore_with(&ds, &opts("s-00000000a4"), op, Interrupt::default()).await;
     assert!(
-        matches!(
-            &report.outcome,
-            Outcome::Refused {
-                refusal: Refusal::CostsMore { .. }
-            }
-        ),
+        matches!(refusal(&report), Some(Refusal::CostsMore { .. })),
         "{:?}",
         report.outcome
     );
@@ -570,12 +573,7 @@ async fn the_180_day_limit_is_checked_again_right_before_the_send() {
     let (op, _) = Scripted::yes();
     let report = restore_with(&ds, &opts("s-00000000a1"), op, Interrupt::default()).await;
     assert!(
-        matches!(
-            &report.outcome,
-            Outcome::Refused {
-                refusal: Refusal::TooOld { .. }
-            }
-        ),
+        matches!(refusal(&report), Some(Refusal::TooOld { .. })),
         "{:?}",
         report.outcome
     );
@@ -602,12 +600,7 @@ async fn another_restores_mark_refuses_a_second_restore_and_a_dead_one_expires()
     let (op, _) = Scripted::yes();
     let report = restore_with(&ds, &opts("s-00000000a1"), op, Interrupt::default()).await;
     assert!(
-        matches!(
-            &report.outcome,
-            Outcome::Refused {
-                refusal: Refusal::RestoreUnderWay { .. }
-            }
-        ),
+        matches!(refusal(&report), Some(Refusal::RestoreUnderWay { .. })),
         "{:?}",
         report.outcome
     );
@@ -779,12 +772,7 @@ async fn running_the_same_restore_again_after_it_ended_keeps_a_new_safety_snapsh
     let (op, _) = Scripted::yes();
     let refused = restore_with(&ds, &o, op, Interrupt::default()).await;
     assert!(
-        matches!(
-            &refused.outcome,
-            Outcome::Refused {
-                refusal: Refusal::SameRestoreActive { .. }
-            }
-        ),
+        matches!(refusal(&refused), Some(Refusal::SameRestoreActive { .. })),
         "{:?}",
         refused.outcome
     );
@@ -800,12 +788,7 @@ async fn a_live_run_of_the_same_restore_is_not_taken_over_and_a_cleared_mark_sto
     let (op, _) = Scripted::yes();
     let r = restore_with(&ds, &opts("s-00000000a1"), op, Interrupt::default()).await;
     assert!(
-        matches!(
-            &r.outcome,
-            Outcome::Refused {
-                refusal: Refusal::SameRestoreActive { .. }
-            }
-        ),
+        matches!(refusal(&r), Some(Refusal::SameRestoreActive { .. })),
         "{:?}",
         r.outcome
     );
@@ -822,12 +805,7 @@ async fn a_live_run_of_the_same_restore_is_not_taken_over_and_a_cleared_mark_sto
     let (op, _) = Scripted::yes();
     let r = restore_with(&ds, &opts("s-00000000a1"), op, Interrupt::default()).await;
     assert!(
-        matches!(
-            &r.outcome,
-            Outcome::Refused {
-                refusal: Refusal::MarkGone { .. }
-            }
-        ),
+        matches!(refusal(&r), Some(Refusal::MarkGone { .. })),
         "{:?}",
         r.outcome
     );
