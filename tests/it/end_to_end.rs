@@ -365,7 +365,22 @@ async fn every_events_file_runs() {
         let before = h.ids(&dir).await;
         let name = file.file_name().unwrap().to_string_lossy().to_string();
         if name.starts_with("tamper-") {
-            // CloudTrail records for the tamper rule's tests (docs/tamper-alert.md).
+            // CloudTrail records the tamper rule hands the function (docs/tamper-alert.md):
+            // judged and published, read-only, with the reach the managed directory has left.
+            let answer = h
+                .invoke_any(payload.clone())
+                .await
+                .unwrap_or_else(|e| panic!("{name}: {e}"));
+            let ds_snapshot_keeper::handler::Answer::Tamper(report) = answer else {
+                panic!("{name}: not judged as a tamper event")
+            };
+            assert_eq!(report.event.call, payload["detail"]["eventName"], "{name}");
+            assert!(
+                report.reach.iter().any(|r| r.directory_id == dir),
+                "{name}: {:?}",
+                report.reach
+            );
+            assert_eq!(h.ids(&dir).await, before, "{name} changes nothing");
             continue;
         }
         if name.contains("restore") {
